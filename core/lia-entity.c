@@ -54,9 +54,8 @@ lia_entity_is_activity (LiaEntity entity)
 gboolean
 lia_entity_is_regarding_target (LiaEntity entity)
 {
-  return entity == LIA_ENTITY_CONTACT || entity == LIA_ENTITY_ACCOUNT
-         || entity == LIA_ENTITY_LEAD || entity == LIA_ENTITY_OPPORTUNITY
-         || entity == LIA_ENTITY_INCIDENT;
+  return entity == LIA_ENTITY_CONTACT || entity == LIA_ENTITY_ACCOUNT || entity == LIA_ENTITY_LEAD
+         || entity == LIA_ENTITY_OPPORTUNITY || entity == LIA_ENTITY_INCIDENT;
 }
 
 gboolean

@@ -3,7 +3,9 @@
 
 #include <liaison/liaison.h>
 
+/* clang-format off */
 G_DEFINE_QUARK (lia-error-quark, lia_error)
+/* clang-format on */
 
 const char *
 lia_version_string (void)

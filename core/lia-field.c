@@ -15,14 +15,19 @@
 #define TO_HOST LIA_DIRECTION_TO_HOST
 #define NONE LIA_DIRECTION_NONE
 
-#define F(name, crm, label, kind, dir, fixed) { name, crm, label, LIA_VALUE_##kind, dir, fixed, NULL }
-#define E(name, crm, label, values, dir, fixed) { name, crm, label, LIA_VALUE_ENUM, dir, fixed, values }
+#define F(name, crm, label, kind, dir, fixed)            \
+  {                                                      \
+    name, crm, label, LIA_VALUE_##kind, dir, fixed, NULL \
+  }
+#define E(name, crm, label, values, dir, fixed)          \
+  {                                                      \
+    name, crm, label, LIA_VALUE_ENUM, dir, fixed, values \
+  }
 
 static const char *const priority_values[] = { "low", "normal", "high", NULL };
 static const char *const show_as_values[] = { "free", "tentative", "busy", "out-of-office", NULL };
-static const char *const task_status_values[] = {
-  "not-started", "in-progress", "waiting", "completed", "deferred", "canceled", NULL
-};
+static const char *const task_status_values[] = { "not-started", "in-progress", "waiting", "completed",
+                                                  "deferred",    "canceled",    NULL };
 static const char *const activity_status_values[] = { "open", "completed", "canceled", NULL };
 static const char *const email_direction_values[] = { "incoming", "outgoing", NULL };
 
@@ -68,19 +73,18 @@ static const LiaFieldInfo contact_fields[] = {
 
 /* Appointments; a service appointment has the same rows, all CRM to host and
  * fixed (R-APPT-SERVICE), and a recurring one adds the pattern. */
-#define APPOINTMENT_FIELDS(D, FX)                                                                  \
-  F ("subject", "subject", "Subject", TEXT, D, FX),                                                \
-    F ("location", "location", "Location", TEXT, D, FX),                                           \
-    F ("description", "description", "Notes", TEXT, D, FX),                                        \
-    F ("start", "scheduledstart", "Start", DATETIME, D, TRUE),                                     \
-    F ("end", "scheduledend", "End", DATETIME, D, TRUE),                                           \
-    F ("all-day", "isalldayevent", "All day", BOOLEAN, D, TRUE),                                   \
-    E ("priority", "prioritycode", "Importance", priority_values, D, TRUE),                        \
-    E ("show-time-as", "statuscode", "Show time as", show_as_values, D, TRUE),                     \
-    F ("required-attendees", "requiredattendees", "Required attendees", PARTY_LIST, D, TRUE),      \
-    F ("optional-attendees", "optionalattendees", "Optional attendees", PARTY_LIST, D, TRUE),      \
-    F ("organizer", "organizer", "Organizer", PARTY_LIST, D, TRUE),                                \
-    F ("regarding", "regardingobjectid", "Regarding", REFERENCE, D, TRUE)
+#define APPOINTMENT_FIELDS(D, FX)                                                                        \
+  F ("subject", "subject", "Subject", TEXT, D, FX), F ("location", "location", "Location", TEXT, D, FX), \
+      F ("description", "description", "Notes", TEXT, D, FX),                                            \
+      F ("start", "scheduledstart", "Start", DATETIME, D, TRUE),                                         \
+      F ("end", "scheduledend", "End", DATETIME, D, TRUE),                                               \
+      F ("all-day", "isalldayevent", "All day", BOOLEAN, D, TRUE),                                       \
+      E ("priority", "prioritycode", "Importance", priority_values, D, TRUE),                            \
+      E ("show-time-as", "statuscode", "Show time as", show_as_values, D, TRUE),                         \
+      F ("required-attendees", "requiredattendees", "Required attendees", PARTY_LIST, D, TRUE),          \
+      F ("optional-attendees", "optionalattendees", "Optional attendees", PARTY_LIST, D, TRUE),          \
+      F ("organizer", "organizer", "Organizer", PARTY_LIST, D, TRUE),                                    \
+      F ("regarding", "regardingobjectid", "Regarding", REFERENCE, D, TRUE)
 
 static const LiaFieldInfo appointment_fields[] = {
   APPOINTMENT_FIELDS (BOTH, FALSE),
@@ -157,7 +161,10 @@ typedef struct
   guint n_fields;
 } FieldTable;
 
-#define T(array) { array, G_N_ELEMENTS (array) }
+#define T(array)                \
+  {                             \
+    array, G_N_ELEMENTS (array) \
+  }
 
 static const FieldTable tables[] = {
   [LIA_ENTITY_CONTACT] = T (contact_fields),

@@ -247,8 +247,8 @@ lia_value_new_reference (LiaEntity entity, const char *id, const char *name)
 {
   LiaValue *value;
 
-  if ((guint) entity >= LIA_ENTITY_N || (id == NULL && name == NULL)
-      || !utf8_or_null (id) || !utf8_or_null (name))
+  if ((guint) entity >= LIA_ENTITY_N || (id == NULL && name == NULL) || !utf8_or_null (id)
+      || !utf8_or_null (name))
     return NULL;
   value = value_alloc (LIA_VALUE_REFERENCE, 0);
   value->u.reference.entity = entity;
@@ -315,9 +315,9 @@ lia_value_new_recurrence (const LiaRecurrence *recurrence)
     return NULL;
   value = value_alloc (LIA_VALUE_RECURRENCE, 0);
   value->u.recurrence = *recurrence;
-  value->u.recurrence.exdates_us = recurrence->n_exdates > 0
-                                       ? g_memdup2 (recurrence->exdates_us, recurrence->n_exdates * sizeof (gint64))
-                                       : NULL;
+  value->u.recurrence.exdates_us =
+      recurrence->n_exdates > 0 ? g_memdup2 (recurrence->exdates_us, recurrence->n_exdates * sizeof (gint64))
+                                : NULL;
   return value;
 }
 
@@ -328,12 +328,12 @@ lia_value_get_kind (const LiaValue *value)
   return value->kind;
 }
 
-#define CHECK_KIND(value, k, zero)                                                                 \
-  G_STMT_START                                                                                     \
-  {                                                                                                \
-    g_return_val_if_fail ((value) != NULL, zero);                                                  \
-    g_return_val_if_fail ((value)->kind == (k), zero);                                             \
-  }                                                                                                \
+#define CHECK_KIND(value, k, zero)                     \
+  G_STMT_START                                         \
+  {                                                    \
+    g_return_val_if_fail ((value) != NULL, zero);      \
+    g_return_val_if_fail ((value)->kind == (k), zero); \
+  }                                                    \
   G_STMT_END
 
 const char *
@@ -448,9 +448,8 @@ static gboolean
 recurrence_equal (const LiaRecurrence *a, const LiaRecurrence *b)
 {
   return a->frequency == b->frequency && a->interval == b->interval && a->count == b->count
-         && a->until_us == b->until_us && a->by_day == b->by_day
-         && a->by_month_day == b->by_month_day && a->by_month == b->by_month
-         && a->by_set_pos == b->by_set_pos && a->week_start == b->week_start
+         && a->until_us == b->until_us && a->by_day == b->by_day && a->by_month_day == b->by_month_day
+         && a->by_month == b->by_month && a->by_set_pos == b->by_set_pos && a->week_start == b->week_start
          && a->n_exdates == b->n_exdates
          && (a->n_exdates == 0 || memcmp (a->exdates_us, b->exdates_us, a->n_exdates * sizeof (gint64)) == 0);
 }

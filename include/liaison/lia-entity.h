@@ -28,7 +28,8 @@ G_BEGIN_DECLS
  *
  * The CRM record types. The values are stored in the sync cache: append only.
  */
-typedef enum {
+typedef enum
+{
   LIA_ENTITY_CONTACT,
   LIA_ENTITY_APPOINTMENT,
   LIA_ENTITY_RECURRING_APPOINTMENT,

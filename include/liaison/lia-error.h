@@ -35,7 +35,8 @@ G_BEGIN_DECLS
  *
  * Append only: the values cross process and ABI boundaries.
  */
-typedef enum {
+typedef enum
+{
   LIA_ERROR_FAILED,
   LIA_ERROR_INVALID,
   LIA_ERROR_STORE,

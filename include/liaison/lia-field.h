@@ -19,7 +19,8 @@ G_BEGIN_DECLS
  * A field's sync direction (R-MERGE-DIRECTION). Bit 0 means "to CRM",
  * bit 1 "to host".
  */
-typedef enum {
+typedef enum
+{
   LIA_DIRECTION_NONE = 0,
   LIA_DIRECTION_TO_CRM = 1,
   LIA_DIRECTION_TO_HOST = 2,
@@ -53,7 +54,8 @@ LIA_API gboolean lia_direction_allows_to_host (LiaDirection direction);
  * One row of the field registry: the field map of SPEC section 10, as data.
  * The registry owns every row; they live as long as the library.
  */
-typedef struct {
+typedef struct
+{
   const char *name;
   const char *crm_name;
   const char *label;

@@ -25,7 +25,8 @@ G_BEGIN_DECLS
  *
  * Stored in OriginalXML by name: append only.
  */
-typedef enum {
+typedef enum
+{
   LIA_VALUE_TEXT,
   LIA_VALUE_DATETIME,
   LIA_VALUE_DATE,
@@ -47,7 +48,8 @@ typedef enum {
  *
  * One entry of a party list (attendees, recipients, organizer).
  */
-typedef struct {
+typedef struct
+{
   const char *address;
   const char *name;
   LiaEntity entity;
@@ -59,7 +61,8 @@ typedef struct {
  *
  * How often a recurrence repeats.
  */
-typedef enum {
+typedef enum
+{
   LIA_RECUR_DAILY,
   LIA_RECUR_WEEKLY,
   LIA_RECUR_MONTHLY,
@@ -86,7 +89,8 @@ typedef enum {
  * The recurrence pattern of a series. A plain struct: it is copied into a
  * #LiaValue, which owns its copy.
  */
-typedef struct {
+typedef struct
+{
   LiaRecurFrequency frequency;
   guint interval;
   guint count;
