@@ -13,4 +13,5 @@
 #include <liaison/lia-item.h>
 #include <liaison/lia-original.h>
 #include <liaison/lia-cache.h>
+#include <liaison/lia-crm.h>
 #undef LIAISON_INSIDE

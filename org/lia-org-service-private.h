@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "lia-org-filter.h"
+#include "lia-org-service.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  guint id;
+  LiaOrgChangeFunc func;
+  gpointer user_data;
+} LiaOrgWatch;
+
+struct _LiaOrgService
+{
+  gint ref_count;
+  GMutex lock;              /* serializes every call; guards everything below */
+  GCond changed;            /* broadcast after each committed record change */
+  guint64 change_seq;       /* guarded by lock: bumped with @changed */
+  LiaOrgStore *store;       /* owned, guarded by lock */
+  LiaClock *clock;          /* owned */
+  gint64 cache_gen;         /* guarded by lock: the "filter-gen" the caches hold */
+  GHashTable *filter_cache; /* guarded by lock: filter id -> LiaOrgFilter (owned) */
+  GHashTable *fls_cache;    /* guarded by lock: "role/entity" -> guint8[] of field flags */
+  GArray *watches;          /* guarded by lock: LiaOrgWatch */
+  guint next_watch;         /* guarded by lock */
+};
+
+/* Field flags of field-level security, per registry index. */
+#define LIA_ORG_FLS_READ 1
+#define LIA_ORG_FLS_UPDATE 2
+
+/* The _locked helpers expect the service lock held. */
+const guint8 *lia_org_service_fls_locked (LiaOrgService *service, const char *role, LiaEntity entity,
+                                          GError **error);
+GPtrArray *lia_org_service_filters_locked (LiaOrgService *service, const char *user_id, LiaEntity entity,
+                                           gint64 *out_gen, GError **error);
+void lia_org_service_strip_locked (LiaOrgService *service, LiaCrmRecord *record, const guint8 *fls,
+                                   gboolean for_sync, GHashTable *settings);
+GHashTable *lia_org_service_settings_locked (LiaOrgService *service, GError **error);
+void lia_org_service_notify_locked (LiaOrgService *service);
+
+G_END_DECLS

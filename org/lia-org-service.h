@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <liaison/liaison.h>
+
+#include "lia-org-store.h"
+
+G_BEGIN_DECLS
+
+/* The org service: the CRM side of Liaison. Records with versions and
+ * optimistic concurrency, users and tokens, permissions and field-level
+ * security, filters and settings; the sync API is in lia-org-sync.h. Both
+ * liaison-server and the embedded connector call this one API, so both
+ * enforce the same rules.
+ *
+ * Thread-safe: one lock serializes every call (a store connection is not
+ * shared between threads). Every call that writes runs in one store
+ * transaction and changes nothing when it fails. */
+
+typedef struct _LiaOrgService LiaOrgService;
+
+/* Who is calling: made by lia_org_service_authenticate(). */
+typedef struct
+{
+  char *user_id;
+  char *name;
+  char *role; /* "admin" or "user": the field-level security profile */
+  gboolean admin;
+  gboolean approved;
+} LiaOrgCaller;
+
+void lia_org_caller_free (LiaOrgCaller *caller);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LiaOrgCaller, lia_org_caller_free)
+
+LiaOrgService *lia_org_service_open (const char *path, LiaClock *clock, GError **error);
+LiaOrgService *lia_org_service_ref (LiaOrgService *service);
+void lia_org_service_unref (LiaOrgService *service);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LiaOrgService, lia_org_service_unref)
+LiaClock *lia_org_service_get_clock (LiaOrgService *service);
+
+/* Tokens -> callers; %LIA_ERROR_AUTH for a missing or unknown token. */
+LiaOrgCaller *lia_org_service_authenticate (LiaOrgService *service, const char *token, GError **error);
+
+/* Administration (liaison-org runs these as the owner of the file). */
+gboolean lia_org_service_add_user (LiaOrgService *service, const char *name, const char *email,
+                                   gboolean admin, char **out_token, GError **error);
+gboolean lia_org_service_new_token (LiaOrgService *service, const char *name, char **out_token,
+                                    GError **error);
+gboolean lia_org_service_set_approved (LiaOrgService *service, const char *name, gboolean approved,
+                                       GError **error);
+gboolean lia_org_service_set_delegate (LiaOrgService *service, const char *owner, const char *delegate,
+                                       gboolean allowed, GError **error);
+gboolean lia_org_service_set_field_security (LiaOrgService *service, const char *role, LiaEntity entity,
+                                             const char *field, gboolean can_read, gboolean can_update,
+                                             GError **error);
+GPtrArray *lia_org_service_list_users (LiaOrgService *service, GError **error);
+LiaCrmUser *lia_org_service_get_user (LiaOrgService *service, const char *id_or_name, GError **error);
+
+/* Records. Errors: %LIA_ERROR_INVALID (bad input), %LIA_ERROR_NOT_FOUND,
+ * %LIA_ERROR_FORBIDDEN, %LIA_ERROR_CONFLICT (stale version). */
+LiaCrmRecord *lia_org_service_create (LiaOrgService *service, const LiaOrgCaller *caller,
+                                      const LiaCrmRecord *record, const char *request_id, GError **error);
+LiaCrmRecord *lia_org_service_retrieve (LiaOrgService *service, const LiaOrgCaller *caller, LiaEntity entity,
+                                        const char *id, GError **error);
+LiaCrmRecord *lia_org_service_update (LiaOrgService *service, const LiaOrgCaller *caller,
+                                      const LiaCrmRecord *record, GError **error);
+gboolean lia_org_service_delete (LiaOrgService *service, const LiaOrgCaller *caller, LiaEntity entity,
+                                 const char *id, gint64 version, GError **error);
+GPtrArray *lia_org_service_search (LiaOrgService *service, const LiaOrgCaller *caller, const char *text,
+                                   guint limit, GError **error);
+GPtrArray *lia_org_service_resolve (LiaOrgService *service, const LiaOrgCaller *caller,
+                                    const char *const *addresses, GError **error);
+/* Imports keep ids and versions (R-DUP-IDS); admin path, no caller. */
+gboolean lia_org_service_import_record (LiaOrgService *service, const LiaCrmRecord *record, GError **error);
+
+/* Filters. A caller sees and changes system filters (admins change) and
+ * its own. @caller NULL is the administrator at the command line. */
+GPtrArray *lia_org_service_list_filters (LiaOrgService *service, const LiaOrgCaller *caller, GError **error);
+LiaCrmFilter *lia_org_service_add_filter (LiaOrgService *service, const LiaOrgCaller *caller,
+                                          LiaEntity entity, const char *name, const char *xml,
+                                          gboolean system, GError **error);
+gboolean lia_org_service_enable_filter (LiaOrgService *service, const LiaOrgCaller *caller, const char *id,
+                                        gboolean enabled, GError **error);
+gboolean lia_org_service_remove_filter (LiaOrgService *service, const LiaOrgCaller *caller, const char *id,
+                                        GError **error);
+
+/* Org settings: every key with its value or default. */
+GHashTable *lia_org_service_get_settings (LiaOrgService *service, GError **error);
+gboolean lia_org_service_set_setting (LiaOrgService *service, const LiaOrgCaller *caller, const char *key,
+                                      const char *value, GError **error);
+
+/* Change notification for push: @func runs after every committed record
+ * change, on the thread that made it. */
+typedef void (*LiaOrgChangeFunc) (gpointer user_data);
+guint lia_org_service_watch (LiaOrgService *service, LiaOrgChangeFunc func, gpointer user_data);
+void lia_org_service_unwatch (LiaOrgService *service, guint id);
+
+G_END_DECLS

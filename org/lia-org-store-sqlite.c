@@ -1,0 +1,1246 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <sqlite3.h>
+#include <string.h>
+
+#include "lia-org-codec.h"
+#include "lia-org-store.h"
+
+/* The SQLite org store. One connection, WAL, foreign keys on, schema
+ * version in PRAGMA user_version with forward-only migrations, each in its
+ * own transaction (STYLE 21). Statements are prepared once and cached by
+ * the address of their (static) SQL text: the hot paths of PrepareSync run
+ * thousands of times a second on the server.
+ *
+ * TODO: core/lia-sqlite-private.h (from the sync cache work) will carry the
+ * shared sqlite3 cleanups and error translation; these small helpers move
+ * there when it lands. */
+
+struct _LiaOrgStore
+{
+  sqlite3 *db;       /* owned */
+  char *path;        /* owned */
+  GHashTable *stmts; /* owned: SQL text address -> sqlite3_stmt (owned) */
+};
+
+typedef sqlite3_stmt LiaOrgStmt;
+
+/* A cached statement is reset, not finalized, when its user is done. */
+static void
+stmt_release (LiaOrgStmt *stmt)
+{
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LiaOrgStmt, stmt_release)
+
+static void
+stmt_finalize (gpointer stmt)
+{
+  sqlite3_finalize (stmt);
+}
+
+static gboolean
+fail (LiaOrgStore *store, int rc, GError **error)
+{
+  g_set_error (error, LIA_ERROR, LIA_ERROR_STORE, "Org store \"%s\": %s (%s)", store->path,
+               sqlite3_errmsg (store->db), sqlite3_errstr (rc));
+  return FALSE;
+}
+
+static LiaOrgStmt *
+prep (LiaOrgStore *store, const char *sql, GError **error)
+{
+  sqlite3_stmt *stmt = g_hash_table_lookup (store->stmts, sql);
+  int rc;
+
+  if (stmt != NULL)
+    return stmt;
+  rc = sqlite3_prepare_v3 (store->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+  if (rc != SQLITE_OK)
+    {
+      fail (store, rc, error);
+      return NULL;
+    }
+  g_hash_table_insert (store->stmts, (gpointer) sql, stmt);
+  return stmt;
+}
+
+static void
+bind_text (sqlite3_stmt *stmt, int index, const char *text)
+{
+  if (text == NULL)
+    sqlite3_bind_null (stmt, index);
+  else
+    sqlite3_bind_text (stmt, index, text, -1, SQLITE_TRANSIENT);
+}
+
+/* Returns 1 for a row, 0 when done, -1 with @error set. */
+static int
+step (LiaOrgStore *store, sqlite3_stmt *stmt, GError **error)
+{
+  int rc = sqlite3_step (stmt);
+
+  if (rc == SQLITE_ROW)
+    return 1;
+  if (rc == SQLITE_DONE)
+    return 0;
+  fail (store, rc, error);
+  return -1;
+}
+
+static gboolean
+step_done (LiaOrgStore *store, sqlite3_stmt *stmt, GError **error)
+{
+  return step (store, stmt, error) >= 0;
+}
+
+static char *
+col_dup (sqlite3_stmt *stmt, int col)
+{
+  return g_strdup ((const char *) sqlite3_column_text (stmt, col));
+}
+
+static gboolean
+exec (LiaOrgStore *store, const char *sql, GError **error)
+{
+  int rc = sqlite3_exec (store->db, sql, NULL, NULL, NULL);
+
+  return rc == SQLITE_OK ? TRUE : fail (store, rc, error);
+}
+
+/* Forward-only migrations; migrations[i] takes the schema from version i to
+ * i + 1. Never edit a shipped entry: append a new one. */
+static const char *const migrations[] = {
+  "CREATE TABLE counter (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+  "INSERT INTO counter VALUES ('version', 0), ('filter-gen', 1);"
+  "CREATE TABLE user (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, email TEXT,"
+  "  email_fold TEXT, admin INTEGER NOT NULL, approved INTEGER NOT NULL);"
+  "CREATE INDEX user_email ON user (email_fold);"
+  "CREATE TABLE token (hash TEXT PRIMARY KEY,"
+  "  user_id TEXT NOT NULL REFERENCES user (id) ON DELETE CASCADE, created_on INTEGER NOT NULL);"
+  "CREATE INDEX token_user ON token (user_id);"
+  "CREATE TABLE delegation (owner_id TEXT NOT NULL, delegate_id TEXT NOT NULL,"
+  "  PRIMARY KEY (owner_id, delegate_id)) WITHOUT ROWID;"
+  "CREATE TABLE field_security (role TEXT NOT NULL, entity INTEGER NOT NULL, field TEXT NOT NULL,"
+  "  can_read INTEGER NOT NULL, can_update INTEGER NOT NULL, PRIMARY KEY (role, entity, field)) WITHOUT "
+  "ROWID;"
+  "CREATE TABLE record (id TEXT PRIMARY KEY, entity INTEGER NOT NULL, owner_id TEXT NOT NULL,"
+  "  state INTEGER NOT NULL, modified_on INTEGER NOT NULL, version INTEGER NOT NULL,"
+  "  deleted INTEGER NOT NULL, name TEXT NOT NULL, name_fold TEXT NOT NULL, email TEXT,"
+  "  fields BLOB NOT NULL);"
+  "CREATE INDEX record_entity_version ON record (entity, version);"
+  "CREATE INDEX record_name ON record (name_fold);"
+  "CREATE TABLE record_email (address TEXT NOT NULL, record_id TEXT NOT NULL,"
+  "  PRIMARY KEY (address, record_id)) WITHOUT ROWID;"
+  "CREATE INDEX record_email_record ON record_email (record_id);"
+  "CREATE TABLE request (user_id TEXT NOT NULL, request_id TEXT NOT NULL, record_id TEXT NOT NULL,"
+  "  PRIMARY KEY (user_id, request_id)) WITHOUT ROWID;"
+  "CREATE TABLE filter (id TEXT PRIMARY KEY, entity INTEGER NOT NULL, owner_id TEXT, name TEXT NOT NULL,"
+  "  xml TEXT NOT NULL, enabled INTEGER NOT NULL);"
+  "CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+  "CREATE TABLE subscription (id TEXT PRIMARY KEY, user_id TEXT NOT NULL, client TEXT NOT NULL,"
+  "  is_primary INTEGER NOT NULL, created_on INTEGER NOT NULL, UNIQUE (user_id, client));"
+  "CREATE TABLE sync_anchor (subscription_id TEXT NOT NULL, entity INTEGER NOT NULL,"
+  "  anchor INTEGER NOT NULL, filter_gen INTEGER NOT NULL, PRIMARY KEY (subscription_id, entity)) WITHOUT "
+  "ROWID;"
+  "CREATE TABLE sync_entry (subscription_id TEXT NOT NULL, record_id TEXT NOT NULL, entity INTEGER NOT NULL,"
+  "  sent_version INTEGER NOT NULL, manual INTEGER NOT NULL, pending INTEGER NOT NULL,"
+  "  pending_version INTEGER NOT NULL, PRIMARY KEY (subscription_id, record_id)) WITHOUT ROWID;"
+  "CREATE INDEX sync_entry_pending ON sync_entry (subscription_id, entity, record_id) WHERE pending >= 0;"
+  "CREATE TABLE tombstone (subscription_id TEXT NOT NULL, record_id TEXT NOT NULL,"
+  "  PRIMARY KEY (subscription_id, record_id)) WITHOUT ROWID;",
+};
+
+static gboolean
+migrate (LiaOrgStore *store, GError **error)
+{
+  sqlite3_stmt *raw = NULL;
+  int version;
+
+  if (sqlite3_prepare_v2 (store->db, "PRAGMA user_version", -1, &raw, NULL) != SQLITE_OK)
+    return fail (store, sqlite3_errcode (store->db), error);
+  sqlite3_step (raw);
+  version = sqlite3_column_int (raw, 0);
+  sqlite3_finalize (raw);
+
+  if (version > (int) G_N_ELEMENTS (migrations))
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_STORE,
+                   "Org store \"%s\" has schema version %d, newer than this program (%u)", store->path,
+                   version, (guint) G_N_ELEMENTS (migrations));
+      return FALSE;
+    }
+  for (guint v = (guint) version; v < G_N_ELEMENTS (migrations); v++)
+    {
+      g_autofree char *bump = g_strdup_printf ("PRAGMA user_version = %u", v + 1);
+      if (!exec (store, "BEGIN IMMEDIATE", error))
+        return FALSE;
+      if (!exec (store, migrations[v], error) || !exec (store, bump, error) || !exec (store, "COMMIT", error))
+        {
+          sqlite3_exec (store->db, "ROLLBACK", NULL, NULL, NULL);
+          return FALSE;
+        }
+      g_debug ("org store %s: migrated to schema %u", store->path, v + 1);
+    }
+  return TRUE;
+}
+
+LiaOrgStore *
+lia_org_store_open (const char *path, GError **error)
+{
+  g_autoptr (LiaOrgStore) store = g_new0 (LiaOrgStore, 1);
+  int rc;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  store->path = g_strdup (path);
+  store->stmts = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, stmt_finalize);
+  rc = sqlite3_open_v2 (path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL);
+  if (rc != SQLITE_OK)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_STORE, "Cannot open org store \"%s\": %s", path,
+                   store->db != NULL ? sqlite3_errmsg (store->db) : sqlite3_errstr (rc));
+      return NULL;
+    }
+  sqlite3_busy_timeout (store->db, 5000);
+  sqlite3_extended_result_codes (store->db, 1);
+  if (!exec (store, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+             error)
+      || !migrate (store, error))
+    return NULL;
+  return g_steal_pointer (&store);
+}
+
+void
+lia_org_store_free (LiaOrgStore *store)
+{
+  if (store == NULL)
+    return;
+  g_clear_pointer (&store->stmts, g_hash_table_unref);
+  if (store->db != NULL)
+    sqlite3_close (store->db);
+  g_free (store->path);
+  g_free (store);
+}
+
+const char *
+lia_org_store_get_path (LiaOrgStore *store)
+{
+  return store->path;
+}
+
+gboolean
+lia_org_store_begin (LiaOrgStore *store, GError **error)
+{
+  return exec (store, "BEGIN IMMEDIATE", error);
+}
+
+gboolean
+lia_org_store_commit (LiaOrgStore *store, GError **error)
+{
+  if (exec (store, "COMMIT", error))
+    return TRUE;
+  sqlite3_exec (store->db, "ROLLBACK", NULL, NULL, NULL);
+  return FALSE;
+}
+
+void
+lia_org_store_rollback (LiaOrgStore *store)
+{
+  if (!sqlite3_get_autocommit (store->db))
+    sqlite3_exec (store->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+void
+lia_org_entry_free (LiaOrgEntry *entry)
+{
+  if (entry == NULL)
+    return;
+  g_free (entry->record_id);
+  g_free (entry);
+}
+
+gboolean
+lia_org_store_counter_next (LiaOrgStore *store, const char *name, gint64 *out_value, GError **error)
+{
+  static const char sql[] = "UPDATE counter SET value = value + 1 WHERE name = ?1 RETURNING value";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, name);
+  rc = step (store, stmt, error);
+  if (rc < 0)
+    return FALSE;
+  g_assert (rc == 1);
+  *out_value = sqlite3_column_int64 (stmt, 0);
+  return TRUE;
+}
+
+gboolean
+lia_org_store_counter_get (LiaOrgStore *store, const char *name, gint64 *out_value, GError **error)
+{
+  static const char sql[] = "SELECT value FROM counter WHERE name = ?1";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, name);
+  rc = step (store, stmt, error);
+  if (rc < 0)
+    return FALSE;
+  *out_value = rc == 1 ? sqlite3_column_int64 (stmt, 0) : 0;
+  return TRUE;
+}
+
+/* Users ---------------------------------------------------------------- */
+
+gboolean
+lia_org_store_user_put (LiaOrgStore *store, const LiaCrmUser *user, GError **error)
+{
+  static const char sql[] = "INSERT INTO user (id, name, email, email_fold, admin, approved)"
+                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO UPDATE SET"
+                            " name = ?2, email = ?3, email_fold = ?4, admin = ?5, approved = ?6";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autofree char *fold = user->email != NULL ? g_utf8_casefold (user->email, -1) : NULL;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, user->id);
+  bind_text (stmt, 2, user->name);
+  bind_text (stmt, 3, user->email);
+  bind_text (stmt, 4, fold);
+  sqlite3_bind_int (stmt, 5, user->admin ? 1 : 0);
+  sqlite3_bind_int (stmt, 6, user->approved ? 1 : 0);
+  return step_done (store, stmt, error);
+}
+
+static LiaCrmUser *
+user_from_row (sqlite3_stmt *stmt)
+{
+  LiaCrmUser *user = g_new0 (LiaCrmUser, 1);
+
+  user->id = col_dup (stmt, 0);
+  user->name = col_dup (stmt, 1);
+  user->email = col_dup (stmt, 2);
+  user->admin = sqlite3_column_int (stmt, 3) != 0;
+  user->approved = sqlite3_column_int (stmt, 4) != 0;
+  return user;
+}
+
+/* Returns NULL without error when there is no such user. */
+LiaCrmUser *
+lia_org_store_user_get (LiaOrgStore *store, const char *id_or_name, GError **error)
+{
+  static const char sql[] =
+      "SELECT id, name, email, admin, approved FROM user WHERE id = ?1 OR name = ?1 ORDER BY id = ?1 DESC";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, id_or_name);
+  return step (store, stmt, error) == 1 ? user_from_row (stmt) : NULL;
+}
+
+LiaCrmUser *
+lia_org_store_user_by_email (LiaOrgStore *store, const char *address, GError **error)
+{
+  static const char sql[] = "SELECT id, name, email, admin, approved FROM user WHERE email_fold = ?1";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, address);
+  return step (store, stmt, error) == 1 ? user_from_row (stmt) : NULL;
+}
+
+GPtrArray *
+lia_org_store_user_list (LiaOrgStore *store, GError **error)
+{
+  static const char sql[] = "SELECT id, name, email, admin, approved FROM user ORDER BY name";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (GPtrArray) users = g_ptr_array_new_with_free_func ((GDestroyNotify) lia_crm_user_free);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  while ((rc = step (store, stmt, error)) == 1)
+    g_ptr_array_add (users, user_from_row (stmt));
+  return rc < 0 ? NULL : g_steal_pointer (&users);
+}
+
+gboolean
+lia_org_store_token_put (LiaOrgStore *store, const char *hash, const char *user_id, gint64 now,
+                         GError **error)
+{
+  static const char sql[] = "INSERT INTO token (hash, user_id, created_on) VALUES (?1, ?2, ?3)";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, hash);
+  bind_text (stmt, 2, user_id);
+  sqlite3_bind_int64 (stmt, 3, now);
+  return step_done (store, stmt, error);
+}
+
+gboolean
+lia_org_store_token_revoke (LiaOrgStore *store, const char *user_id, GError **error)
+{
+  static const char sql[] = "DELETE FROM token WHERE user_id = ?1";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, user_id);
+  return step_done (store, stmt, error);
+}
+
+/* Returns NULL without error for an unknown hash. */
+char *
+lia_org_store_token_user (LiaOrgStore *store, const char *hash, GError **error)
+{
+  static const char sql[] = "SELECT user_id FROM token WHERE hash = ?1";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, hash);
+  return step (store, stmt, error) == 1 ? col_dup (stmt, 0) : NULL;
+}
+
+gboolean
+lia_org_store_delegate_put (LiaOrgStore *store, const char *owner_id, const char *delegate_id,
+                            gboolean allowed, GError **error)
+{
+  static const char add_sql[] = "INSERT OR IGNORE INTO delegation (owner_id, delegate_id) VALUES (?1, ?2)";
+  static const char del_sql[] = "DELETE FROM delegation WHERE owner_id = ?1 AND delegate_id = ?2";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, allowed ? add_sql : del_sql, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, owner_id);
+  bind_text (stmt, 2, delegate_id);
+  return step_done (store, stmt, error);
+}
+
+gboolean
+lia_org_store_delegate_has (LiaOrgStore *store, const char *owner_id, const char *delegate_id,
+                            gboolean *out_has, GError **error)
+{
+  static const char sql[] = "SELECT 1 FROM delegation WHERE owner_id = ?1 AND delegate_id = ?2";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, owner_id);
+  bind_text (stmt, 2, delegate_id);
+  rc = step (store, stmt, error);
+  if (rc < 0)
+    return FALSE;
+  *out_has = rc == 1;
+  return TRUE;
+}
+
+gboolean
+lia_org_store_fls_put (LiaOrgStore *store, const char *role, LiaEntity entity, const char *field,
+                       gboolean can_read, gboolean can_update, GError **error)
+{
+  static const char sql[] =
+      "INSERT OR REPLACE INTO field_security (role, entity, field, can_read, can_update)"
+      " VALUES (?1, ?2, ?3, ?4, ?5)";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, role);
+  sqlite3_bind_int (stmt, 2, (int) entity);
+  bind_text (stmt, 3, field);
+  sqlite3_bind_int (stmt, 4, can_read ? 1 : 0);
+  sqlite3_bind_int (stmt, 5, can_update ? 1 : 0);
+  return step_done (store, stmt, error);
+}
+
+GHashTable *
+lia_org_store_fls_get (LiaOrgStore *store, const char *role, LiaEntity entity, GError **error)
+{
+  static const char sql[] =
+      "SELECT field, can_read, can_update FROM field_security WHERE role = ?1 AND entity = ?2";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (GHashTable) table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, role);
+  sqlite3_bind_int (stmt, 2, (int) entity);
+  while ((rc = step (store, stmt, error)) == 1)
+    {
+      int flags = (sqlite3_column_int (stmt, 1) ? 1 : 0) | (sqlite3_column_int (stmt, 2) ? 2 : 0);
+      g_hash_table_insert (table, col_dup (stmt, 0), GINT_TO_POINTER (flags));
+    }
+  return rc < 0 ? NULL : g_steal_pointer (&table);
+}
+
+/* Records -------------------------------------------------------------- */
+
+#define RECORD_COLUMNS "id, entity, owner_id, state, modified_on, version, deleted, email, fields"
+
+static void
+row_from_stmt (sqlite3_stmt *stmt, LiaOrgRow *row)
+{
+  row->id = (const char *) sqlite3_column_text (stmt, 0);
+  row->entity = (LiaEntity) sqlite3_column_int (stmt, 1);
+  row->owner = (const char *) sqlite3_column_text (stmt, 2);
+  row->state = (LiaRecordState) sqlite3_column_int (stmt, 3);
+  row->modified_on = sqlite3_column_int64 (stmt, 4);
+  row->version = sqlite3_column_int64 (stmt, 5);
+  row->deleted = sqlite3_column_int (stmt, 6) != 0;
+  row->email = (const char *) sqlite3_column_text (stmt, 7);
+  row->fields = sqlite3_column_blob (stmt, 8);
+  row->fields_len = (gsize) sqlite3_column_bytes (stmt, 8);
+}
+
+LiaCrmRecord *
+lia_org_row_to_record (const LiaOrgRow *row, GError **error)
+{
+  g_autoptr (LiaItem) item = NULL;
+  LiaCrmRecord *record;
+
+  if ((guint) row->entity >= LIA_ENTITY_N || (guint) row->state >= LIA_RECORD_STATE_N)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_STORE, "Stored record \"%s\" is corrupt", row->id);
+      return NULL;
+    }
+  item = lia_org_codec_decode (row->entity, row->fields, row->fields_len, error);
+  if (item == NULL)
+    return NULL;
+  record = lia_crm_record_new_for_item (item);
+  lia_crm_record_set_id (record, row->id);
+  lia_crm_record_set_owner (record, row->owner);
+  lia_crm_record_set_state (record, row->state);
+  lia_crm_record_set_modified_on (record, row->modified_on);
+  lia_crm_record_set_version (record, row->version);
+  lia_crm_record_set_email (record, row->email);
+  return record;
+}
+
+/* Returns TRUE with *out_record NULL when there is no such record. */
+gboolean
+lia_org_store_record_get (LiaOrgStore *store, const char *id, LiaCrmRecord **out_record,
+                          gboolean *out_deleted, GError **error)
+{
+  static const char sql[] = "SELECT " RECORD_COLUMNS " FROM record WHERE id = ?1";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  LiaOrgRow row;
+  LiaCrmRecord *record;
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, id);
+  rc = step (store, stmt, error);
+  if (rc < 0)
+    return FALSE;
+  if (rc == 0)
+    {
+      *out_record = NULL;
+      if (out_deleted != NULL)
+        *out_deleted = FALSE;
+      return TRUE;
+    }
+  row_from_stmt (stmt, &row);
+  record = lia_org_row_to_record (&row, error);
+  if (record == NULL)
+    return FALSE;
+  *out_record = record;
+  if (out_deleted != NULL)
+    *out_deleted = row.deleted;
+  return TRUE;
+}
+
+static void
+add_address (GPtrArray *addresses, const char *address)
+{
+  if (address != NULL && *address != '\0')
+    g_ptr_array_add (addresses, g_utf8_casefold (address, -1));
+}
+
+gboolean
+lia_org_store_record_put (LiaOrgStore *store, const LiaCrmRecord *record, gboolean deleted, GError **error)
+{
+  static const char sql[] =
+      "INSERT INTO record (id, entity, owner_id, state, modified_on, version, deleted, name, name_fold, "
+      "email,"
+      " fields) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (id) DO UPDATE SET"
+      " entity = ?2, owner_id = ?3, state = ?4, modified_on = ?5, version = ?6, deleted = ?7, name = ?8,"
+      " name_fold = ?9, email = ?10, fields = ?11";
+  static const char del_email_sql[] = "DELETE FROM record_email WHERE record_id = ?1";
+  static const char add_email_sql[] =
+      "INSERT OR IGNORE INTO record_email (address, record_id) VALUES (?1, ?2)";
+  const LiaItem *item = lia_crm_record_get_item (record);
+  g_autofree char *name = lia_crm_record_dup_name (record);
+  g_autofree char *fold = g_utf8_casefold (name, -1);
+  g_autoptr (GBytes) fields = lia_org_codec_encode (item);
+  g_autoptr (GPtrArray) addresses = g_ptr_array_new_with_free_func (g_free);
+  gsize len = 0;
+  const void *data = g_bytes_get_data (fields, &len);
+
+  {
+    g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+    if (stmt == NULL)
+      return FALSE;
+    bind_text (stmt, 1, lia_crm_record_get_id (record));
+    sqlite3_bind_int (stmt, 2, (int) lia_crm_record_get_entity (record));
+    bind_text (stmt, 3, lia_crm_record_get_owner (record));
+    sqlite3_bind_int (stmt, 4, (int) lia_crm_record_get_state (record));
+    sqlite3_bind_int64 (stmt, 5, lia_crm_record_get_modified_on (record));
+    sqlite3_bind_int64 (stmt, 6, lia_crm_record_get_version (record));
+    sqlite3_bind_int (stmt, 7, deleted ? 1 : 0);
+    bind_text (stmt, 8, name);
+    bind_text (stmt, 9, fold);
+    bind_text (stmt, 10, lia_crm_record_get_email (record));
+    /* An empty item encodes to zero bytes; a NULL blob would break NOT NULL. */
+    sqlite3_bind_blob (stmt, 11, len > 0 ? data : "", (int) len, SQLITE_TRANSIENT);
+    if (!step_done (store, stmt, error))
+      return FALSE;
+  }
+  {
+    g_autoptr (LiaOrgStmt) stmt = prep (store, del_email_sql, error);
+    if (stmt == NULL)
+      return FALSE;
+    bind_text (stmt, 1, lia_crm_record_get_id (record));
+    if (!step_done (store, stmt, error))
+      return FALSE;
+  }
+  if (deleted)
+    return TRUE;
+  add_address (addresses, lia_crm_record_get_email (record));
+  if (lia_crm_record_get_entity (record) == LIA_ENTITY_CONTACT)
+    {
+      add_address (addresses, lia_item_get_text (item, "email-1"));
+      add_address (addresses, lia_item_get_text (item, "email-2"));
+      add_address (addresses, lia_item_get_text (item, "email-3"));
+    }
+  for (guint i = 0; i < addresses->len; i++)
+    {
+      g_autoptr (LiaOrgStmt) stmt = prep (store, add_email_sql, error);
+      if (stmt == NULL)
+        return FALSE;
+      bind_text (stmt, 1, addresses->pdata[i]);
+      bind_text (stmt, 2, lia_crm_record_get_id (record));
+      if (!step_done (store, stmt, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* With @since_version -1 the scan is a full one and skips deleted rows;
+ * after an anchor (0 or more) it returns deleted rows too, as deletions to
+ * report. */
+gboolean
+lia_org_store_record_foreach (LiaOrgStore *store, LiaEntity entity, gint64 since_version, LiaOrgRowFunc func,
+                              gpointer user_data, GError **error)
+{
+  static const char full_sql[] = "SELECT " RECORD_COLUMNS " FROM record WHERE entity = ?1 AND deleted = 0";
+  static const char since_sql[] = "SELECT " RECORD_COLUMNS " FROM record WHERE entity = ?1 AND version > ?2";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, since_version >= 0 ? since_sql : full_sql, error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int (stmt, 1, (int) entity);
+  if (since_version >= 0)
+    sqlite3_bind_int64 (stmt, 2, since_version);
+  while ((rc = step (store, stmt, error)) == 1)
+    {
+      LiaOrgRow row;
+      row_from_stmt (stmt, &row);
+      if (!func (&row, user_data, error))
+        return FALSE;
+    }
+  return rc == 0;
+}
+
+gboolean
+lia_org_store_max_version_since (LiaOrgStore *store, guint entity_mask, gint64 since_version,
+                                 gboolean *out_any, GError **error)
+{
+  static const char sql[] = "SELECT 1 FROM record WHERE entity = ?1 AND version > ?2 LIMIT 1";
+
+  for (guint e = 0; e < LIA_ENTITY_N; e++)
+    {
+      g_autoptr (LiaOrgStmt) stmt = NULL;
+      int rc;
+
+      if ((entity_mask & (1u << e)) == 0)
+        continue;
+      stmt = prep (store, sql, error);
+      if (stmt == NULL)
+        return FALSE;
+      sqlite3_bind_int (stmt, 1, (int) e);
+      sqlite3_bind_int64 (stmt, 2, since_version);
+      rc = step (store, stmt, error);
+      if (rc < 0)
+        return FALSE;
+      if (rc == 1)
+        {
+          *out_any = TRUE;
+          return TRUE;
+        }
+    }
+  *out_any = FALSE;
+  return TRUE;
+}
+
+static char *
+like_escape (const char *text)
+{
+  GString *out = g_string_new (NULL);
+
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      if (*p == '%' || *p == '_' || *p == '\\')
+        g_string_append_c (out, '\\');
+      g_string_append_c (out, *p);
+    }
+  return g_string_free (out, FALSE);
+}
+
+static LiaCrmMatch *
+match_from_row (sqlite3_stmt *stmt, int entity_col)
+{
+  LiaCrmMatch *match = g_new0 (LiaCrmMatch, 1);
+
+  match->id = col_dup (stmt, 0);
+  match->name = col_dup (stmt, 1);
+  match->entity = (LiaEntity) sqlite3_column_int (stmt, entity_col);
+  return match;
+}
+
+GPtrArray *
+lia_org_store_record_search (LiaOrgStore *store, const char *folded_text, guint limit, GError **error)
+{
+  /* Prefix matches rank first, then matches at a word start, then any
+   * substring; the entities are the regarding targets (R-MARK-REGARDING). */
+  static const char sql[] =
+      "SELECT id, name, entity FROM record WHERE deleted = 0 AND entity IN (?3, ?4, ?5, ?6, ?7)"
+      " AND name_fold LIKE '%' || ?1 || '%' ESCAPE '\\'"
+      " ORDER BY (name_fold LIKE ?1 || '%' ESCAPE '\\') DESC,"
+      " (name_fold LIKE '% ' || ?1 || '%' ESCAPE '\\') DESC, length(name_fold), name_fold LIMIT ?2";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (GPtrArray) matches = g_ptr_array_new_with_free_func ((GDestroyNotify) lia_crm_match_free);
+  g_autofree char *escaped = like_escape (folded_text);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, escaped);
+  sqlite3_bind_int (stmt, 2, (int) limit);
+  sqlite3_bind_int (stmt, 3, LIA_ENTITY_ACCOUNT);
+  sqlite3_bind_int (stmt, 4, LIA_ENTITY_CONTACT);
+  sqlite3_bind_int (stmt, 5, LIA_ENTITY_LEAD);
+  sqlite3_bind_int (stmt, 6, LIA_ENTITY_OPPORTUNITY);
+  sqlite3_bind_int (stmt, 7, LIA_ENTITY_INCIDENT);
+  while ((rc = step (store, stmt, error)) == 1)
+    g_ptr_array_add (matches, match_from_row (stmt, 2));
+  return rc < 0 ? NULL : g_steal_pointer (&matches);
+}
+
+GPtrArray *
+lia_org_store_record_resolve (LiaOrgStore *store, const char *folded_address, GError **error)
+{
+  static const char sql[] =
+      "SELECT r.id, r.name, r.entity FROM record_email e JOIN record r ON r.id = e.record_id"
+      " WHERE e.address = ?1 AND r.deleted = 0 ORDER BY r.entity, r.name";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (GPtrArray) matches = g_ptr_array_new_with_free_func ((GDestroyNotify) lia_crm_match_free);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, folded_address);
+  while ((rc = step (store, stmt, error)) == 1)
+    g_ptr_array_add (matches, match_from_row (stmt, 2));
+  return rc < 0 ? NULL : g_steal_pointer (&matches);
+}
+
+gboolean
+lia_org_store_request_get (LiaOrgStore *store, const char *user_id, const char *request_id,
+                           char **out_record_id, GError **error)
+{
+  static const char sql[] = "SELECT record_id FROM request WHERE user_id = ?1 AND request_id = ?2";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, user_id);
+  bind_text (stmt, 2, request_id);
+  rc = step (store, stmt, error);
+  if (rc < 0)
+    return FALSE;
+  *out_record_id = rc == 1 ? col_dup (stmt, 0) : NULL;
+  return TRUE;
+}
+
+gboolean
+lia_org_store_request_put (LiaOrgStore *store, const char *user_id, const char *request_id,
+                           const char *record_id, GError **error)
+{
+  static const char sql[] = "INSERT INTO request (user_id, request_id, record_id) VALUES (?1, ?2, ?3)";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, user_id);
+  bind_text (stmt, 2, request_id);
+  bind_text (stmt, 3, record_id);
+  return step_done (store, stmt, error);
+}
+
+/* Filters -------------------------------------------------------------- */
+
+gboolean
+lia_org_store_filter_put (LiaOrgStore *store, const char *owner_id, const LiaCrmFilter *filter,
+                          GError **error)
+{
+  static const char sql[] = "INSERT OR REPLACE INTO filter (id, entity, owner_id, name, xml, enabled)"
+                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, filter->id);
+  sqlite3_bind_int (stmt, 2, (int) filter->entity);
+  bind_text (stmt, 3, owner_id);
+  bind_text (stmt, 4, filter->name);
+  bind_text (stmt, 5, filter->xml);
+  sqlite3_bind_int (stmt, 6, filter->enabled ? 1 : 0);
+  return step_done (store, stmt, error);
+}
+
+static LiaCrmFilter *
+filter_from_row (sqlite3_stmt *stmt)
+{
+  LiaCrmFilter *filter = g_new0 (LiaCrmFilter, 1);
+
+  filter->id = col_dup (stmt, 0);
+  filter->entity = (LiaEntity) sqlite3_column_int (stmt, 1);
+  filter->system = sqlite3_column_type (stmt, 2) == SQLITE_NULL;
+  filter->name = col_dup (stmt, 3);
+  filter->xml = col_dup (stmt, 4);
+  filter->enabled = sqlite3_column_int (stmt, 5) != 0;
+  return filter;
+}
+
+gboolean
+lia_org_store_filter_get (LiaOrgStore *store, const char *id, char **out_owner_id, LiaCrmFilter **out_filter,
+                          GError **error)
+{
+  static const char sql[] = "SELECT id, entity, owner_id, name, xml, enabled FROM filter WHERE id = ?1";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, id);
+  rc = step (store, stmt, error);
+  if (rc < 0)
+    return FALSE;
+  if (rc == 0)
+    {
+      *out_filter = NULL;
+      *out_owner_id = NULL;
+      return TRUE;
+    }
+  *out_owner_id = col_dup (stmt, 2);
+  *out_filter = filter_from_row (stmt);
+  return TRUE;
+}
+
+/* The system filters and @user_id's own, or every filter with @all. */
+GPtrArray *
+lia_org_store_filter_list (LiaOrgStore *store, const char *user_id, gboolean all, GError **error)
+{
+  static const char sql[] = "SELECT id, entity, owner_id, name, xml, enabled FROM filter"
+                            " WHERE ?2 OR owner_id IS NULL OR owner_id = ?1"
+                            " ORDER BY owner_id IS NOT NULL, entity, name, id";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (GPtrArray) filters = g_ptr_array_new_with_free_func ((GDestroyNotify) lia_crm_filter_free);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, user_id);
+  sqlite3_bind_int (stmt, 2, all ? 1 : 0);
+  while ((rc = step (store, stmt, error)) == 1)
+    g_ptr_array_add (filters, filter_from_row (stmt));
+  return rc < 0 ? NULL : g_steal_pointer (&filters);
+}
+
+gboolean
+lia_org_store_filter_delete (LiaOrgStore *store, const char *id, GError **error)
+{
+  static const char sql[] = "DELETE FROM filter WHERE id = ?1";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, id);
+  return step_done (store, stmt, error);
+}
+
+/* Settings ------------------------------------------------------------- */
+
+char *
+lia_org_store_setting_get (LiaOrgStore *store, const char *key, GError **error)
+{
+  static const char sql[] = "SELECT value FROM setting WHERE key = ?1";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, key);
+  return step (store, stmt, error) == 1 ? col_dup (stmt, 0) : NULL;
+}
+
+gboolean
+lia_org_store_setting_set (LiaOrgStore *store, const char *key, const char *value, GError **error)
+{
+  static const char sql[] = "INSERT OR REPLACE INTO setting (key, value) VALUES (?1, ?2)";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, key);
+  bind_text (stmt, 2, value);
+  return step_done (store, stmt, error);
+}
+
+GHashTable *
+lia_org_store_setting_list (LiaOrgStore *store, GError **error)
+{
+  static const char sql[] = "SELECT key, value FROM setting";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (GHashTable) table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  while ((rc = step (store, stmt, error)) == 1)
+    g_hash_table_insert (table, col_dup (stmt, 0), col_dup (stmt, 1));
+  return rc < 0 ? NULL : g_steal_pointer (&table);
+}
+
+/* Subscriptions -------------------------------------------------------- */
+
+gboolean
+lia_org_store_subscription_put (LiaOrgStore *store, const char *user_id,
+                                const LiaCrmSubscription *subscription, gint64 now, GError **error)
+{
+  static const char sql[] = "INSERT INTO subscription (id, user_id, client, is_primary, created_on)"
+                            " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO UPDATE SET is_primary = ?4";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, subscription->id);
+  bind_text (stmt, 2, user_id);
+  bind_text (stmt, 3, subscription->client);
+  sqlite3_bind_int (stmt, 4, subscription->primary ? 1 : 0);
+  sqlite3_bind_int64 (stmt, 5, now);
+  return step_done (store, stmt, error);
+}
+
+static LiaCrmSubscription *
+subscription_from_row (sqlite3_stmt *stmt)
+{
+  LiaCrmSubscription *subscription = g_new0 (LiaCrmSubscription, 1);
+
+  subscription->id = col_dup (stmt, 0);
+  subscription->client = col_dup (stmt, 2);
+  subscription->primary = sqlite3_column_int (stmt, 3) != 0;
+  return subscription;
+}
+
+gboolean
+lia_org_store_subscription_get (LiaOrgStore *store, const char *id, char **out_user_id,
+                                LiaCrmSubscription **out_subscription, GError **error)
+{
+  static const char sql[] = "SELECT id, user_id, client, is_primary FROM subscription WHERE id = ?1";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, id);
+  rc = step (store, stmt, error);
+  if (rc < 0)
+    return FALSE;
+  *out_user_id = rc == 1 ? col_dup (stmt, 1) : NULL;
+  *out_subscription = rc == 1 ? subscription_from_row (stmt) : NULL;
+  return TRUE;
+}
+
+GPtrArray *
+lia_org_store_subscription_list (LiaOrgStore *store, const char *user_id, GError **error)
+{
+  static const char sql[] =
+      "SELECT id, user_id, client, is_primary FROM subscription WHERE user_id = ?1 ORDER BY created_on, id";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) lia_crm_subscription_free);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, user_id);
+  while ((rc = step (store, stmt, error)) == 1)
+    g_ptr_array_add (list, subscription_from_row (stmt));
+  return rc < 0 ? NULL : g_steal_pointer (&list);
+}
+
+gboolean
+lia_org_store_subscription_demote_all (LiaOrgStore *store, const char *user_id, GError **error)
+{
+  static const char sql[] = "UPDATE subscription SET is_primary = 0 WHERE user_id = ?1";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, user_id);
+  return step_done (store, stmt, error);
+}
+
+gboolean
+lia_org_store_anchor_get (LiaOrgStore *store, const char *subscription, LiaEntity entity, gint64 *out_anchor,
+                          gint64 *out_filter_gen, GError **error)
+{
+  static const char sql[] =
+      "SELECT anchor, filter_gen FROM sync_anchor WHERE subscription_id = ?1 AND entity = ?2";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, subscription);
+  sqlite3_bind_int (stmt, 2, (int) entity);
+  rc = step (store, stmt, error);
+  if (rc < 0)
+    return FALSE;
+  *out_anchor = rc == 1 ? sqlite3_column_int64 (stmt, 0) : 0;
+  *out_filter_gen = rc == 1 ? sqlite3_column_int64 (stmt, 1) : 0;
+  return TRUE;
+}
+
+gboolean
+lia_org_store_anchor_put (LiaOrgStore *store, const char *subscription, LiaEntity entity, gint64 anchor,
+                          gint64 filter_gen, GError **error)
+{
+  static const char sql[] = "INSERT OR REPLACE INTO sync_anchor (subscription_id, entity, anchor, "
+                            "filter_gen) VALUES (?1, ?2, ?3, ?4)";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, subscription);
+  sqlite3_bind_int (stmt, 2, (int) entity);
+  sqlite3_bind_int64 (stmt, 3, anchor);
+  sqlite3_bind_int64 (stmt, 4, filter_gen);
+  return step_done (store, stmt, error);
+}
+
+#define ENTRY_COLUMNS "record_id, entity, sent_version, manual, pending, pending_version"
+
+static LiaOrgEntry *
+entry_from_row (sqlite3_stmt *stmt)
+{
+  LiaOrgEntry *entry = g_new0 (LiaOrgEntry, 1);
+
+  entry->record_id = col_dup (stmt, 0);
+  entry->entity = (LiaEntity) sqlite3_column_int (stmt, 1);
+  entry->sent_version = sqlite3_column_int64 (stmt, 2);
+  entry->manual = sqlite3_column_int (stmt, 3) != 0;
+  entry->pending = sqlite3_column_int (stmt, 4);
+  entry->pending_version = sqlite3_column_int64 (stmt, 5);
+  return entry;
+}
+
+GHashTable *
+lia_org_store_entry_load (LiaOrgStore *store, const char *subscription, LiaEntity entity, GError **error)
+{
+  static const char sql[] =
+      "SELECT " ENTRY_COLUMNS " FROM sync_entry WHERE subscription_id = ?1 AND entity = ?2";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (GHashTable) table =
+      g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) lia_org_entry_free);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, subscription);
+  sqlite3_bind_int (stmt, 2, (int) entity);
+  while ((rc = step (store, stmt, error)) == 1)
+    {
+      LiaOrgEntry *entry = entry_from_row (stmt);
+      g_hash_table_insert (table, entry->record_id, entry);
+    }
+  return rc < 0 ? NULL : g_steal_pointer (&table);
+}
+
+gboolean
+lia_org_store_entry_get (LiaOrgStore *store, const char *subscription, const char *record_id,
+                         LiaOrgEntry **out_entry, GError **error)
+{
+  static const char sql[] =
+      "SELECT " ENTRY_COLUMNS " FROM sync_entry WHERE subscription_id = ?1 AND record_id = ?2";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, subscription);
+  bind_text (stmt, 2, record_id);
+  rc = step (store, stmt, error);
+  if (rc < 0)
+    return FALSE;
+  *out_entry = rc == 1 ? entry_from_row (stmt) : NULL;
+  return TRUE;
+}
+
+gboolean
+lia_org_store_entry_put (LiaOrgStore *store, const char *subscription, const LiaOrgEntry *entry,
+                         GError **error)
+{
+  static const char sql[] = "INSERT OR REPLACE INTO sync_entry (subscription_id, " ENTRY_COLUMNS
+                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, subscription);
+  bind_text (stmt, 2, entry->record_id);
+  sqlite3_bind_int (stmt, 3, (int) entry->entity);
+  sqlite3_bind_int64 (stmt, 4, entry->sent_version);
+  sqlite3_bind_int (stmt, 5, entry->manual ? 1 : 0);
+  sqlite3_bind_int (stmt, 6, entry->pending);
+  sqlite3_bind_int64 (stmt, 7, entry->pending_version);
+  return step_done (store, stmt, error);
+}
+
+gboolean
+lia_org_store_entry_delete (LiaOrgStore *store, const char *subscription, const char *record_id,
+                            GError **error)
+{
+  static const char sql[] = "DELETE FROM sync_entry WHERE subscription_id = ?1 AND record_id = ?2";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, subscription);
+  bind_text (stmt, 2, record_id);
+  return step_done (store, stmt, error);
+}
+
+GPtrArray *
+lia_org_store_entry_pending (LiaOrgStore *store, const char *subscription, LiaEntity entity,
+                             const char *after_id, guint limit, GError **error)
+{
+  static const char sql[] =
+      "SELECT " ENTRY_COLUMNS " FROM sync_entry WHERE subscription_id = ?1 AND entity = ?2"
+      " AND pending >= 0 AND record_id > ?3 ORDER BY record_id LIMIT ?4";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (GPtrArray) entries = g_ptr_array_new_with_free_func ((GDestroyNotify) lia_org_entry_free);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, subscription);
+  sqlite3_bind_int (stmt, 2, (int) entity);
+  bind_text (stmt, 3, after_id != NULL ? after_id : "");
+  sqlite3_bind_int (stmt, 4, (int) limit);
+  while ((rc = step (store, stmt, error)) == 1)
+    g_ptr_array_add (entries, entry_from_row (stmt));
+  return rc < 0 ? NULL : g_steal_pointer (&entries);
+}
+
+gboolean
+lia_org_store_entry_count_pending (LiaOrgStore *store, const char *subscription, LiaEntity entity,
+                                   guint out_counts[LIA_SYNC_OP_N], GError **error)
+{
+  static const char sql[] =
+      "SELECT pending, count(*) FROM sync_entry WHERE subscription_id = ?1 AND entity = ?2"
+      " AND pending >= 0 GROUP BY pending";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  guint counts[LIA_SYNC_OP_N] = { 0 };
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, subscription);
+  sqlite3_bind_int (stmt, 2, (int) entity);
+  while ((rc = step (store, stmt, error)) == 1)
+    {
+      int op = sqlite3_column_int (stmt, 0);
+      if (op >= 0 && op < LIA_SYNC_OP_N)
+        counts[op] = (guint) sqlite3_column_int64 (stmt, 1);
+    }
+  if (rc < 0)
+    return FALSE;
+  memcpy (out_counts, counts, sizeof counts);
+  return TRUE;
+}
+
+gboolean
+lia_org_store_tombstone_put (LiaOrgStore *store, const char *subscription, const char *record_id,
+                             GError **error)
+{
+  static const char sql[] = "INSERT OR IGNORE INTO tombstone (subscription_id, record_id) VALUES (?1, ?2)";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, subscription);
+  bind_text (stmt, 2, record_id);
+  return step_done (store, stmt, error);
+}
+
+GHashTable *
+lia_org_store_tombstone_load (LiaOrgStore *store, const char *subscription, GError **error)
+{
+  static const char sql[] = "SELECT record_id FROM tombstone WHERE subscription_id = ?1";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (GHashTable) set = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, subscription);
+  while ((rc = step (store, stmt, error)) == 1)
+    g_hash_table_add (set, col_dup (stmt, 0));
+  return rc < 0 ? NULL : g_steal_pointer (&set);
+}
+
+gboolean
+lia_org_store_tombstone_has (LiaOrgStore *store, const char *subscription, const char *record_id,
+                             gboolean *out_has, GError **error)
+{
+  static const char sql[] = "SELECT 1 FROM tombstone WHERE subscription_id = ?1 AND record_id = ?2";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, subscription);
+  bind_text (stmt, 2, record_id);
+  rc = step (store, stmt, error);
+  if (rc < 0)
+    return FALSE;
+  *out_has = rc == 1;
+  return TRUE;
+}
