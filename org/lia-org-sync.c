@@ -669,16 +669,17 @@ lia_org_sync_wait (LiaOrgService *service, const LiaOrgCaller *caller, const cha
         return FALSE;
       if (changed)
         return TRUE;
-      /* Wake at each committed change, and every 100 ms to notice a
-       * cancellation (GCond has no cancellable). */
-      while (seq == service->change_seq)
-        {
-          gint64 now = g_get_monotonic_time ();
-          if (g_cancellable_set_error_if_cancelled (cancellable, error))
-            return FALSE;
-          if (now >= deadline)
-            return FALSE;
+      /* Wake at each change committed in this process, and every 100 ms
+       * anyway: another process (liaison-org, a second client) may write
+       * the same file, and GCond has no cancellable. */
+      {
+        gint64 now = g_get_monotonic_time ();
+        if (g_cancellable_set_error_if_cancelled (cancellable, error))
+          return FALSE;
+        if (now >= deadline)
+          return FALSE;
+        if (seq == service->change_seq)
           g_cond_wait_until (&service->changed, &service->lock, MIN (deadline, now + 100 * 1000));
-        }
+      }
     }
 }
