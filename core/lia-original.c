@@ -49,6 +49,29 @@ static const char weekday_codes[7][3] = { "MO", "TU", "WE", "TH", "FR", "SA", "S
  * Encoding
  * ------------------------------------------------------------------------ */
 
+/* GString's appends are calls out of line, and a document is a few hundred
+ * small pieces: these inline the common case, where the buffer has room. */
+static inline void
+out_append_len (GString *out, const char *s, gsize n)
+{
+  if (G_LIKELY (out->len + n < out->allocated_len))
+    {
+      memcpy (out->str + out->len, s, n);
+      out->len += n;
+      out->str[out->len] = '\0';
+    }
+  else
+    g_string_append_len (out, s, (gssize) n);
+}
+
+static inline void
+out_append (GString *out, const char *s)
+{
+  out_append_len (out, s, strlen (s));
+}
+
+#define out_append_literal(out, s) out_append_len ((out), "" s, sizeof (s) - 1)
+
 static void
 append_int64 (GString *out, gint64 v)
 {
@@ -65,7 +88,7 @@ append_int64 (GString *out, gint64 v)
   while (u != 0);
   if (v < 0)
     *--p = '-';
-  g_string_append_len (out, p, buf + sizeof buf - p);
+  out_append_len (out, p, buf + sizeof buf - p);
 }
 
 static void
@@ -80,7 +103,7 @@ append_digits (GString *out, guint v, guint width)
       v /= 10;
     }
   while (v != 0 || buf + sizeof buf - p < (gssize) width);
-  g_string_append_len (out, p, buf + sizeof buf - p);
+  out_append_len (out, p, buf + sizeof buf - p);
 }
 
 /* Appends @len bytes of valid UTF-8 escaped for element content or for a
@@ -145,11 +168,11 @@ append_escaped (GString *out, const char *text, gsize len, gboolean attribute)
             goto unrepresentable;
           continue;
         }
-      g_string_append_len (out, (const char *) run, p - run);
-      g_string_append (out, ref);
+      out_append_len (out, (const char *) run, p - run);
+      out_append (out, ref);
       run = p + 1;
     }
-  g_string_append_len (out, (const char *) run, p - run);
+  out_append_len (out, (const char *) run, p - run);
   return TRUE;
 
 unrepresentable:
@@ -162,7 +185,7 @@ append_base64 (GString *out, const char *text, gsize len)
 {
   g_autofree char *b64 = g_base64_encode ((const guchar *) text, len);
 
-  g_string_append (out, b64);
+  out_append (out, b64);
 }
 
 /* Appends ` name="value"`, or ` name-b64="..."` for a value XML cannot
@@ -182,14 +205,14 @@ append_string_attribute (GString *out, const LiaFieldInfo *field, const char *na
       return FALSE;
     }
   g_string_append_c (out, ' ');
-  g_string_append (out, name);
-  g_string_append (out, "=\"");
+  out_append (out, name);
+  out_append_literal (out, "=\"");
   if (!append_escaped (out, value, len, TRUE))
     {
       g_string_truncate (out, mark);
       g_string_append_c (out, ' ');
-      g_string_append (out, name);
-      g_string_append (out, "-b64=\"");
+      out_append (out, name);
+      out_append_literal (out, "-b64=\"");
       append_base64 (out, value, len);
     }
   g_string_append_c (out, '"');
@@ -200,9 +223,9 @@ static void
 append_raw_attribute (GString *out, const char *name, const char *value)
 {
   g_string_append_c (out, ' ');
-  g_string_append (out, name);
-  g_string_append (out, "=\"");
-  g_string_append (out, value);
+  out_append (out, name);
+  out_append_literal (out, "=\"");
+  out_append (out, value);
   g_string_append_c (out, '"');
 }
 
@@ -210,8 +233,8 @@ static void
 append_int_attribute (GString *out, const char *name, gint64 value)
 {
   g_string_append_c (out, ' ');
-  g_string_append (out, name);
-  g_string_append (out, "=\"");
+  out_append (out, name);
+  out_append_literal (out, "=\"");
   append_int64 (out, value);
   g_string_append_c (out, '"');
 }
@@ -219,9 +242,9 @@ append_int_attribute (GString *out, const char *name, gint64 value)
 static void
 append_close (GString *out, const char *kind)
 {
-  g_string_append (out, "</");
-  g_string_append (out, kind);
-  g_string_append (out, ">\n");
+  out_append_literal (out, "</");
+  out_append (out, kind);
+  out_append_literal (out, ">\n");
 }
 
 static gboolean
@@ -231,7 +254,7 @@ encode_parties (GString *out, const LiaFieldInfo *field, const LiaValue *value, 
 
   if (n == 0)
     {
-      g_string_append (out, "/>\n");
+      out_append_literal (out, "/>\n");
       return TRUE;
     }
   g_string_append_c (out, '>');
@@ -239,7 +262,7 @@ encode_parties (GString *out, const LiaFieldInfo *field, const LiaValue *value, 
     {
       const LiaParty *party = lia_value_get_party (value, i);
 
-      g_string_append (out, "<party");
+      out_append_literal (out, "<party");
       if (party->address != NULL && !append_string_attribute (out, field, "address", party->address, error))
         return FALSE;
       if (party->name != NULL && !append_string_attribute (out, field, "name", party->name, error))
@@ -248,7 +271,7 @@ encode_parties (GString *out, const LiaFieldInfo *field, const LiaValue *value, 
         append_raw_attribute (out, "entity", lia_entity_to_string (party->entity));
       if (party->id != NULL && !append_string_attribute (out, field, "id", party->id, error))
         return FALSE;
-      g_string_append (out, "/>");
+      out_append_literal (out, "/>");
     }
   append_close (out, "parties");
   return TRUE;
@@ -260,15 +283,15 @@ append_weekdays (GString *out, const char *name, guint mask)
   gboolean first = TRUE;
 
   g_string_append_c (out, ' ');
-  g_string_append (out, name);
-  g_string_append (out, "=\"");
+  out_append (out, name);
+  out_append_literal (out, "=\"");
   for (guint day = 0; day < 7; day++)
     {
       if ((mask & (1u << day)) == 0)
         continue;
       if (!first)
         g_string_append_c (out, ',');
-      g_string_append_len (out, weekday_codes[day], 2);
+      out_append_len (out, weekday_codes[day], 2);
       first = FALSE;
     }
   g_string_append_c (out, '"');
@@ -297,15 +320,15 @@ encode_recurrence (GString *out, const LiaValue *value)
     append_raw_attribute (out, "week-start", weekday_codes[r->week_start]);
   if (r->n_exdates == 0)
     {
-      g_string_append (out, "/>\n");
+      out_append_literal (out, "/>\n");
       return;
     }
   g_string_append_c (out, '>');
   for (gsize i = 0; i < r->n_exdates; i++)
     {
-      g_string_append (out, "<exdate>");
+      out_append_literal (out, "<exdate>");
       append_int64 (out, r->exdates_us[i]);
-      g_string_append (out, "</exdate>");
+      out_append_literal (out, "</exdate>");
     }
   append_close (out, "recurrence");
 }
@@ -317,10 +340,10 @@ encode_field (GString *out, const LiaFieldInfo *field, const LiaValue *value, GE
   const char *kind_name = lia_value_kind_to_string (kind);
 
   /* Registry names are ASCII letters, digits and '-': no escaping needed. */
-  g_string_append (out, "  <");
-  g_string_append (out, kind_name);
-  g_string_append (out, " field=\"");
-  g_string_append (out, field->name);
+  out_append_literal (out, "  <");
+  out_append (out, kind_name);
+  out_append_literal (out, " field=\"");
+  out_append (out, field->name);
   g_string_append_c (out, '"');
 
   switch (kind)
@@ -334,7 +357,7 @@ encode_field (GString *out, const LiaFieldInfo *field, const LiaValue *value, GE
         if (!append_escaped (out, text, len, FALSE))
           {
             g_string_truncate (out, out->len - 1);
-            g_string_append (out, " encoding=\"base64\">");
+            out_append_literal (out, " encoding=\"base64\">");
             append_base64 (out, text, len);
           }
       }
@@ -367,12 +390,12 @@ encode_field (GString *out, const LiaFieldInfo *field, const LiaValue *value, GE
       append_int64 (out, lia_value_get_integer (value));
       break;
     case LIA_VALUE_BOOLEAN:
-      g_string_append (out, lia_value_get_boolean (value) ? ">true" : ">false");
+      out_append (out, lia_value_get_boolean (value) ? ">true" : ">false");
       break;
     case LIA_VALUE_ENUM:
       /* Symbols are ASCII letters, digits and '-' (lia_value_new_enum). */
       g_string_append_c (out, '>');
-      g_string_append (out, lia_value_get_enum (value));
+      out_append (out, lia_value_get_enum (value));
       break;
     case LIA_VALUE_REFERENCE:
       {
@@ -384,7 +407,7 @@ encode_field (GString *out, const LiaFieldInfo *field, const LiaValue *value, GE
           return FALSE;
         if (name != NULL && !append_string_attribute (out, field, "name", name, error))
           return FALSE;
-        g_string_append (out, "/>\n");
+        out_append_literal (out, "/>\n");
       }
       return TRUE;
     case LIA_VALUE_PARTY_LIST:
@@ -425,12 +448,12 @@ lia_original_encode (const LiaItem *item, gsize *out_len, GError **error)
   fields = lia_field_list (entity, &n_fields);
   /* A realistic contact is about 1.5 KB: one allocation in the common case. */
   out = g_string_sized_new (2048);
-  g_string_append (out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                        "<original xmlns=\"" LIA_ORIGINAL_NAMESPACE "\" version=\"");
+  out_append (out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                   "<original xmlns=\"" LIA_ORIGINAL_NAMESPACE "\" version=\"");
   append_int64 (out, LIA_ORIGINAL_VERSION);
-  g_string_append (out, "\" entity=\"");
-  g_string_append (out, lia_entity_to_string (entity));
-  g_string_append (out, "\">\n");
+  out_append_literal (out, "\" entity=\"");
+  out_append (out, lia_entity_to_string (entity));
+  out_append_literal (out, "\">\n");
   for (guint i = 0; i < n_fields; i++)
     {
       const LiaValue *value = lia_item_get_at (item, i);
@@ -443,7 +466,7 @@ lia_original_encode (const LiaItem *item, gsize *out_len, GError **error)
       if (!check_size (out->len, error))
         return NULL;
     }
-  g_string_append (out, "</original>\n");
+  out_append_literal (out, "</original>\n");
   if (!check_size (out->len, error))
     return NULL;
 
@@ -484,6 +507,8 @@ typedef struct
 
   const LiaFieldInfo *field; /* borrowed: the open field, or NULL */
   guint field_index;
+  guint next_field;         /* where find_field() starts looking */
+  const xmlChar *uri;       /* borrowed: the namespace URI last matched */
   gboolean base64;          /* the open text field is base64 */
   gboolean in_exdate;       /* an <exdate> is open */
   GString *chars;           /* owned: character data of the open scalar or exdate */
@@ -509,9 +534,8 @@ static void
 decoder_init (Decoder *d)
 {
   d->chars = g_string_sized_new (256);
-  d->parties = g_array_new (FALSE, TRUE, sizeof (LiaParty));
-  g_array_set_clear_func (d->parties, party_clear);
-  d->exdates = g_array_new (FALSE, FALSE, sizeof (gint64));
+  /* parties and exdates are made when a field needs them: most items
+   * (contacts) have neither. */
 }
 
 static void
@@ -628,10 +652,17 @@ name_is (const xmlChar *name, const char *expected)
   return name != NULL && strcmp ((const char *) name, expected) == 0;
 }
 
+/* libxml2 interns namespace URIs in the document's dictionary: after the
+ * first match, a pointer comparison answers. */
 static gboolean
-in_namespace (const xmlChar *uri)
+in_namespace (Decoder *d, const xmlChar *uri)
 {
-  return name_is (uri, LIA_ORIGINAL_NAMESPACE);
+  if (uri != NULL && uri == d->uri)
+    return TRUE;
+  if (!name_is (uri, LIA_ORIGINAL_NAMESPACE))
+    return FALSE;
+  d->uri = uri;
+  return TRUE;
 }
 
 /* SAX2 attributes come in fives: local name, prefix, URI, value start,
@@ -888,7 +919,7 @@ start_root (Decoder *d, const xmlChar *localname, const xmlChar *uri, int n_attr
       decoder_fail (d, "the root element is <%s>, not <original>", q);
       return;
     }
-  if (!in_namespace (uri))
+  if (!in_namespace (d, uri))
     {
       decoder_fail (d, "<original> is not in namespace %s", LIA_ORIGINAL_NAMESPACE);
       return;
@@ -1060,7 +1091,29 @@ start_recurrence (Decoder *d, int n_attributes, const xmlChar **attributes)
         }
       r->week_start = (guint) day;
     }
+  if (d->exdates == NULL)
+    d->exdates = g_array_new (FALSE, FALSE, sizeof (gint64));
   g_array_set_size (d->exdates, 0);
+}
+
+/* lia_field_index() for a name that is not NUL-terminated. Documents list
+ * fields in registry order, so the search starts after the previous field:
+ * one comparison a field instead of a scan of up to 36 names. */
+static gint
+find_field (Decoder *d, const char *name, gsize len)
+{
+  for (guint n = 0; n < d->n_fields; n++)
+    {
+      guint i = (d->next_field + n) % d->n_fields;
+      const char *candidate = d->fields[i].name;
+
+      if (strncmp (candidate, name, len) == 0 && candidate[len] == '\0')
+        {
+          d->next_field = i + 1;
+          return (gint) i;
+        }
+    }
+  return -1;
 }
 
 static void
@@ -1068,9 +1121,8 @@ start_field (Decoder *d, const xmlChar *localname, int n_attributes, const xmlCh
 {
   const xmlChar *field_name;
   gsize len = 0;
-  LiaValueKind kind = LIA_VALUE_N;
-  gint index = -1;
-  char name[64];
+  LiaValueKind kind;
+  gint index;
 
   field_name = attribute_find (n_attributes, attributes, "field", &len);
   if (field_name == NULL)
@@ -1079,12 +1131,7 @@ start_field (Decoder *d, const xmlChar *localname, int n_attributes, const xmlCh
       decoder_fail (d, "element <%s> has no field attribute", q);
       return;
     }
-  if (len < sizeof name)
-    {
-      memcpy (name, field_name, len);
-      name[len] = '\0';
-      index = lia_field_index (lia_item_get_entity (d->item), name);
-    }
+  index = find_field (d, (const char *) field_name, len);
   if (index < 0)
     {
       /* A field of a newer client: skip it and everything inside it. */
@@ -1093,11 +1140,12 @@ start_field (Decoder *d, const xmlChar *localname, int n_attributes, const xmlCh
     }
   d->field = &d->fields[index];
   d->field_index = (guint) index;
-  if (!lia_value_kind_from_string ((const char *) localname, &kind) || kind != d->field->kind)
+  kind = d->field->kind;
+  if (!name_is (localname, lia_value_kind_to_string (kind)))
     {
       g_autofree char *q = quote (localname, strlen ((const char *) localname));
       decoder_fail (d, "field \"%s\" takes a %s value, not <%s>", d->field->name,
-                    lia_value_kind_to_string (d->field->kind), q);
+                    lia_value_kind_to_string (kind), q);
       return;
     }
   if (lia_item_get_at (d->item, d->field_index) != NULL)
@@ -1128,6 +1176,11 @@ start_field (Decoder *d, const xmlChar *localname, int n_attributes, const xmlCh
       start_reference (d, n_attributes, attributes);
       break;
     case LIA_VALUE_PARTY_LIST:
+      if (d->parties == NULL)
+        {
+          d->parties = g_array_new (FALSE, TRUE, sizeof (LiaParty));
+          g_array_set_clear_func (d->parties, party_clear);
+        }
       g_array_set_size (d->parties, 0);
       break;
     case LIA_VALUE_RECURRENCE:
@@ -1173,7 +1226,7 @@ on_start_element (void *user_data, const xmlChar *localname, const xmlChar *pref
       start_root (d, localname, uri, n_attributes, attributes);
       return;
     }
-  if (!in_namespace (uri))
+  if (!in_namespace (d, uri))
     {
       g_autofree char *q = quote (localname, strlen ((const char *) localname));
       decoder_fail (d, "element <%s> is not in namespace %s", q, LIA_ORIGINAL_NAMESPACE);
@@ -1328,7 +1381,8 @@ end_field (Decoder *d)
   d->field = NULL;
   d->base64 = FALSE;
   g_clear_pointer (&d->tzid, g_free);
-  g_array_set_size (d->parties, 0);
+  if (d->parties != NULL)
+    g_array_set_size (d->parties, 0);
 }
 
 static void
@@ -1394,6 +1448,44 @@ on_characters (void *user_data, const xmlChar *s, int len)
     }
 }
 
+/* g_utf8_validate_len() goes byte by byte; OriginalXML is mostly ASCII.
+ * Skip eight plain ASCII bytes at a time (no high bit, no NUL) and hand
+ * GLib only the runs of non-ASCII bytes: ASCII bytes are never part of a
+ * multi-byte sequence, so each run must be whole characters on its own. */
+static gboolean
+utf8_valid (const char *data, gsize len)
+{
+  const guint64 ones = G_GUINT64_CONSTANT (0x0101010101010101);
+  const guint64 highs = G_GUINT64_CONSTANT (0x8080808080808080);
+  gsize i = 0;
+
+  for (;;)
+    {
+      gsize run;
+
+      for (; i + 8 <= len; i += 8)
+        {
+          guint64 word;
+
+          memcpy (&word, data + i, 8);
+          /* A high bit set, or a zero byte (the classic has-zero test). */
+          if (((word | ((word - ones) & ~word)) & highs) != 0)
+            break;
+        }
+      if (i + 8 > len)
+        return g_utf8_validate_len (data + i, len - i, NULL);
+      for (; i < len && (guchar) data[i] < 0x80; i++)
+        {
+          if (data[i] == '\0')
+            return FALSE;
+        }
+      for (run = i; i < len && (guchar) data[i] >= 0x80; i++)
+        ;
+      if (!g_utf8_validate_len (data + run, i - run, NULL))
+        return FALSE;
+    }
+}
+
 LiaItem *
 lia_original_decode (const char *data, gsize len, GError **error)
 {
@@ -1419,13 +1511,16 @@ lia_original_decode (const char *data, gsize len, GError **error)
   /* All of it UTF-8 and no NUL, checked up front: libxml2 then never
    * switches encodings (UTF-16 and EBCDIC detection need bytes that are not
    * UTF-8) and never has an encoding error to report. */
-  if (!g_utf8_validate_len (data, len, NULL))
+  if (!utf8_valid (data, len))
     {
       g_set_error_literal (error, LIA_ERROR, LIA_ERROR_INVALID,
                            "Invalid OriginalXML: the document is not valid UTF-8");
       return NULL;
     }
 
+  /* Thread-safe and idempotent; a worker thread may be the first in the
+   * process to use libxml2, and its lazy global set-up is not. */
+  xmlInitParser ();
   decoder_init (&d);
   memset (&sax, 0, sizeof sax);
   sax.initialized = XML_SAX2_MAGIC;

@@ -763,6 +763,37 @@ test_decode_unterminated_buffer (void)
   }
 }
 
+static gpointer
+thread_round_trips (gpointer data)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (GPOINTER_TO_UINT (data));
+
+  for (guint i = 0; i < 300; i++)
+    {
+      g_autoptr (LiaItem) item = random_item (rand, (LiaEntity) g_rand_int_range (rand, 0, LIA_ENTITY_N), 60);
+      gsize len = 0;
+      g_autofree char *xml = lia_original_encode (item, &len, NULL);
+      g_autoptr (LiaItem) back = lia_original_decode (xml, len, NULL);
+
+      if (!lia_item_identical (item, back))
+        return GUINT_TO_POINTER (FALSE);
+    }
+  return GUINT_TO_POINTER (TRUE);
+}
+
+static void
+test_threads (void)
+{
+  GThread *threads[4];
+
+  g_test_summary ("Encoding and decoding run on several threads at once (the sync worker and the host "
+                  "thread) without shared state");
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    threads[i] = g_thread_new ("original", thread_round_trips, GUINT_TO_POINTER (SEED + 10 + i));
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    g_assert_true (GPOINTER_TO_UINT (g_thread_join (threads[i])));
+}
+
 /* ------------------------------------------------------------------------
  * Refused input
  * ------------------------------------------------------------------------ */
@@ -1359,6 +1390,7 @@ main (int argc, char **argv)
   g_test_add_func ("/original/decode/lenient-syntax", test_decode_lenient_syntax);
   g_test_add_func ("/original/decode/unterminated-buffer", test_decode_unterminated_buffer);
   g_test_add_func ("/original/decode/unknown-fields", test_unknown_fields);
+  g_test_add_func ("/original/threads", test_threads);
   g_test_add_func ("/original/bad/malformed", test_bad_malformed);
   g_test_add_func ("/original/bad/truncated", test_bad_truncated);
   g_test_add_func ("/original/bad/oversized", test_bad_oversized);
