@@ -11,6 +11,12 @@
 #include <liaison/lia-value.h>
 #include <liaison/lia-field.h>
 #include <liaison/lia-item.h>
+#include <liaison/lia-recurrence.h>
+#include <liaison/lia-field-policy.h>
+#include <liaison/lia-merge.h>
+#include <liaison/lia-rules.h>
+#include <liaison/lia-deletion.h>
+#include <liaison/lia-entity-rules.h>
 #include <liaison/lia-original.h>
 #include <liaison/lia-cache.h>
 #include <liaison/lia-crm.h>
