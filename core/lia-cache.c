@@ -160,6 +160,7 @@ struct _LiaCache
   GCond done_cond;    /* synchronous callers wait here for done */
   GPtrArray *pending; /* guarded by lock: CacheRequest *, in arrival order */
   gboolean closing;   /* guarded by lock */
+  guint n_waiting;    /* guarded by lock: synchronous callers not yet gone */
   gboolean paused;    /* guarded by lock; tests only */
 
   GThread *writer;                 /* owned */
@@ -1232,8 +1233,13 @@ cache_submit (LiaCache *cache, CacheRequest *req)
   g_cond_signal (&cache->wake_cond);
   if (req->context == NULL)
     {
+      /* Counted so that a close racing with this call (a misuse, but one
+       * that must not crash the host) frees nothing before we are out. */
+      cache->n_waiting++;
       while (!req->done)
         g_cond_wait (&cache->done_cond, &cache->lock);
+      if (--cache->n_waiting == 0 && cache->closing)
+        g_cond_broadcast (&cache->done_cond);
     }
   g_mutex_unlock (&cache->lock);
 }
@@ -1405,6 +1411,10 @@ lia_cache_close (LiaCache *cache)
   /* The writer drains everything pending before it stops. */
   if (cache->writer != NULL)
     g_thread_join (cache->writer);
+  g_mutex_lock (&cache->lock);
+  while (cache->n_waiting > 0)
+    g_cond_wait (&cache->done_cond, &cache->lock);
+  g_mutex_unlock (&cache->lock);
   g_assert (cache->pending->len == 0);
 
   g_clear_pointer (&cache->read_stmts, lia_sqlite_stmt_cache_free);
