@@ -104,6 +104,20 @@ static const char *const action_names[] = {
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (action_names) == LIA_DELETION_ACTION_N);
 
+static const char *const state_names[] = {
+  [LIA_CRM_STATE_OPEN] = "open",
+  [LIA_CRM_STATE_SCHEDULED] = "scheduled",
+  [LIA_CRM_STATE_COMPLETED] = "completed",
+  [LIA_CRM_STATE_CANCELED] = "canceled",
+};
+G_STATIC_ASSERT (G_N_ELEMENTS (state_names) == LIA_CRM_STATE_N);
+
+const char *
+lia_crm_state_to_string (LiaCrmState state)
+{
+  return (guint) state < LIA_CRM_STATE_N ? state_names[state] : "?";
+}
+
 const char *
 lia_deletion_event_to_string (LiaDeletionEvent event)
 {

@@ -264,6 +264,8 @@ render_merge (GString *out)
            "the original (without an original, every field changed on both sides, R-MERGE-ORIGINAL).\n"
            "A change counts when the field may travel to the other side: its direction allows it and\n"
            "the user may read it (to host) or update it (to CRM), R-MERGE-DIRECTION and R-MERGE-FLS.\n"
+           "A change that does not count is ignored: a one-way field edited on the wrong side keeps\n"
+           "its local value until the owning side changes that field, which then overwrites it.\n"
            "Host writes come first, then CRM writes (R-MERGE-ORDER).\n\n");
   append_row (out, header, G_N_ELEMENTS (header));
   append_rule (out, G_N_ELEMENTS (header));

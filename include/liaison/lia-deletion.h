@@ -60,6 +60,15 @@ typedef enum
 } LiaCrmState;
 
 /**
+ * lia_crm_state_to_string:
+ * @state: a state
+ *
+ * Returns: (transfer none): "open", "scheduled", "completed" or "canceled";
+ *   "?" out of range.
+ */
+LIA_API const char *lia_crm_state_to_string (LiaCrmState state);
+
+/**
  * LiaDeletion:
  * @entity: the entity of the linked pair
  * @event: what happened

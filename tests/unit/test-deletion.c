@@ -94,9 +94,10 @@ test_exhaustive (void)
               cases++;
               if (decision.action != oracle (&d, NOW))
                 {
-                  g_test_fail_printf ("%s %s (state %u, start %u, bits %u): %s, SPEC says %s",
+                  g_test_fail_printf ("%s %s (%s, start %u, bits %u): %s, SPEC says %s",
                                       lia_entity_to_string (d.entity), lia_deletion_event_to_string (d.event),
-                                      st, s, bits, lia_deletion_action_to_string (decision.action),
+                                      lia_crm_state_to_string (d.crm_state), s, bits,
+                                      lia_deletion_action_to_string (decision.action),
                                       lia_deletion_action_to_string (oracle (&d, NOW)));
                   return;
                 }
@@ -183,6 +184,9 @@ test_table_well_formed (void)
   for (guint ev = 0; ev < LIA_DELETION_N; ev++)
     g_assert_cmpstr (lia_deletion_event_to_string ((LiaDeletionEvent) ev), !=, "?");
   g_assert_cmpstr (lia_deletion_action_to_string (LIA_DELETION_ACTION_N), ==, "?");
+  for (guint st = 0; st < LIA_CRM_STATE_N; st++)
+    g_assert_cmpstr (lia_crm_state_to_string ((LiaCrmState) st), !=, "?");
+  g_assert_cmpstr (lia_crm_state_to_string (LIA_CRM_STATE_N), ==, "?");
 }
 
 int
