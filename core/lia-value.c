@@ -21,12 +21,12 @@ struct _LiaValue
     struct
     {
       gint64 instant_us;
-      const char *tzid; /* interned, nullable */
+      const char *tzid; /* points into tail, nullable */
     } datetime;
     guint32 julian;
     gint64 integer;
     gboolean boolean;
-    const char *symbol; /* interned */
+    const char *symbol; /* points into tail */
     struct
     {
       LiaEntity entity;
@@ -168,11 +168,18 @@ lia_value_new_text (const char *text)
 LiaValue *
 lia_value_new_datetime (gint64 instant_us, const char *tzid)
 {
-  LiaValue *value = value_alloc (LIA_VALUE_DATETIME, 0);
+  /* The zone name is copied into the value, not interned: values are built
+   * from outside data (OriginalXML, CRM pages), and interned strings are
+   * never freed, so made-up zone names would grow the process forever. */
+  gsize len = (tzid != NULL) ? strlen (tzid) : 0;
+  LiaValue *value = value_alloc (LIA_VALUE_DATETIME, len > 0 ? len + 1 : 0);
 
   value->u.datetime.instant_us = instant_us;
-  /* Zone names repeat endlessly across items: intern them. */
-  value->u.datetime.tzid = (tzid != NULL && *tzid != '\0') ? g_intern_string (tzid) : NULL;
+  if (len > 0)
+    {
+      memcpy (value->tail, tzid, len + 1);
+      value->u.datetime.tzid = value->tail;
+    }
   return value;
 }
 
@@ -228,11 +235,15 @@ LiaValue *
 lia_value_new_enum (const char *symbol)
 {
   LiaValue *value;
+  gsize len;
 
   if (!symbol_valid (symbol))
     return NULL;
-  value = value_alloc (LIA_VALUE_ENUM, 0);
-  value->u.symbol = g_intern_string (symbol);
+  /* Copied, not interned: symbols come from outside data (see datetime). */
+  len = strlen (symbol);
+  value = value_alloc (LIA_VALUE_ENUM, len + 1);
+  memcpy (value->tail, symbol, len + 1);
+  value->u.symbol = value->tail;
   return value;
 }
 
@@ -482,9 +493,8 @@ value_compare (const LiaValue *a, const LiaValue *b, gboolean identical)
     case LIA_VALUE_TEXT:
       return strcmp (a->u.text.text, b->u.text.text) == 0;
     case LIA_VALUE_DATETIME:
-      /* Interned zone names compare by pointer. */
       return a->u.datetime.instant_us == b->u.datetime.instant_us
-             && (!identical || a->u.datetime.tzid == b->u.datetime.tzid);
+             && (!identical || g_strcmp0 (a->u.datetime.tzid, b->u.datetime.tzid) == 0);
     case LIA_VALUE_DATE:
       return a->u.julian == b->u.julian;
     case LIA_VALUE_INTEGER:
@@ -492,7 +502,7 @@ value_compare (const LiaValue *a, const LiaValue *b, gboolean identical)
     case LIA_VALUE_BOOLEAN:
       return a->u.boolean == b->u.boolean;
     case LIA_VALUE_ENUM:
-      return a->u.symbol == b->u.symbol;
+      return strcmp (a->u.symbol, b->u.symbol) == 0;
     case LIA_VALUE_REFERENCE:
       return a->u.reference.entity == b->u.reference.entity
              && g_strcmp0 (a->u.reference.id, b->u.reference.id) == 0

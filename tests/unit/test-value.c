@@ -36,6 +36,14 @@ test_datetime_instants (void)
   g_assert_null (lia_value_get_tzid (utc));
   g_assert_cmpstr (lia_value_get_tzid (paris), ==, "Europe/Paris");
   g_assert_false (lia_value_equal (paris, later));
+  {
+    /* Zone names are copied, not interned: equal names from two buffers
+     * are identical, and the value does not keep the caller's buffer. */
+    g_autofree char *zone = g_strdup ("Europe/Paris");
+    g_autoptr (LiaValue) copy = lia_value_new_datetime (instant, zone);
+    g_assert_true (lia_value_get_tzid (copy) != zone);
+    g_assert_true (lia_value_identical (paris, copy));
+  }
   g_assert_cmpint (lia_value_get_instant (later), ==, instant + 1);
 }
 
