@@ -20,4 +20,6 @@
 #include <liaison/lia-original.h>
 #include <liaison/lia-cache.h>
 #include <liaison/lia-crm.h>
+#include <liaison/lia-host.h>
+#include <liaison/lia-plugin.h>
 #undef LIAISON_INSIDE

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <liaison/liaison.h>
+
+G_BEGIN_DECLS
+
+/* The sync engine: host-neutral and UI-free. It owns the sync cache and
+ * runs sync cycles on a worker (scanner, upload, download), calling the
+ * host only through LiaHost on the host's main context. The plugin's
+ * dispatcher and scheduler drive it; tests drive it directly. Private to
+ * libliaison and the plugin (not installed). */
+
+typedef struct _LiaEngine LiaEngine;
+
+typedef struct
+{
+  const LiaHostVTable *vtable; /* borrowed; must outlive the engine */
+  gpointer host;               /* borrowed */
+  const char *cache_path;
+  LiaCrm *crm;
+  LiaClock *clock; /* nullable: system clock */
+  const char *client_name;
+  const char *org_name;
+  gboolean delegate;
+  gboolean roaming;
+  LiaSyncStatusFunc status_func; /* nullable; called on the main context */
+  gpointer status_data;
+} LiaEngineConfig;
+
+/* Call on the host's main context: the engine captures it. No I/O; the
+ * cache and the org are opened by the first cycle, on the worker. */
+LIA_API LiaEngine *lia_engine_new (const LiaEngineConfig *config, GError **error);
+LIA_API LiaEngine *lia_engine_ref (LiaEngine *engine);
+LIA_API void lia_engine_unref (LiaEngine *engine);
+/* Cancels the running cycle; no status callback runs after this. */
+LIA_API void lia_engine_stop (LiaEngine *engine);
+
+/* One cycle: start-up (once), scanner, upload, download. A request while a
+ * cycle runs joins that cycle. @callback runs on the main context. */
+LIA_API void lia_engine_sync_async (LiaEngine *engine, GCancellable *cancellable,
+                                    GAsyncReadyCallback callback, gpointer user_data);
+LIA_API gboolean lia_engine_sync_finish (LiaEngine *engine, GAsyncResult *result, GError **error);
+/* Fire and forget: the scheduler's and the dispatcher's Sync Now. */
+LIA_API void lia_engine_request_sync (LiaEngine *engine);
+
+LIA_API void lia_engine_get_status (LiaEngine *engine, LiaSyncStatus *out_status);
+/* (nullable): the cache once the engine has started. */
+LIA_API LiaCache *lia_engine_get_cache (LiaEngine *engine);
+/* The primary store's id, read at creation. */
+LIA_API const char *lia_engine_get_store (LiaEngine *engine);
+/* The folder the engine synchronizes for @entity, or NULL. */
+LIA_API const char *lia_engine_get_folder (LiaEngine *engine, LiaEntity entity);
+/* The client as the org sees it; valid once started (role primary before). */
+LIA_API void lia_engine_get_client (LiaEngine *engine, LiaClientRole *out_role, char **out_primary_name);
+/* (nullable): the subscription id once started. */
+LIA_API char *lia_engine_dup_subscription (LiaEngine *engine);
+/* The org's minimum sync interval in seconds (R-SET-INTERVAL); 0 unknown. */
+LIA_API guint lia_engine_get_min_interval_s (LiaEngine *engine);
+/* Whether an enabled sync filter exists for @entity (R-MARK-NEEDS-FILTER);
+ * TRUE while not yet known. */
+LIA_API gboolean lia_engine_has_filter (LiaEngine *engine, LiaEntity entity);
+/* The connector, for the scheduler's push wait. */
+LIA_API LiaCrm *lia_engine_get_crm (LiaEngine *engine);
+/* Whether the engine has started (cache open, subscribed). */
+LIA_API gboolean lia_engine_is_ready (LiaEngine *engine);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LiaEngine, lia_engine_unref)
+
+G_END_DECLS

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <liaison/liaison.h>
+
+G_BEGIN_DECLS
+
+/* Host calls from the engine's worker. DESIGN.md: the engine never calls a
+ * host from a worker thread. Each function here posts the call to the
+ * host's main context, where it is started and completed by the adapter,
+ * and blocks the worker (never the host) until the result is back or
+ * @cancellable fires. */
+
+typedef struct
+{
+  const LiaHostVTable *vtable; /* borrowed: outlives the engine */
+  gpointer host;               /* borrowed */
+  GMainContext *context;       /* owned: the host's main context */
+} LiaHostLink;
+
+GPtrArray *lia_host_call_read_contents (const LiaHostLink *link, const char *store, const char *folder,
+                                        guint offset, guint limit, GCancellable *cancellable, GError **error);
+LiaHostItem *lia_host_call_read_item (const LiaHostLink *link, const char *store, const char *item_id,
+                                      GCancellable *cancellable, GError **error);
+gboolean lia_host_call_write_item (const LiaHostLink *link, const char *store, const char *item_id,
+                                   const LiaItem *fields, const LiaHostProps *props,
+                                   GCancellable *cancellable, GError **error);
+char *lia_host_call_create_item (const LiaHostLink *link, const char *store, const char *folder,
+                                 const LiaItem *item, const LiaHostProps *props, GCancellable *cancellable,
+                                 GError **error);
+gboolean lia_host_call_delete_item (const LiaHostLink *link, const char *store, const char *item_id,
+                                    GCancellable *cancellable, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "lia-host-call-private.h"
+
+G_BEGIN_DECLS
+
+/* The fallback scanner (R-DET-SCAN) and the deletion reconciliation
+ * (R-DET-DELETES). They run inside a sync cycle, on the engine's worker,
+ * reading the host through lia_host_call_*(); what they find goes into the
+ * change queue like a notification would. */
+
+typedef struct
+{
+  guint rows_read; /* contents-table rows passed */
+  guint queued;    /* changes enqueued */
+  guint relinked;  /* mappings rebuilt from item properties (R-DUP-NONE) */
+  guint promoted;  /* items in link state 1 queued for tracking */
+} LiaScanStats;
+
+/* Reads @folder newest first down to @watermark (microseconds; 0 for the
+ * whole folder). Queues an update for every tracked item whose fields
+ * differ from its original, a track for every item marked (link state 1)
+ * when @promote, and relinks items that carry a CRM id but no mapping. */
+gboolean lia_scanner_scan_folder (const LiaHostLink *link, LiaCache *cache, const char *store,
+                                  const char *folder, LiaEntity entity, gint64 watermark, gboolean promote,
+                                  LiaScanStats *stats, GCancellable *cancellable, GError **error);
+
+/* Queues a host deletion for every mapping of @folder whose item is gone. */
+gboolean lia_scanner_reconcile_deletes (const LiaHostLink *link, LiaCache *cache, const char *store,
+                                        const char *folder, guint *out_queued, GCancellable *cancellable,
+                                        GError **error);
+
+G_END_DECLS

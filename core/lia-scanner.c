@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "lia-scanner-private.h"
+
+#define SCAN_PAGE 100
+
+static gboolean
+enqueue (LiaCache *cache, LiaChangeOp op, const char *store, const char *folder, const char *item_id,
+         LiaEntity entity, const char *crm_id, GError **error)
+{
+  g_autoptr (LiaCacheChange) change =
+      lia_cache_change_new (LIA_DIRECTION_TO_CRM, op, store, item_id, entity, crm_id);
+
+  change->folder = g_strdup (folder);
+  return lia_cache_enqueue (cache, change, NULL, error);
+}
+
+/* Whether the item's fields differ from its last synchronized state. A
+ * missing or corrupt original counts as a change (R-MERGE-ORIGINAL). */
+static gboolean
+differs_from_original (LiaCache *cache, const LiaHostItem *hi)
+{
+  g_autoptr (LiaCacheOriginal) row = lia_cache_load_original (cache, hi->store, hi->item_id, NULL);
+  g_autoptr (LiaItem) orig = NULL;
+
+  if (row == NULL || row->xml == NULL)
+    return TRUE;
+  orig = lia_original_decode (row->xml, strlen (row->xml), NULL);
+  if (orig == NULL)
+    return TRUE;
+  /* The original holds only synchronized fields, so compare those: a host
+   * field outside the field map is not a change. */
+  {
+    guint n = 0;
+    const LiaFieldInfo *fields = lia_field_list (lia_item_get_entity (orig), &n);
+
+    for (guint i = 0; i < n; i++)
+      {
+        LiaValue *a = lia_item_get_at (orig, i);
+        LiaValue *b = lia_item_get_at (hi->item, i);
+
+        if (fields[i].direction == LIA_DIRECTION_NONE)
+          continue;
+        if ((a == NULL) != (b == NULL) || (a != NULL && !lia_value_equal (a, b)))
+          return TRUE;
+      }
+  }
+  return FALSE;
+}
+
+gboolean
+lia_scanner_scan_folder (const LiaHostLink *link, LiaCache *cache, const char *store, const char *folder,
+                         LiaEntity entity, gint64 watermark, gboolean promote, LiaScanStats *stats,
+                         GCancellable *cancellable, GError **error)
+{
+  for (guint offset = 0;; offset += SCAN_PAGE)
+    {
+      g_autoptr (GPtrArray) rows =
+          lia_host_call_read_contents (link, store, folder, offset, SCAN_PAGE, cancellable, error);
+
+      if (rows == NULL)
+        return FALSE;
+      for (guint i = 0; i < rows->len; i++)
+        {
+          const LiaHostRow *row = g_ptr_array_index (rows, i);
+          g_autoptr (LiaCacheMapping) m = NULL;
+          g_autoptr (LiaHostItem) hi = NULL;
+          g_autoptr (GError) local = NULL;
+
+          /* R-DET-SCAN: newest first, stop at the first item older than
+           * the last completed sync. */
+          if (row->modified_at < watermark)
+            return TRUE;
+          stats->rows_read++;
+          if (row->link_state == LIA_LINK_STATE_NONE && row->crm_id == NULL)
+            continue;
+          m = lia_cache_lookup_item (cache, store, row->item_id, &local);
+          if (m == NULL && !g_error_matches (local, LIA_ERROR, LIA_ERROR_NOT_FOUND))
+            {
+              g_propagate_error (error, g_steal_pointer (&local));
+              return FALSE;
+            }
+          if (m == NULL && row->crm_id != NULL && row->link_state == LIA_LINK_STATE_TRACKED)
+            {
+              g_autoptr (LiaCacheMapping) rebuilt = NULL;
+              g_autoptr (LiaCacheOriginal) orig = NULL;
+              g_autoptr (GError) dup = NULL;
+
+              /* R-DUP-NONE: a linked item without a mapping (lost cache,
+               * or linked by the other client of a shared mailbox) is
+               * relinked from its own properties, never re-created. */
+              hi = lia_host_call_read_item (link, store, row->item_id, cancellable, error);
+              if (hi == NULL)
+                return FALSE;
+              rebuilt = lia_cache_mapping_new (store, folder, row->item_id, lia_item_get_entity (hi->item),
+                                               row->crm_id, LIA_LINK_STATE_TRACKED, LIA_LINK_ORIGIN_FILTER);
+              if (!lia_cache_map (cache, rebuilt, &dup))
+                {
+                  /* Another item holds this CRM id already: leave this one
+                   * for the doctor (R-DUP-DOCTOR) rather than guess. */
+                  if (g_error_matches (dup, LIA_ERROR, LIA_ERROR_CONFLICT))
+                    continue;
+                  g_propagate_error (error, g_steal_pointer (&dup));
+                  return FALSE;
+                }
+              if (hi->props.original != NULL)
+                {
+                  orig = lia_cache_original_new (store, row->item_id, hi->props.original);
+                  orig->host_modified_at = hi->modified_at;
+                  if (!lia_cache_store_original (cache, orig, error))
+                    return FALSE;
+                }
+              stats->relinked++;
+              if (differs_from_original (cache, hi))
+                {
+                  if (!enqueue (cache, LIA_CHANGE_OP_UPDATE, store, folder, row->item_id,
+                                lia_item_get_entity (hi->item), row->crm_id, error))
+                    return FALSE;
+                  stats->queued++;
+                }
+              continue;
+            }
+          if ((m == NULL || m->state == LIA_LINK_STATE_MARKED) && row->link_state == LIA_LINK_STATE_MARKED)
+            {
+              /* Marked by a delegate or before the plugin ran: the
+               * primary promotes it (R-ROLE-DELEGATE). */
+              if (!promote)
+                continue;
+              if (m == NULL)
+                {
+                  g_autoptr (LiaCacheMapping) marked =
+                      lia_cache_mapping_new (store, folder, row->item_id, entity, NULL, LIA_LINK_STATE_MARKED,
+                                             LIA_LINK_ORIGIN_MANUAL);
+
+                  hi = lia_host_call_read_item (link, store, row->item_id, cancellable, error);
+                  if (hi == NULL)
+                    return FALSE;
+                  marked->entity = lia_item_get_entity (hi->item);
+                  if (!lia_cache_map (cache, marked, error))
+                    return FALSE;
+                }
+              if (!enqueue (cache, LIA_CHANGE_OP_TRACK, store, folder, row->item_id,
+                            m != NULL ? m->entity : lia_item_get_entity (hi->item), NULL, error))
+                return FALSE;
+              stats->promoted++;
+              stats->queued++;
+              continue;
+            }
+          if (m == NULL || m->state != LIA_LINK_STATE_TRACKED)
+            continue;
+          hi = lia_host_call_read_item (link, store, row->item_id, cancellable, &local);
+          if (hi == NULL)
+            {
+              if (g_error_matches (local, LIA_ERROR, LIA_ERROR_NOT_FOUND))
+                continue;
+              g_propagate_error (error, g_steal_pointer (&local));
+              return FALSE;
+            }
+          if (differs_from_original (cache, hi))
+            {
+              if (!enqueue (cache, LIA_CHANGE_OP_UPDATE, store, folder, row->item_id, m->entity, m->crm_id,
+                            error))
+                return FALSE;
+              stats->queued++;
+            }
+        }
+      if (rows->len < SCAN_PAGE)
+        return TRUE;
+    }
+}
+
+gboolean
+lia_scanner_reconcile_deletes (const LiaHostLink *link, LiaCache *cache, const char *store,
+                               const char *folder, guint *out_queued, GCancellable *cancellable,
+                               GError **error)
+{
+  g_autoptr (GPtrArray) mappings = lia_cache_list_mappings (cache, store, folder, error);
+  g_autoptr (GHashTable) present = NULL;
+  guint queued = 0;
+
+  if (mappings == NULL)
+    return FALSE;
+  if (mappings->len == 0)
+    {
+      *out_queued = 0;
+      return TRUE;
+    }
+  present = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint offset = 0;; offset += SCAN_PAGE)
+    {
+      g_autoptr (GPtrArray) rows =
+          lia_host_call_read_contents (link, store, folder, offset, SCAN_PAGE, cancellable, error);
+
+      if (rows == NULL)
+        return FALSE;
+      for (guint i = 0; i < rows->len; i++)
+        g_hash_table_add (present, g_strdup (((const LiaHostRow *) g_ptr_array_index (rows, i))->item_id));
+      if (rows->len < SCAN_PAGE)
+        break;
+    }
+  for (guint i = 0; i < mappings->len; i++)
+    {
+      const LiaCacheMapping *m = g_ptr_array_index (mappings, i);
+
+      if (g_hash_table_contains (present, m->item_id))
+        continue;
+      /* R-DET-DELETES: mapped, but the folder no longer has it. */
+      if (!enqueue (cache, LIA_CHANGE_OP_DELETE, store, folder, m->item_id, m->entity, m->crm_id, error))
+        return FALSE;
+      queued++;
+    }
+  *out_queued = queued;
+  return TRUE;
+}

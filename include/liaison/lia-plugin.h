@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#if !defined(LIAISON_INSIDE) && !defined(LIAISON_COMPILATION)
+#error "Only <liaison/liaison.h> can be included directly."
+#endif
+
+#include <liaison/lia-clock.h>
+#include <liaison/lia-crm.h>
+#include <liaison/lia-host.h>
+#include <liaison/lia-rules.h>
+
+G_BEGIN_DECLS
+
+/* The plugin's ABI (DESIGN.md "The host interface"): liaison-plugin.so
+ * exports one function, lia_plugin_query(), returning a table of entry
+ * points; a host adapter opens the module with lia_plugin_module_open(),
+ * which checks the ABI before anything else runs. Every entry point is
+ * called on the host's main context and returns without disk or network
+ * I/O (R-IMM-BACKGROUND). */
+
+/**
+ * LIA_PLUGIN_ABI_VERSION:
+ *
+ * The version of #LiaPluginFuncs and the structs it takes. The plugin and
+ * the host must agree exactly.
+ */
+#define LIA_PLUGIN_ABI_VERSION 1
+
+/**
+ * LIA_PLUGIN_QUERY_SYMBOL:
+ *
+ * The one symbol liaison-plugin.so exports: a #LiaPluginQueryFunc.
+ */
+#define LIA_PLUGIN_QUERY_SYMBOL "lia_plugin_query"
+
+/**
+ * LiaPlugin:
+ *
+ * A loaded plugin instance: the engine of one profile and org.
+ */
+typedef struct _LiaPlugin LiaPlugin;
+
+/**
+ * LiaSyncState:
+ * @LIA_SYNC_STATE_STARTING: opening the cache and the org in the background
+ * @LIA_SYNC_STATE_IDLE: ready, no cycle running
+ * @LIA_SYNC_STATE_SCANNING: a cycle runs the scanner
+ * @LIA_SYNC_STATE_UPLOADING: a cycle drains the outbound queue
+ * @LIA_SYNC_STATE_DOWNLOADING: a cycle fetches and applies server changes
+ * @LIA_SYNC_STATE_OFFLINE: the org was unreachable; retrying with backoff
+ * @LIA_SYNC_STATE_STOPPED: unloaded, or start-up failed
+ * @LIA_SYNC_STATE_N: the number of states
+ *
+ * What the engine is doing (R-OFF-STATUS).
+ */
+typedef enum
+{
+  LIA_SYNC_STATE_STARTING,
+  LIA_SYNC_STATE_IDLE,
+  LIA_SYNC_STATE_SCANNING,
+  LIA_SYNC_STATE_UPLOADING,
+  LIA_SYNC_STATE_DOWNLOADING,
+  LIA_SYNC_STATE_OFFLINE,
+  LIA_SYNC_STATE_STOPPED,
+  LIA_SYNC_STATE_N
+} LiaSyncState;
+
+LIA_API const char *lia_sync_state_to_string (LiaSyncState state);
+
+/**
+ * LiaSyncStatus:
+ * @abi_version: %LIA_PLUGIN_ABI_VERSION
+ * @state: what the engine does now
+ * @online: whether the last call to the org succeeded
+ * @queued: changes waiting in the queue
+ * @failed: queued changes that failed at least once
+ * @cycles: completed sync cycles since load
+ * @last_sync_at: end of the last successful cycle (microseconds), 0 never
+ * @last_error: (nullable): the last failure, one line
+ * @progress_done: items processed by the running cycle
+ *
+ * The state the user can always see (R-OFF-STATUS).
+ */
+typedef struct
+{
+  guint abi_version;
+  LiaSyncState state;
+  gboolean online;
+  guint64 queued;
+  guint64 failed;
+  guint cycles;
+  gint64 last_sync_at;
+  char *last_error;
+  guint progress_done;
+} LiaSyncStatus;
+
+/**
+ * lia_sync_status_clear:
+ * @status: a status; frees @last_error
+ */
+LIA_API void lia_sync_status_clear (LiaSyncStatus *status);
+
+/**
+ * LiaSyncStatusFunc:
+ * @status: (transfer none): the new status
+ * @user_data: user data
+ *
+ * Called on the host's main context whenever the status changes.
+ */
+typedef void (*LiaSyncStatusFunc) (const LiaSyncStatus *status, gpointer user_data);
+
+/**
+ * LiaPluginConfig:
+ * @abi_version: %LIA_PLUGIN_ABI_VERSION
+ * @cache_path: the sync cache file of this profile and org
+ * @crm: (nullable): a connector to use (tests, several users in one
+ *   process); otherwise @org_path or @org_url with @token
+ * @org_path: (nullable): an embedded org file
+ * @org_url: (nullable): a liaison-server base URL
+ * @token: (nullable): the user's bearer token
+ * @org_name: the org's name, written to items as `crm-org`
+ * @client_name: this client's name (host and profile) for its subscription
+ * @delegate: this client opens another user's mailbox (R-ROLE-DELEGATE)
+ * @roaming: every client of the user acts as primary (R-ROLE-ROAMING)
+ * @clock: (nullable): the clock; the system clock when %NULL
+ * @interval_s: the background sync interval; 0 for the default (15 min)
+ * @status_func: (nullable): told of every status change
+ * @status_data: user data for @status_func
+ *
+ * How a host configures the plugin; borrowed for the duration of load.
+ */
+typedef struct
+{
+  guint abi_version;
+  const char *cache_path;
+  LiaCrm *crm;
+  const char *org_path;
+  const char *org_url;
+  const char *token;
+  const char *org_name;
+  const char *client_name;
+  gboolean delegate;
+  gboolean roaming;
+  LiaClock *clock;
+  guint interval_s;
+  LiaSyncStatusFunc status_func;
+  gpointer status_data;
+} LiaPluginConfig;
+
+/**
+ * LiaUiEventKind:
+ * @LIA_UI_EVENT_INSPECTOR_OPEN: an item's editor opened
+ * @LIA_UI_EVENT_SAVE: the item was saved
+ * @LIA_UI_EVENT_CLOSE: the editor closed
+ * @LIA_UI_EVENT_SEND: the mail was sent
+ * @LIA_UI_EVENT_SELECT: the Explorer selection changed
+ * @LIA_UI_EVENT_N: the number of kinds
+ */
+typedef enum
+{
+  LIA_UI_EVENT_INSPECTOR_OPEN,
+  LIA_UI_EVENT_SAVE,
+  LIA_UI_EVENT_CLOSE,
+  LIA_UI_EVENT_SEND,
+  LIA_UI_EVENT_SELECT,
+  LIA_UI_EVENT_N
+} LiaUiEventKind;
+
+/**
+ * LiaUiEvent:
+ * @abi_version: %LIA_PLUGIN_ABI_VERSION
+ * @kind: what happened
+ * @store: the store id
+ * @item_id: the item id (for sends: the sent item)
+ * @draft_id: (nullable): for sends: the draft it came from
+ */
+typedef struct
+{
+  guint abi_version;
+  LiaUiEventKind kind;
+  const char *store;
+  const char *item_id;
+  const char *draft_id;
+} LiaUiEvent;
+
+/**
+ * LiaCommandKind:
+ * @LIA_COMMAND_TRACK: Track in CRM
+ * @LIA_COMMAND_UNTRACK: Untrack
+ * @LIA_COMMAND_SET_REGARDING: Set Regarding
+ * @LIA_COMMAND_SYNC_NOW: Synchronize Now (joins a running cycle)
+ * @LIA_COMMAND_N: the number of commands
+ */
+typedef enum
+{
+  LIA_COMMAND_TRACK,
+  LIA_COMMAND_UNTRACK,
+  LIA_COMMAND_SET_REGARDING,
+  LIA_COMMAND_SYNC_NOW,
+  LIA_COMMAND_N
+} LiaCommandKind;
+
+/**
+ * LiaCommand:
+ * @abi_version: %LIA_PLUGIN_ABI_VERSION
+ * @kind: the command
+ * @surface: where the user gave it
+ * @store: (nullable): the item's store (not for Sync Now)
+ * @folder: (nullable): the item's folder
+ * @item_id: (nullable): the item
+ * @regarding_id: (nullable): for Set Regarding: the record id
+ * @regarding_name: (nullable): for Set Regarding: its name
+ * @delete_in_crm: for Untrack: the user chose to delete the CRM copy
+ * @entity: the item's entity
+ * @link_state: the item's link state as the UI shows it
+ * @is_draft: the item is an unsent draft mail
+ *
+ * The UI has the item at hand, so it passes what the rules need: the
+ * plugin decides at once, without reading the item (R-IMM-BACKGROUND).
+ */
+typedef struct
+{
+  guint abi_version;
+  LiaCommandKind kind;
+  LiaSurface surface;
+  const char *store;
+  const char *folder;
+  const char *item_id;
+  const char *regarding_id;
+  const char *regarding_name;
+  gboolean delete_in_crm;
+  LiaEntity entity;
+  LiaLinkState link_state;
+  gboolean is_draft;
+} LiaCommand;
+
+/**
+ * LiaPluginFuncs:
+ * @abi_version: %LIA_PLUGIN_ABI_VERSION of the plugin
+ * @load: creates an instance for a host and returns at once; the cache and
+ *   the org are opened in the background (state %LIA_SYNC_STATE_STARTING),
+ *   then the start-up scan runs (R-DET-SCAN-STARTUP)
+ * @unload: cancels everything and frees the instance; NULL-safe
+ * @notify: a host change notification (R-DET-NOTIFY)
+ * @ui_event: an Inspector or Explorer event
+ * @command: a user command; %FALSE with %LIA_ERROR_REFUSED and a message
+ *   for the user when the rules refuse it
+ * @get_status: fills a #LiaSyncStatus (clear it with
+ *   lia_sync_status_clear())
+ *
+ * The plugin's entry points.
+ */
+typedef struct
+{
+  guint abi_version;
+  LiaPlugin *(*load) (const LiaPluginConfig *config, const LiaHostVTable *vtable, gpointer host,
+                      GError **error);
+  void (*unload) (LiaPlugin *plugin);
+  void (*notify) (LiaPlugin *plugin, const LiaHostNotification *notification);
+  void (*ui_event) (LiaPlugin *plugin, const LiaUiEvent *event);
+  gboolean (*command) (LiaPlugin *plugin, const LiaCommand *command, GError **error);
+  void (*get_status) (LiaPlugin *plugin, LiaSyncStatus *out_status);
+} LiaPluginFuncs;
+
+/**
+ * LiaPluginQueryFunc:
+ *
+ * The type of lia_plugin_query().
+ *
+ * Returns: (transfer none): the plugin's entry points.
+ */
+typedef const LiaPluginFuncs *(*LiaPluginQueryFunc) (void);
+
+/**
+ * LiaPluginModule:
+ *
+ * An opened liaison-plugin.so.
+ */
+typedef struct _LiaPluginModule LiaPluginModule;
+
+/**
+ * lia_plugin_module_open:
+ * @path: the module file
+ * @error: return location for a #GError
+ *
+ * Opens the module, looks up %LIA_PLUGIN_QUERY_SYMBOL and checks its ABI.
+ *
+ * Returns: (transfer full): the module, or %NULL with %LIA_ERROR_NOT_FOUND
+ *   (no file or no query symbol), %LIA_ERROR_ABI (the message names the
+ *   plugin's and the host's ABI versions) or %LIA_ERROR_INVALID.
+ */
+LIA_API LiaPluginModule *lia_plugin_module_open (const char *path, GError **error);
+/**
+ * lia_plugin_module_get_funcs:
+ * @module: a module
+ *
+ * Returns: (transfer none): its entry points, valid until the module closes.
+ */
+LIA_API const LiaPluginFuncs *lia_plugin_module_get_funcs (LiaPluginModule *module);
+/**
+ * lia_plugin_module_close:
+ * @module: (nullable): a module; unload every instance first
+ */
+LIA_API void lia_plugin_module_close (LiaPluginModule *module);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LiaPluginModule, lia_plugin_module_close)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LiaSyncStatus, lia_sync_status_clear)
+
+G_END_DECLS

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "lia-plugin-private.h"
+
+/* liaison-plugin.so: the entry points of lia-plugin.h over the engine, the
+ * dispatcher and the scheduler. Loading returns at once; the engine opens
+ * the cache and the org on its worker and then runs the start-up scan
+ * (R-DET-SCAN-STARTUP), so a slow disk or an org that does not answer
+ * never delays the host's start-up. */
+
+struct _LiaPlugin
+{
+  LiaEngine *engine;         /* owned */
+  LiaDispatcher *dispatcher; /* owned */
+  LiaScheduler *scheduler;   /* owned */
+  LiaSyncStatusFunc status_func;
+  gpointer status_data;
+};
+
+static void
+on_status (const LiaSyncStatus *status, gpointer user_data)
+{
+  LiaPlugin *self = user_data;
+
+  /* Status posts are dropped once the engine is stopped, so self is
+   * alive here. */
+  if (self->scheduler != NULL)
+    lia_scheduler_status_changed (self->scheduler, status);
+  if (self->status_func != NULL)
+    self->status_func (status, self->status_data);
+}
+
+static LiaPlugin *
+plugin_load (const LiaPluginConfig *config, const LiaHostVTable *vtable, gpointer host, GError **error)
+{
+  g_autofree LiaPlugin *self = NULL;
+  LiaEngineConfig ec = { 0 };
+
+  g_return_val_if_fail (config != NULL && vtable != NULL, NULL);
+  if (config->abi_version != LIA_PLUGIN_ABI_VERSION)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_ABI, "configuration of ABI %u, plugin has ABI %u",
+                   config->abi_version, (guint) LIA_PLUGIN_ABI_VERSION);
+      return NULL;
+    }
+  if (config->crm == NULL)
+    {
+      /* The embedded org and the http connector are opened by the host
+       * adapter for now (lia_crm_http_new() once it is in libliaison). */
+      g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "no CRM connector configured");
+      return NULL;
+    }
+  if (config->cache_path == NULL)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "no sync cache path configured");
+      return NULL;
+    }
+  self = g_new0 (LiaPlugin, 1);
+  self->status_func = config->status_func;
+  self->status_data = config->status_data;
+  ec.vtable = vtable;
+  ec.host = host;
+  ec.cache_path = config->cache_path;
+  ec.crm = config->crm;
+  ec.clock = config->clock;
+  ec.client_name = config->client_name;
+  ec.org_name = config->org_name;
+  ec.delegate = config->delegate;
+  ec.roaming = config->roaming;
+  ec.status_func = on_status;
+  ec.status_data = self;
+  self->engine = lia_engine_new (&ec, error);
+  if (self->engine == NULL)
+    return NULL;
+  self->dispatcher = lia_dispatcher_new (self->engine, vtable, host);
+  self->scheduler = lia_scheduler_new (self->engine, config->interval_s);
+  /* The first cycle starts the engine on its worker: returns at once. */
+  lia_engine_request_sync (self->engine);
+  g_debug ("plugin loaded for \"%s\"", config->client_name != NULL ? config->client_name : "");
+  return g_steal_pointer (&self);
+}
+
+static void
+plugin_unload (LiaPlugin *plugin)
+{
+  if (plugin == NULL)
+    return;
+  lia_engine_stop (plugin->engine);
+  g_clear_pointer (&plugin->scheduler, lia_scheduler_free);
+  g_clear_pointer (&plugin->dispatcher, lia_dispatcher_free);
+  g_clear_pointer (&plugin->engine, lia_engine_unref);
+  g_free (plugin);
+}
+
+static void
+plugin_notify (LiaPlugin *plugin, const LiaHostNotification *notification)
+{
+  g_return_if_fail (plugin != NULL);
+  lia_dispatcher_notify (plugin->dispatcher, notification);
+}
+
+static void
+plugin_ui_event (LiaPlugin *plugin, const LiaUiEvent *event)
+{
+  g_return_if_fail (plugin != NULL);
+  lia_dispatcher_ui_event (plugin->dispatcher, event);
+}
+
+static gboolean
+plugin_command (LiaPlugin *plugin, const LiaCommand *command, GError **error)
+{
+  g_return_val_if_fail (plugin != NULL, FALSE);
+  return lia_dispatcher_command (plugin->dispatcher, command, error);
+}
+
+static void
+plugin_get_status (LiaPlugin *plugin, LiaSyncStatus *out_status)
+{
+  g_return_if_fail (plugin != NULL);
+  lia_engine_get_status (plugin->engine, out_status);
+}
+
+static const LiaPluginFuncs funcs = {
+  .abi_version = LIA_PLUGIN_ABI_VERSION,
+  .load = plugin_load,
+  .unload = plugin_unload,
+  .notify = plugin_notify,
+  .ui_event = plugin_ui_event,
+  .command = plugin_command,
+  .get_status = plugin_get_status,
+};
+
+const LiaPluginFuncs *
+lia_plugin_internal_funcs (void)
+{
+  return &funcs;
+}
+
+LiaEngine *
+lia_plugin_get_engine (LiaPlugin *plugin)
+{
+  return plugin->engine;
+}
+
+LiaScheduler *
+lia_plugin_get_scheduler (LiaPlugin *plugin)
+{
+  return plugin->scheduler;
+}
+
+/* The one exported symbol (LIA_PLUGIN_QUERY_SYMBOL). */
+G_MODULE_EXPORT const LiaPluginFuncs *lia_plugin_query (void);
+
+G_MODULE_EXPORT const LiaPluginFuncs *
+lia_plugin_query (void)
+{
+  return &funcs;
+}

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "lia-scheduler.h"
+
+#define PUSH_WAIT_MS 30000
+#define BACKOFF_MIN_S 30
+#define BACKOFF_MAX_S (15 * 60)
+
+struct _LiaScheduler
+{
+  gatomicrefcount ref;
+  LiaEngine *engine; /* owned ref */
+  guint requested_s; /* the user's interval */
+  guint interval_id; /* owned source */
+  guint retry_id;    /* owned source */
+  guint backoff_s;
+  gboolean offline;
+  gboolean stopped;
+  gboolean push_running;
+  GCancellable *cancellable; /* owned: stops the push wait */
+  GNetworkMonitor *monitor;  /* borrowed singleton, ref held */
+  gulong network_handler;
+};
+
+static LiaScheduler *
+sched_ref (LiaScheduler *s)
+{
+  g_atomic_ref_count_inc (&s->ref);
+  return s;
+}
+
+static void
+sched_unref (LiaScheduler *s)
+{
+  if (!g_atomic_ref_count_dec (&s->ref))
+    return;
+  g_object_unref (s->cancellable);
+  lia_engine_unref (s->engine);
+  g_free (s);
+}
+
+guint
+lia_scheduler_get_interval_s (LiaScheduler *scheduler)
+{
+  guint min = lia_engine_get_min_interval_s (scheduler->engine);
+
+  /* R-SET-INTERVAL: the org sets the minimum. */
+  return MAX (scheduler->requested_s, min);
+}
+
+guint
+lia_scheduler_get_backoff_s (LiaScheduler *scheduler)
+{
+  return scheduler->offline ? scheduler->backoff_s : 0;
+}
+
+static gboolean
+on_interval (gpointer data)
+{
+  LiaScheduler *s = data;
+
+  lia_engine_request_sync (s->engine);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+arm_interval (LiaScheduler *s)
+{
+  guint interval = lia_scheduler_get_interval_s (s);
+
+  g_clear_handle_id (&s->interval_id, g_source_remove);
+  s->interval_id = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT_IDLE, interval, on_interval, sched_ref (s),
+                                               (GDestroyNotify) sched_unref);
+}
+
+static gboolean
+on_retry (gpointer data)
+{
+  LiaScheduler *s = data;
+
+  s->retry_id = 0;
+  lia_engine_request_sync (s->engine);
+  return G_SOURCE_REMOVE;
+}
+
+static void push_wait (LiaScheduler *s);
+
+static void
+push_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  LiaScheduler *s = user_data;
+  g_autoptr (GError) error = NULL;
+  gboolean changed = lia_crm_wait_changes_finish (LIA_CRM (source), res, &error);
+
+  s->push_running = FALSE;
+  if (s->stopped)
+    {
+      sched_unref (s);
+      return;
+    }
+  /* R-DET-PUSH: a server change starts a cycle at once. */
+  if (changed)
+    lia_engine_request_sync (s->engine);
+  if (error == NULL)
+    push_wait (s);
+  /* On failure the push resumes with the next successful cycle. */
+  sched_unref (s);
+}
+
+static void
+push_wait (LiaScheduler *s)
+{
+  g_autofree char *sub = lia_engine_dup_subscription (s->engine);
+
+  if (sub == NULL || s->push_running || s->stopped || s->offline)
+    return;
+  s->push_running = TRUE;
+  lia_crm_wait_changes_async (lia_engine_get_crm (s->engine), sub, PUSH_WAIT_MS, s->cancellable, push_done,
+                              sched_ref (s));
+}
+
+static void
+on_network_changed (GNetworkMonitor *monitor, gboolean available, gpointer user_data)
+{
+  LiaScheduler *s = user_data;
+
+  /* Network back: retry now instead of waiting out the backoff. */
+  if (available && s->offline)
+    {
+      g_clear_handle_id (&s->retry_id, g_source_remove);
+      lia_engine_request_sync (s->engine);
+    }
+}
+
+LiaScheduler *
+lia_scheduler_new (LiaEngine *engine, guint interval_s)
+{
+  LiaScheduler *s = g_new0 (LiaScheduler, 1);
+
+  g_atomic_ref_count_init (&s->ref);
+  s->engine = lia_engine_ref (engine);
+  s->requested_s = interval_s > 0 ? interval_s : LIA_SCHEDULER_DEFAULT_INTERVAL_S;
+  s->backoff_s = BACKOFF_MIN_S;
+  s->cancellable = g_cancellable_new ();
+  s->monitor = g_object_ref (g_network_monitor_get_default ());
+  s->network_handler = g_signal_connect (s->monitor, "network-changed", G_CALLBACK (on_network_changed), s);
+  arm_interval (s);
+  return s;
+}
+
+void
+lia_scheduler_free (LiaScheduler *scheduler)
+{
+  if (scheduler == NULL)
+    return;
+  scheduler->stopped = TRUE;
+  g_cancellable_cancel (scheduler->cancellable);
+  g_clear_signal_handler (&scheduler->network_handler, scheduler->monitor);
+  g_clear_object (&scheduler->monitor);
+  g_clear_handle_id (&scheduler->interval_id, g_source_remove);
+  g_clear_handle_id (&scheduler->retry_id, g_source_remove);
+  sched_unref (scheduler);
+}
+
+void
+lia_scheduler_status_changed (LiaScheduler *s, const LiaSyncStatus *status)
+{
+  if (s->stopped)
+    return;
+  if (status->state == LIA_SYNC_STATE_OFFLINE)
+    {
+      /* Offline: retry with a doubling delay, at most the interval. */
+      if (s->offline)
+        s->backoff_s = MIN (s->backoff_s * 2, MIN ((guint) BACKOFF_MAX_S, lia_scheduler_get_interval_s (s)));
+      s->offline = TRUE;
+      g_clear_handle_id (&s->retry_id, g_source_remove);
+      s->retry_id = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, s->backoff_s, on_retry, sched_ref (s),
+                                                (GDestroyNotify) sched_unref);
+      return;
+    }
+  if (status->state == LIA_SYNC_STATE_IDLE)
+    {
+      s->offline = FALSE;
+      s->backoff_s = BACKOFF_MIN_S;
+      /* The interval counts from the end of the last cycle, with the org
+       * minimum as known now. */
+      arm_interval (s);
+      push_wait (s);
+    }
+}

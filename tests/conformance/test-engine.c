@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "engine-fixture.h"
+
+/* The sync cycle end to end: the plugin's code and the engine drive the
+ * test host against the embedded org. Each path carries the SPEC rule it
+ * proves. */
+
+static guint
+count_contacts (EfClient *client)
+{
+  return lia_test_host_count_items (client->host, LIA_TEST_STORE, "contacts");
+}
+
+static void
+test_filter_copies (Ef *ef, gconstpointer data)
+{
+  g_autofree char *id1 = ef_crm_contact (ef, ef->alice, "Ann", "Archer");
+  g_autofree char *id2 = ef_crm_contact (ef, ef->alice, "Ben", "Baker");
+  g_autofree char *bobs = ef_crm_contact (ef, ef->bob, "Carl", "Cole");
+  g_autoptr (LiaHostItem) ann = NULL;
+  g_autoptr (LiaCacheMapping) m = NULL;
+
+  g_test_summary (
+      "R-MARK-FILTER: CRM contacts that match the user's filters are copied to the host and "
+      "linked (state 2, CRM id and org on the item, mapping in the cache); another user's are not; "
+      "a second cycle creates no duplicate (R-DUP-NONE)");
+  ef_sync (&ef->a);
+  g_assert_cmpuint (count_contacts (&ef->a), ==, 2);
+  ann = lia_test_host_find (ef->a.host, "contacts", "family-name", "Archer");
+  g_assert_nonnull (ann);
+  g_assert_cmpint (ann->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+  g_assert_cmpstr (ann->props.crm_id, ==, id1);
+  g_assert_cmpstr (ann->props.crm_org, ==, "test-org");
+  g_assert_nonnull (ann->props.original);
+  m = lia_cache_lookup_item (lia_engine_get_cache (lia_plugin_get_engine (ef->a.plugin)), LIA_TEST_STORE,
+                             ann->item_id, NULL);
+  g_assert_nonnull (m);
+  g_assert_cmpstr (m->crm_id, ==, id1);
+  g_assert_cmpint (m->origin, ==, LIA_LINK_ORIGIN_FILTER);
+  ef_sync (&ef->a);
+  g_assert_cmpuint (count_contacts (&ef->a), ==, 2);
+}
+
+static void
+test_track_explorer (Ef *ef, gconstpointer data)
+{
+  g_autoptr (LiaCrmRecord) draft = ef_contact ("Dora", "Diaz");
+  g_autofree char *item_id = NULL;
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (LiaCrmRecord) rec = NULL;
+  g_autoptr (GError) error = NULL;
+  LiaCommand cmd = { LIA_PLUGIN_ABI_VERSION, LIA_COMMAND_TRACK, LIA_SURFACE_EXPLORER };
+
+  g_test_summary ("R-MARK-TRACK, R-IMM-TRACK-EXPL: Track in Explorer on a primary shows link state 1 at "
+                  "once, then the record exists in CRM, the item is in state 2 and carries its CRM id");
+  ef_sync (&ef->a);
+  item_id = lia_test_host_user_create (ef->a.host, LIA_TEST_STORE, "contacts",
+                                       lia_crm_record_get_item (draft), FALSE);
+  cmd.store = LIA_TEST_STORE;
+  cmd.folder = "contacts";
+  cmd.item_id = item_id;
+  cmd.entity = LIA_ENTITY_CONTACT;
+  g_assert_true (lia_plugin_internal_funcs ()->command (ef->a.plugin, &cmd, &error));
+  g_assert_no_error (error);
+  ef_iterate ();
+  hi = lia_test_host_dup_item (ef->a.host, item_id);
+  g_assert_cmpint (hi->props.link_state, >=, LIA_LINK_STATE_MARKED);
+  g_clear_pointer (&hi, lia_host_item_free);
+  ef_wait_queued (&ef->a, 0);
+  ef_sync (&ef->a);
+  hi = lia_test_host_dup_item (ef->a.host, item_id);
+  g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+  g_assert_nonnull (hi->props.crm_id);
+  rec = ef_crm_get (ef, LIA_ENTITY_CONTACT, hi->props.crm_id);
+  g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (rec), "family-name"), ==, "Diaz");
+  /* The tracked contact comes back from PrepareSync as this client's own:
+   * still one item. */
+  ef_sync (&ef->a);
+  g_assert_cmpuint (count_contacts (&ef->a), ==, 1);
+}
+
+static void
+test_merge_order (Ef *ef, gconstpointer data)
+{
+  g_autofree char *id = ef_crm_contact (ef, ef->alice, "Jeff", "Smith");
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (LiaHostItem) after = NULL;
+  g_autoptr (LiaCrmRecord) rec = NULL;
+  LiaItem *crm;
+
+  g_test_summary ("R-MERGE-ORDER, R-MERGE-NEWER-WINS, R-MERGE-FIELDS: host changed A, B, C; CRM later "
+                  "changed A, B: both sides end with A and B from CRM and C from the host");
+  ef_sync (&ef->a);
+  hi = lia_test_host_find (ef->a.host, "contacts", "family-name", "Smith");
+  g_assert_nonnull (hi);
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  g_assert_true (lia_test_host_user_edit (ef->a.host, hi->item_id, "given-name", "Host-A"));
+  g_assert_true (lia_test_host_user_edit (ef->a.host, hi->item_id, "family-name", "Host-B"));
+  g_assert_true (lia_test_host_user_edit (ef->a.host, hi->item_id, "job-title", "Host-C"));
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  ef_crm_edit (ef, LIA_ENTITY_CONTACT, id, "given-name", "Crm-A");
+  ef_crm_edit (ef, LIA_ENTITY_CONTACT, id, "family-name", "Crm-B");
+  ef_wait_queued (&ef->a, 1);
+  ef_sync (&ef->a);
+  after = lia_test_host_dup_item (ef->a.host, hi->item_id);
+  g_assert_cmpstr (lia_item_get_text (after->item, "given-name"), ==, "Crm-A");
+  g_assert_cmpstr (lia_item_get_text (after->item, "family-name"), ==, "Crm-B");
+  g_assert_cmpstr (lia_item_get_text (after->item, "job-title"), ==, "Host-C");
+  rec = ef_crm_get (ef, LIA_ENTITY_CONTACT, id);
+  crm = lia_crm_record_get_item (rec);
+  g_assert_cmpstr (lia_item_get_text (crm, "given-name"), ==, "Crm-A");
+  g_assert_cmpstr (lia_item_get_text (crm, "family-name"), ==, "Crm-B");
+  g_assert_cmpstr (lia_item_get_text (crm, "job-title"), ==, "Host-C");
+  g_assert_cmpuint (count_contacts (&ef->a), ==, 1);
+}
+
+static void
+test_scan_dropped (Ef *ef, gconstpointer data)
+{
+  g_autofree char *id = ef_crm_contact (ef, ef->alice, "Eve", "Evans");
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (LiaCrmRecord) rec = NULL;
+
+  g_test_summary ("R-DET-SCAN: a change whose notification was lost is found by the scanner at the next "
+                  "cycle and reaches CRM");
+  ef_sync (&ef->a);
+  hi = lia_test_host_find (ef->a.host, "contacts", "family-name", "Evans");
+  lia_test_host_set_drop_notifications (ef->a.host, TRUE);
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  g_assert_true (lia_test_host_user_edit (ef->a.host, hi->item_id, "job-title", "Buyer"));
+  ef_sync (&ef->a);
+  rec = ef_crm_get (ef, LIA_ENTITY_CONTACT, id);
+  g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (rec), "job-title"), ==, "Buyer");
+}
+
+static void
+test_host_delete_contact (Ef *ef, gconstpointer data)
+{
+  g_autofree char *id = ef_crm_contact (ef, ef->alice, "Fay", "Fox");
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (LiaCrmRecord) rec = NULL;
+  LiaCache *cache;
+
+  g_test_summary ("R-DEL-OUT-CONTACT, R-DEL-OUT-REMEMBER, R-DET-DELETES: a tracked contact deleted on the "
+                  "host while its notification was lost stays in CRM, loses its mapping, and is not sent "
+                  "back to this client");
+  ef_sync (&ef->a);
+  hi = lia_test_host_find (ef->a.host, "contacts", "family-name", "Fox");
+  /* Deleted while the plugin was not running: restart finds it. */
+  ef_client_stop (&ef->a);
+  {
+    g_autoptr (LiaTestHost) offline = lia_test_host_new (ef->mailbox);
+
+    g_assert_true (lia_test_host_user_delete (offline, hi->item_id));
+  }
+  ef_client_start (ef, &ef->a, ef->mailbox, ef->alice_token, "alice-laptop", "alice-laptop.db", FALSE);
+  ef_sync (&ef->a);
+  cache = lia_engine_get_cache (lia_plugin_get_engine (ef->a.plugin));
+  g_assert_null (lia_cache_lookup_crm (cache, LIA_TEST_STORE, LIA_ENTITY_CONTACT, id, NULL));
+  rec = ef_crm_get (ef, LIA_ENTITY_CONTACT, id);
+  g_assert_nonnull (rec);
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  ef_crm_edit (ef, LIA_ENTITY_CONTACT, id, "job-title", "Changed");
+  ef_sync (&ef->a);
+  g_assert_cmpuint (count_contacts (&ef->a), ==, 0);
+}
+
+static void
+test_crm_delete_contact (Ef *ef, gconstpointer data)
+{
+  g_autofree char *id = ef_crm_contact (ef, ef->alice, "Gus", "Green");
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("R-DEL-IN-CONTACT: a contact deleted in CRM is deleted on the host (its owner is not "
+                  "known any more, so it is not the user's)");
+  ef_sync (&ef->a);
+  g_assert_cmpuint (count_contacts (&ef->a), ==, 1);
+  g_assert_true (lia_crm_delete_sync (ef->a.crm, LIA_ENTITY_CONTACT, id, 0, NULL, &error));
+  g_assert_no_error (error);
+  ef_sync (&ef->a);
+  g_assert_cmpuint (count_contacts (&ef->a), ==, 0);
+}
+
+static void
+test_lost_cache_relinks (Ef *ef, gconstpointer data)
+{
+  g_autofree char *id = ef_crm_contact (ef, ef->alice, "Hal", "Hill");
+
+  g_test_summary ("R-DUP-NONE: with the cache file lost, the next cycle relinks host items by the CRM id "
+                  "they carry instead of creating duplicates, and later CRM changes still arrive");
+  ef_sync (&ef->a);
+  g_assert_cmpuint (count_contacts (&ef->a), ==, 1);
+  ef_client_stop (&ef->a);
+  /* The same client with its cache file lost: the scanner relinks. */
+  ef_client_start (ef, &ef->a, ef->mailbox, ef->alice_token, "alice-laptop", "alice-laptop-rebuilt.db",
+                   FALSE);
+  ef_sync (&ef->a);
+  g_assert_cmpuint (count_contacts (&ef->a), ==, 1);
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  ef_crm_edit (ef, LIA_ENTITY_CONTACT, id, "job-title", "Chief");
+  ef_sync (&ef->a);
+  g_assert_cmpuint (count_contacts (&ef->a), ==, 1);
+  {
+    g_autoptr (LiaHostItem) hi = lia_test_host_find (ef->a.host, "contacts", "family-name", "Hill");
+
+    g_assert_cmpstr (lia_item_get_text (hi->item, "job-title"), ==, "Chief");
+  }
+}
+
+static void
+test_status (Ef *ef, gconstpointer data)
+{
+  g_auto (LiaSyncStatus) status = { 0 };
+
+  g_test_summary ("R-OFF-STATUS: after a cycle the status says idle, online, no queued change, the time "
+                  "of the last successful sync, and how many cycles ran");
+  ef_sync (&ef->a);
+  lia_plugin_internal_funcs ()->get_status (ef->a.plugin, &status);
+  g_assert_cmpint (status.state, ==, LIA_SYNC_STATE_IDLE);
+  g_assert_true (status.online);
+  g_assert_cmpuint (status.queued, ==, 0);
+  g_assert_cmpint (status.last_sync_at, ==, lia_clock_now (ef->clock));
+  g_assert_cmpuint (status.cycles, >=, 1);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+#define ADD(path, fn) g_test_add (path, Ef, NULL, ef_setup, fn, ef_teardown)
+  ADD ("/engine/R-MARK-FILTER/copies-filtered-contacts", test_filter_copies);
+  ADD ("/engine/R-IMM-TRACK-EXPL/track-now", test_track_explorer);
+  ADD ("/engine/R-MERGE-ORDER/worked-example", test_merge_order);
+  ADD ("/engine/R-DET-SCAN/dropped-notification", test_scan_dropped);
+  ADD ("/engine/R-DET-DELETES/deleted-while-stopped", test_host_delete_contact);
+  ADD ("/engine/R-DEL-IN-CONTACT/crm-delete", test_crm_delete_contact);
+  ADD ("/engine/R-DUP-NONE/lost-cache-relinks", test_lost_cache_relinks);
+  ADD ("/engine/R-OFF-STATUS/after-cycle", test_status);
+#undef ADD
+  return g_test_run ();
+}
