@@ -1188,9 +1188,20 @@ static gboolean
 scan (Cycle *c, GError **error)
 {
   LiaEngine *self = c->engine;
+  g_autoptr (GHashTable) queued = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GPtrArray) changes = lia_cache_list_changes (c->cache, LIA_CACHE_CHANGES_ALL, 0, error);
   gboolean first;
   gboolean promote;
 
+  if (changes == NULL)
+    return FALSE;
+  for (guint i = 0; i < changes->len; i++)
+    {
+      const LiaCacheChange *change = g_ptr_array_index (changes, i);
+
+      if (change->direction == LIA_DIRECTION_TO_CRM && change->item_id != NULL)
+        g_hash_table_add (queued, g_strdup (change->item_id));
+    }
   g_mutex_lock (&self->lock);
   first = !self->scanned_deletes;
   promote = self->role == LIA_CLIENT_PRIMARY;
@@ -1217,15 +1228,15 @@ scan (Cycle *c, GError **error)
       if (mark != NULL)
         g_ascii_string_to_signed (mark, 10, 0, G_MAXINT64, &watermark, NULL);
       if (!lia_scanner_scan_folder (&self->link, c->cache, self->store, self->folders[e], (LiaEntity) e,
-                                    watermark, promote, &stats, c->cancellable, error))
+                                    watermark, promote, queued, &stats, c->cancellable, error))
         return FALSE;
       /* R-DET-DELETES: deletions made while we were not running. */
       if (first)
         {
-          guint queued = 0;
+          guint n_deleted = 0;
 
-          if (!lia_scanner_reconcile_deletes (&self->link, c->cache, self->store, self->folders[e], &queued,
-                                              c->cancellable, error))
+          if (!lia_scanner_reconcile_deletes (&self->link, c->cache, self->store, self->folders[e],
+                                              &n_deleted, c->cancellable, error))
             return FALSE;
         }
     }

@@ -21,10 +21,13 @@ typedef struct
 /* Reads @folder newest first down to @watermark (microseconds; 0 for the
  * whole folder). Queues an update for every tracked item whose fields
  * differ from its original, a track for every item marked (link state 1)
- * when @promote, and relinks items that carry a CRM id but no mapping. */
+ * when @promote, and relinks items that carry a CRM id but no mapping.
+ * Items in @queued (item ids with a change already in the queue) are not
+ * queued again. */
 gboolean lia_scanner_scan_folder (const LiaHostLink *link, LiaCache *cache, const char *store,
                                   const char *folder, LiaEntity entity, gint64 watermark, gboolean promote,
-                                  LiaScanStats *stats, GCancellable *cancellable, GError **error);
+                                  GHashTable *queued, LiaScanStats *stats, GCancellable *cancellable,
+                                  GError **error);
 
 /* Queues a host deletion for every mapping of @folder whose item is gone. */
 gboolean lia_scanner_reconcile_deletes (const LiaHostLink *link, LiaCache *cache, const char *store,

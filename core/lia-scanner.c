@@ -53,8 +53,8 @@ differs_from_original (LiaCache *cache, const LiaHostItem *hi)
 
 gboolean
 lia_scanner_scan_folder (const LiaHostLink *link, LiaCache *cache, const char *store, const char *folder,
-                         LiaEntity entity, gint64 watermark, gboolean promote, LiaScanStats *stats,
-                         GCancellable *cancellable, GError **error)
+                         LiaEntity entity, gint64 watermark, gboolean promote, GHashTable *queued,
+                         LiaScanStats *stats, GCancellable *cancellable, GError **error)
 {
   for (guint offset = 0;; offset += SCAN_PAGE)
     {
@@ -76,6 +76,9 @@ lia_scanner_scan_folder (const LiaHostLink *link, LiaCache *cache, const char *s
             return TRUE;
           stats->rows_read++;
           if (row->link_state == LIA_LINK_STATE_NONE && row->crm_id == NULL)
+            continue;
+          /* Already queued (by a notification): the queue has it. */
+          if (queued != NULL && g_hash_table_contains (queued, row->item_id))
             continue;
           m = lia_cache_lookup_item (cache, store, row->item_id, &local);
           if (m == NULL && !g_error_matches (local, LIA_ERROR, LIA_ERROR_NOT_FOUND))

@@ -12,6 +12,7 @@
 #include "lia-org-service.h"
 #include "lia-plugin-private.h"
 #include "lia-test-host.h"
+#include "switch-crm.h"
 
 /* 2026-03-01T09:00:00Z */
 #define EF_NOW G_GINT64_CONSTANT (1772355600000000)
@@ -33,6 +34,7 @@ typedef struct
   char *bob_token;
   LiaOrgCaller *alice;
   LiaOrgCaller *bob;
+  LiaCrm *direct;          /* alice, straight to the org: the "CRM web UI" */
   LiaTestMailbox *mailbox; /* alice's mailbox */
   EfClient a;              /* alice's first (primary) client */
 } Ef;
@@ -63,7 +65,11 @@ ef_client_start (Ef *ef, EfClient *client, LiaTestMailbox *mailbox, const char *
   g_autoptr (GError) error = NULL;
 
   client->host = lia_test_host_new (mailbox);
-  client->crm = lia_crm_embedded_new_for_service (ef->org, token);
+  {
+    g_autoptr (LiaCrm) embedded = lia_crm_embedded_new_for_service (ef->org, token);
+
+    client->crm = switch_crm_new (embedded);
+  }
   client->cache_path = ef_path (cache_name);
   config.cache_path = client->cache_path;
   config.crm = client->crm;
@@ -110,6 +116,7 @@ ef_setup (Ef *ef, gconstpointer data)
   ef->alice = lia_org_service_authenticate (ef->org, ef->alice_token, &error);
   ef->bob = lia_org_service_authenticate (ef->org, ef->bob_token, &error);
   g_assert_no_error (error);
+  ef->direct = lia_crm_embedded_new_for_service (ef->org, ef->alice_token);
   ef->mailbox = lia_test_mailbox_new (ef->clock);
   ef_client_start (ef, &ef->a, ef->mailbox, ef->alice_token, "alice-laptop", "alice-laptop.db", FALSE);
 }
@@ -119,6 +126,7 @@ ef_teardown (Ef *ef, gconstpointer data)
 {
   ef_client_stop (&ef->a);
   lia_test_mailbox_unref (ef->mailbox);
+  g_clear_object (&ef->direct);
   lia_org_caller_free (ef->alice);
   lia_org_caller_free (ef->bob);
   g_free (ef->alice_token);
@@ -216,7 +224,7 @@ static inline LiaCrmRecord *
 ef_crm_get (Ef *ef, LiaEntity entity, const char *id)
 {
   g_autoptr (GError) error = NULL;
-  LiaCrmRecord *rec = lia_crm_retrieve_sync (ef->a.crm, entity, id, NULL, &error);
+  LiaCrmRecord *rec = lia_crm_retrieve_sync (ef->direct, entity, id, NULL, &error);
 
   g_assert_no_error (error);
   return rec;
@@ -231,7 +239,7 @@ ef_crm_edit (Ef *ef, LiaEntity entity, const char *id, const char *field, const 
   g_autoptr (GError) error = NULL;
 
   g_assert_true (lia_item_set_text (lia_crm_record_get_item (rec), field, text, NULL));
-  stored = lia_crm_update_sync (ef->a.crm, rec, NULL, &error);
+  stored = lia_crm_update_sync (ef->direct, rec, NULL, &error);
   g_assert_no_error (error);
 }
 

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* A network switch in front of a real connector: every call goes to the
+ * embedded org unless the switch is off (LIA_ERROR_UNAVAILABLE, as a
+ * refused connection) or slowed down (each call first waits). Used for the
+ * offline rules (SPEC section 12) and for proving that the host thread
+ * never waits on the org. Include from one test file only. */
+
+#include <liaison/liaison.h>
+
+#define SWITCH_TYPE_CRM (switch_crm_get_type ())
+G_DECLARE_FINAL_TYPE (SwitchCrm, switch_crm, SWITCH, CRM, GObject)
+
+struct _SwitchCrm
+{
+  GObject parent;
+  LiaCrm *inner; /* owned */
+  gint down;     /* atomic */
+  gint delay_ms; /* atomic */
+};
+
+static inline gboolean
+switch_pass (LiaCrm *crm, GError **error)
+{
+  SwitchCrm *self = SWITCH_CRM (crm);
+  gint delay = g_atomic_int_get (&self->delay_ms);
+
+  if (delay > 0)
+    g_usleep ((gulong) delay * 1000);
+  if (g_atomic_int_get (&self->down))
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE, "org unreachable");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+#define INNER(crm) (SWITCH_CRM (crm)->inner)
+#define FWD(ret, fail, name, params, args) \
+  static ret sw_##name params              \
+  {                                        \
+    if (!switch_pass (crm, error))         \
+      return fail;                         \
+    return lia_crm_##name##_sync args;     \
+  }
+
+FWD (LiaCrmUser *, NULL, whoami, (LiaCrm * crm, GCancellable *c, GError **error), (INNER (crm), c, error))
+FWD (LiaCrmSubscription *, NULL, subscribe,
+     (LiaCrm * crm, const char *client, GCancellable *c, GError **error), (INNER (crm), client, c, error))
+FWD (GPtrArray *, NULL, list_subscriptions, (LiaCrm * crm, GCancellable *c, GError **error),
+     (INNER (crm), c, error))
+FWD (gboolean, FALSE, set_primary, (LiaCrm * crm, const char *s, GCancellable *c, GError **error),
+     (INNER (crm), s, c, error))
+FWD (LiaSyncSummary *, NULL, prepare_sync,
+     (LiaCrm * crm, const char *s, guint m, GCancellable *c, GError **error), (INNER (crm), s, m, c, error))
+FWD (LiaSyncPage *, NULL, get_sync_data,
+     (LiaCrm * crm, const char *s, LiaEntity e, const char *cur, guint n, GCancellable *c, GError **error),
+     (INNER (crm), s, e, cur, n, c, error))
+FWD (gboolean, FALSE, post_sync,
+     (LiaCrm * crm, const char *s, LiaEntity e, const char *const *ids, GCancellable *c, GError **error),
+     (INNER (crm), s, e, ids, c, error))
+FWD (gboolean, FALSE, track,
+     (LiaCrm * crm, const char *s, LiaEntity e, const char *id, gboolean m, GCancellable *c, GError **error),
+     (INNER (crm), s, e, id, m, c, error))
+FWD (gboolean, FALSE, forget,
+     (LiaCrm * crm, const char *s, LiaEntity e, const char *id, GCancellable *c, GError **error),
+     (INNER (crm), s, e, id, c, error))
+FWD (gboolean, FALSE, wait_changes, (LiaCrm * crm, const char *s, guint t, GCancellable *c, GError **error),
+     (INNER (crm), s, t, c, error))
+FWD (LiaCrmRecord *, NULL, create,
+     (LiaCrm * crm, const LiaCrmRecord *r, const char *req, GCancellable *c, GError **error),
+     (INNER (crm), r, req, c, error))
+FWD (LiaCrmRecord *, NULL, retrieve,
+     (LiaCrm * crm, LiaEntity e, const char *id, GCancellable *c, GError **error),
+     (INNER (crm), e, id, c, error))
+FWD (LiaCrmRecord *, NULL, update, (LiaCrm * crm, const LiaCrmRecord *r, GCancellable *c, GError **error),
+     (INNER (crm), r, c, error))
+FWD (gboolean, FALSE, delete,
+     (LiaCrm * crm, LiaEntity e, const char *id, gint64 v, GCancellable *c, GError **error),
+     (INNER (crm), e, id, v, c, error))
+FWD (GPtrArray *, NULL, list_filters, (LiaCrm * crm, GCancellable *c, GError **error),
+     (INNER (crm), c, error))
+FWD (GHashTable *, NULL, get_settings, (LiaCrm * crm, GCancellable *c, GError **error),
+     (INNER (crm), c, error))
+
+static void
+switch_crm_iface_init (LiaCrmInterface *iface)
+{
+  iface->whoami = sw_whoami;
+  iface->subscribe = sw_subscribe;
+  iface->list_subscriptions = sw_list_subscriptions;
+  iface->set_primary = sw_set_primary;
+  iface->prepare_sync = sw_prepare_sync;
+  iface->get_sync_data = sw_get_sync_data;
+  iface->post_sync = sw_post_sync;
+  iface->track = sw_track;
+  iface->forget = sw_forget;
+  iface->wait_changes = sw_wait_changes;
+  iface->create = sw_create;
+  iface->retrieve = sw_retrieve;
+  iface->update = sw_update;
+  iface->remove = sw_delete;
+  iface->list_filters = sw_list_filters;
+  iface->get_settings = sw_get_settings;
+}
+
+G_DEFINE_TYPE_WITH_CODE (SwitchCrm, switch_crm, G_TYPE_OBJECT,
+                         G_IMPLEMENT_INTERFACE (LIA_TYPE_CRM, switch_crm_iface_init))
+
+static void
+switch_crm_finalize (GObject *object)
+{
+  g_clear_object (&SWITCH_CRM (object)->inner);
+  G_OBJECT_CLASS (switch_crm_parent_class)->finalize (object);
+}
+
+static void
+switch_crm_class_init (SwitchCrmClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = switch_crm_finalize;
+}
+
+static void
+switch_crm_init (SwitchCrm *self)
+{
+}
+
+static inline LiaCrm *
+switch_crm_new (LiaCrm *inner)
+{
+  SwitchCrm *self = g_object_new (SWITCH_TYPE_CRM, NULL);
+
+  self->inner = g_object_ref (inner);
+  return LIA_CRM (self);
+}
+
+static inline void
+switch_crm_set_down (LiaCrm *crm, gboolean down)
+{
+  g_atomic_int_set (&SWITCH_CRM (crm)->down, down);
+}
+
+static inline void
+switch_crm_set_delay (LiaCrm *crm, guint delay_ms)
+{
+  g_atomic_int_set (&SWITCH_CRM (crm)->delay_ms, (gint) delay_ms);
+}

@@ -1,0 +1,412 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
+#include "engine-fixture.h"
+
+/* Scenarios of SPEC sections 1 to 4 and 12 through the plugin's entry
+ * points: roles with two clients on one mailbox and a delegate, when
+ * commands reach CRM, and what happens while the org is unreachable. */
+
+static gboolean
+command (EfClient *client, LiaCommandKind kind, LiaSurface surface, const char *store, const char *item_id,
+         LiaEntity entity, LiaLinkState state, GError **error)
+{
+  LiaCommand cmd = { LIA_PLUGIN_ABI_VERSION, kind, surface };
+
+  cmd.store = store;
+  cmd.folder = lia_test_folder_for (entity);
+  cmd.item_id = item_id;
+  cmd.entity = entity;
+  cmd.link_state = state;
+  return lia_plugin_internal_funcs ()->command (client->plugin, &cmd, error);
+}
+
+static void
+ui_event (EfClient *client, LiaUiEventKind kind, const char *item_id)
+{
+  LiaUiEvent e = { LIA_PLUGIN_ABI_VERSION, kind, LIA_TEST_STORE, item_id, NULL };
+
+  lia_plugin_internal_funcs ()->ui_event (client->plugin, &e);
+}
+
+static char *
+host_contact (EfClient *client, const char *store, const char *given, const char *family)
+{
+  g_autoptr (LiaCrmRecord) c = ef_contact (given, family);
+
+  return lia_test_host_user_create (client->host, store, "contacts", lia_crm_record_get_item (c), FALSE);
+}
+
+static LiaLinkState
+link_state (EfClient *client, const char *item_id)
+{
+  g_autoptr (LiaHostItem) hi = lia_test_host_dup_item (client->host, item_id);
+
+  return hi->props.link_state;
+}
+
+static guint64
+queued (EfClient *client)
+{
+  guint64 n = 0;
+
+  g_assert_true (lia_cache_count_changes (lia_engine_get_cache (lia_plugin_get_engine (client->plugin)),
+                                          LIA_CACHE_CHANGES_ALL, &n, NULL));
+  return n;
+}
+
+static void
+test_delegate (Ef *ef, gconstpointer data)
+{
+  EfClient bob = { 0 };
+  g_autofree char *item = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (LiaCrmRecord) rec = NULL;
+
+  g_test_summary ("R-ROLE-DELEGATE: a delegate marks an item of the delegating user's mailbox (link state "
+                  "1) but never syncs it; the user's primary client promotes it at its next cycle");
+  ef_sync (&ef->a);
+  ef_client_start (ef, &bob, ef->mailbox, ef->bob_token, "bob-on-alice", "bob.db", TRUE);
+  ef_sync (&bob);
+  item = host_contact (&bob, LIA_TEST_STORE, "Ida", "Ives");
+  g_assert_true (command (&bob, LIA_COMMAND_TRACK, LIA_SURFACE_EXPLORER, LIA_TEST_STORE, item,
+                          LIA_ENTITY_CONTACT, LIA_LINK_STATE_NONE, &error));
+  g_assert_no_error (error);
+  ef_iterate ();
+  g_assert_cmpint (link_state (&bob, item), ==, LIA_LINK_STATE_MARKED);
+  ef_sync (&bob);
+  g_assert_cmpint (link_state (&bob, item), ==, LIA_LINK_STATE_MARKED);
+  ef_client_stop (&bob);
+  ef_sync (&ef->a);
+  hi = lia_test_host_dup_item (ef->a.host, item);
+  g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+  rec = ef_crm_get (ef, LIA_ENTITY_CONTACT, hi->props.crm_id);
+  g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (rec), "family-name"), ==, "Ives");
+}
+
+static void
+test_secondary_no_new (Ef *ef, gconstpointer data)
+{
+  EfClient desk = { 0 };
+  g_autofree char *item = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("R-ROLE-SECONDARY-NO-NEW: a secondary client of the same mailbox cannot track a new "
+                  "contact; the refusal names the primary client");
+  ef_sync (&ef->a);
+  ef_client_start (ef, &desk, ef->mailbox, ef->alice_token, "alice-desktop", "desk.db", FALSE);
+  ef_sync (&desk);
+  item = host_contact (&desk, LIA_TEST_STORE, "Jon", "Jones");
+  g_assert_false (command (&desk, LIA_COMMAND_TRACK, LIA_SURFACE_EXPLORER, LIA_TEST_STORE, item,
+                           LIA_ENTITY_CONTACT, LIA_LINK_STATE_NONE, &error));
+  g_assert_error (error, LIA_ERROR, LIA_ERROR_REFUSED);
+  g_assert_nonnull (strstr (error->message, "alice-laptop"));
+  g_assert_cmpint (link_state (&desk, item), ==, LIA_LINK_STATE_NONE);
+  ef_client_stop (&desk);
+}
+
+static void
+test_secondary_defer (Ef *ef, gconstpointer data)
+{
+  g_autofree char *id = ef_crm_contact (ef, ef->alice, "Kim", "King");
+  EfClient desk = { 0 };
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (LiaCrmRecord) before = NULL;
+  g_autoptr (LiaCrmRecord) after = NULL;
+
+  g_test_summary ("R-ROLE-SECONDARY-DEFER, R-ROLE-PRIMARY-OFFLINE: a secondary's change to a tracked "
+                  "contact is not sent by it; it reaches CRM when the primary syncs, once, without a "
+                  "duplicate, even after the primary was offline");
+  ef_sync (&ef->a);
+  ef_client_start (ef, &desk, ef->mailbox, ef->alice_token, "alice-desktop", "desk.db", FALSE);
+  ef_sync (&desk);
+  hi = lia_test_host_find (desk.host, "contacts", "family-name", "King");
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  g_assert_true (lia_test_host_user_edit (desk.host, hi->item_id, "job-title", "From desk"));
+  ef_wait_queued (&desk, 1);
+  ef_sync (&desk);
+  before = ef_crm_get (ef, LIA_ENTITY_CONTACT, id);
+  g_assert_null (lia_item_get_text (lia_crm_record_get_item (before), "job-title"));
+  ef_client_stop (&desk);
+  switch_crm_set_down (ef->a.crm, TRUE);
+  g_assert_false (ef_try_sync (&ef->a, NULL));
+  switch_crm_set_down (ef->a.crm, FALSE);
+  /* The failed attempt waits out its backoff (R-IMM-FALLBACK). */
+  lia_clock_advance (ef->clock, 60 * EF_MINUTE);
+  ef_sync (&ef->a);
+  after = ef_crm_get (ef, LIA_ENTITY_CONTACT, id);
+  g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (after), "job-title"), ==, "From desk");
+  g_assert_cmpuint (lia_test_host_count_items (ef->a.host, LIA_TEST_STORE, "contacts"), ==, 1);
+  ef_sync (&ef->a);
+  g_assert_cmpuint (lia_test_host_count_items (ef->a.host, LIA_TEST_STORE, "contacts"), ==, 1);
+}
+
+static void
+test_profile (Ef *ef, gconstpointer data)
+{
+  g_autofree char *item = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("R-MARK-PROFILE: tracking an item of another store than the primary is refused with a "
+                  "clear message");
+  ef_sync (&ef->a);
+  item = host_contact (&ef->a, LIA_TEST_STORE_OTHER, "Lea", "Lane");
+  g_assert_false (command (&ef->a, LIA_COMMAND_TRACK, LIA_SURFACE_EXPLORER, LIA_TEST_STORE_OTHER, item,
+                           LIA_ENTITY_CONTACT, LIA_LINK_STATE_NONE, &error));
+  g_assert_error (error, LIA_ERROR, LIA_ERROR_REFUSED);
+  g_assert_nonnull (strstr (error->message, "primary"));
+}
+
+static void
+test_needs_filter (Ef *ef, gconstpointer data)
+{
+  g_autoptr (GPtrArray) filters = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LiaItem) task = lia_item_new (LIA_ENTITY_TASK);
+  g_autofree char *item = NULL;
+
+  g_test_summary ("R-MARK-NEEDS-FILTER: with no enabled filter for tasks, tracking a task by hand is "
+                  "refused with a message that says why");
+  /* Every user starts with the out-of-box filters: alice turns off hers. */
+  filters = lia_org_service_list_filters (ef->org, ef->alice, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < filters->len; i++)
+    {
+      const LiaCrmFilter *f = g_ptr_array_index (filters, i);
+
+      if (f->entity == LIA_ENTITY_TASK)
+        g_assert_true (lia_org_service_enable_filter (ef->org, ef->alice, f->id, FALSE, &error));
+    }
+  ef_client_stop (&ef->a);
+  ef_client_start (ef, &ef->a, ef->mailbox, ef->alice_token, "alice-laptop", "alice-laptop.db", FALSE);
+  ef_sync (&ef->a);
+  g_assert_true (lia_item_set_text (task, "subject", "Call back", NULL));
+  item = lia_test_host_user_create (ef->a.host, LIA_TEST_STORE, "tasks", task, FALSE);
+  g_assert_false (command (&ef->a, LIA_COMMAND_TRACK, LIA_SURFACE_EXPLORER, LIA_TEST_STORE, item,
+                           LIA_ENTITY_TASK, LIA_LINK_STATE_NONE, &error));
+  g_assert_error (error, LIA_ERROR, LIA_ERROR_REFUSED);
+  g_assert_nonnull (strstr (error->message, "filter"));
+}
+
+static void
+test_track_on_save (Ef *ef, gconstpointer data)
+{
+  g_autofree char *item = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("R-IMM-TRACK-INSP: Track in the Inspector of a contact on the primary reaches CRM when "
+                  "the item is saved, not before");
+  ef_sync (&ef->a);
+  item = host_contact (&ef->a, LIA_TEST_STORE, "Max", "Moss");
+  g_assert_true (command (&ef->a, LIA_COMMAND_TRACK, LIA_SURFACE_INSPECTOR, LIA_TEST_STORE, item,
+                          LIA_ENTITY_CONTACT, LIA_LINK_STATE_NONE, &error));
+  g_assert_no_error (error);
+  ef_iterate ();
+  g_assert_cmpint (link_state (&ef->a, item), ==, LIA_LINK_STATE_MARKED);
+  g_assert_cmpuint (queued (&ef->a), ==, 0);
+  ui_event (&ef->a, LIA_UI_EVENT_SAVE, item);
+  ef_wait_queued (&ef->a, 1);
+  ef_sync (&ef->a);
+  g_assert_cmpint (link_state (&ef->a, item), ==, LIA_LINK_STATE_TRACKED);
+}
+
+static void
+test_untrack (Ef *ef, gconstpointer data)
+{
+  g_autofree char *id = ef_crm_contact (ef, ef->alice, "Ned", "Nash");
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LiaCrmRecord) rec = NULL;
+
+  g_test_summary ("R-MARK-UNTRACK, R-IMM-UNTRACK-INSP: Untrack in the Inspector sets link state 0 at once, "
+                  "reaches CRM when the Inspector closes, removes the mapping and keeps the CRM copy");
+  ef_sync (&ef->a);
+  hi = lia_test_host_find (ef->a.host, "contacts", "family-name", "Nash");
+  g_assert_true (command (&ef->a, LIA_COMMAND_UNTRACK, LIA_SURFACE_INSPECTOR, LIA_TEST_STORE, hi->item_id,
+                          LIA_ENTITY_CONTACT, LIA_LINK_STATE_TRACKED, &error));
+  g_assert_no_error (error);
+  ef_iterate ();
+  g_assert_cmpint (link_state (&ef->a, hi->item_id), ==, LIA_LINK_STATE_NONE);
+  ui_event (&ef->a, LIA_UI_EVENT_CLOSE, hi->item_id);
+  ef_wait_queued (&ef->a, 1);
+  ef_sync (&ef->a);
+  g_assert_null (lia_cache_lookup_item (lia_engine_get_cache (lia_plugin_get_engine (ef->a.plugin)),
+                                        LIA_TEST_STORE, hi->item_id, NULL));
+  rec = ef_crm_get (ef, LIA_ENTITY_CONTACT, id);
+  g_assert_nonnull (rec);
+  g_assert_nonnull (lia_test_host_dup_item (ef->a.host, hi->item_id));
+}
+
+static void
+test_notify_queues (Ef *ef, gconstpointer data)
+{
+  g_autofree char *id = ef_crm_contact (ef, ef->alice, "Oda", "Owen");
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (GPtrArray) changes = NULL;
+  const LiaCacheChange *change;
+
+  g_test_summary ("R-DET-NOTIFY, R-IMM-BACKGROUND: a notification for a tracked item adds an update to the "
+                  "durable queue at once, without a cycle");
+  ef_sync (&ef->a);
+  hi = lia_test_host_find (ef->a.host, "contacts", "family-name", "Owen");
+  g_assert_true (lia_test_host_user_edit (ef->a.host, hi->item_id, "nickname", "O"));
+  ef_wait_queued (&ef->a, 1);
+  changes = lia_cache_list_changes (lia_engine_get_cache (lia_plugin_get_engine (ef->a.plugin)),
+                                    LIA_CACHE_CHANGES_ALL, 0, NULL);
+  g_assert_cmpuint (changes->len, ==, 1);
+  change = g_ptr_array_index (changes, 0);
+  g_assert_cmpint (change->op, ==, LIA_CHANGE_OP_UPDATE);
+  g_assert_cmpstr (change->item_id, ==, hi->item_id);
+}
+
+static void
+test_offline_queue (Ef *ef, gconstpointer data)
+{
+  g_autofree char *id = ef_crm_contact (ef, ef->alice, "Pam", "Park");
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LiaCrmRecord) rec = NULL;
+  g_auto (LiaSyncStatus) status = { 0 };
+
+  g_test_summary ("R-OFF-QUEUE, R-IMM-FALLBACK, R-OFF-STATUS: with the org unreachable the change stays "
+                  "queued, the status says offline with the error and one failed change, and the change "
+                  "is sent once the org is back and its backoff has passed");
+  ef_sync (&ef->a);
+  hi = lia_test_host_find (ef->a.host, "contacts", "family-name", "Park");
+  switch_crm_set_down (ef->a.crm, TRUE);
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  g_assert_true (lia_test_host_user_edit (ef->a.host, hi->item_id, "job-title", "Offline edit"));
+  ef_wait_queued (&ef->a, 1);
+  g_assert_false (ef_try_sync (&ef->a, &error));
+  g_assert_error (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE);
+  lia_plugin_internal_funcs ()->get_status (ef->a.plugin, &status);
+  g_assert_cmpint (status.state, ==, LIA_SYNC_STATE_OFFLINE);
+  g_assert_false (status.online);
+  g_assert_cmpuint (status.queued, ==, 1);
+  g_assert_cmpuint (status.failed, ==, 1);
+  g_assert_nonnull (status.last_error);
+  switch_crm_set_down (ef->a.crm, FALSE);
+  lia_clock_advance (ef->clock, 60 * EF_MINUTE);
+  ef_sync (&ef->a);
+  rec = ef_crm_get (ef, LIA_ENTITY_CONTACT, id);
+  g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (rec), "job-title"), ==, "Offline edit");
+  g_assert_cmpuint (queued (&ef->a), ==, 0);
+}
+
+static void
+test_scan_startup (Ef *ef, gconstpointer data)
+{
+  g_autofree char *id = ef_crm_contact (ef, ef->alice, "Quin", "Quay");
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (LiaCrmRecord) rec = NULL;
+  gint64 until;
+
+  g_test_summary ("R-DET-SCAN-STARTUP: a change made while the plugin was not loaded is found by the scan "
+                  "that runs at load, without anyone asking for a sync");
+  ef_sync (&ef->a);
+  hi = lia_test_host_find (ef->a.host, "contacts", "family-name", "Quay");
+  ef_client_stop (&ef->a);
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  {
+    g_autoptr (LiaTestHost) bare = lia_test_host_new (ef->mailbox);
+
+    g_assert_true (lia_test_host_user_edit (bare, hi->item_id, "job-title", "While away"));
+  }
+  ef_client_start (ef, &ef->a, ef->mailbox, ef->alice_token, "alice-laptop", "alice-laptop.db", FALSE);
+  until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  for (;;)
+    {
+      g_auto (LiaSyncStatus) status = { 0 };
+
+      lia_plugin_internal_funcs ()->get_status (ef->a.plugin, &status);
+      if (status.cycles >= 1 || g_get_monotonic_time () > until)
+        break;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  rec = ef_crm_get (ef, LIA_ENTITY_CONTACT, id);
+  g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (rec), "job-title"), ==, "While away");
+}
+
+static void
+test_push (Ef *ef, gconstpointer data)
+{
+  g_autofree char *id = NULL;
+  gint64 t0;
+  gint64 until;
+
+  g_test_summary ("R-DET-PUSH: a CRM change starts a cycle within one second through the org's long poll, "
+                  "not at the next interval");
+  ef_sync (&ef->a);
+  /* Let the scheduler see the idle state and start waiting. */
+  for (guint i = 0; i < 20; i++)
+    {
+      ef_iterate ();
+      g_usleep (5000);
+    }
+  t0 = g_get_monotonic_time ();
+  id = ef_crm_contact (ef, ef->alice, "Ray", "Reed");
+  until = t0 + 5 * G_USEC_PER_SEC;
+  while (lia_test_host_count_items (ef->a.host, LIA_TEST_STORE, "contacts") == 0
+         && g_get_monotonic_time () < until)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  g_assert_cmpuint (lia_test_host_count_items (ef->a.host, LIA_TEST_STORE, "contacts"), ==, 1);
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, G_USEC_PER_SEC);
+}
+
+static void
+test_host_never_waits (Ef *ef, gconstpointer data)
+{
+  g_autofree char *item = NULL;
+  g_autoptr (GError) error = NULL;
+  gint64 t0;
+  gint64 worst = 0;
+  gint64 until;
+
+  g_test_summary ("R-IMM-BACKGROUND: with every org call taking two seconds, Track returns at once, the "
+                  "host's main context never waits on the org, and the item ends tracked");
+  ef_sync (&ef->a);
+  switch_crm_set_delay (ef->a.crm, 2000);
+  item = host_contact (&ef->a, LIA_TEST_STORE, "Sue", "Snow");
+  t0 = g_get_monotonic_time ();
+  g_assert_true (command (&ef->a, LIA_COMMAND_TRACK, LIA_SURFACE_EXPLORER, LIA_TEST_STORE, item,
+                          LIA_ENTITY_CONTACT, LIA_LINK_STATE_NONE, &error));
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, 50000);
+  until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while (link_state (&ef->a, item) != LIA_LINK_STATE_TRACKED && g_get_monotonic_time () < until)
+    {
+      gint64 before = g_get_monotonic_time ();
+
+      g_main_context_iteration (NULL, FALSE);
+      worst = MAX (worst, g_get_monotonic_time () - before);
+      g_usleep (1000);
+    }
+  g_assert_cmpint (link_state (&ef->a, item), ==, LIA_LINK_STATE_TRACKED);
+  g_assert_cmpint (worst, <, 100000);
+  switch_crm_set_delay (ef->a.crm, 0);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+#define ADD(path, fn) g_test_add (path, Ef, NULL, ef_setup, fn, ef_teardown)
+  ADD ("/engine/R-ROLE-DELEGATE/marks-primary-promotes", test_delegate);
+  ADD ("/engine/R-ROLE-SECONDARY-NO-NEW/refused-names-primary", test_secondary_no_new);
+  ADD ("/engine/R-ROLE-SECONDARY-DEFER/primary-sends", test_secondary_defer);
+  ADD ("/engine/R-MARK-PROFILE/other-store-refused", test_profile);
+  ADD ("/engine/R-MARK-NEEDS-FILTER/no-task-filter", test_needs_filter);
+  ADD ("/engine/R-IMM-TRACK-INSP/on-save", test_track_on_save);
+  ADD ("/engine/R-MARK-UNTRACK/keeps-crm", test_untrack);
+  ADD ("/engine/R-DET-NOTIFY/queued-at-once", test_notify_queues);
+  ADD ("/engine/R-OFF-QUEUE/replayed-after-offline", test_offline_queue);
+  ADD ("/engine/R-DET-SCAN-STARTUP/scan-at-load", test_scan_startup);
+  ADD ("/engine/R-DET-PUSH/wakes-within-a-second", test_push);
+  ADD ("/engine/R-IMM-BACKGROUND/host-never-waits", test_host_never_waits);
+#undef ADD
+  return g_test_run ();
+}
