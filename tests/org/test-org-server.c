@@ -206,6 +206,13 @@ typedef struct
   gboolean done;
 } ThreadCall;
 
+static gboolean
+mark_done (gpointer data)
+{
+  ((ThreadCall *) data)->done = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
 static gpointer
 whoami_thread (gpointer data)
 {
@@ -213,7 +220,8 @@ whoami_thread (gpointer data)
   LiaCrmUser *user = lia_crm_whoami_sync (call->crm, NULL, &call->error);
 
   lia_crm_user_free (user);
-  g_atomic_int_set (&call->done, TRUE);
+  /* Set from the main context, so its blocking iteration wakes up. */
+  g_idle_add (mark_done, call);
   return NULL;
 }
 
@@ -240,7 +248,7 @@ test_connector_5xx (CrmFixture *f, gconstpointer data)
   crm = lia_crm_http_new (url, "lia_x", &error);
   call.crm = crm;
   thread = g_thread_new ("whoami", whoami_thread, &call);
-  while (!g_atomic_int_get (&call.done))
+  while (!call.done)
     g_main_context_iteration (NULL, TRUE);
   g_thread_join (thread);
   g_assert_error (call.error, LIA_ERROR, LIA_ERROR_UNAVAILABLE);
