@@ -880,7 +880,7 @@ find_by_crm_id (Cycle *c, LiaEntity entity, const char *crm_id, GError **error)
 }
 
 static gboolean
-download_upsert (Cycle *c, const LiaSyncChange *change, GError **error)
+download_upsert (Cycle *c, const LiaSyncChange *change, LiaCacheBatch *page_batch, GError **error)
 {
   LiaEngine *self = c->engine;
   const char *folder = self->folders[change->entity];
@@ -935,12 +935,21 @@ download_upsert (Cycle *c, const LiaSyncChange *change, GError **error)
   item_id = lia_host_call_create_item (&self->link, self->store, folder, item, &props, c->cancellable, error);
   if (item_id == NULL)
     return FALSE;
+  /* The new mapping and original are committed with the rest of the page
+   * and its anchor (STYLE 20). A crash before that leaves an item carrying
+   * its CRM id; the page comes again and relinks it (R-DUP-NONE). */
   mapping = lia_cache_mapping_new (self->store, folder, item_id, change->entity, change->id,
                                    LIA_LINK_STATE_TRACKED, LIA_LINK_ORIGIN_FILTER);
-  if (!lia_cache_map (c->cache, mapping, error))
-    return FALSE;
-  if (xml != NULL && !store_original (c, item_id, xml, lia_clock_now (self->clock), change->record, error))
-    return FALSE;
+  lia_cache_batch_map (page_batch, mapping);
+  if (xml != NULL)
+    {
+      g_autoptr (LiaCacheOriginal) orig = lia_cache_original_new (self->store, item_id, xml);
+
+      orig->host_modified_at = lia_clock_now (self->clock);
+      orig->crm_version = lia_crm_record_get_version (change->record);
+      orig->crm_modified_at = lia_crm_record_get_modified_on (change->record);
+      lia_cache_batch_store_original (page_batch, orig);
+    }
   return TRUE;
 }
 
@@ -1044,6 +1053,7 @@ download (Cycle *c, GError **error)
           g_autoptr (LiaSyncPage) page = lia_crm_get_sync_data_sync (self->crm, c->sub, (LiaEntity) e, cursor,
                                                                      PAGE_SIZE, c->cancellable, error);
           g_autoptr (GPtrArray) ids = NULL;
+          g_autoptr (LiaCacheBatch) batch = lia_cache_batch_new ();
           g_autofree char *key = NULL;
           gint64 anchor = 0;
           guint n;
@@ -1061,7 +1071,7 @@ download (Cycle *c, GError **error)
               if (g_cancellable_set_error_if_cancelled (c->cancellable, error))
                 return FALSE;
               ok = change->op == LIA_SYNC_OP_DELETE ? download_delete (c, change, &local)
-                                                    : download_upsert (c, change, &local);
+                                                    : download_upsert (c, change, batch, &local);
               if (!ok)
                 {
                   /* Not acknowledged: PrepareSync returns it next cycle. */
@@ -1088,9 +1098,10 @@ download (Cycle *c, GError **error)
             {
               g_autofree char *value = g_strdup_printf ("%" G_GINT64_FORMAT, anchor);
 
-              if (!lia_cache_set_watermark (c->cache, key, value, error))
-                return FALSE;
+              lia_cache_batch_set_watermark (batch, key, value);
             }
+          if (lia_cache_batch_get_size (batch) > 0 && !lia_cache_apply (c->cache, batch, error))
+            return FALSE;
           if (ids->len > 1
               && !lia_crm_post_sync_sync (self->crm, c->sub, (LiaEntity) e, (const char *const *) ids->pdata,
                                           c->cancellable, error))

@@ -7,15 +7,23 @@
 
 #define SCAN_PAGE 100
 
-static gboolean
-enqueue (LiaCache *cache, LiaChangeOp op, const char *store, const char *folder, const char *item_id,
-         LiaEntity entity, const char *crm_id, GError **error)
+/* Changes found are collected and committed once per folder: one fsync
+ * for a scan, not one per change. */
+static void
+enqueue (LiaCacheBatch *batch, LiaChangeOp op, const char *store, const char *folder, const char *item_id,
+         LiaEntity entity, const char *crm_id)
 {
   g_autoptr (LiaCacheChange) change =
       lia_cache_change_new (LIA_DIRECTION_TO_CRM, op, store, item_id, entity, crm_id);
 
   change->folder = g_strdup (folder);
-  return lia_cache_enqueue (cache, change, NULL, error);
+  lia_cache_batch_enqueue (batch, change);
+}
+
+static gboolean
+commit (LiaCache *cache, LiaCacheBatch *batch, GError **error)
+{
+  return lia_cache_batch_get_size (batch) == 0 || lia_cache_apply (cache, batch, error);
 }
 
 /* Whether the item's fields differ from its last synchronized state. A
@@ -56,6 +64,8 @@ lia_scanner_scan_folder (const LiaHostLink *link, LiaCache *cache, const char *s
                          LiaEntity entity, gint64 watermark, gboolean promote, GHashTable *queued,
                          LiaScanStats *stats, GCancellable *cancellable, GError **error)
 {
+  g_autoptr (LiaCacheBatch) batch = lia_cache_batch_new ();
+
   for (guint offset = 0;; offset += SCAN_PAGE)
     {
       g_autoptr (GPtrArray) rows =
@@ -73,7 +83,7 @@ lia_scanner_scan_folder (const LiaHostLink *link, LiaCache *cache, const char *s
           /* R-DET-SCAN: newest first, stop at the first item older than
            * the last completed sync. */
           if (row->modified_at < watermark)
-            return TRUE;
+            return commit (cache, batch, error);
           stats->rows_read++;
           if (row->link_state == LIA_LINK_STATE_NONE && row->crm_id == NULL)
             continue;
@@ -119,9 +129,8 @@ lia_scanner_scan_folder (const LiaHostLink *link, LiaCache *cache, const char *s
               stats->relinked++;
               if (differs_from_original (cache, hi))
                 {
-                  if (!enqueue (cache, LIA_CHANGE_OP_UPDATE, store, folder, row->item_id,
-                                lia_item_get_entity (hi->item), row->crm_id, error))
-                    return FALSE;
+                  enqueue (batch, LIA_CHANGE_OP_UPDATE, store, folder, row->item_id,
+                           lia_item_get_entity (hi->item), row->crm_id);
                   stats->queued++;
                 }
               continue;
@@ -145,9 +154,8 @@ lia_scanner_scan_folder (const LiaHostLink *link, LiaCache *cache, const char *s
                   if (!lia_cache_map (cache, marked, error))
                     return FALSE;
                 }
-              if (!enqueue (cache, LIA_CHANGE_OP_TRACK, store, folder, row->item_id,
-                            m != NULL ? m->entity : lia_item_get_entity (hi->item), NULL, error))
-                return FALSE;
+              enqueue (batch, LIA_CHANGE_OP_TRACK, store, folder, row->item_id,
+                       m != NULL ? m->entity : lia_item_get_entity (hi->item), NULL);
               stats->promoted++;
               stats->queued++;
               continue;
@@ -164,14 +172,12 @@ lia_scanner_scan_folder (const LiaHostLink *link, LiaCache *cache, const char *s
             }
           if (differs_from_original (cache, hi))
             {
-              if (!enqueue (cache, LIA_CHANGE_OP_UPDATE, store, folder, row->item_id, m->entity, m->crm_id,
-                            error))
-                return FALSE;
+              enqueue (batch, LIA_CHANGE_OP_UPDATE, store, folder, row->item_id, m->entity, m->crm_id);
               stats->queued++;
             }
         }
       if (rows->len < SCAN_PAGE)
-        return TRUE;
+        return commit (cache, batch, error);
     }
 }
 
@@ -182,6 +188,7 @@ lia_scanner_reconcile_deletes (const LiaHostLink *link, LiaCache *cache, const c
 {
   g_autoptr (GPtrArray) mappings = lia_cache_list_mappings (cache, store, folder, error);
   g_autoptr (GHashTable) present = NULL;
+  g_autoptr (LiaCacheBatch) batch = lia_cache_batch_new ();
   guint queued = 0;
 
   if (mappings == NULL)
@@ -211,10 +218,11 @@ lia_scanner_reconcile_deletes (const LiaHostLink *link, LiaCache *cache, const c
       if (g_hash_table_contains (present, m->item_id))
         continue;
       /* R-DET-DELETES: mapped, but the folder no longer has it. */
-      if (!enqueue (cache, LIA_CHANGE_OP_DELETE, store, folder, m->item_id, m->entity, m->crm_id, error))
-        return FALSE;
+      enqueue (batch, LIA_CHANGE_OP_DELETE, store, folder, m->item_id, m->entity, m->crm_id);
       queued++;
     }
+  if (!commit (cache, batch, error))
+    return FALSE;
   *out_queued = queued;
   return TRUE;
 }

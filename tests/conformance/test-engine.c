@@ -26,6 +26,14 @@ test_filter_copies (Ef *ef, gconstpointer data)
       "a second cycle creates no duplicate (R-DUP-NONE)");
   ef_sync (&ef->a);
   g_assert_cmpuint (count_contacts (&ef->a), ==, 2);
+  {
+    g_autoptr (LiaHostItem) ben = lia_test_host_find (ef->a.host, "contacts", "family-name", "Baker");
+    g_autoptr (LiaHostItem) carl = lia_test_host_find (ef->a.host, "contacts", "family-name", "Cole");
+
+    g_assert_cmpstr (ben->props.crm_id, ==, id2);
+    g_assert_nonnull (bobs);
+    g_assert_null (carl);
+  }
   ann = lia_test_host_find (ef->a.host, "contacts", "family-name", "Archer");
   g_assert_nonnull (ann);
   g_assert_cmpint (ann->props.link_state, ==, LIA_LINK_STATE_TRACKED);

@@ -258,6 +258,7 @@ test_notify_queues (Ef *ef, gconstpointer data)
   change = g_ptr_array_index (changes, 0);
   g_assert_cmpint (change->op, ==, LIA_CHANGE_OP_UPDATE);
   g_assert_cmpstr (change->item_id, ==, hi->item_id);
+  g_assert_cmpstr (hi->props.crm_id, ==, id);
 }
 
 static void
