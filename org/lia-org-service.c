@@ -967,12 +967,11 @@ lia_org_service_delete (LiaOrgService *service, const LiaOrgCaller *caller, LiaE
   return TRUE;
 }
 
-gboolean
-lia_org_service_import_record (LiaOrgService *service, const LiaCrmRecord *record, GError **error)
+static gboolean
+import_one_locked (LiaOrgService *service, const LiaCrmRecord *record, GError **error)
 {
-  gint64 version = 0, current = 0;
-  gboolean ok;
-  LOCK (service);
+  g_autoptr (LiaCrmRecord) copy = NULL;
+  gint64 version = 0;
 
   if (lia_crm_record_get_id (record) == NULL || !g_uuid_string_is_valid (lia_crm_record_get_id (record))
       || lia_crm_record_get_owner (record) == NULL)
@@ -980,22 +979,107 @@ lia_org_service_import_record (LiaOrgService *service, const LiaCrmRecord *recor
       g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "An imported record needs a UUID id and an owner");
       return FALSE;
     }
-  if (!lia_org_store_begin (service->store, error))
-    return FALSE;
   /* Imported records get fresh versions of this org: versions are
    * per-org, ids are forever (R-DUP-IDS). */
-  ok = require_owner_exists_locked (service, lia_crm_record_get_owner (record), error)
-       && lia_org_store_counter_get (service->store, "version", &current, error)
-       && lia_org_store_counter_next (service->store, "version", &version, error);
-  if (ok)
+  if (!require_owner_exists_locked (service, lia_crm_record_get_owner (record), error)
+      || !lia_org_store_counter_next (service->store, "version", &version, error))
+    return FALSE;
+  copy = lia_crm_record_copy (record);
+  lia_crm_record_set_version (copy, version);
+  if (lia_crm_record_get_modified_on (copy) == 0)
+    lia_crm_record_set_modified_on (copy, lia_clock_now (service->clock));
+  return lia_org_store_record_put (service->store, copy, FALSE, error);
+}
+
+gboolean
+lia_org_service_import_batch (LiaOrgService *service, GPtrArray *records, GError **error)
+{
+  gboolean ok = TRUE;
+  LOCK (service);
+
+  if (!lia_org_store_begin (service->store, error))
+    return FALSE;
+  for (guint i = 0; ok && i < records->len; i++)
+    ok = import_one_locked (service, records->pdata[i], error);
+  if (!finish (service, ok, error))
+    return FALSE;
+  lia_org_service_notify_locked (service);
+  return TRUE;
+}
+
+gboolean
+lia_org_service_import_record (LiaOrgService *service, const LiaCrmRecord *record, GError **error)
+{
+  g_autoptr (GPtrArray) one = g_ptr_array_new ();
+
+  g_ptr_array_add (one, (gpointer) record);
+  return lia_org_service_import_batch (service, one, error);
+}
+
+gboolean
+lia_org_service_import_user (LiaOrgService *service, const LiaCrmUser *user, GError **error)
+{
+  g_autoptr (LiaCrmUser) existing = NULL;
+  GError *local = NULL;
+  gboolean ok;
+  LOCK (service);
+
+  if (!valid_name (user->name, error))
+    return FALSE;
+  if (user->id == NULL || !g_uuid_string_is_valid (user->id))
     {
-      g_autoptr (LiaCrmRecord) copy = lia_crm_record_copy (record);
-      lia_crm_record_set_version (copy, version);
-      if (lia_crm_record_get_modified_on (copy) == 0)
-        lia_crm_record_set_modified_on (copy, lia_clock_now (service->clock));
-      ok = lia_org_store_record_put (service->store, copy, FALSE, error);
+      g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "User \"%s\" needs a UUID id", user->name);
+      return FALSE;
     }
+  if (!lia_org_store_begin (service->store, error))
+    return FALSE;
+  existing = lia_org_store_user_get (service->store, user->name, &local);
+  if (local != NULL)
+    {
+      g_propagate_error (error, local);
+      lia_org_store_rollback (service->store);
+      return FALSE;
+    }
+  if (existing != NULL && !g_str_equal (existing->id, user->id))
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_CONFLICT, "User \"%s\" exists with another id", user->name);
+      lia_org_store_rollback (service->store);
+      return FALSE;
+    }
+  ok = lia_org_store_user_put (service->store, user, error);
   return finish (service, ok, error);
+}
+
+gboolean
+lia_org_service_import_filter (LiaOrgService *service, const char *owner, const LiaCrmFilter *filter,
+                               GError **error)
+{
+  g_autoptr (LiaOrgFilter) parsed = NULL;
+  gint64 gen = 0;
+  gboolean ok;
+  LOCK (service);
+
+  parsed = lia_org_filter_parse (filter->xml, strlen (filter->xml), error);
+  if (parsed == NULL || filter->id == NULL)
+    {
+      if (parsed != NULL)
+        g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "An imported filter needs an id");
+      return FALSE;
+    }
+  if (!lia_org_store_begin (service->store, error))
+    return FALSE;
+  ok = (owner == NULL || require_owner_exists_locked (service, owner, error))
+       && lia_org_store_filter_put (service->store, owner, filter, error)
+       && lia_org_store_counter_next (service->store, "filter-gen", &gen, error);
+  return finish (service, ok, error);
+}
+
+gboolean
+lia_org_service_foreach_record (LiaOrgService *service, LiaEntity entity, LiaOrgRowFunc func,
+                                gpointer user_data, GError **error)
+{
+  LOCK (service);
+  return lia_org_store_record_foreach (service->store, entity, -1, func, user_data, error);
 }
 
 GPtrArray *
@@ -1194,4 +1278,22 @@ lia_org_service_remove_filter (LiaOrgService *service, const LiaOrgCaller *calle
   ok = filter != NULL && lia_org_store_filter_delete (service->store, id, error)
        && lia_org_store_counter_next (service->store, "filter-gen", &gen, error);
   return finish (service, ok, error);
+}
+
+gboolean
+lia_org_service_get_filter_owner (LiaOrgService *service, const char *id, char **out_owner, GError **error)
+{
+  g_autoptr (LiaCrmFilter) filter = NULL;
+  g_autofree char *owner = NULL;
+  LOCK (service);
+
+  if (!lia_org_store_filter_get (service->store, id, &owner, &filter, error))
+    return FALSE;
+  if (filter == NULL)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND, "No filter \"%s\"", id);
+      return FALSE;
+    }
+  *out_owner = g_steal_pointer (&owner);
+  return TRUE;
 }

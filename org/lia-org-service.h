@@ -70,8 +70,21 @@ GPtrArray *lia_org_service_search (LiaOrgService *service, const LiaOrgCaller *c
                                    guint limit, GError **error);
 GPtrArray *lia_org_service_resolve (LiaOrgService *service, const LiaOrgCaller *caller,
                                     const char *const *addresses, GError **error);
-/* Imports keep ids and versions (R-DUP-IDS); admin path, no caller. */
+/* Imports keep ids (R-DUP-IDS); admin path, no caller. A batch is one
+ * transaction: all records or none. Versions are the importing org's. */
 gboolean lia_org_service_import_record (LiaOrgService *service, const LiaCrmRecord *record, GError **error);
+gboolean lia_org_service_import_batch (LiaOrgService *service, GPtrArray *records, GError **error);
+/* Adds a user keeping its id (no token: issue one with new_token). */
+gboolean lia_org_service_import_user (LiaOrgService *service, const LiaCrmUser *user, GError **error);
+/* The owner of a filter (NULL for system filters), for export. */
+gboolean lia_org_service_get_filter_owner (LiaOrgService *service, const char *id, char **out_owner,
+                                           GError **error);
+/* Every live record of @entity, for export. */
+gboolean lia_org_service_foreach_record (LiaOrgService *service, LiaEntity entity, LiaOrgRowFunc func,
+                                         gpointer user_data, GError **error);
+/* Adds a filter as is, keeping its id (import); @owner NULL for system. */
+gboolean lia_org_service_import_filter (LiaOrgService *service, const char *owner, const LiaCrmFilter *filter,
+                                        GError **error);
 
 /* Filters. A caller sees and changes system filters (admins change) and
  * its own. @caller NULL is the administrator at the command line. */
