@@ -52,6 +52,8 @@ bench_initial_sync (Ef *ef)
     {
       g_autofree char *given = g_strdup_printf ("Given%05u", i);
       g_autofree char *id = ef_crm_contact (ef, ef->alice, given, "Bench");
+
+      g_assert_nonnull (id);
     }
   t0 = g_get_monotonic_time ();
   ef_sync (&ef->a);

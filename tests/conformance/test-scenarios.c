@@ -235,7 +235,11 @@ test_untrack (Ef *ef, gconstpointer data)
                                         LIA_TEST_STORE, hi->item_id, NULL));
   rec = ef_crm_get (ef, LIA_ENTITY_CONTACT, id);
   g_assert_nonnull (rec);
-  g_assert_nonnull (lia_test_host_dup_item (ef->a.host, hi->item_id));
+  {
+    g_autoptr (LiaHostItem) kept = lia_test_host_dup_item (ef->a.host, hi->item_id);
+
+    g_assert_nonnull (kept);
+  }
 }
 
 static void
