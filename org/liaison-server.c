@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include <glib-unix.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <libsoup/soup.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,8 +220,12 @@ on_incoming (GSocketService *listener, GSocketConnection *connection, GObject *s
 
   if (server->stopping)
     return TRUE;
-  /* A slow or stalled peer is cut off after the I/O timeout. */
+  /* A slow or stalled peer is cut off after the I/O timeout. Responses
+   * go out as headers then body: without TCP_NODELAY, Nagle and delayed
+   * ACKs hold each small answer for 40 ms. */
   g_socket_set_timeout (socket, server->io_timeout_s);
+  if (!g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, &error))
+    g_clear_error (&error);
   if (server->certificate != NULL)
     {
       stream =
@@ -355,6 +361,8 @@ main (int argc, char **argv)
   watch = lia_org_service_watch (server.service, on_change, &server);
 
   server.listener = g_socket_service_new ();
+  /* GLib's default backlog of 10 drops the SYNs of a burst of clients. */
+  g_socket_listener_set_backlog (G_SOCKET_LISTENER (server.listener), 512);
   bind_address = g_inet_socket_address_new (address, port);
   if (!g_socket_listener_add_address (G_SOCKET_LISTENER (server.listener), bind_address, G_SOCKET_TYPE_STREAM,
                                       G_SOCKET_PROTOCOL_TCP, NULL, &effective, &error))
