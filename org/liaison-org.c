@@ -237,13 +237,14 @@ main (int argc, char **argv)
     return cmd_filter (service, argc - 2, argv + 2);
   if (g_str_equal (command, "setting"))
     return cmd_setting (service, argc - 2, argv + 2);
-  if (g_str_equal (command, "fls") && argc == 7 && g_str_equal (argv[2], "set"))
+  if (g_str_equal (command, "fls") && argc == 8 && g_str_equal (argv[2], "set"))
     {
       LiaEntity entity;
       if (!entity_arg (argv[4], &entity))
         return 2;
       return lia_org_service_set_field_security (service, argv[3], entity, argv[5],
-                                                 g_str_equal (argv[6], "read"), FALSE, &error)
+                                                 g_str_equal (argv[6], "read"),
+                                                 g_str_equal (argv[7], "update"), &error)
                  ? 0
                  : fail (error);
     }

@@ -49,6 +49,9 @@ lia_crm_xml_parse (const char *data, gsize len, gsize max_bytes, const char *roo
     {
       const xmlError *xerr = xmlCtxtGetLastError (ctxt);
       g_autofree char *msg = g_strdup (xerr != NULL && xerr->message != NULL ? xerr->message : "not XML");
+      /* libxml2 messages may hold newlines (found by fuzz-org-filter):
+       * errors are one line. */
+      g_strdelimit (msg, "\r\n", ' ');
       g_strstrip (msg);
       g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "Malformed XML at line %d: %s",
                    xerr != NULL ? xerr->line : 0, msg);
