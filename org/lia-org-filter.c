@@ -420,12 +420,17 @@ lia_org_filter_parse (const char *xml, gsize len, GError **error)
     {
       g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "Invalid filter: unknown entity \"%s\"",
                    entity != NULL ? entity : "(missing)");
+      if (error != NULL && *error != NULL)
+        g_strdelimit ((*error)->message, "\r\n", ' ');
       return NULL;
     }
   filter->root = parse_group (&state, root, NODE_AND, error);
   if (filter->root == NULL)
     {
       g_prefix_error (error, "Invalid filter: ");
+      /* Names quoted from the input may hold newlines; errors are one line. */
+      if (error != NULL && *error != NULL)
+        g_strdelimit ((*error)->message, "\r\n", ' ');
       return NULL;
     }
   return g_steal_pointer (&filter);
