@@ -477,7 +477,7 @@ route (Request *r, GError **error)
     }
   if (g_str_equal (what, "settings") && is (r, "GET", 1))
     {
-      g_autoptr (GHashTable) settings = lia_org_service_get_settings (s, error);
+      g_autoptr (GHashTable) settings = lia_org_service_get_settings_for (s, r->caller, error);
       g_autoptr (GList) keys = NULL;
       GString *body;
       if (settings == NULL)

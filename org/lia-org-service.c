@@ -458,6 +458,43 @@ lia_org_service_get_settings (LiaOrgService *service, GError **error)
   return lia_org_service_settings_locked (service, error);
 }
 
+GHashTable *
+lia_org_service_get_settings_for (LiaOrgService *service, const LiaOrgCaller *caller, GError **error)
+{
+  g_autoptr (GHashTable) table = NULL;
+  LOCK (service);
+
+  table = lia_org_service_settings_locked (service, error);
+  if (table == NULL)
+    return NULL;
+  /* The caller's field-level security travels with the settings so a
+   * client can keep unreadable fields off the host and never send a field
+   * it may not update (R-MERGE-FLS); full access is the default and is
+   * left out. */
+  for (guint e = 0; e < LIA_ENTITY_N; e++)
+    {
+      const guint8 *fls;
+      const LiaFieldInfo *fields;
+      guint n = 0;
+
+      if (!lia_entity_is_host_mapped ((LiaEntity) e))
+        continue;
+      fls = lia_org_service_fls_locked (service, caller->role, (LiaEntity) e, error);
+      if (fls == NULL)
+        return NULL;
+      fields = lia_field_list ((LiaEntity) e, &n);
+      for (guint i = 0; i < n; i++)
+        {
+          if ((fls[i] & (LIA_ORG_FLS_READ | LIA_ORG_FLS_UPDATE)) == (LIA_ORG_FLS_READ | LIA_ORG_FLS_UPDATE))
+            continue;
+          g_hash_table_insert (
+              table, g_strdup_printf ("access.%s.%s", lia_entity_to_string ((LiaEntity) e), fields[i].name),
+              g_strdup ((fls[i] & LIA_ORG_FLS_READ) != 0 ? "read" : "none"));
+        }
+    }
+  return g_steal_pointer (&table);
+}
+
 static gboolean
 is_bool (const char *value)
 {

@@ -99,6 +99,10 @@ gboolean lia_org_service_remove_filter (LiaOrgService *service, const LiaOrgCall
 
 /* Org settings: every key with its value or default. */
 GHashTable *lia_org_service_get_settings (LiaOrgService *service, GError **error);
+/* The same plus the caller's field-level security: "access.ENTITY.FIELD"
+ * = "read" (not updatable) or "none" (not readable) where it is not full. */
+GHashTable *lia_org_service_get_settings_for (LiaOrgService *service, const LiaOrgCaller *caller,
+                                              GError **error);
 gboolean lia_org_service_set_setting (LiaOrgService *service, const LiaOrgCaller *caller, const char *key,
                                       const char *value, GError **error);
 

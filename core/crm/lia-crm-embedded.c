@@ -213,7 +213,7 @@ static GHashTable *
 embedded_get_settings (LiaCrm *crm, GCancellable *cancellable, GError **error)
 {
   CALLER_OR (NULL);
-  return lia_org_service_get_settings (SERVICE (crm), error);
+  return lia_org_service_get_settings_for (SERVICE (crm), who, error);
 }
 
 static gboolean
