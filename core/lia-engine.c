@@ -411,6 +411,48 @@ policy_for (LiaEngine *self, LiaEntity entity)
   return self->policy[entity];
 }
 
+/* Worker. The org's field directions ("direction.ENTITY.FIELD") and this
+ * user's field-level security ("access.ENTITY.FIELD" = "read" | "none")
+ * come with the settings; they replace the registry defaults
+ * (R-MERGE-DIRECTION, R-MERGE-FLS). A setting the registry refuses (a
+ * fixed field, an unknown name) is ignored: the org checks them too, and
+ * a newer org must not stop an older client. */
+static void
+load_policies (LiaEngine *self, GHashTable *settings)
+{
+  GHashTableIter iter;
+  gpointer key;
+  gpointer value;
+
+  for (guint e = 0; e < LIA_ENTITY_N; e++)
+    {
+      g_clear_pointer (&self->policy[e], lia_field_policy_free);
+      self->policy[e] = lia_field_policy_new ((LiaEntity) e);
+    }
+  if (settings == NULL)
+    return;
+  g_hash_table_iter_init (&iter, settings);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      gboolean is_direction = g_str_has_prefix (key, "direction.");
+      gboolean is_access = g_str_has_prefix (key, "access.");
+      g_auto (GStrv) parts = NULL;
+      LiaEntity entity;
+      LiaDirection direction;
+
+      if (!is_direction && !is_access)
+        continue;
+      parts = g_strsplit (key, ".", 3);
+      if (g_strv_length (parts) != 3 || !lia_entity_from_string (parts[1], &entity))
+        continue;
+      if (is_direction && lia_direction_from_string (value, &direction))
+        lia_field_policy_set_direction (self->policy[entity], parts[2], direction, NULL);
+      else if (is_access)
+        lia_field_policy_set_access (self->policy[entity], parts[2], g_str_equal (value, "read"), FALSE,
+                                     NULL);
+    }
+}
+
 static gboolean
 is_network_error (const GError *error)
 {
@@ -494,20 +536,24 @@ store_original (Cycle *c, const char *item_id, const char *xml, gint64 host_modi
  * (and the final original). @fallback_original is the item's own
  * `original` property, used when the cache has none (rebuilt cache). */
 static gboolean
-sync_pair (Cycle *c, const LiaHostItem *hi, const LiaCrmRecord *rec_in, const char *fallback_original,
-           GError **error)
+sync_pair (Cycle *c, const LiaHostItem *hi, const LiaCrmRecord *rec_in, gboolean rec_full,
+           const char *fallback_original, GError **error)
 {
   LiaEngine *self = c->engine;
   LiaEntity entity = lia_item_get_entity (hi->item);
   g_autoptr (LiaCrmRecord) rec = lia_crm_record_copy (rec_in);
+  /* The host's side as this pair's writes left it: a merge repeated after
+   * a conflict must not see our own host writes as the user's edits. */
+  g_autoptr (LiaItem) host_cur = lia_item_copy (hi->item);
+  gboolean retried = FALSE;
 
-  for (guint attempt = 0;; attempt++)
+  for (;;)
     {
       g_autoptr (LiaCacheOriginal) row = lia_cache_load_original (c->cache, self->store, hi->item_id, NULL);
       const char *old_xml = row != NULL ? row->xml : fallback_original;
       g_autoptr (LiaItem) original = decode (old_xml);
       g_autoptr (LiaMergeResult) result = NULL;
-      g_autoptr (LiaItem) host_now = lia_item_copy (hi->item);
+      g_autoptr (LiaItem) host_now = lia_item_copy (host_cur);
       g_autoptr (LiaCrmRecord) stored = NULL;
       g_autoptr (GError) local = NULL;
       g_autofree char *final_xml = NULL;
@@ -515,10 +561,27 @@ sync_pair (Cycle *c, const LiaHostItem *hi, const LiaCrmRecord *rec_in, const ch
       guint n_host = 0;
       guint n_crm = 0;
 
-      result = lia_merge_items (policy_for (self, entity), original, hi->item, lia_crm_record_get_item (rec),
+      result = lia_merge_items (policy_for (self, entity), original, host_cur, lia_crm_record_get_item (rec),
                                 hi->modified_at, lia_crm_record_get_modified_on (rec), error);
       if (result == NULL)
         return FALSE;
+      lia_merge_result_get_crm_writes (result, &n_crm);
+      if (n_crm > 0 && !rec_full)
+        {
+          /* A record from GetSyncData lacks the fields whose direction does
+           * not go to the host, and an update replaces every field the user
+           * may change: sending it would clear them in CRM. Merge again, before
+           * writing anything, on the record as the user may read it. */
+          g_autoptr (LiaCrmRecord) full =
+              lia_crm_retrieve_sync (self->crm, entity, lia_crm_record_get_id (rec), c->cancellable, error);
+
+          if (full == NULL)
+            return FALSE;
+          g_clear_pointer (&rec, lia_crm_record_free);
+          rec = g_steal_pointer (&full);
+          rec_full = TRUE;
+          continue;
+        }
       writes = lia_merge_result_get_host_writes (result, &n_host);
       if (n_host > 0)
         {
@@ -531,6 +594,8 @@ sync_pair (Cycle *c, const LiaHostItem *hi, const LiaCrmRecord *rec_in, const ch
           if (!lia_host_call_write_item (&self->link, self->store, hi->item_id, host_now, &props,
                                          c->cancellable, error))
             return FALSE;
+          lia_item_free (host_cur);
+          host_cur = lia_item_copy (host_now);
           if (mid_xml != NULL && !store_original (c, hi->item_id, mid_xml, hi->modified_at, rec, error))
             return FALSE;
         }
@@ -546,7 +611,7 @@ sync_pair (Cycle *c, const LiaHostItem *hi, const LiaCrmRecord *rec_in, const ch
             {
               /* Someone changed the record since we read it: read it again
                * and merge again, once (R-MERGE-NEWER-WINS on fresh data). */
-              if (g_error_matches (local, LIA_ERROR, LIA_ERROR_CONFLICT) && attempt == 0)
+              if (g_error_matches (local, LIA_ERROR, LIA_ERROR_CONFLICT) && !retried)
                 {
                   g_autoptr (LiaCrmRecord) fresh = lia_crm_retrieve_sync (
                       self->crm, entity, lia_crm_record_get_id (rec), c->cancellable, error);
@@ -555,6 +620,8 @@ sync_pair (Cycle *c, const LiaHostItem *hi, const LiaCrmRecord *rec_in, const ch
                     return FALSE;
                   g_clear_pointer (&rec, lia_crm_record_free);
                   rec = g_steal_pointer (&fresh);
+                  rec_full = TRUE;
+                  retried = TRUE;
                   continue;
                 }
               g_propagate_error (error, g_steal_pointer (&local));
@@ -616,7 +683,7 @@ upload_track (Cycle *c, const LiaCacheChange *change, GError **error)
       g_autoptr (LiaCrmRecord) rec =
           lia_crm_retrieve_sync (self->crm, entity, m->crm_id, c->cancellable, error);
 
-      return rec != NULL && sync_pair (c, hi, rec, hi->props.original, error);
+      return rec != NULL && sync_pair (c, hi, rec, TRUE, hi->props.original, error);
     }
   created = lia_merge_dup_created (policy_for (self, entity), hi->item, LIA_SIDE_CRM);
   record = lia_crm_record_new_for_item (created);
@@ -667,7 +734,7 @@ upload_update (Cycle *c, const LiaCacheChange *change, GError **error)
       return FALSE;
     }
   rec = lia_crm_retrieve_sync (self->crm, m->entity, m->crm_id, c->cancellable, error);
-  return rec != NULL && sync_pair (c, hi, rec, hi->props.original, error);
+  return rec != NULL && sync_pair (c, hi, rec, TRUE, hi->props.original, error);
 }
 
 static LiaCrmState
@@ -909,7 +976,7 @@ download_upsert (Cycle *c, const LiaSyncChange *change, LiaCacheBatch *page_batc
            * delete; do not recreate it. */
           return TRUE;
         }
-      return sync_pair (c, hi, change->record, hi->props.original, error);
+      return sync_pair (c, hi, change->record, FALSE, hi->props.original, error);
     }
   /* R-DUP-NONE: an item that carries this CRM id is relinked, never
    * duplicated, whatever happened to the cache. */
@@ -926,7 +993,7 @@ download_upsert (Cycle *c, const LiaSyncChange *change, LiaCacheBatch *page_batc
       if (!lia_cache_map (c->cache, mapping, error))
         return FALSE;
       journal (c, "relink", hi->item_id, change->id, "relinked from the item's CRM id (R-DUP-NONE)");
-      return sync_pair (c, hi, change->record, hi->props.original, error);
+      return sync_pair (c, hi, change->record, FALSE, hi->props.original, error);
     }
   item = lia_merge_dup_created (policy_for (self, change->entity), lia_crm_record_get_item (change->record),
                                 LIA_SIDE_HOST);
@@ -1172,6 +1239,8 @@ start (LiaEngine *self, GCancellable *cancellable, GError **error)
   {
     g_autoptr (GHashTable) settings = lia_crm_get_settings_sync (self->crm, cancellable, NULL);
     g_autoptr (GPtrArray) filters = lia_crm_list_filters_sync (self->crm, cancellable, NULL);
+
+    load_policies (self, settings);
     const char *min = settings != NULL ? g_hash_table_lookup (settings, "sync-interval-min") : NULL;
     guint64 minutes = 0;
     guint mask = 0;

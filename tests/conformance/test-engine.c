@@ -216,6 +216,118 @@ test_lost_cache_relinks (Ef *ef, gconstpointer data)
 }
 
 static void
+test_clear_both_ways (Ef *ef, gconstpointer data)
+{
+  g_autofree char *id = ef_crm_contact (ef, ef->alice, "Ivy", "Irwin");
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (LiaHostItem) after = NULL;
+  g_autoptr (LiaCrmRecord) rec = NULL;
+
+  g_test_summary ("R-MERGE-FIELDS: a field cleared on one side is a change (present in the original, "
+                  "absent now) and is cleared on the other side, host to CRM and CRM to host");
+  ef_crm_edit (ef, LIA_ENTITY_CONTACT, id, "job-title", "Buyer");
+  ef_crm_edit (ef, LIA_ENTITY_CONTACT, id, "department", "Sales");
+  ef_sync (&ef->a);
+  hi = lia_test_host_find (ef->a.host, "contacts", "family-name", "Irwin");
+  g_assert_cmpstr (lia_item_get_text (hi->item, "job-title"), ==, "Buyer");
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  g_assert_true (lia_test_host_user_edit (ef->a.host, hi->item_id, "job-title", NULL));
+  ef_wait_queued (&ef->a, 1);
+  ef_sync (&ef->a);
+  rec = ef_crm_get (ef, LIA_ENTITY_CONTACT, id);
+  g_assert_null (lia_item_get (lia_crm_record_get_item (rec), "job-title"));
+  g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (rec), "department"), ==, "Sales");
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  ef_crm_edit (ef, LIA_ENTITY_CONTACT, id, "department", NULL);
+  ef_sync (&ef->a);
+  after = lia_test_host_dup_item (ef->a.host, hi->item_id);
+  g_assert_null (lia_item_get (after->item, "department"));
+  g_assert_null (lia_item_get (after->item, "job-title"));
+  g_assert_cmpstr (lia_item_get_text (after->item, "family-name"), ==, "Irwin");
+}
+
+static void
+test_org_policy (Ef *ef, gconstpointer data)
+{
+  g_autofree char *id = ef_crm_contact (ef, ef->alice, "Jon", "Jones");
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (LiaHostItem) after = NULL;
+  g_autoptr (LiaCrmRecord) rec = NULL;
+  g_autoptr (GError) error = NULL;
+  g_auto (LiaSyncStatus) status = { 0 };
+  LiaItem *crm;
+
+  g_test_summary ("R-MERGE-DIRECTION, R-MERGE-FLS: the admin's direction overrides and the user's "
+                  "field-level security, read from the org, drive the merge end to end: a CRM-to-host "
+                  "field edited on the host is not sent, a host-to-CRM field neither reaches the host nor "
+                  "is cleared in CRM by updates, a read-only field is not sent and fails nothing, an "
+                  "unreadable field never reaches the host and is kept in CRM");
+  ef_crm_edit (ef, LIA_ENTITY_CONTACT, id, "nickname", "Jo");
+  ef_crm_edit (ef, LIA_ENTITY_CONTACT, id, "manager", "Mia");
+  ef_crm_edit (ef, LIA_ENTITY_CONTACT, id, "department", "Sales");
+  ef_crm_edit (ef, LIA_ENTITY_CONTACT, id, "spouse", "Sue");
+  g_assert_true (lia_org_service_set_setting (ef->org, NULL, "direction.contact.nickname", "<-", &error));
+  g_assert_true (lia_org_service_set_setting (ef->org, NULL, "direction.contact.manager", "->", &error));
+  g_assert_true (lia_org_service_set_field_security (ef->org, "user", LIA_ENTITY_CONTACT, "department", TRUE,
+                                                     FALSE, &error));
+  g_assert_true (lia_org_service_set_field_security (ef->org, "user", LIA_ENTITY_CONTACT, "spouse", FALSE,
+                                                     FALSE, &error));
+  g_assert_no_error (error);
+  ef_sync (&ef->a);
+  hi = lia_test_host_find (ef->a.host, "contacts", "family-name", "Jones");
+  g_assert_nonnull (hi);
+  g_assert_cmpstr (lia_item_get_text (hi->item, "nickname"), ==, "Jo");
+  g_assert_cmpstr (lia_item_get_text (hi->item, "department"), ==, "Sales");
+  g_assert_null (lia_item_get (hi->item, "manager"));
+  g_assert_null (lia_item_get (hi->item, "spouse"));
+
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  g_assert_true (lia_test_host_user_edit (ef->a.host, hi->item_id, "nickname", "Johnny"));
+  g_assert_true (lia_test_host_user_edit (ef->a.host, hi->item_id, "department", "Ops"));
+  g_assert_true (lia_test_host_user_edit (ef->a.host, hi->item_id, "job-title", "Buyer"));
+  ef_wait_queued (&ef->a, 1);
+  ef_sync (&ef->a);
+  rec = ef_crm_get (ef, LIA_ENTITY_CONTACT, id);
+  crm = lia_crm_record_get_item (rec);
+  g_assert_cmpstr (lia_item_get_text (crm, "job-title"), ==, "Buyer");
+  g_assert_cmpstr (lia_item_get_text (crm, "nickname"), ==, "Jo");
+  g_assert_cmpstr (lia_item_get_text (crm, "department"), ==, "Sales");
+  g_assert_cmpstr (lia_item_get_text (crm, "manager"), ==, "Mia");
+  lia_plugin_internal_funcs ()->get_status (ef->a.plugin, &status);
+  g_assert_cmpuint (status.queued, ==, 0);
+  g_assert_cmpuint (status.failed, ==, 0);
+  g_clear_pointer (&rec, lia_crm_record_free);
+
+  /* CRM changes arrive through GetSyncData; a host change in the same cycle
+   * makes the engine update CRM from that page: nothing it did not see may
+   * be cleared. */
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  ef_crm_edit (ef, LIA_ENTITY_CONTACT, id, "nickname", "Jonny");
+  ef_crm_edit (ef, LIA_ENTITY_CONTACT, id, "manager", "Max");
+  lia_test_host_set_drop_notifications (ef->a.host, TRUE);
+  g_assert_true (lia_test_host_user_edit (ef->a.host, hi->item_id, "job-title", "Chief"));
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  ef_sync (&ef->a);
+  after = lia_test_host_dup_item (ef->a.host, hi->item_id);
+  g_assert_cmpstr (lia_item_get_text (after->item, "nickname"), ==, "Jonny");
+  g_assert_null (lia_item_get (after->item, "manager"));
+  g_assert_null (lia_item_get (after->item, "spouse"));
+  rec = ef_crm_get (ef, LIA_ENTITY_CONTACT, id);
+  crm = lia_crm_record_get_item (rec);
+  g_assert_cmpstr (lia_item_get_text (crm, "job-title"), ==, "Chief");
+  g_assert_cmpstr (lia_item_get_text (crm, "manager"), ==, "Max");
+  g_assert_cmpstr (lia_item_get_text (crm, "nickname"), ==, "Jonny");
+  /* The spouse alice cannot read is still in CRM: bob's role is "user"
+   * too, so lift the restriction and read it back. */
+  g_assert_true (
+      lia_org_service_set_field_security (ef->org, "user", LIA_ENTITY_CONTACT, "spouse", TRUE, TRUE, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&rec, lia_crm_record_free);
+  rec = ef_crm_get (ef, LIA_ENTITY_CONTACT, id);
+  g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (rec), "spouse"), ==, "Sue");
+}
+
+static void
 test_status (Ef *ef, gconstpointer data)
 {
   g_auto (LiaSyncStatus) status = { 0 };
@@ -244,6 +356,8 @@ main (int argc, char **argv)
   ADD ("/engine/R-DEL-IN-CONTACT/crm-delete", test_crm_delete_contact);
   ADD ("/engine/R-DUP-NONE/lost-cache-relinks", test_lost_cache_relinks);
   ADD ("/engine/R-OFF-STATUS/after-cycle", test_status);
+  ADD ("/engine/R-MERGE-FIELDS/clear-both-ways", test_clear_both_ways);
+  ADD ("/engine/R-MERGE-DIRECTION/org-directions-and-fls", test_org_policy);
 #undef ADD
   return g_test_run ();
 }
