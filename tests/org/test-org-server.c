@@ -257,6 +257,82 @@ test_connector_5xx (CrmFixture *f, gconstpointer data)
   g_clear_error (&call.error);
 }
 
+static gboolean
+accept_any (SoupMessage *msg, GTlsCertificate *certificate, GTlsCertificateFlags errors, gpointer data)
+{
+  (*(guint *) data)++;
+  return TRUE;
+}
+
+static void
+test_tls (CrmFixture *f, gconstpointer data)
+{
+  g_autofree char *dir = g_build_filename (g_get_user_cache_dir (), "tls", NULL);
+  g_autofree char *key = g_build_filename (dir, "key.pem", NULL);
+  g_autofree char *cert = g_build_filename (dir, "cert.pem", NULL);
+  g_autofree char *both = g_build_filename (dir, "server.pem", NULL);
+  g_autofree char *key_text = NULL;
+  g_autofree char *cert_text = NULL;
+  g_autofree char *pem = NULL;
+  g_autofree char *openssl = g_find_program_in_path ("openssl");
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autoptr (GSubprocess) server = NULL;
+  g_autoptr (GSubprocess) gen = NULL;
+  g_autoptr (GDataInputStream) out = NULL;
+  g_autofree char *line = NULL;
+  g_autoptr (SoupSession) session = soup_session_new ();
+  g_autoptr (SoupMessage) msg = NULL;
+  g_autoptr (GBytes) reply = NULL;
+  g_autoptr (LiaCrm) crm = NULL;
+  g_autoptr (LiaCrmUser) user = NULL;
+  g_autofree char *url = NULL;
+  g_autoptr (GError) error = NULL;
+  guint accepted = 0;
+
+  g_test_summary (
+      "liaison-server --tls-cert serves HTTPS with the certificate from the PEM file; the http "
+      "connector refuses a certificate it cannot verify (LIA_ERROR_UNAVAILABLE), it never ignores it.");
+  if (openssl == NULL || !g_tls_backend_supports_tls (g_tls_backend_get_default ()))
+    {
+      g_test_skip ("needs openssl and a GIO TLS backend");
+      return;
+    }
+  g_mkdir_with_parents (dir, 0700);
+  gen =
+      g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error,
+                        openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                        "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1", NULL);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_wait_check (gen, NULL, &error));
+  g_assert_true (g_file_get_contents (key, &key_text, NULL, &error));
+  g_assert_true (g_file_get_contents (cert, &cert_text, NULL, &error));
+  pem = g_strconcat (cert_text, key_text, NULL);
+  g_assert_true (g_file_set_contents (both, pem, -1, &error));
+
+  g_subprocess_launcher_set_child_setup (launcher, crm_server_child_setup, NULL, NULL);
+  server = g_subprocess_launcher_spawn (launcher, &error, LIA_TEST_SERVER, "--db", f->path, "--listen",
+                                        "127.0.0.1:0", "--tls-cert", both, NULL);
+  g_assert_no_error (error);
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server));
+  line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_nonnull (line);
+  g_assert_true (g_str_has_prefix (line, "listening https://"));
+  url = g_strconcat (line + strlen ("listening "), "health", NULL);
+
+  msg = soup_message_new ("GET", url);
+  g_signal_connect (msg, "accept-certificate", G_CALLBACK (accept_any), &accepted);
+  reply = soup_session_send_and_read (session, msg, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
+  g_assert_cmpuint (accepted, ==, 1);
+
+  crm = lia_crm_http_new (line + strlen ("listening "), f->alice_token, &error);
+  user = lia_crm_whoami_sync (crm, NULL, &error);
+  g_assert_error (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE);
+  g_subprocess_send_signal (server, SIGTERM);
+  g_assert_true (g_subprocess_wait (server, NULL, NULL));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -273,5 +349,7 @@ main (int argc, char **argv)
               test_connector_errors, crm_fixture_teardown);
   g_test_add ("/org/server/connector-5xx", CrmFixture, GUINT_TO_POINTER (1), crm_fixture_setup,
               test_connector_5xx, crm_fixture_teardown);
+  g_test_add ("/org/server/tls", CrmFixture, GUINT_TO_POINTER (0), crm_fixture_setup, test_tls,
+              crm_fixture_teardown);
   return g_test_run ();
 }
