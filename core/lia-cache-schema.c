@@ -124,6 +124,15 @@ static const char migration_1[] =
 
 G_STATIC_ASSERT (LIA_CACHE_APPLICATION_ID == 1279869251);
 
+static const char migration_2[] =
+    /* The CRM owner and state of the last synchronized record, beside its
+     * original: a record deleted in CRM cannot be read any more, and the
+     * deletion rules need both (R-DEL-IN-CONTACT keeps the user's own
+     * contact, R-DEL-IN-TASK a completed task). NULL owner: not known. */
+    "ALTER TABLE original ADD COLUMN crm_owner TEXT;\n"
+    "ALTER TABLE original ADD COLUMN crm_state INTEGER NOT NULL DEFAULT 0;\n"
+    "PRAGMA user_version = 2;\n";
+
 typedef struct
 {
   gint64 version;
@@ -133,6 +142,7 @@ typedef struct
 /* Step i brings the schema from version i to i + 1. */
 static const Migration migrations[] = {
   { 1, migration_1 },
+  { 2, migration_2 },
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == LIA_CACHE_SCHEMA_VERSION);
 

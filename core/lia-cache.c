@@ -345,6 +345,7 @@ original_copy (const LiaCacheOriginal *original)
   copy->item_id = g_strdup (original->item_id);
   copy->xml = g_strdup (original->xml);
   copy->host_version = g_strdup (original->host_version);
+  copy->crm_owner = g_strdup (original->crm_owner);
   return copy;
 }
 
@@ -357,6 +358,7 @@ lia_cache_original_free (LiaCacheOriginal *original)
   g_free (original->item_id);
   g_free (original->xml);
   g_free (original->host_version);
+  g_free (original->crm_owner);
   g_free (original);
 }
 
@@ -634,10 +636,11 @@ static const char SQL_SET_LINK_STATE[] =
     " WHERE store = ?1 AND item_id = ?2";
 static const char SQL_STORE_ORIGINAL[] =
     "INSERT INTO original (store, item_id, xml, host_version, host_modified_at, crm_version, crm_modified_at,"
-    " stored_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+    " stored_at, crm_owner, crm_state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
     " ON CONFLICT (store, item_id) DO UPDATE SET xml = excluded.xml, host_version = excluded.host_version,"
     " host_modified_at = excluded.host_modified_at, crm_version = excluded.crm_version,"
-    " crm_modified_at = excluded.crm_modified_at, stored_at = excluded.stored_at";
+    " crm_modified_at = excluded.crm_modified_at, stored_at = excluded.stored_at,"
+    " crm_owner = excluded.crm_owner, crm_state = excluded.crm_state";
 static const char SQL_SET_WATERMARK[] =
     "INSERT INTO watermark (key, value, updated_at) VALUES (?1, ?2, ?3)"
     " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
@@ -901,6 +904,8 @@ op_run_store_original (LiaCache *cache, CacheOp *op, gint64 now, GError **error)
   sqlite3_bind_int64 (stmt, 6, o->crm_version);
   sqlite3_bind_int64 (stmt, 7, o->crm_modified_at);
   sqlite3_bind_int64 (stmt, 8, now);
+  bind_text (stmt, 9, o->crm_owner);
+  sqlite3_bind_int64 (stmt, 10, o->crm_state);
   if (writer_step (cache, stmt, "Cannot store the original", error))
     return TRUE;
   g_prefix_error (error, "Item \"%s\" of store \"%s\": ", o->item_id, o->store);
@@ -1958,8 +1963,8 @@ lia_cache_lookup_change (LiaCache *cache, gint64 id, GError **error)
 }
 
 static const char SQL_LOAD_ORIGINAL[] =
-    "SELECT store, item_id, xml, host_version, host_modified_at, crm_version, crm_modified_at, stored_at"
-    " FROM original WHERE store = ?1 AND item_id = ?2";
+    "SELECT store, item_id, xml, host_version, host_modified_at, crm_version, crm_modified_at, stored_at,"
+    " crm_owner, crm_state FROM original WHERE store = ?1 AND item_id = ?2";
 
 LiaCacheOriginal *
 lia_cache_load_original (LiaCache *cache, const char *store, const char *item_id, GError **error)
@@ -1996,6 +2001,8 @@ lia_cache_load_original (LiaCache *cache, const char *store, const char *item_id
   original->crm_version = sqlite3_column_int64 (stmt, 5);
   original->crm_modified_at = sqlite3_column_int64 (stmt, 6);
   original->stored_at = sqlite3_column_int64 (stmt, 7);
+  original->crm_owner = column_dup (stmt, 8);
+  original->crm_state = (guint) sqlite3_column_int64 (stmt, 9);
   return original;
 }
 

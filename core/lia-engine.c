@@ -528,6 +528,8 @@ store_original (Cycle *c, const char *item_id, const char *xml, gint64 host_modi
   orig->host_modified_at = host_modified;
   orig->crm_version = lia_crm_record_get_version (rec);
   orig->crm_modified_at = lia_crm_record_get_modified_on (rec);
+  orig->crm_owner = g_strdup (lia_crm_record_get_owner (rec));
+  orig->crm_state = lia_crm_record_get_state (rec);
   return lia_cache_store_original (c->cache, orig, error);
 }
 
@@ -1015,6 +1017,8 @@ download_upsert (Cycle *c, const LiaSyncChange *change, LiaCacheBatch *page_batc
       orig->host_modified_at = lia_clock_now (self->clock);
       orig->crm_version = lia_crm_record_get_version (change->record);
       orig->crm_modified_at = lia_crm_record_get_modified_on (change->record);
+      orig->crm_owner = g_strdup (lia_crm_record_get_owner (change->record));
+      orig->crm_state = lia_crm_record_get_state (change->record);
       lia_cache_batch_store_original (page_batch, orig);
     }
   return TRUE;
@@ -1049,12 +1053,18 @@ download_delete (Cycle *c, const LiaSyncChange *change, GError **error)
     deletion_facts (c, &d, rec);
   else
     {
-      /* The record is gone: its start and state come from the original. */
+      /* The record is gone: its owner, state and start come from what the
+       * last sync stored beside the original. An unknown owner (a cache
+       * older than schema 2) is not the user. */
       g_autoptr (LiaCacheOriginal) row = lia_cache_load_original (c->cache, self->store, m->item_id, NULL);
       g_autoptr (LiaItem) orig = decode (row != NULL ? row->xml : NULL);
       LiaValue *start = orig != NULL ? lia_item_get (orig, "start") : NULL;
 
-      d.crm_state = LIA_CRM_STATE_OPEN;
+      d.crm_state = row != NULL && row->crm_state < LIA_RECORD_STATE_N
+                        ? crm_state_of ((LiaRecordState) row->crm_state)
+                        : LIA_CRM_STATE_OPEN;
+      d.user_is_owner = row != NULL && row->crm_owner != NULL && g_strcmp0 (row->crm_owner, c->user_id) == 0;
+      d.user_is_organizer = d.user_is_owner;
       if (start != NULL && lia_value_get_kind (start) == LIA_VALUE_DATETIME)
         {
           d.has_start = TRUE;

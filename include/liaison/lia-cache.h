@@ -29,7 +29,7 @@ typedef struct _LiaCache LiaCache;
  * The schema version this library writes (`PRAGMA user_version`). A file
  * with a newer version is refused; an older one is migrated forward.
  */
-#define LIA_CACHE_SCHEMA_VERSION 1
+#define LIA_CACHE_SCHEMA_VERSION 2
 
 /**
  * LiaLinkState:
@@ -310,6 +310,8 @@ LIA_API void lia_cache_change_free (LiaCacheChange *change);
  * @crm_version: the CRM record's version then, or 0
  * @crm_modified_at: the CRM record's modifiedon then (microseconds), or 0
  * @stored_at: when it was stored (set by the cache)
+ * @crm_owner: (nullable): the CRM record's owner then; %NULL when unknown
+ * @crm_state: the CRM record's state then (a #LiaRecordState value)
  *
  * The original of an item (R-MERGE-ORIGINAL). Allocate with
  * lia_cache_original_new(): the struct may grow at its end.
@@ -324,6 +326,8 @@ typedef struct
   gint64 crm_version;
   gint64 crm_modified_at;
   gint64 stored_at;
+  char *crm_owner;
+  guint crm_state;
 } LiaCacheOriginal;
 
 /**

@@ -176,17 +176,38 @@ test_host_delete_contact (Ef *ef, gconstpointer data)
 static void
 test_crm_delete_contact (Ef *ef, gconstpointer data)
 {
-  g_autofree char *id = ef_crm_contact (ef, ef->alice, "Gus", "Green");
+  g_autofree char *mine = ef_crm_contact (ef, ef->alice, "Gus", "Green");
+  g_autofree char *bobs = ef_crm_contact (ef, ef->bob, "Hank", "Hart");
+  g_autoptr (LiaCrmFilter) all = NULL;
+  g_autoptr (LiaHostItem) gus = NULL;
+  g_autoptr (LiaHostItem) kept = NULL;
   g_autoptr (GError) error = NULL;
+  LiaCache *cache;
 
-  g_test_summary ("R-DEL-IN-CONTACT: a contact deleted in CRM is deleted on the host (its owner is not "
-                  "known any more, so it is not the user's)");
-  ef_sync (&ef->a);
-  g_assert_cmpuint (count_contacts (&ef->a), ==, 1);
-  g_assert_true (lia_crm_delete_sync (ef->a.crm, LIA_ENTITY_CONTACT, id, 0, NULL, &error));
+  g_test_summary ("R-DEL-IN-CONTACT: a contact deleted in CRM is deleted on the host when the user is not "
+                  "its owner; the user's own contact is unlinked and kept, although CRM can no longer say "
+                  "who owned it (the engine remembers the owner of the last synchronized record)");
+  all = lia_crm_add_filter_sync (
+      ef->direct, LIA_ENTITY_CONTACT, "Open contacts",
+      "<filter entity=\"contact\"><condition attribute=\"statecode\" operator=\"eq\" "
+      "value=\"open\"/></filter>",
+      FALSE, NULL, &error);
   g_assert_no_error (error);
   ef_sync (&ef->a);
-  g_assert_cmpuint (count_contacts (&ef->a), ==, 0);
+  g_assert_cmpuint (count_contacts (&ef->a), ==, 2);
+  gus = lia_test_host_find (ef->a.host, "contacts", "family-name", "Green");
+  g_assert_true (lia_org_service_delete (ef->org, ef->alice, LIA_ENTITY_CONTACT, mine, 0, &error));
+  g_assert_true (lia_org_service_delete (ef->org, ef->bob, LIA_ENTITY_CONTACT, bobs, 0, &error));
+  g_assert_no_error (error);
+  ef_sync (&ef->a);
+  g_assert_cmpuint (count_contacts (&ef->a), ==, 1);
+  g_assert_null (lia_test_host_find (ef->a.host, "contacts", "family-name", "Hart"));
+  kept = lia_test_host_dup_item (ef->a.host, gus->item_id);
+  g_assert_nonnull (kept);
+  g_assert_cmpint (kept->props.link_state, ==, LIA_LINK_STATE_NONE);
+  g_assert_null (kept->props.crm_id);
+  cache = lia_engine_get_cache (lia_plugin_get_engine (ef->a.plugin));
+  g_assert_null (lia_cache_lookup_item (cache, LIA_TEST_STORE, gus->item_id, NULL));
 }
 
 static void
@@ -353,7 +374,7 @@ main (int argc, char **argv)
   ADD ("/engine/R-MERGE-ORDER/worked-example", test_merge_order);
   ADD ("/engine/R-DET-SCAN/dropped-notification", test_scan_dropped);
   ADD ("/engine/R-DET-DELETES/deleted-while-stopped", test_host_delete_contact);
-  ADD ("/engine/R-DEL-IN-CONTACT/crm-delete", test_crm_delete_contact);
+  ADD ("/engine/R-DEL-IN-CONTACT/owner-keeps-others-delete", test_crm_delete_contact);
   ADD ("/engine/R-DUP-NONE/lost-cache-relinks", test_lost_cache_relinks);
   ADD ("/engine/R-OFF-STATUS/after-cycle", test_status);
   ADD ("/engine/R-MERGE-FIELDS/clear-both-ways", test_clear_both_ways);
