@@ -338,7 +338,9 @@ main (int argc, char **argv)
       return 2;
     }
   server.max_body = (gsize) max_body;
-  server.io_timeout_s = (guint) MAX (io_timeout, LIA_ORG_HTTP_MAX_WAIT_MS / 1000 + 5);
+  /* The timeout counts while a socket operation waits: a parked long poll
+   * waits on no socket, so it may outlast it. */
+  server.io_timeout_s = (guint) io_timeout;
   g_mutex_init (&server.recheck_lock);
   if (tls_cert != NULL)
     {

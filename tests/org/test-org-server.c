@@ -333,6 +333,63 @@ test_tls (CrmFixture *f, gconstpointer data)
   g_assert_true (g_subprocess_wait (server, NULL, NULL));
 }
 
+static void
+test_io_timeout (CrmFixture *f, gconstpointer data)
+{
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autoptr (GSubprocess) server = NULL;
+  g_autoptr (GDataInputStream) out = NULL;
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GSocketConnection) connection = NULL;
+  g_autoptr (LiaCrm) crm = NULL;
+  g_autoptr (LiaCrmSubscription) sub = NULL;
+  g_autoptr (LiaSyncSummary) summary = NULL;
+  g_autofree char *line = NULL;
+  g_autoptr (GUri) uri = NULL;
+  g_autoptr (GError) error = NULL;
+  static const char partial[] = "GET /health HTTP/1.1\r\nHost: x\r\n";
+  char buffer[256];
+  gssize n;
+  gint64 start;
+
+  g_test_summary (
+      "Limits on time: a client that stalls mid-request is disconnected after --io-timeout, while a "
+      "long poll longer than that timeout is answered normally.");
+  g_subprocess_launcher_set_child_setup (launcher, crm_server_child_setup, NULL, NULL);
+  server = g_subprocess_launcher_spawn (launcher, &error, LIA_TEST_SERVER, "--db", f->path, "--listen",
+                                        "127.0.0.1:0", "--io-timeout", "1", NULL);
+  g_assert_no_error (error);
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server));
+  line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_nonnull (line);
+  uri = g_uri_parse (line + strlen ("listening "), G_URI_FLAGS_NONE, &error);
+  g_assert_no_error (error);
+
+  connection = g_socket_client_connect_to_host (client, g_uri_get_host (uri), (guint16) g_uri_get_port (uri),
+                                                NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)), partial,
+                                            strlen (partial), NULL, NULL, &error));
+  start = g_get_monotonic_time ();
+  n = g_input_stream_read (g_io_stream_get_input_stream (G_IO_STREAM (connection)), buffer, sizeof buffer,
+                           NULL, &error);
+  /* Closed (EOF or reset), not answered, after about the timeout. */
+  g_assert_true (n <= 0);
+  g_clear_error (&error);
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, G_USEC_PER_SEC / 2);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 10 * G_USEC_PER_SEC);
+
+  crm = lia_crm_http_new (line + strlen ("listening "), f->alice_token, &error);
+  sub = lia_crm_subscribe_sync (crm, "patient", NULL, &error);
+  g_assert_no_error (error);
+  summary = lia_crm_prepare_sync_sync (crm, sub->id, 0, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (lia_crm_wait_changes_sync (crm, sub->id, 2500, NULL, &error));
+  g_assert_no_error (error);
+  g_subprocess_send_signal (server, SIGTERM);
+  g_assert_true (g_subprocess_wait (server, NULL, NULL));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -349,6 +406,8 @@ main (int argc, char **argv)
               test_connector_errors, crm_fixture_teardown);
   g_test_add ("/org/server/connector-5xx", CrmFixture, GUINT_TO_POINTER (1), crm_fixture_setup,
               test_connector_5xx, crm_fixture_teardown);
+  g_test_add ("/org/server/io-timeout", CrmFixture, GUINT_TO_POINTER (0), crm_fixture_setup, test_io_timeout,
+              crm_fixture_teardown);
   g_test_add ("/org/server/tls", CrmFixture, GUINT_TO_POINTER (0), crm_fixture_setup, test_tls,
               crm_fixture_teardown);
   return g_test_run ();
