@@ -57,8 +57,12 @@ lia_org_http_error_response (const GError *error)
         status = 401, code = "auth";
         break;
       case LIA_ERROR_FORBIDDEN:
-      case LIA_ERROR_REFUSED:
         status = 403, code = "forbidden";
+        break;
+      case LIA_ERROR_REFUSED:
+        /* A rule refuses (R-MARK-NEEDS-FILTER): 403, with its own code so
+         * the client can show the message as it is. */
+        status = 403, code = "refused";
         break;
       case LIA_ERROR_NOT_FOUND:
         status = 404, code = "not-found";

@@ -500,6 +500,30 @@ require_live_locked (LiaOrgService *service, LiaEntity entity, const char *id, g
   return TRUE;
 }
 
+/* R-MARK-NEEDS-FILTER: contacts, appointments and tasks are tracked by hand
+ * only when at least one enabled filter (system or the user's) exists for
+ * the entity; otherwise the records could never come back from CRM. */
+static gboolean
+require_filter_locked (LiaOrgService *service, const LiaOrgCaller *caller, LiaEntity entity, GError **error)
+{
+  g_autoptr (GPtrArray) filters = NULL;
+
+  if (entity != LIA_ENTITY_CONTACT && entity != LIA_ENTITY_APPOINTMENT
+      && entity != LIA_ENTITY_RECURRING_APPOINTMENT && entity != LIA_ENTITY_TASK)
+    return TRUE;
+  filters = lia_org_service_filters_locked (service, caller->user_id, entity, NULL, error);
+  if (filters == NULL)
+    return FALSE;
+  if (filters->len == 0)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_REFUSED,
+                   "To track a %s by hand, enable at least one %s sync filter first",
+                   lia_entity_to_string (entity), lia_entity_to_string (entity));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 lia_org_sync_track (LiaOrgService *service, const LiaOrgCaller *caller, const char *subscription,
                     LiaEntity entity, const char *id, gboolean manual, GError **error)
@@ -512,6 +536,7 @@ lia_org_sync_track (LiaOrgService *service, const LiaOrgCaller *caller, const ch
   if (!check_entity (entity, error) || !lia_org_store_begin (service->store, error))
     return FALSE;
   ok = check_subscription_locked (service, caller, subscription, NULL, error)
+       && (!manual || require_filter_locked (service, caller, entity, error))
        && require_live_locked (service, entity, id, &version, error)
        && lia_org_store_entry_get (service->store, subscription, id, &entry, error);
   if (ok)

@@ -84,9 +84,10 @@ code_for_status (guint status)
     }
 }
 
-/* The server's one-line reason from its <error> body, or the status. */
+/* The server's one-line reason from its <error> body, or the status; a
+ * 403 whose code is "refused" is a rule's refusal, not a permission. */
 static char *
-reason_of (guint status, GBytes *body)
+reason_of (guint status, GBytes *body, LiaErrorCode *inout_code)
 {
   gsize len = 0;
   const char *data = body != NULL ? g_bytes_get_data (body, &len) : NULL;
@@ -95,6 +96,9 @@ reason_of (guint status, GBytes *body)
   if (doc != NULL)
     {
       g_autoptr (LiaXmlChar) text = xmlNodeGetContent (xmlDocGetRootElement (doc));
+      g_autofree char *code = lia_crm_xml_get (xmlDocGetRootElement (doc), "code");
+      if (status == 403 && g_strcmp0 (code, "refused") == 0)
+        *inout_code = LIA_ERROR_REFUSED;
       if (text != NULL && *text != '\0')
         return g_strdup ((const char *) text);
     }
@@ -174,8 +178,9 @@ call (LiaCrmHttp *self, const char *method, const char *path, const char *query,
         }
       if (status < 200 || status >= 300)
         {
-          g_autofree char *reason = reason_of (status, reply);
-          g_set_error (error, LIA_ERROR, code_for_status (status), "%s", reason);
+          LiaErrorCode code = code_for_status (status);
+          g_autofree char *reason = reason_of (status, reply, &code);
+          g_set_error (error, LIA_ERROR, code, "%s", reason);
           return FALSE;
         }
       if (root == NULL)

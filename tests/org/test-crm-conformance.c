@@ -232,7 +232,8 @@ test_roles_and_tombstones (CrmFixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
 
   g_test_summary ("R-ROLE-ONE-PRIMARY through the connector: a second client is secondary until designated, "
-                  "which demotes the first; R-DEL-OUT-REMEMBER and manual tracking calls are accepted.");
+                  "which demotes the first; R-MARK-NEEDS-FILTER refuses manual tracking without a filter "
+                  "(LIA_ERROR_REFUSED); R-DEL-OUT-REMEMBER and manual tracking calls are accepted.");
   laptop = lia_crm_subscribe_sync (f->alice, "laptop", NULL, &error);
   desktop = lia_crm_subscribe_sync (f->alice, "desktop", NULL, &error);
   g_assert_no_error (error);

@@ -501,6 +501,38 @@ test_push_wakes (Org *org, gconstpointer data)
   g_assert_true (lia_org_sync_wait (org->service, org->alice, org->sub, 1000, NULL, &error));
 }
 
+static void
+test_needs_filter (Org *org, gconstpointer data)
+{
+  g_autofree char *id = add_contact (org, org->alice, "Needs", "Filter");
+  g_autoptr (GPtrArray) filters = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("R-MARK-NEEDS-FILTER: with every contact filter disabled, tracking a contact by hand is "
+                  "refused with a message; with one enabled it is accepted.");
+  filters = lia_org_service_list_filters (org->service, org->alice, &error);
+  for (guint i = 0; i < filters->len; i++)
+    {
+      LiaCrmFilter *f = filters->pdata[i];
+      if (f->entity == LIA_ENTITY_CONTACT)
+        g_assert_true (lia_org_service_enable_filter (org->service, org->alice, f->id, FALSE, &error));
+    }
+  g_assert_false (
+      lia_org_sync_track (org->service, org->alice, org->sub, LIA_ENTITY_CONTACT, id, TRUE, &error));
+  g_assert_error (error, LIA_ERROR, LIA_ERROR_REFUSED);
+  g_assert_nonnull (strstr (error->message, "filter"));
+  g_clear_error (&error);
+  for (guint i = 0; i < filters->len; i++)
+    {
+      LiaCrmFilter *f = filters->pdata[i];
+      if (f->entity == LIA_ENTITY_CONTACT)
+        g_assert_true (lia_org_service_enable_filter (org->service, org->alice, f->id, TRUE, &error));
+    }
+  g_assert_true (
+      lia_org_sync_track (org->service, org->alice, org->sub, LIA_ENTITY_CONTACT, id, TRUE, &error));
+  g_assert_no_error (error);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -519,6 +551,7 @@ main (int argc, char **argv)
   ADD ("/org/sync/direction-and-filters", test_direction_and_filters);
   ADD ("/org/sync/filter-admin", test_filter_admin);
   ADD ("/org/sync/R-DET-PUSH", test_push_wakes);
+  ADD ("/org/sync/R-MARK-NEEDS-FILTER", test_needs_filter);
   rc = g_test_run ();
   lia_clock_unref (test_clock);
   return rc;
