@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "lia-org-codec.h"
-#include "lia-org-store.h"
+#include "lia-org-store-backend.h"
 
 /* The SQLite org store. One connection, WAL, foreign keys on, schema
  * version in PRAGMA user_version with forward-only migrations, each in its
@@ -17,12 +17,17 @@
  * shared sqlite3 cleanups and error translation; these small helpers move
  * there when it lands. */
 
-struct _LiaOrgStore
+typedef struct
 {
+  LiaOrgStore parent;
   sqlite3 *db;       /* owned */
   char *path;        /* owned */
   GHashTable *stmts; /* owned: SQL text address -> sqlite3_stmt (owned) */
-};
+} SqliteStore;
+
+#define SQ(store) ((SqliteStore *) (store))
+
+static const LiaOrgStoreVTable sqlite_vtable;
 
 typedef sqlite3_stmt LiaOrgStmt;
 
@@ -44,26 +49,26 @@ stmt_finalize (gpointer stmt)
 static gboolean
 fail (LiaOrgStore *store, int rc, GError **error)
 {
-  g_set_error (error, LIA_ERROR, LIA_ERROR_STORE, "Org store \"%s\": %s (%s)", store->path,
-               sqlite3_errmsg (store->db), sqlite3_errstr (rc));
+  g_set_error (error, LIA_ERROR, LIA_ERROR_STORE, "Org store \"%s\": %s (%s)", SQ (store)->path,
+               sqlite3_errmsg (SQ (store)->db), sqlite3_errstr (rc));
   return FALSE;
 }
 
 static LiaOrgStmt *
 prep (LiaOrgStore *store, const char *sql, GError **error)
 {
-  sqlite3_stmt *stmt = g_hash_table_lookup (store->stmts, sql);
+  sqlite3_stmt *stmt = g_hash_table_lookup (SQ (store)->stmts, sql);
   int rc;
 
   if (stmt != NULL)
     return stmt;
-  rc = sqlite3_prepare_v3 (store->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+  rc = sqlite3_prepare_v3 (SQ (store)->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
   if (rc != SQLITE_OK)
     {
       fail (store, rc, error);
       return NULL;
     }
-  g_hash_table_insert (store->stmts, (gpointer) sql, stmt);
+  g_hash_table_insert (SQ (store)->stmts, (gpointer) sql, stmt);
   return stmt;
 }
 
@@ -105,7 +110,7 @@ col_dup (sqlite3_stmt *stmt, int col)
 static gboolean
 exec (LiaOrgStore *store, const char *sql, GError **error)
 {
-  int rc = sqlite3_exec (store->db, sql, NULL, NULL, NULL);
+  int rc = sqlite3_exec (SQ (store)->db, sql, NULL, NULL, NULL);
 
   return rc == SQLITE_OK ? TRUE : fail (store, rc, error);
 }
@@ -159,8 +164,8 @@ migrate (LiaOrgStore *store, GError **error)
   sqlite3_stmt *raw = NULL;
   int version;
 
-  if (sqlite3_prepare_v2 (store->db, "PRAGMA user_version", -1, &raw, NULL) != SQLITE_OK)
-    return fail (store, sqlite3_errcode (store->db), error);
+  if (sqlite3_prepare_v2 (SQ (store)->db, "PRAGMA user_version", -1, &raw, NULL) != SQLITE_OK)
+    return fail (store, sqlite3_errcode (SQ (store)->db), error);
   sqlite3_step (raw);
   version = sqlite3_column_int (raw, 0);
   sqlite3_finalize (raw);
@@ -168,7 +173,7 @@ migrate (LiaOrgStore *store, GError **error)
   if (version > (int) G_N_ELEMENTS (migrations))
     {
       g_set_error (error, LIA_ERROR, LIA_ERROR_STORE,
-                   "Org store \"%s\" has schema version %d, newer than this program (%u)", store->path,
+                   "Org store \"%s\" has schema version %d, newer than this program (%u)", SQ (store)->path,
                    version, (guint) G_N_ELEMENTS (migrations));
       return FALSE;
     }
@@ -179,33 +184,34 @@ migrate (LiaOrgStore *store, GError **error)
         return FALSE;
       if (!exec (store, migrations[v], error) || !exec (store, bump, error) || !exec (store, "COMMIT", error))
         {
-          sqlite3_exec (store->db, "ROLLBACK", NULL, NULL, NULL);
+          sqlite3_exec (SQ (store)->db, "ROLLBACK", NULL, NULL, NULL);
           return FALSE;
         }
-      g_debug ("org store %s: migrated to schema %u", store->path, v + 1);
+      g_debug ("org store %s: migrated to schema %u", SQ (store)->path, v + 1);
     }
   return TRUE;
 }
 
 LiaOrgStore *
-lia_org_store_open (const char *path, GError **error)
+lia_org_store_sqlite_open (const char *path, GError **error)
 {
-  g_autoptr (LiaOrgStore) store = g_new0 (LiaOrgStore, 1);
+  g_autoptr (LiaOrgStore) store = (LiaOrgStore *) g_new0 (SqliteStore, 1);
   int rc;
 
   g_return_val_if_fail (path != NULL, NULL);
-  store->path = g_strdup (path);
-  store->stmts = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, stmt_finalize);
-  rc = sqlite3_open_v2 (path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL);
+  store->vtable = &sqlite_vtable;
+  SQ (store)->path = g_strdup (path);
+  SQ (store)->stmts = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, stmt_finalize);
+  rc = sqlite3_open_v2 (path, &SQ (store)->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK)
     {
       g_set_error (error, LIA_ERROR, LIA_ERROR_STORE, "Cannot open org store \"%s\": %s", path,
-                   store->db != NULL ? sqlite3_errmsg (store->db) : sqlite3_errstr (rc));
+                   SQ (store)->db != NULL ? sqlite3_errmsg (SQ (store)->db) : sqlite3_errstr (rc));
       return NULL;
     }
-  sqlite3_busy_timeout (store->db, 5000);
-  sqlite3_extended_result_codes (store->db, 1);
+  sqlite3_busy_timeout (SQ (store)->db, 5000);
+  sqlite3_extended_result_codes (SQ (store)->db, 1);
   if (!exec (store, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
              error)
       || !migrate (store, error))
@@ -213,57 +219,48 @@ lia_org_store_open (const char *path, GError **error)
   return g_steal_pointer (&store);
 }
 
-void
-lia_org_store_free (LiaOrgStore *store)
+static void
+sqlite_free (LiaOrgStore *store)
 {
   if (store == NULL)
     return;
-  g_clear_pointer (&store->stmts, g_hash_table_unref);
-  if (store->db != NULL)
-    sqlite3_close (store->db);
-  g_free (store->path);
+  g_clear_pointer (&SQ (store)->stmts, g_hash_table_unref);
+  if (SQ (store)->db != NULL)
+    sqlite3_close (SQ (store)->db);
+  g_free (SQ (store)->path);
   g_free (store);
 }
 
-const char *
-lia_org_store_get_path (LiaOrgStore *store)
+static const char *
+sqlite_get_path (LiaOrgStore *store)
 {
-  return store->path;
+  return SQ (store)->path;
 }
 
-gboolean
-lia_org_store_begin (LiaOrgStore *store, GError **error)
+static gboolean
+sqlite_begin (LiaOrgStore *store, GError **error)
 {
   return exec (store, "BEGIN IMMEDIATE", error);
 }
 
-gboolean
-lia_org_store_commit (LiaOrgStore *store, GError **error)
+static gboolean
+sqlite_commit (LiaOrgStore *store, GError **error)
 {
   if (exec (store, "COMMIT", error))
     return TRUE;
-  sqlite3_exec (store->db, "ROLLBACK", NULL, NULL, NULL);
+  sqlite3_exec (SQ (store)->db, "ROLLBACK", NULL, NULL, NULL);
   return FALSE;
 }
 
-void
-lia_org_store_rollback (LiaOrgStore *store)
+static void
+sqlite_rollback (LiaOrgStore *store)
 {
-  if (!sqlite3_get_autocommit (store->db))
-    sqlite3_exec (store->db, "ROLLBACK", NULL, NULL, NULL);
+  if (!sqlite3_get_autocommit (SQ (store)->db))
+    sqlite3_exec (SQ (store)->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-void
-lia_org_entry_free (LiaOrgEntry *entry)
-{
-  if (entry == NULL)
-    return;
-  g_free (entry->record_id);
-  g_free (entry);
-}
-
-gboolean
-lia_org_store_counter_next (LiaOrgStore *store, const char *name, gint64 *out_value, GError **error)
+static gboolean
+sqlite_counter_next (LiaOrgStore *store, const char *name, gint64 *out_value, GError **error)
 {
   static const char sql[] = "UPDATE counter SET value = value + 1 WHERE name = ?1 RETURNING value";
   g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
@@ -280,8 +277,8 @@ lia_org_store_counter_next (LiaOrgStore *store, const char *name, gint64 *out_va
   return TRUE;
 }
 
-gboolean
-lia_org_store_counter_get (LiaOrgStore *store, const char *name, gint64 *out_value, GError **error)
+static gboolean
+sqlite_counter_get (LiaOrgStore *store, const char *name, gint64 *out_value, GError **error)
 {
   static const char sql[] = "SELECT value FROM counter WHERE name = ?1";
   g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
@@ -299,8 +296,8 @@ lia_org_store_counter_get (LiaOrgStore *store, const char *name, gint64 *out_val
 
 /* Users ---------------------------------------------------------------- */
 
-gboolean
-lia_org_store_user_put (LiaOrgStore *store, const LiaCrmUser *user, GError **error)
+static gboolean
+sqlite_user_put (LiaOrgStore *store, const LiaCrmUser *user, GError **error)
 {
   static const char sql[] = "INSERT INTO user (id, name, email, email_fold, admin, approved)"
                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO UPDATE SET"
@@ -333,8 +330,8 @@ user_from_row (sqlite3_stmt *stmt)
 }
 
 /* Returns NULL without error when there is no such user. */
-LiaCrmUser *
-lia_org_store_user_get (LiaOrgStore *store, const char *id_or_name, GError **error)
+static LiaCrmUser *
+sqlite_user_get (LiaOrgStore *store, const char *id_or_name, GError **error)
 {
   static const char sql[] =
       "SELECT id, name, email, admin, approved FROM user WHERE id = ?1 OR name = ?1 ORDER BY id = ?1 DESC";
@@ -346,8 +343,8 @@ lia_org_store_user_get (LiaOrgStore *store, const char *id_or_name, GError **err
   return step (store, stmt, error) == 1 ? user_from_row (stmt) : NULL;
 }
 
-LiaCrmUser *
-lia_org_store_user_by_email (LiaOrgStore *store, const char *address, GError **error)
+static LiaCrmUser *
+sqlite_user_by_email (LiaOrgStore *store, const char *address, GError **error)
 {
   static const char sql[] = "SELECT id, name, email, admin, approved FROM user WHERE email_fold = ?1";
   g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
@@ -358,8 +355,8 @@ lia_org_store_user_by_email (LiaOrgStore *store, const char *address, GError **e
   return step (store, stmt, error) == 1 ? user_from_row (stmt) : NULL;
 }
 
-GPtrArray *
-lia_org_store_user_list (LiaOrgStore *store, GError **error)
+static GPtrArray *
+sqlite_user_list (LiaOrgStore *store, GError **error)
 {
   static const char sql[] = "SELECT id, name, email, admin, approved FROM user ORDER BY name";
   g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
@@ -373,9 +370,8 @@ lia_org_store_user_list (LiaOrgStore *store, GError **error)
   return rc < 0 ? NULL : g_steal_pointer (&users);
 }
 
-gboolean
-lia_org_store_token_put (LiaOrgStore *store, const char *hash, const char *user_id, gint64 now,
-                         GError **error)
+static gboolean
+sqlite_token_put (LiaOrgStore *store, const char *hash, const char *user_id, gint64 now, GError **error)
 {
   static const char sql[] = "INSERT INTO token (hash, user_id, created_on) VALUES (?1, ?2, ?3)";
   g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
@@ -388,8 +384,8 @@ lia_org_store_token_put (LiaOrgStore *store, const char *hash, const char *user_
   return step_done (store, stmt, error);
 }
 
-gboolean
-lia_org_store_token_revoke (LiaOrgStore *store, const char *user_id, GError **error)
+static gboolean
+sqlite_token_revoke (LiaOrgStore *store, const char *user_id, GError **error)
 {
   static const char sql[] = "DELETE FROM token WHERE user_id = ?1";
   g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
@@ -401,8 +397,8 @@ lia_org_store_token_revoke (LiaOrgStore *store, const char *user_id, GError **er
 }
 
 /* Returns NULL without error for an unknown hash. */
-char *
-lia_org_store_token_user (LiaOrgStore *store, const char *hash, GError **error)
+static char *
+sqlite_token_user (LiaOrgStore *store, const char *hash, GError **error)
 {
   static const char sql[] = "SELECT user_id FROM token WHERE hash = ?1";
   g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
@@ -413,9 +409,9 @@ lia_org_store_token_user (LiaOrgStore *store, const char *hash, GError **error)
   return step (store, stmt, error) == 1 ? col_dup (stmt, 0) : NULL;
 }
 
-gboolean
-lia_org_store_delegate_put (LiaOrgStore *store, const char *owner_id, const char *delegate_id,
-                            gboolean allowed, GError **error)
+static gboolean
+sqlite_delegate_put (LiaOrgStore *store, const char *owner_id, const char *delegate_id, gboolean allowed,
+                     GError **error)
 {
   static const char add_sql[] = "INSERT OR IGNORE INTO delegation (owner_id, delegate_id) VALUES (?1, ?2)";
   static const char del_sql[] = "DELETE FROM delegation WHERE owner_id = ?1 AND delegate_id = ?2";
@@ -428,9 +424,9 @@ lia_org_store_delegate_put (LiaOrgStore *store, const char *owner_id, const char
   return step_done (store, stmt, error);
 }
 
-gboolean
-lia_org_store_delegate_has (LiaOrgStore *store, const char *owner_id, const char *delegate_id,
-                            gboolean *out_has, GError **error)
+static gboolean
+sqlite_delegate_has (LiaOrgStore *store, const char *owner_id, const char *delegate_id, gboolean *out_has,
+                     GError **error)
 {
   static const char sql[] = "SELECT 1 FROM delegation WHERE owner_id = ?1 AND delegate_id = ?2";
   g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
@@ -447,9 +443,9 @@ lia_org_store_delegate_has (LiaOrgStore *store, const char *owner_id, const char
   return TRUE;
 }
 
-gboolean
-lia_org_store_fls_put (LiaOrgStore *store, const char *role, LiaEntity entity, const char *field,
-                       gboolean can_read, gboolean can_update, GError **error)
+static gboolean
+sqlite_fls_put (LiaOrgStore *store, const char *role, LiaEntity entity, const char *field, gboolean can_read,
+                gboolean can_update, GError **error)
 {
   static const char sql[] =
       "INSERT OR REPLACE INTO field_security (role, entity, field, can_read, can_update)"
@@ -466,8 +462,8 @@ lia_org_store_fls_put (LiaOrgStore *store, const char *role, LiaEntity entity, c
   return step_done (store, stmt, error);
 }
 
-GHashTable *
-lia_org_store_fls_get (LiaOrgStore *store, const char *role, LiaEntity entity, GError **error)
+static GHashTable *
+sqlite_fls_get (LiaOrgStore *store, const char *role, LiaEntity entity, GError **error)
 {
   static const char sql[] =
       "SELECT field, can_read, can_update FROM field_security WHERE role = ?1 AND entity = ?2";
@@ -506,34 +502,10 @@ row_from_stmt (sqlite3_stmt *stmt, LiaOrgRow *row)
   row->fields_len = (gsize) sqlite3_column_bytes (stmt, 8);
 }
 
-LiaCrmRecord *
-lia_org_row_to_record (const LiaOrgRow *row, GError **error)
-{
-  g_autoptr (LiaItem) item = NULL;
-  LiaCrmRecord *record;
-
-  if ((guint) row->entity >= LIA_ENTITY_N || (guint) row->state >= LIA_RECORD_STATE_N)
-    {
-      g_set_error (error, LIA_ERROR, LIA_ERROR_STORE, "Stored record \"%s\" is corrupt", row->id);
-      return NULL;
-    }
-  item = lia_org_codec_decode (row->entity, row->fields, row->fields_len, error);
-  if (item == NULL)
-    return NULL;
-  record = lia_crm_record_new_for_item (item);
-  lia_crm_record_set_id (record, row->id);
-  lia_crm_record_set_owner (record, row->owner);
-  lia_crm_record_set_state (record, row->state);
-  lia_crm_record_set_modified_on (record, row->modified_on);
-  lia_crm_record_set_version (record, row->version);
-  lia_crm_record_set_email (record, row->email);
-  return record;
-}
-
 /* Returns TRUE with *out_record NULL when there is no such record. */
-gboolean
-lia_org_store_record_get (LiaOrgStore *store, const char *id, LiaCrmRecord **out_record,
-                          gboolean *out_deleted, GError **error)
+static gboolean
+sqlite_record_get (LiaOrgStore *store, const char *id, LiaCrmRecord **out_record, gboolean *out_deleted,
+                   GError **error)
 {
   static const char sql[] = "SELECT " RECORD_COLUMNS " FROM record WHERE id = ?1";
   g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
@@ -571,8 +543,8 @@ add_address (GPtrArray *addresses, const char *address)
     g_ptr_array_add (addresses, g_utf8_casefold (address, -1));
 }
 
-gboolean
-lia_org_store_record_put (LiaOrgStore *store, const LiaCrmRecord *record, gboolean deleted, GError **error)
+static gboolean
+sqlite_record_put (LiaOrgStore *store, const LiaCrmRecord *record, gboolean deleted, GError **error)
 {
   static const char sql[] =
       "INSERT INTO record (id, entity, owner_id, state, modified_on, version, deleted, name, name_fold, "
@@ -643,9 +615,9 @@ lia_org_store_record_put (LiaOrgStore *store, const LiaCrmRecord *record, gboole
 /* With @since_version -1 the scan is a full one and skips deleted rows;
  * after an anchor (0 or more) it returns deleted rows too, as deletions to
  * report. */
-gboolean
-lia_org_store_record_foreach (LiaOrgStore *store, LiaEntity entity, gint64 since_version, LiaOrgRowFunc func,
-                              gpointer user_data, GError **error)
+static gboolean
+sqlite_record_foreach (LiaOrgStore *store, LiaEntity entity, gint64 since_version, LiaOrgRowFunc func,
+                       gpointer user_data, GError **error)
 {
   static const char full_sql[] = "SELECT " RECORD_COLUMNS " FROM record WHERE entity = ?1 AND deleted = 0";
   static const char since_sql[] = "SELECT " RECORD_COLUMNS " FROM record WHERE entity = ?1 AND version > ?2";
@@ -667,9 +639,9 @@ lia_org_store_record_foreach (LiaOrgStore *store, LiaEntity entity, gint64 since
   return rc == 0;
 }
 
-gboolean
-lia_org_store_max_version_since (LiaOrgStore *store, guint entity_mask, gint64 since_version,
-                                 gboolean *out_any, GError **error)
+static gboolean
+sqlite_max_version_since (LiaOrgStore *store, guint entity_mask, gint64 since_version, gboolean *out_any,
+                          GError **error)
 {
   static const char sql[] = "SELECT 1 FROM record WHERE entity = ?1 AND version > ?2 LIMIT 1";
 
@@ -723,8 +695,8 @@ match_from_row (sqlite3_stmt *stmt, int entity_col)
   return match;
 }
 
-GPtrArray *
-lia_org_store_record_search (LiaOrgStore *store, const char *folded_text, guint limit, GError **error)
+static GPtrArray *
+sqlite_record_search (LiaOrgStore *store, const char *folded_text, guint limit, GError **error)
 {
   /* Prefix matches rank first, then matches at a word start, then any
    * substring; the entities are the regarding targets (R-MARK-REGARDING). */
@@ -752,8 +724,8 @@ lia_org_store_record_search (LiaOrgStore *store, const char *folded_text, guint 
   return rc < 0 ? NULL : g_steal_pointer (&matches);
 }
 
-GPtrArray *
-lia_org_store_record_resolve (LiaOrgStore *store, const char *folded_address, GError **error)
+static GPtrArray *
+sqlite_record_resolve (LiaOrgStore *store, const char *folded_address, GError **error)
 {
   static const char sql[] =
       "SELECT r.id, r.name, r.entity FROM record_email e JOIN record r ON r.id = e.record_id"
@@ -770,9 +742,9 @@ lia_org_store_record_resolve (LiaOrgStore *store, const char *folded_address, GE
   return rc < 0 ? NULL : g_steal_pointer (&matches);
 }
 
-gboolean
-lia_org_store_request_get (LiaOrgStore *store, const char *user_id, const char *request_id,
-                           char **out_record_id, GError **error)
+static gboolean
+sqlite_request_get (LiaOrgStore *store, const char *user_id, const char *request_id, char **out_record_id,
+                    GError **error)
 {
   static const char sql[] = "SELECT record_id FROM request WHERE user_id = ?1 AND request_id = ?2";
   g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
@@ -789,9 +761,9 @@ lia_org_store_request_get (LiaOrgStore *store, const char *user_id, const char *
   return TRUE;
 }
 
-gboolean
-lia_org_store_request_put (LiaOrgStore *store, const char *user_id, const char *request_id,
-                           const char *record_id, GError **error)
+static gboolean
+sqlite_request_put (LiaOrgStore *store, const char *user_id, const char *request_id, const char *record_id,
+                    GError **error)
 {
   static const char sql[] = "INSERT INTO request (user_id, request_id, record_id) VALUES (?1, ?2, ?3)";
   g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
@@ -806,9 +778,8 @@ lia_org_store_request_put (LiaOrgStore *store, const char *user_id, const char *
 
 /* Filters -------------------------------------------------------------- */
 
-gboolean
-lia_org_store_filter_put (LiaOrgStore *store, const char *owner_id, const LiaCrmFilter *filter,
-                          GError **error)
+static gboolean
+sqlite_filter_put (LiaOrgStore *store, const char *owner_id, const LiaCrmFilter *filter, GError **error)
 {
   static const char sql[] = "INSERT OR REPLACE INTO filter (id, entity, owner_id, name, xml, enabled)"
                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -839,9 +810,9 @@ filter_from_row (sqlite3_stmt *stmt)
   return filter;
 }
 
-gboolean
-lia_org_store_filter_get (LiaOrgStore *store, const char *id, char **out_owner_id, LiaCrmFilter **out_filter,
-                          GError **error)
+static gboolean
+sqlite_filter_get (LiaOrgStore *store, const char *id, char **out_owner_id, LiaCrmFilter **out_filter,
+                   GError **error)
 {
   static const char sql[] = "SELECT id, entity, owner_id, name, xml, enabled FROM filter WHERE id = ?1";
   g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
@@ -865,8 +836,8 @@ lia_org_store_filter_get (LiaOrgStore *store, const char *id, char **out_owner_i
 }
 
 /* The system filters and @user_id's own, or every filter with @all. */
-GPtrArray *
-lia_org_store_filter_list (LiaOrgStore *store, const char *user_id, gboolean all, GError **error)
+static GPtrArray *
+sqlite_filter_list (LiaOrgStore *store, const char *user_id, gboolean all, GError **error)
 {
   static const char sql[] = "SELECT id, entity, owner_id, name, xml, enabled FROM filter"
                             " WHERE ?2 OR owner_id IS NULL OR owner_id = ?1"
@@ -884,8 +855,8 @@ lia_org_store_filter_list (LiaOrgStore *store, const char *user_id, gboolean all
   return rc < 0 ? NULL : g_steal_pointer (&filters);
 }
 
-gboolean
-lia_org_store_filter_delete (LiaOrgStore *store, const char *id, GError **error)
+static gboolean
+sqlite_filter_delete (LiaOrgStore *store, const char *id, GError **error)
 {
   static const char sql[] = "DELETE FROM filter WHERE id = ?1";
   g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
@@ -898,8 +869,8 @@ lia_org_store_filter_delete (LiaOrgStore *store, const char *id, GError **error)
 
 /* Settings ------------------------------------------------------------- */
 
-char *
-lia_org_store_setting_get (LiaOrgStore *store, const char *key, GError **error)
+static char *
+sqlite_setting_get (LiaOrgStore *store, const char *key, GError **error)
 {
   static const char sql[] = "SELECT value FROM setting WHERE key = ?1";
   g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
@@ -910,8 +881,8 @@ lia_org_store_setting_get (LiaOrgStore *store, const char *key, GError **error)
   return step (store, stmt, error) == 1 ? col_dup (stmt, 0) : NULL;
 }
 
-gboolean
-lia_org_store_setting_set (LiaOrgStore *store, const char *key, const char *value, GError **error)
+static gboolean
+sqlite_setting_set (LiaOrgStore *store, const char *key, const char *value, GError **error)
 {
   static const char sql[] = "INSERT OR REPLACE INTO setting (key, value) VALUES (?1, ?2)";
   g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
@@ -923,8 +894,8 @@ lia_org_store_setting_set (LiaOrgStore *store, const char *key, const char *valu
   return step_done (store, stmt, error);
 }
 
-GHashTable *
-lia_org_store_setting_list (LiaOrgStore *store, GError **error)
+static GHashTable *
+sqlite_setting_list (LiaOrgStore *store, GError **error)
 {
   static const char sql[] = "SELECT key, value FROM setting";
   g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
@@ -940,9 +911,9 @@ lia_org_store_setting_list (LiaOrgStore *store, GError **error)
 
 /* Subscriptions -------------------------------------------------------- */
 
-gboolean
-lia_org_store_subscription_put (LiaOrgStore *store, const char *user_id,
-                                const LiaCrmSubscription *subscription, gint64 now, GError **error)
+static gboolean
+sqlite_subscription_put (LiaOrgStore *store, const char *user_id, const LiaCrmSubscription *subscription,
+                         gint64 now, GError **error)
 {
   static const char sql[] = "INSERT INTO subscription (id, user_id, client, is_primary, created_on)"
                             " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO UPDATE SET is_primary = ?4";
@@ -969,9 +940,9 @@ subscription_from_row (sqlite3_stmt *stmt)
   return subscription;
 }
 
-gboolean
-lia_org_store_subscription_get (LiaOrgStore *store, const char *id, char **out_user_id,
-                                LiaCrmSubscription **out_subscription, GError **error)
+static gboolean
+sqlite_subscription_get (LiaOrgStore *store, const char *id, char **out_user_id,
+                         LiaCrmSubscription **out_subscription, GError **error)
 {
   static const char sql[] = "SELECT id, user_id, client, is_primary FROM subscription WHERE id = ?1";
   g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
@@ -988,8 +959,8 @@ lia_org_store_subscription_get (LiaOrgStore *store, const char *id, char **out_u
   return TRUE;
 }
 
-GPtrArray *
-lia_org_store_subscription_list (LiaOrgStore *store, const char *user_id, GError **error)
+static GPtrArray *
+sqlite_subscription_list (LiaOrgStore *store, const char *user_id, GError **error)
 {
   static const char sql[] =
       "SELECT id, user_id, client, is_primary FROM subscription WHERE user_id = ?1 ORDER BY created_on, id";
@@ -1005,8 +976,8 @@ lia_org_store_subscription_list (LiaOrgStore *store, const char *user_id, GError
   return rc < 0 ? NULL : g_steal_pointer (&list);
 }
 
-gboolean
-lia_org_store_subscription_demote_all (LiaOrgStore *store, const char *user_id, GError **error)
+static gboolean
+sqlite_subscription_demote_all (LiaOrgStore *store, const char *user_id, GError **error)
 {
   static const char sql[] = "UPDATE subscription SET is_primary = 0 WHERE user_id = ?1";
   g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
@@ -1017,9 +988,9 @@ lia_org_store_subscription_demote_all (LiaOrgStore *store, const char *user_id, 
   return step_done (store, stmt, error);
 }
 
-gboolean
-lia_org_store_anchor_get (LiaOrgStore *store, const char *subscription, LiaEntity entity, gint64 *out_anchor,
-                          gint64 *out_filter_gen, GError **error)
+static gboolean
+sqlite_anchor_get (LiaOrgStore *store, const char *subscription, LiaEntity entity, gint64 *out_anchor,
+                   gint64 *out_filter_gen, GError **error)
 {
   static const char sql[] =
       "SELECT anchor, filter_gen FROM sync_anchor WHERE subscription_id = ?1 AND entity = ?2";
@@ -1038,9 +1009,9 @@ lia_org_store_anchor_get (LiaOrgStore *store, const char *subscription, LiaEntit
   return TRUE;
 }
 
-gboolean
-lia_org_store_anchor_put (LiaOrgStore *store, const char *subscription, LiaEntity entity, gint64 anchor,
-                          gint64 filter_gen, GError **error)
+static gboolean
+sqlite_anchor_put (LiaOrgStore *store, const char *subscription, LiaEntity entity, gint64 anchor,
+                   gint64 filter_gen, GError **error)
 {
   static const char sql[] = "INSERT OR REPLACE INTO sync_anchor (subscription_id, entity, anchor, "
                             "filter_gen) VALUES (?1, ?2, ?3, ?4)";
@@ -1071,8 +1042,8 @@ entry_from_row (sqlite3_stmt *stmt)
   return entry;
 }
 
-GHashTable *
-lia_org_store_entry_load (LiaOrgStore *store, const char *subscription, LiaEntity entity, GError **error)
+static GHashTable *
+sqlite_entry_load (LiaOrgStore *store, const char *subscription, LiaEntity entity, GError **error)
 {
   static const char sql[] =
       "SELECT " ENTRY_COLUMNS " FROM sync_entry WHERE subscription_id = ?1 AND entity = ?2";
@@ -1093,9 +1064,9 @@ lia_org_store_entry_load (LiaOrgStore *store, const char *subscription, LiaEntit
   return rc < 0 ? NULL : g_steal_pointer (&table);
 }
 
-gboolean
-lia_org_store_entry_get (LiaOrgStore *store, const char *subscription, const char *record_id,
-                         LiaOrgEntry **out_entry, GError **error)
+static gboolean
+sqlite_entry_get (LiaOrgStore *store, const char *subscription, const char *record_id,
+                  LiaOrgEntry **out_entry, GError **error)
 {
   static const char sql[] =
       "SELECT " ENTRY_COLUMNS " FROM sync_entry WHERE subscription_id = ?1 AND record_id = ?2";
@@ -1113,9 +1084,8 @@ lia_org_store_entry_get (LiaOrgStore *store, const char *subscription, const cha
   return TRUE;
 }
 
-gboolean
-lia_org_store_entry_put (LiaOrgStore *store, const char *subscription, const LiaOrgEntry *entry,
-                         GError **error)
+static gboolean
+sqlite_entry_put (LiaOrgStore *store, const char *subscription, const LiaOrgEntry *entry, GError **error)
 {
   static const char sql[] = "INSERT OR REPLACE INTO sync_entry (subscription_id, " ENTRY_COLUMNS
                             ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -1133,9 +1103,8 @@ lia_org_store_entry_put (LiaOrgStore *store, const char *subscription, const Lia
   return step_done (store, stmt, error);
 }
 
-gboolean
-lia_org_store_entry_delete (LiaOrgStore *store, const char *subscription, const char *record_id,
-                            GError **error)
+static gboolean
+sqlite_entry_delete (LiaOrgStore *store, const char *subscription, const char *record_id, GError **error)
 {
   static const char sql[] = "DELETE FROM sync_entry WHERE subscription_id = ?1 AND record_id = ?2";
   g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
@@ -1147,9 +1116,9 @@ lia_org_store_entry_delete (LiaOrgStore *store, const char *subscription, const 
   return step_done (store, stmt, error);
 }
 
-GPtrArray *
-lia_org_store_entry_pending (LiaOrgStore *store, const char *subscription, LiaEntity entity,
-                             const char *after_id, guint limit, GError **error)
+static GPtrArray *
+sqlite_entry_pending (LiaOrgStore *store, const char *subscription, LiaEntity entity, const char *after_id,
+                      guint limit, GError **error)
 {
   static const char sql[] =
       "SELECT " ENTRY_COLUMNS " FROM sync_entry WHERE subscription_id = ?1 AND entity = ?2"
@@ -1169,9 +1138,9 @@ lia_org_store_entry_pending (LiaOrgStore *store, const char *subscription, LiaEn
   return rc < 0 ? NULL : g_steal_pointer (&entries);
 }
 
-gboolean
-lia_org_store_entry_count_pending (LiaOrgStore *store, const char *subscription, LiaEntity entity,
-                                   guint out_counts[LIA_SYNC_OP_N], GError **error)
+static gboolean
+sqlite_entry_count_pending (LiaOrgStore *store, const char *subscription, LiaEntity entity,
+                            guint out_counts[LIA_SYNC_OP_N], GError **error)
 {
   static const char sql[] =
       "SELECT pending, count(*) FROM sync_entry WHERE subscription_id = ?1 AND entity = ?2"
@@ -1196,9 +1165,8 @@ lia_org_store_entry_count_pending (LiaOrgStore *store, const char *subscription,
   return TRUE;
 }
 
-gboolean
-lia_org_store_tombstone_put (LiaOrgStore *store, const char *subscription, const char *record_id,
-                             GError **error)
+static gboolean
+sqlite_tombstone_put (LiaOrgStore *store, const char *subscription, const char *record_id, GError **error)
 {
   static const char sql[] = "INSERT OR IGNORE INTO tombstone (subscription_id, record_id) VALUES (?1, ?2)";
   g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
@@ -1210,8 +1178,8 @@ lia_org_store_tombstone_put (LiaOrgStore *store, const char *subscription, const
   return step_done (store, stmt, error);
 }
 
-GHashTable *
-lia_org_store_tombstone_load (LiaOrgStore *store, const char *subscription, GError **error)
+static GHashTable *
+sqlite_tombstone_load (LiaOrgStore *store, const char *subscription, GError **error)
 {
   static const char sql[] = "SELECT record_id FROM tombstone WHERE subscription_id = ?1";
   g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
@@ -1226,9 +1194,9 @@ lia_org_store_tombstone_load (LiaOrgStore *store, const char *subscription, GErr
   return rc < 0 ? NULL : g_steal_pointer (&set);
 }
 
-gboolean
-lia_org_store_tombstone_has (LiaOrgStore *store, const char *subscription, const char *record_id,
-                             gboolean *out_has, GError **error)
+static gboolean
+sqlite_tombstone_has (LiaOrgStore *store, const char *subscription, const char *record_id, gboolean *out_has,
+                      GError **error)
 {
   static const char sql[] = "SELECT 1 FROM tombstone WHERE subscription_id = ?1 AND record_id = ?2";
   g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
@@ -1244,3 +1212,55 @@ lia_org_store_tombstone_has (LiaOrgStore *store, const char *subscription, const
   *out_has = rc == 1;
   return TRUE;
 }
+
+static const LiaOrgStoreVTable sqlite_vtable = {
+  .abi_version = LIA_ORG_STORE_VTABLE_VERSION,
+  .free = sqlite_free,
+  .get_path = sqlite_get_path,
+  .begin = sqlite_begin,
+  .commit = sqlite_commit,
+  .rollback = sqlite_rollback,
+  .counter_next = sqlite_counter_next,
+  .counter_get = sqlite_counter_get,
+  .user_put = sqlite_user_put,
+  .user_get = sqlite_user_get,
+  .user_by_email = sqlite_user_by_email,
+  .user_list = sqlite_user_list,
+  .token_put = sqlite_token_put,
+  .token_revoke = sqlite_token_revoke,
+  .token_user = sqlite_token_user,
+  .delegate_put = sqlite_delegate_put,
+  .delegate_has = sqlite_delegate_has,
+  .fls_put = sqlite_fls_put,
+  .fls_get = sqlite_fls_get,
+  .record_get = sqlite_record_get,
+  .record_put = sqlite_record_put,
+  .record_foreach = sqlite_record_foreach,
+  .max_version_since = sqlite_max_version_since,
+  .record_search = sqlite_record_search,
+  .record_resolve = sqlite_record_resolve,
+  .request_get = sqlite_request_get,
+  .request_put = sqlite_request_put,
+  .filter_put = sqlite_filter_put,
+  .filter_get = sqlite_filter_get,
+  .filter_list = sqlite_filter_list,
+  .filter_delete = sqlite_filter_delete,
+  .setting_get = sqlite_setting_get,
+  .setting_set = sqlite_setting_set,
+  .setting_list = sqlite_setting_list,
+  .subscription_put = sqlite_subscription_put,
+  .subscription_get = sqlite_subscription_get,
+  .subscription_list = sqlite_subscription_list,
+  .subscription_demote_all = sqlite_subscription_demote_all,
+  .anchor_get = sqlite_anchor_get,
+  .anchor_put = sqlite_anchor_put,
+  .entry_load = sqlite_entry_load,
+  .entry_get = sqlite_entry_get,
+  .entry_put = sqlite_entry_put,
+  .entry_delete = sqlite_entry_delete,
+  .entry_pending = sqlite_entry_pending,
+  .entry_count_pending = sqlite_entry_count_pending,
+  .tombstone_put = sqlite_tombstone_put,
+  .tombstone_load = sqlite_tombstone_load,
+  .tombstone_has = sqlite_tombstone_has,
+};

@@ -7,10 +7,11 @@ G_BEGIN_DECLS
 
 /* The org store: every byte of SQL of the org service sits behind these
  * functions, and nothing above them knows which database is underneath.
- * lia-org-store-sqlite.c implements them on one SQLite file (the embedded
- * default and liaison-server); a PostgreSQL store implements the same
- * declarations, so the sync logic (lia-org-sync.c) and the service
- * (lia-org-service.c) do not change with it.
+ * Each call dispatches through the store's vtable (lia-org-store-backend.h):
+ * lia-org-store-sqlite.c is the SQLite store (the embedded default and
+ * liaison-server); a PostgreSQL store fills the same vtable and
+ * lia_org_store_open() picks it by its URI, so the sync logic
+ * (lia-org-sync.c) and the service (lia-org-service.c) do not change.
  *
  * Contract: a store is used by one thread at a time (the service holds its
  * lock around every call); writes happen between lia_org_store_begin() and
