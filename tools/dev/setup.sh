@@ -19,7 +19,7 @@ cd "$root"
 
 # Debian 12 package names. Keep in step with docs/building.md.
 build_pkgs="gcc pkg-config meson ninja-build python3 libglib2.0-dev libsqlite3-dev libxml2-dev libsoup-3.0-dev"
-test_pkgs="$build_pkgs clang libclang-rt-14-dev clang-format sqlite3"
+test_pkgs="$build_pkgs clang libclang-rt-14-dev clang-format sqlite3 openssl glib-networking"
 
 need_packages() {
   missing=""
