@@ -1,0 +1,902 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "lia-evo-convert-private.h"
+
+#define X_FIELDS "X-LIAISON-FIELDS"
+#define X_ENTITY "X-LIAISON-ENTITY"
+
+/* Named properties, indexed by LiaHostProp; regarding takes two. */
+static const char *const prop_names[] = {
+  [LIA_HOST_PROP_LINK_STATE] = "X-LIAISON-LINK-STATE",  [LIA_HOST_PROP_CRM_ID] = "X-LIAISON-CRM-ID",
+  [LIA_HOST_PROP_CRM_ORG] = "X-LIAISON-CRM-ORG",        [LIA_HOST_PROP_ORIGINAL] = "X-LIAISON-ORIGINAL",
+  [LIA_HOST_PROP_REGARDING] = "X-LIAISON-REGARDING-ID",
+};
+G_STATIC_ASSERT (G_N_ELEMENTS (prop_names) == LIA_HOST_PROP_N);
+#define X_REGARDING_NAME "X-LIAISON-REGARDING-NAME"
+
+gint64
+lia_evo_parse_timestamp (const char *text)
+{
+  g_autoptr (GDateTime) dt = NULL;
+  g_autoptr (GTimeZone) utc = g_time_zone_new_utc ();
+  int y, mo, d, h, mi, s;
+  char z;
+
+  if (text == NULL || *text == '\0')
+    return 0;
+  /* EDS writes REV as 2026-03-01T09:00:00Z; other clients and iCalendar use
+   * the basic form 20260301T090000Z. Anything else is a broken REV: the
+   * row then sorts as oldest, and the local backend rewrites REV on the
+   * next save. */
+  dt = g_date_time_new_from_iso8601 (text, utc);
+  if (dt == NULL && strlen (text) == 16
+      && sscanf (text, "%4d%2d%2dT%2d%2d%2d%c", &y, &mo, &d, &h, &mi, &s, &z) == 7 && z == 'Z')
+    dt = g_date_time_new_utc (y, mo, d, h, mi, s);
+  if (dt == NULL)
+    return 0;
+  return g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
+}
+
+/* The remainder: fields without a native property, as OriginalXML. */
+
+static LiaItem *
+remainder_decode (const char *b64)
+{
+  g_autofree guchar *xml = NULL;
+  gsize len = 0;
+
+  if (b64 == NULL || *b64 == '\0')
+    return NULL;
+  xml = g_base64_decode (b64, &len);
+  if (xml == NULL || len == 0)
+    return NULL;
+  /* A damaged property loses only what it carried; the native fields stand. */
+  return lia_original_decode ((const char *) xml, len, NULL);
+}
+
+/* Encodes the fields of @fields for which @keep says so; NULL when none. */
+static char *
+remainder_encode (const LiaItem *fields, gboolean (*keep) (const char *field), GError **error)
+{
+  LiaEntity entity = lia_item_get_entity (fields);
+  g_autoptr (LiaItem) rest = lia_item_new (entity);
+  guint n = 0;
+  const LiaFieldInfo *list = lia_field_list (entity, &n);
+  g_autofree char *xml = NULL;
+  gsize len = 0;
+  gboolean any = FALSE;
+
+  for (guint i = 0; i < n; i++)
+    {
+      LiaValue *v = lia_item_get_at (fields, i);
+
+      if (v != NULL && keep (list[i].name))
+        {
+          if (!lia_item_set_at (rest, i, v, error))
+            return NULL;
+          any = TRUE;
+        }
+    }
+  if (!any)
+    return g_strdup ("");
+  xml = lia_original_encode (rest, &len, error);
+  if (xml == NULL)
+    return NULL;
+  return g_base64_encode ((const guchar *) xml, len);
+}
+
+static gboolean
+set_text (LiaItem *item, const char *field, const char *text)
+{
+  if (text == NULL || *text == '\0')
+    return TRUE;
+  /* Text that is not UTF-8 cannot become a value: the field stays absent
+   * rather than failing the whole item. */
+  if (!g_utf8_validate (text, -1, NULL))
+    return FALSE;
+  return lia_item_set_text (item, field, text, NULL);
+}
+
+/* ---- Contacts ---- */
+
+typedef struct
+{
+  const char *field;
+  EContactField ef;
+} ContactMap;
+
+static const ContactMap contact_text[] = {
+  { "full-name", E_CONTACT_FULL_NAME },
+  { "given-name", E_CONTACT_GIVEN_NAME },
+  { "family-name", E_CONTACT_FAMILY_NAME },
+  { "nickname", E_CONTACT_NICKNAME },
+  { "job-title", E_CONTACT_TITLE },
+  { "department", E_CONTACT_ORG_UNIT },
+  { "manager", E_CONTACT_MANAGER },
+  { "assistant", E_CONTACT_ASSISTANT },
+  { "assistant-phone", E_CONTACT_PHONE_ASSISTANT },
+  { "spouse", E_CONTACT_SPOUSE },
+  { "email-1", E_CONTACT_EMAIL_1 },
+  { "email-2", E_CONTACT_EMAIL_2 },
+  { "email-3", E_CONTACT_EMAIL_3 },
+  { "business-phone", E_CONTACT_PHONE_BUSINESS },
+  { "business-phone-2", E_CONTACT_PHONE_BUSINESS_2 },
+  { "home-phone", E_CONTACT_PHONE_HOME },
+  { "home-phone-2", E_CONTACT_PHONE_HOME_2 },
+  { "mobile-phone", E_CONTACT_PHONE_MOBILE },
+  { "pager", E_CONTACT_PHONE_PAGER },
+  { "business-fax", E_CONTACT_PHONE_BUSINESS_FAX },
+  { "company-main-phone", E_CONTACT_PHONE_COMPANY },
+  { "callback", E_CONTACT_PHONE_CALLBACK },
+  { "other-phone", E_CONTACT_PHONE_OTHER },
+  { "business-address", E_CONTACT_ADDRESS_LABEL_WORK },
+  { "home-address", E_CONTACT_ADDRESS_LABEL_HOME },
+  { "other-address", E_CONTACT_ADDRESS_LABEL_OTHER },
+  { "web-page", E_CONTACT_HOMEPAGE_URL },
+  { "notes", E_CONTACT_NOTE },
+};
+
+static const ContactMap contact_date[] = {
+  { "birthday", E_CONTACT_BIRTH_DATE },
+  { "anniversary", E_CONTACT_ANNIVERSARY },
+};
+
+static gboolean
+contact_is_native (const char *field)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (contact_text); i++)
+    if (g_str_equal (contact_text[i].field, field))
+      return TRUE;
+  for (guint i = 0; i < G_N_ELEMENTS (contact_date); i++)
+    if (g_str_equal (contact_date[i].field, field))
+      return TRUE;
+  return FALSE;
+}
+
+/* The company is shown as ORG, but its CRM id lives in the remainder. */
+static gboolean
+contact_keep_in_remainder (const char *field)
+{
+  return !contact_is_native (field);
+}
+
+static char *
+vcard_dup (EVCard *vcard, const char *name)
+{
+  EVCardAttribute *attr = e_vcard_get_attribute (vcard, name);
+
+  return attr != NULL ? e_vcard_attribute_get_value (attr) : NULL;
+}
+
+static void
+vcard_put (EVCard *vcard, const char *name, const char *value)
+{
+  e_vcard_remove_attributes (vcard, NULL, name);
+  if (value != NULL && *value != '\0')
+    e_vcard_append_attribute_with_value (vcard, e_vcard_attribute_new (NULL, name), value);
+}
+
+void
+lia_evo_contact_read_row (EContact *contact, gint64 *out_modified_at, LiaLinkState *out_link_state,
+                          char **out_crm_id)
+{
+  EVCard *vcard = E_VCARD (contact);
+  g_autofree char *state = vcard_dup (vcard, prop_names[LIA_HOST_PROP_LINK_STATE]);
+  g_auto (LiaHostProps) props = { 0 };
+
+  lia_host_props_set (&props, LIA_HOST_PROP_LINK_STATE, state);
+  *out_modified_at = lia_evo_parse_timestamp (e_contact_get_const (contact, E_CONTACT_REV));
+  *out_link_state = state != NULL ? props.link_state : LIA_LINK_STATE_NONE;
+  *out_crm_id = vcard_dup (vcard, prop_names[LIA_HOST_PROP_CRM_ID]);
+}
+
+static void
+contact_read_props (EVCard *vcard, LiaHostProps *props)
+{
+  for (guint p = 0; p < LIA_HOST_PROP_N; p++)
+    {
+      g_autofree char *v = vcard_dup (vcard, prop_names[p]);
+
+      if (v != NULL)
+        lia_host_props_set (props, (LiaHostProp) p, v);
+    }
+  if (props->mask & (1u << LIA_HOST_PROP_REGARDING))
+    props->regarding_name = vcard_dup (vcard, X_REGARDING_NAME);
+}
+
+LiaHostItem *
+lia_evo_contact_to_host_item (EContact *contact, const char *folder, GError **error)
+{
+  EVCard *vcard = E_VCARD (contact);
+  g_autoptr (LiaItem) item = lia_item_new (LIA_ENTITY_CONTACT);
+  g_autofree char *b64 = vcard_dup (vcard, X_FIELDS);
+  g_autoptr (LiaItem) rest = remainder_decode (b64);
+  g_autofree char *id = lia_evo_item_id_for_contact (e_contact_get_const (contact, E_CONTACT_UID));
+  const char *org = e_contact_get_const (contact, E_CONTACT_ORG);
+  LiaHostItem *hi;
+
+  for (guint i = 0; i < G_N_ELEMENTS (contact_text); i++)
+    {
+      g_autofree char *text = e_contact_get (contact, contact_text[i].ef);
+
+      set_text (item, contact_text[i].field, text);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (contact_date); i++)
+    {
+      EContactDate *date = e_contact_get (contact, contact_date[i].ef);
+
+      if (date != NULL)
+        {
+          g_autoptr (LiaValue) v = lia_value_new_date (date->year, date->month, date->day);
+
+          if (v != NULL)
+            lia_item_set (item, contact_date[i].field, v, NULL);
+          e_contact_date_free (date);
+        }
+    }
+  if (rest != NULL && lia_item_get_entity (rest) == LIA_ENTITY_CONTACT)
+    {
+      guint n = 0;
+      const LiaFieldInfo *list = lia_field_list (LIA_ENTITY_CONTACT, &n);
+
+      for (guint i = 0; i < n; i++)
+        if (contact_keep_in_remainder (list[i].name))
+          lia_item_set_at (item, i, lia_item_get_at (rest, i), NULL);
+    }
+  /* ORG is what the user sees and edits: when it no longer names the
+   * company the remainder resolved, it is a new, unresolved name. */
+  {
+    LiaValue *company = lia_item_get (item, "company");
+    const char *known = company != NULL ? lia_value_get_reference_name (company) : NULL;
+
+    if (org == NULL || *org == '\0')
+      lia_item_set (item, "company", NULL, NULL);
+    else if (g_strcmp0 (known, org) != 0 && g_utf8_validate (org, -1, NULL))
+      {
+        g_autoptr (LiaValue) ref = lia_value_new_reference (LIA_ENTITY_ACCOUNT, NULL, org);
+
+        lia_item_set (item, "company", ref, NULL);
+      }
+  }
+  if (id == NULL)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "contact without UID");
+      return NULL;
+    }
+  hi = lia_host_item_new (LIA_EVO_STORE, folder, id, item);
+  hi->modified_at = lia_evo_parse_timestamp (e_contact_get_const (contact, E_CONTACT_REV));
+  contact_read_props (vcard, &hi->props);
+  return hi;
+}
+
+static void
+vcard_write_props (EVCard *vcard, const LiaHostProps *props, gboolean base64)
+{
+  for (guint p = 0; p < LIA_HOST_PROP_N; p++)
+    {
+      const char *text = NULL;
+      char digit[2] = { 0 };
+
+      if (!(props->mask & (1u << p)))
+        continue;
+      switch ((LiaHostProp) p)
+        {
+        case LIA_HOST_PROP_LINK_STATE:
+          digit[0] = (char) ('0' + (props->link_state % 10));
+          text = digit;
+          break;
+        case LIA_HOST_PROP_CRM_ID:
+          text = props->crm_id;
+          break;
+        case LIA_HOST_PROP_CRM_ORG:
+          text = props->crm_org;
+          break;
+        case LIA_HOST_PROP_ORIGINAL:
+          text = props->original;
+          break;
+        case LIA_HOST_PROP_REGARDING:
+        case LIA_HOST_PROP_N:
+        default:
+          text = props->regarding_id;
+          vcard_put (vcard, X_REGARDING_NAME, props->regarding_name);
+          break;
+        }
+      (void) base64;
+      vcard_put (vcard, prop_names[p], text);
+    }
+}
+
+gboolean
+lia_evo_contact_apply (EContact *contact, const LiaItem *fields, const LiaHostProps *props, GError **error)
+{
+  EVCard *vcard = E_VCARD (contact);
+
+  if (fields != NULL)
+    {
+      g_autofree char *rest = NULL;
+      LiaValue *company;
+
+      if (lia_item_get_entity (fields) != LIA_ENTITY_CONTACT)
+        {
+          g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "not a contact");
+          return FALSE;
+        }
+      rest = remainder_encode (fields, contact_keep_in_remainder, error);
+      if (rest == NULL)
+        return FALSE;
+      for (guint i = 0; i < G_N_ELEMENTS (contact_text); i++)
+        {
+          const char *text = lia_item_get_text (fields, contact_text[i].field);
+
+          /* The name parts before FN: setting N recomputes nothing, but
+           * e_contact_set with NULL on a part clears only that part. */
+          e_contact_set (contact, contact_text[i].ef, text != NULL && *text != '\0' ? text : NULL);
+        }
+      for (guint i = 0; i < G_N_ELEMENTS (contact_date); i++)
+        {
+          LiaValue *v = lia_item_get (fields, contact_date[i].field);
+
+          if (v == NULL)
+            e_contact_set (contact, contact_date[i].ef, NULL);
+          else
+            {
+              EContactDate date = { 0 };
+
+              lia_value_get_date (v, &date.year, &date.month, &date.day);
+              e_contact_set (contact, contact_date[i].ef, &date);
+            }
+        }
+      company = lia_item_get (fields, "company");
+      e_contact_set (contact, E_CONTACT_ORG, company != NULL ? lia_value_get_reference_name (company) : NULL);
+      vcard_put (vcard, X_FIELDS, rest);
+    }
+  if (props != NULL)
+    vcard_write_props (vcard, props, FALSE);
+  return TRUE;
+}
+
+/* ---- Calendar components ---- */
+
+static gboolean
+comp_is_todo (ICalComponent *comp)
+{
+  return i_cal_component_isa (comp) == I_CAL_VTODO_COMPONENT;
+}
+
+static char *
+comp_dup_x (ICalComponent *comp, const char *name)
+{
+  g_autofree char *b64 = e_cal_util_component_dup_x_property (comp, name);
+  g_autofree guchar *raw = NULL;
+  gsize len = 0;
+
+  if (b64 == NULL)
+    return NULL;
+  raw = g_base64_decode (b64, &len);
+  if (raw == NULL || !g_utf8_validate ((const char *) raw, (gssize) len, NULL)
+      || memchr (raw, '\0', len) != NULL)
+    return NULL;
+  return g_strndup ((const char *) raw, len);
+}
+
+static void
+comp_put_x (ICalComponent *comp, const char *name, const char *value)
+{
+  g_autofree char *b64 = NULL;
+
+  if (value != NULL && *value != '\0')
+    b64 = g_base64_encode ((const guchar *) value, strlen (value));
+  /* NULL removes the property. */
+  e_cal_util_component_set_x_property (comp, name, b64);
+}
+
+void
+lia_evo_comp_read_row (ICalComponent *comp, gint64 *out_modified_at, LiaLinkState *out_link_state,
+                       char **out_crm_id)
+{
+  g_autofree char *state = comp_dup_x (comp, prop_names[LIA_HOST_PROP_LINK_STATE]);
+  g_auto (LiaHostProps) props = { 0 };
+  ICalProperty *prop = i_cal_component_get_first_property (comp, I_CAL_LASTMODIFIED_PROPERTY);
+  gint64 modified = 0;
+
+  if (prop == NULL)
+    prop = i_cal_component_get_first_property (comp, I_CAL_DTSTAMP_PROPERTY);
+  if (prop != NULL)
+    {
+      g_autofree char *text = i_cal_property_get_value_as_string (prop);
+
+      modified = lia_evo_parse_timestamp (text);
+      g_object_unref (prop);
+    }
+  lia_host_props_set (&props, LIA_HOST_PROP_LINK_STATE, state);
+  *out_modified_at = modified;
+  *out_link_state = state != NULL ? props.link_state : LIA_LINK_STATE_NONE;
+  *out_crm_id = comp_dup_x (comp, prop_names[LIA_HOST_PROP_CRM_ID]);
+}
+
+/* An iCalendar time as a value: DATE as a date at 00:00 UTC for the
+ * all-day start/end date-time fields, UTC as UTC, a TZID through the
+ * calendar's zones (named by their IANA location), floating as UTC. */
+static LiaValue *
+time_to_value (ICalProperty *prop, ICalTime *t, ECalClient *tz_client, GCancellable *cancellable)
+{
+  g_autoptr (ICalParameter) param = NULL;
+  ICalTimezone *zone = NULL;
+  const char *location = NULL;
+
+  if (t == NULL || i_cal_time_is_null_time (t) || !i_cal_time_is_valid_time (t))
+    return NULL;
+  if (i_cal_time_is_date (t))
+    {
+      g_autoptr (GDateTime) dt = g_date_time_new_utc (i_cal_time_get_year (t), i_cal_time_get_month (t),
+                                                      i_cal_time_get_day (t), 0, 0, 0);
+
+      return dt != NULL ? lia_value_new_datetime (g_date_time_to_unix (dt) * G_USEC_PER_SEC, NULL) : NULL;
+    }
+  if (!i_cal_time_is_utc (t) && prop != NULL)
+    param = i_cal_property_get_first_parameter (prop, I_CAL_TZID_PARAMETER);
+  if (param != NULL)
+    {
+      const char *tzid = i_cal_parameter_get_tzid (param);
+
+      zone = i_cal_timezone_get_builtin_timezone_from_tzid (tzid);
+      if (zone == NULL)
+        zone = i_cal_timezone_get_builtin_timezone (tzid);
+      if (zone == NULL && tz_client != NULL)
+        {
+          ICalTimezone *found = NULL;
+
+          /* Borrowed: the client caches its zones. */
+          if (e_cal_client_get_timezone_sync (tz_client, tzid, &found, cancellable, NULL))
+            zone = found;
+        }
+      if (zone != NULL)
+        location = i_cal_timezone_get_location (zone);
+    }
+  if (zone == NULL)
+    zone = i_cal_timezone_get_utc_timezone ();
+  return lia_value_new_datetime ((gint64) i_cal_time_as_timet_with_zone (t, zone) * G_USEC_PER_SEC, location);
+}
+
+static LiaValue *
+comp_time_value (ICalComponent *comp, ICalPropertyKind kind, ECalClient *tz_client, GCancellable *cancellable)
+{
+  g_autoptr (ICalProperty) prop = i_cal_component_get_first_property (comp, kind);
+  g_autoptr (ICalTime) t = NULL;
+
+  if (prop == NULL)
+    return NULL;
+  switch (kind)
+    {
+    case I_CAL_DTSTART_PROPERTY:
+      t = i_cal_property_get_dtstart (prop);
+      break;
+    case I_CAL_DTEND_PROPERTY:
+      t = i_cal_property_get_dtend (prop);
+      break;
+    case I_CAL_DUE_PROPERTY:
+      t = i_cal_property_get_due (prop);
+      break;
+    case I_CAL_COMPLETED_PROPERTY:
+      t = i_cal_property_get_completed (prop);
+      break;
+    default:
+      return NULL;
+    }
+  return time_to_value (prop, t, tz_client, cancellable);
+}
+
+static const char *
+priority_symbol (gint p)
+{
+  if (p <= 0)
+    return NULL;
+  return p <= 4 ? "high" : p == 5 ? "normal" : "low";
+}
+
+typedef struct
+{
+  ICalPropertyStatus status;
+  const char *symbol;
+} StatusMap;
+
+static const StatusMap task_status[] = {
+  { I_CAL_STATUS_NEEDSACTION, "not-started" },
+  { I_CAL_STATUS_INPROCESS, "in-progress" },
+  { I_CAL_STATUS_COMPLETED, "completed" },
+  { I_CAL_STATUS_CANCELLED, "canceled" },
+};
+
+static ICalPropertyStatus
+status_for_symbol (const char *symbol)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (task_status); i++)
+    if (g_strcmp0 (task_status[i].symbol, symbol) == 0)
+      return task_status[i].status;
+  /* waiting and deferred have no iCalendar status: not started yet. */
+  return symbol != NULL ? I_CAL_STATUS_NEEDSACTION : I_CAL_STATUS_NONE;
+}
+
+static const char *const task_native[] = {
+  "subject", "start", "due", "completed", "percent-complete", "priority", "description", "status", NULL
+};
+static const char *const event_native[] = { "subject", "location", "description",  "start", "end",
+                                            "all-day", "priority", "show-time-as", NULL };
+
+static gboolean
+task_keep_in_remainder (const char *field)
+{
+  /* status stays in the remainder too: "waiting" and "deferred" read back
+   * exactly while the iCalendar status still matches. */
+  return g_str_equal (field, "status") || !g_strv_contains (task_native, field);
+}
+
+static gboolean
+event_keep_in_remainder (const char *field)
+{
+  return g_str_equal (field, "show-time-as") || !g_strv_contains (event_native, field);
+}
+
+static void
+item_set_value (LiaItem *item, const char *field, LiaValue *value)
+{
+  if (value != NULL)
+    lia_item_set (item, field, value, NULL);
+}
+
+LiaHostItem *
+lia_evo_comp_to_host_item (ICalComponent *comp, ECalClient *tz_client, const char *folder,
+                           GCancellable *cancellable, GError **error)
+{
+  gboolean todo = comp_is_todo (comp);
+  g_autofree char *entity_name = comp_dup_x (comp, X_ENTITY);
+  LiaEntity entity = todo ? LIA_ENTITY_TASK : LIA_ENTITY_APPOINTMENT;
+  g_autoptr (LiaItem) item = NULL;
+  g_autofree char *b64 = e_cal_util_component_dup_x_property (comp, X_FIELDS);
+  g_autoptr (LiaItem) rest = remainder_decode (b64);
+  g_autoptr (ICalTime) rid = i_cal_component_get_recurrenceid (comp);
+  g_autofree char *rid_text = NULL;
+  g_autofree char *id = NULL;
+  const char *uid = i_cal_component_get_uid (comp);
+  LiaHostItem *hi;
+  gint64 modified = 0;
+  LiaLinkState state;
+  g_autofree char *crm_id = NULL;
+
+  if (uid == NULL)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "component without UID");
+      return NULL;
+    }
+  if (rid != NULL && !i_cal_time_is_null_time (rid))
+    rid_text = i_cal_time_as_ical_string (rid);
+  if (todo)
+    {
+      LiaEntity named;
+
+      /* Phone calls, letters and faxes live in the task list too. */
+      if (entity_name != NULL && lia_entity_from_string (entity_name, &named)
+          && (named == LIA_ENTITY_PHONE_CALL || named == LIA_ENTITY_LETTER || named == LIA_ENTITY_FAX))
+        entity = named;
+    }
+  else if (rid_text == NULL && e_cal_util_component_has_rrules (comp))
+    entity = LIA_ENTITY_RECURRING_APPOINTMENT;
+  item = lia_item_new (entity);
+  set_text (item, "subject", i_cal_component_get_summary (comp));
+  set_text (item, "description", i_cal_component_get_description (comp));
+  {
+    g_autoptr (LiaValue) start = comp_time_value (comp, I_CAL_DTSTART_PROPERTY, tz_client, cancellable);
+
+    item_set_value (item, "start", start);
+  }
+  {
+    g_autoptr (ICalProperty) prio = i_cal_component_get_first_property (comp, I_CAL_PRIORITY_PROPERTY);
+    const char *sym = prio != NULL ? priority_symbol (i_cal_property_get_priority (prio)) : NULL;
+
+    if (sym != NULL)
+      {
+        g_autoptr (LiaValue) v = lia_value_new_enum (sym);
+
+        item_set_value (item, "priority", v);
+      }
+  }
+  if (todo)
+    {
+      g_autoptr (LiaValue) due = comp_time_value (comp, I_CAL_DUE_PROPERTY, tz_client, cancellable);
+      g_autoptr (LiaValue) done = comp_time_value (comp, I_CAL_COMPLETED_PROPERTY, tz_client, cancellable);
+      g_autoptr (ICalProperty) pct =
+          i_cal_component_get_first_property (comp, I_CAL_PERCENTCOMPLETE_PROPERTY);
+      ICalPropertyStatus status = i_cal_component_get_status (comp);
+
+      item_set_value (item, "due", due);
+      item_set_value (item, "completed", done);
+      if (pct != NULL && lia_field_lookup (entity, "percent-complete") != NULL)
+        {
+          g_autoptr (LiaValue) v = lia_value_new_integer (i_cal_property_get_percentcomplete (pct));
+
+          item_set_value (item, "percent-complete", v);
+        }
+      for (guint i = 0; i < G_N_ELEMENTS (task_status); i++)
+        if (task_status[i].status == status)
+          {
+            const char *sym = task_status[i].symbol;
+            g_autoptr (LiaValue) v = NULL;
+
+            /* Phone calls and the like know open/completed/canceled only. */
+            if (entity != LIA_ENTITY_TASK && status == I_CAL_STATUS_INPROCESS)
+              sym = "open";
+            if (entity != LIA_ENTITY_TASK && status == I_CAL_STATUS_NEEDSACTION)
+              sym = "open";
+            v = lia_value_new_enum (sym);
+            item_set_value (item, "status", v);
+          }
+    }
+  else
+    {
+      g_autoptr (LiaValue) end = comp_time_value (comp, I_CAL_DTEND_PROPERTY, tz_client, cancellable);
+      g_autoptr (ICalProperty) dtstart = i_cal_component_get_first_property (comp, I_CAL_DTSTART_PROPERTY);
+      g_autoptr (ICalTime) st = dtstart != NULL ? i_cal_property_get_dtstart (dtstart) : NULL;
+      g_autoptr (ICalProperty) transp = i_cal_component_get_first_property (comp, I_CAL_TRANSP_PROPERTY);
+      gboolean free_time = transp != NULL && i_cal_property_get_transp (transp) == I_CAL_TRANSP_TRANSPARENT;
+      g_autoptr (LiaValue) all_day = lia_value_new_boolean (st != NULL && i_cal_time_is_date (st));
+      g_autoptr (LiaValue) show = lia_value_new_enum (free_time ? "free" : "busy");
+
+      item_set_value (item, "end", end);
+      set_text (item, "location", i_cal_component_get_location (comp));
+      item_set_value (item, "all-day", all_day);
+      item_set_value (item, "show-time-as", show);
+    }
+  if (rest != NULL && lia_item_get_entity (rest) == entity)
+    {
+      guint n = 0;
+      const LiaFieldInfo *list = lia_field_list (entity, &n);
+
+      for (guint i = 0; i < n; i++)
+        {
+          LiaValue *kept = lia_item_get_at (rest, i);
+          LiaValue *native = lia_item_get_at (item, i);
+
+          if (g_str_equal (list[i].name, "status"))
+            {
+              /* The exact status stands while the iCalendar one matches it. */
+              if (kept != NULL && native != NULL
+                  && status_for_symbol (lia_value_get_enum (kept)) == i_cal_component_get_status (comp))
+                lia_item_set_at (item, i, kept, NULL);
+            }
+          else if (g_str_equal (list[i].name, "show-time-as"))
+            {
+              const char *k = kept != NULL ? lia_value_get_enum (kept) : NULL;
+
+              /* tentative and out-of-office are busy time in TRANSP. */
+              if (k != NULL && native != NULL
+                  && (g_str_equal (k, "free") == g_str_equal (lia_value_get_enum (native), "free")))
+                lia_item_set_at (item, i, kept, NULL);
+            }
+          else if (!(todo ? g_strv_contains (task_native, list[i].name)
+                          : g_strv_contains (event_native, list[i].name)))
+            lia_item_set_at (item, i, kept, NULL);
+        }
+    }
+  id = lia_evo_item_id_for_component (todo ? E_CAL_CLIENT_SOURCE_TYPE_TASKS : E_CAL_CLIENT_SOURCE_TYPE_EVENTS,
+                                      uid, rid_text);
+  hi = lia_host_item_new (LIA_EVO_STORE, folder, id, item);
+  lia_evo_comp_read_row (comp, &modified, &state, &crm_id);
+  hi->modified_at = modified;
+  for (guint p = 0; p < LIA_HOST_PROP_N; p++)
+    {
+      g_autofree char *v = comp_dup_x (comp, prop_names[p]);
+
+      if (v != NULL)
+        lia_host_props_set (&hi->props, (LiaHostProp) p, v);
+    }
+  if (hi->props.mask & (1u << LIA_HOST_PROP_REGARDING))
+    hi->props.regarding_name = comp_dup_x (comp, X_REGARDING_NAME);
+  return hi;
+}
+
+static void
+comp_remove_all (ICalComponent *comp, ICalPropertyKind kind)
+{
+  ICalProperty *prop;
+
+  while ((prop = i_cal_component_get_first_property (comp, kind)) != NULL)
+    {
+      i_cal_component_remove_property (comp, prop);
+      g_object_unref (prop);
+    }
+}
+
+/* Writes a date-time field as DTSTART/DTEND/DUE/COMPLETED. */
+static void
+comp_put_time (ICalComponent *comp, ICalPropertyKind kind, LiaValue *value, gboolean as_date,
+               GPtrArray *zones)
+{
+  ICalTimezone *zone = NULL;
+  g_autoptr (ICalTime) t = NULL;
+  ICalProperty *prop;
+  const char *tzid;
+  time_t secs;
+
+  comp_remove_all (comp, kind);
+  if (value == NULL)
+    return;
+  secs = (time_t) (lia_value_get_instant (value) / G_USEC_PER_SEC);
+  tzid = lia_value_get_tzid (value);
+  if (as_date)
+    {
+      t = i_cal_time_new_from_timet_with_zone (secs, TRUE, NULL);
+    }
+  else
+    {
+      if (tzid != NULL && kind != I_CAL_COMPLETED_PROPERTY && g_strcmp0 (tzid, "UTC") != 0)
+        zone = i_cal_timezone_get_builtin_timezone (tzid);
+      t = i_cal_time_new_from_timet_with_zone (secs, FALSE,
+                                               zone != NULL ? zone : i_cal_timezone_get_utc_timezone ());
+      if (zone == NULL)
+        i_cal_time_set_timezone (t, i_cal_timezone_get_utc_timezone ());
+    }
+  switch (kind)
+    {
+    case I_CAL_DTSTART_PROPERTY:
+      prop = i_cal_property_new_dtstart (t);
+      break;
+    case I_CAL_DTEND_PROPERTY:
+      prop = i_cal_property_new_dtend (t);
+      break;
+    case I_CAL_DUE_PROPERTY:
+      prop = i_cal_property_new_due (t);
+      break;
+    case I_CAL_COMPLETED_PROPERTY:
+    default:
+      prop = i_cal_property_new_completed (t);
+      break;
+    }
+  if (zone != NULL)
+    {
+      i_cal_property_take_parameter (prop, i_cal_parameter_new_tzid (i_cal_timezone_get_tzid (zone)));
+      if (zones != NULL)
+        g_ptr_array_add (zones, zone);
+    }
+  i_cal_component_take_property (comp, prop);
+}
+
+static void
+comp_put_text (ICalComponent *comp, ICalPropertyKind kind, const char *text)
+{
+  comp_remove_all (comp, kind);
+  if (text == NULL || *text == '\0')
+    return;
+  switch (kind)
+    {
+    case I_CAL_SUMMARY_PROPERTY:
+      i_cal_component_set_summary (comp, text);
+      break;
+    case I_CAL_DESCRIPTION_PROPERTY:
+      i_cal_component_set_description (comp, text);
+      break;
+    case I_CAL_LOCATION_PROPERTY:
+    default:
+      i_cal_component_set_location (comp, text);
+      break;
+    }
+}
+
+gboolean
+lia_evo_comp_apply (ICalComponent *comp, const LiaItem *fields, const LiaHostProps *props,
+                    GPtrArray *out_zones, GError **error)
+{
+  gboolean todo = comp_is_todo (comp);
+
+  if (fields != NULL)
+    {
+      LiaEntity entity = lia_item_get_entity (fields);
+      g_autofree char *rest = NULL;
+      LiaValue *v;
+
+      if (todo
+              != (entity == LIA_ENTITY_TASK || entity == LIA_ENTITY_PHONE_CALL || entity == LIA_ENTITY_LETTER
+                  || entity == LIA_ENTITY_FAX)
+          || (!todo && entity != LIA_ENTITY_APPOINTMENT && entity != LIA_ENTITY_RECURRING_APPOINTMENT
+              && entity != LIA_ENTITY_SERVICE_APPOINTMENT))
+        {
+          g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "a %s does not fit a %s",
+                       lia_entity_to_string (entity), todo ? "task list" : "calendar");
+          return FALSE;
+        }
+      rest = remainder_encode (fields, todo ? task_keep_in_remainder : event_keep_in_remainder, error);
+      if (rest == NULL)
+        return FALSE;
+      comp_put_text (comp, I_CAL_SUMMARY_PROPERTY, lia_item_get_text (fields, "subject"));
+      comp_put_text (comp, I_CAL_DESCRIPTION_PROPERTY, lia_item_get_text (fields, "description"));
+      comp_remove_all (comp, I_CAL_PRIORITY_PROPERTY);
+      v = lia_item_get (fields, "priority");
+      if (v != NULL)
+        {
+          const char *sym = lia_value_get_enum (v);
+
+          i_cal_component_take_property (comp, i_cal_property_new_priority (g_str_equal (sym, "high")  ? 1
+                                                                            : g_str_equal (sym, "low") ? 9
+                                                                                                       : 5));
+        }
+      if (todo)
+        {
+          comp_put_time (comp, I_CAL_DTSTART_PROPERTY, lia_item_get (fields, "start"), FALSE, out_zones);
+          comp_put_time (comp, I_CAL_DUE_PROPERTY, lia_item_get (fields, "due"), FALSE, out_zones);
+          comp_put_time (comp, I_CAL_COMPLETED_PROPERTY, lia_item_get (fields, "completed"), FALSE,
+                         out_zones);
+          comp_remove_all (comp, I_CAL_PERCENTCOMPLETE_PROPERTY);
+          v = lia_item_get (fields, "percent-complete");
+          if (v != NULL)
+            i_cal_component_take_property (
+                comp, i_cal_property_new_percentcomplete ((gint) CLAMP (lia_value_get_integer (v), 0, 100)));
+          comp_remove_all (comp, I_CAL_STATUS_PROPERTY);
+          v = lia_item_get (fields, "status");
+          if (v != NULL)
+            {
+              const char *sym = lia_value_get_enum (v);
+
+              i_cal_component_set_status (comp, g_str_equal (sym, "open") ? I_CAL_STATUS_NEEDSACTION
+                                                                          : status_for_symbol (sym));
+            }
+          if (entity != LIA_ENTITY_TASK)
+            comp_put_x (comp, X_ENTITY, lia_entity_to_string (entity));
+          else
+            comp_put_x (comp, X_ENTITY, NULL);
+        }
+      else
+        {
+          LiaValue *all_day = lia_item_get (fields, "all-day");
+          gboolean as_date = all_day != NULL && lia_value_get_boolean (all_day);
+
+          comp_put_text (comp, I_CAL_LOCATION_PROPERTY, lia_item_get_text (fields, "location"));
+          comp_put_time (comp, I_CAL_DTSTART_PROPERTY, lia_item_get (fields, "start"), as_date, out_zones);
+          comp_put_time (comp, I_CAL_DTEND_PROPERTY, lia_item_get (fields, "end"), as_date, out_zones);
+          comp_remove_all (comp, I_CAL_TRANSP_PROPERTY);
+          v = lia_item_get (fields, "show-time-as");
+          if (v != NULL)
+            i_cal_component_take_property (
+                comp, i_cal_property_new_transp (g_str_equal (lia_value_get_enum (v), "free")
+                                                     ? I_CAL_TRANSP_TRANSPARENT
+                                                     : I_CAL_TRANSP_OPAQUE));
+        }
+      comp_put_x (comp, X_FIELDS, NULL);
+      if (*rest != '\0')
+        e_cal_util_component_set_x_property (comp, X_FIELDS, rest);
+    }
+  if (props != NULL)
+    {
+      for (guint p = 0; p < LIA_HOST_PROP_N; p++)
+        {
+          char digit[2] = { 0 };
+
+          if (!(props->mask & (1u << p)))
+            continue;
+          switch ((LiaHostProp) p)
+            {
+            case LIA_HOST_PROP_LINK_STATE:
+              digit[0] = (char) ('0' + (props->link_state % 10));
+              comp_put_x (comp, prop_names[p], digit);
+              break;
+            case LIA_HOST_PROP_CRM_ID:
+              comp_put_x (comp, prop_names[p], props->crm_id);
+              break;
+            case LIA_HOST_PROP_CRM_ORG:
+              comp_put_x (comp, prop_names[p], props->crm_org);
+              break;
+            case LIA_HOST_PROP_ORIGINAL:
+              comp_put_x (comp, prop_names[p], props->original);
+              break;
+            case LIA_HOST_PROP_REGARDING:
+            case LIA_HOST_PROP_N:
+            default:
+              comp_put_x (comp, prop_names[p], props->regarding_id);
+              comp_put_x (comp, X_REGARDING_NAME, props->regarding_name);
+              break;
+            }
+        }
+    }
+  return TRUE;
+}
