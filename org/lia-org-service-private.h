@@ -32,6 +32,10 @@ struct _LiaOrgService
 #define LIA_ORG_FLS_READ 1
 #define LIA_ORG_FLS_UPDATE 2
 
+/* Holds the service lock until the end of the enclosing scope. The locker
+ * is never read, which clang reports as unused without the attribute. */
+#define LOCK(service) g_autoptr (GMutexLocker) locker G_GNUC_UNUSED = g_mutex_locker_new (&(service)->lock)
+
 /* The _locked helpers expect the service lock held. */
 const guint8 *lia_org_service_fls_locked (LiaOrgService *service, const char *role, LiaEntity entity,
                                           GError **error);

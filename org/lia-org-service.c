@@ -72,8 +72,6 @@ lia_org_service_get_clock (LiaOrgService *service)
 
 typedef GMutexLocker LiaOrgLocker;
 
-#define LOCK(service) g_autoptr (GMutexLocker) locker G_GNUC_UNUSED = g_mutex_locker_new (&(service)->lock)
-
 /* Ends a write: commit, or roll back everything on failure. */
 static gboolean
 finish (LiaOrgService *service, gboolean ok, GError **error)

@@ -103,7 +103,7 @@ lia_org_sync_subscribe (LiaOrgService *service, const LiaOrgCaller *caller, cons
   g_autoptr (LiaCrmSubscription) subscription = NULL;
   gboolean has_primary = FALSE;
   gboolean ok;
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&service->lock);
+  LOCK (service);
 
   if (client == NULL || *client == '\0' || strlen (client) > 200 || !g_utf8_validate (client, -1, NULL))
     {
@@ -148,7 +148,7 @@ lia_org_sync_subscribe (LiaOrgService *service, const LiaOrgCaller *caller, cons
 GPtrArray *
 lia_org_sync_list_subscriptions (LiaOrgService *service, const LiaOrgCaller *caller, GError **error)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&service->lock);
+  LOCK (service);
 
   return lia_org_store_subscription_list (service->store, caller->user_id, error);
 }
@@ -159,7 +159,7 @@ lia_org_sync_set_primary (LiaOrgService *service, const LiaOrgCaller *caller, co
 {
   g_autoptr (LiaCrmSubscription) sub = NULL;
   gboolean ok;
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&service->lock);
+  LOCK (service);
 
   if (!lia_org_store_begin (service->store, error))
     return FALSE;
@@ -350,7 +350,7 @@ lia_org_sync_prepare (LiaOrgService *service, const LiaOrgCaller *caller, const 
   g_autoptr (LiaSyncSummary) summary = lia_sync_summary_new ();
   gint64 top = 0;
   gboolean ok;
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&service->lock);
+  LOCK (service);
 
   if (entity_mask == 0)
     entity_mask = LIA_ORG_SYNC_DEFAULT_MASK;
@@ -391,7 +391,7 @@ lia_org_sync_get_data (LiaOrgService *service, const LiaOrgCaller *caller, const
   g_autoptr (GPtrArray) entries = NULL;
   g_autoptr (GHashTable) settings = NULL;
   const guint8 *fls;
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&service->lock);
+  LOCK (service);
 
   if (!check_entity (entity, error))
     return NULL;
@@ -444,7 +444,7 @@ lia_org_sync_post (LiaOrgService *service, const LiaOrgCaller *caller, const cha
                    LiaEntity entity, const char *const *ids, GError **error)
 {
   gboolean ok;
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&service->lock);
+  LOCK (service);
 
   if (!check_entity (entity, error))
     return FALSE;
@@ -531,7 +531,7 @@ lia_org_sync_track (LiaOrgService *service, const LiaOrgCaller *caller, const ch
   g_autoptr (LiaOrgEntry) entry = NULL;
   gint64 version = 0;
   gboolean ok;
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&service->lock);
+  LOCK (service);
 
   if (!check_entity (entity, error) || !lia_org_store_begin (service->store, error))
     return FALSE;
@@ -568,7 +568,7 @@ lia_org_sync_forget (LiaOrgService *service, const LiaOrgCaller *caller, const c
                      LiaEntity entity, const char *id, GError **error)
 {
   gboolean ok;
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&service->lock);
+  LOCK (service);
 
   if (!check_entity (entity, error) || !lia_org_store_begin (service->store, error))
     return FALSE;
@@ -673,7 +673,7 @@ gboolean
 lia_org_sync_has_changes (LiaOrgService *service, const LiaOrgCaller *caller, const char *subscription,
                           gboolean *out_changed, GError **error)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&service->lock);
+  LOCK (service);
 
   return has_changes_locked (service, caller, subscription, out_changed, error);
 }
@@ -683,7 +683,7 @@ lia_org_sync_wait (LiaOrgService *service, const LiaOrgCaller *caller, const cha
                    guint timeout_ms, GCancellable *cancellable, GError **error)
 {
   gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&service->lock);
+  LOCK (service);
 
   for (;;)
     {

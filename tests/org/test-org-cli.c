@@ -147,6 +147,7 @@ test_demo_export_import (void)
     g_autoptr (LiaCrmSubscription) sub = NULL;
     g_autoptr (LiaSyncSummary) summary = NULL;
     g_assert_no_error (error);
+    g_assert_nonnull (alice);
     g_assert_true (lia_org_service_new_token (service, "alice", &token, &error));
     caller = lia_org_service_authenticate (service, token, &error);
     sub = lia_org_sync_subscribe (service, caller, "migrated", &error);

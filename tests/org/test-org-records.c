@@ -283,6 +283,7 @@ test_store_reopen_and_newer (void)
   {
     g_autoptr (LiaOrgService) service = org_test_service ("reopen.db", test_clock);
     g_autoptr (LiaOrgCaller) alice = org_test_user (service, "alice", FALSE, NULL);
+    g_assert_nonnull (alice);
   }
   {
     g_autoptr (LiaOrgService) service = lia_org_service_open (path, test_clock, &error);
@@ -340,6 +341,7 @@ test_search_and_resolve (void)
     g_autoptr (LiaCrmRecord) contact = org_test_contact ("Jeff", "Smith", "jeff@example.com");
     g_autoptr (LiaCrmRecord) made = lia_org_service_create (service, alice, contact, NULL, &error);
     g_assert_no_error (error);
+    g_assert_nonnull (made);
   }
   found = lia_org_service_search (service, alice, "conto", 10, &error);
   g_assert_no_error (error);

@@ -177,6 +177,7 @@ test_unacknowledged_stays (Org *org, gconstpointer data)
   first = prepare (org, org->alice, org->sub);
   page = lia_org_sync_get_data (org->service, org->alice, org->sub, LIA_ENTITY_CONTACT, NULL, 10, &error);
   g_assert_cmpuint (lia_sync_page_get_n_changes (page), ==, 1);
+  g_assert_cmpstr (lia_sync_page_get_change (page, 0)->id, ==, id);
   second = prepare (org, org->alice, org->sub);
   g_assert_cmpuint (lia_sync_summary_get (second, LIA_ENTITY_CONTACT, LIA_SYNC_OP_CREATE), ==, 1);
 }
