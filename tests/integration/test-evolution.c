@@ -830,6 +830,12 @@ run_outer (int argc, char **argv)
   return 0;
 }
 
+static void
+skip_unverified (gconstpointer data)
+{
+  g_test_skip ("not verified yet: the event time-zone round trip fails; run with -m thorough");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -838,15 +844,30 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 #define ADD(path, fn) g_test_add (path, Fx, NULL, fx_setup, fn, fx_teardown)
   ADD ("/evolution/contacts/crud", test_contacts_crud);
-  /* Not green yet (the time-zone round trip of events and everything after
-   * it was not verified in the first session): run with -m thorough. */
-  if (!g_test_thorough ())
-    return g_test_run ();
-  ADD ("/evolution/calendar/events-and-tasks", test_events_tasks);
-  ADD ("/evolution/properties/round-trip", test_named_props);
-  ADD ("/evolution/notifications/views", test_notifications);
-  ADD ("/evolution/engine/two-way", test_engine_two_way);
-  ADD ("/evolution/engine/R-DET-SCAN-STARTUP-R-DET-DELETES", test_engine_offline);
-  ADD ("/evolution/contacts/unusual-vcard", test_unusual);
+  /* Not green yet: the time-zone round trip of events fails and the cases
+   * after it were never verified. They stay registered so the run counts
+   * them as skipped, with the reason; -m thorough runs them. */
+  if (g_test_thorough ())
+    {
+      ADD ("/evolution/calendar/events-and-tasks", test_events_tasks);
+      ADD ("/evolution/properties/round-trip", test_named_props);
+      ADD ("/evolution/notifications/views", test_notifications);
+      ADD ("/evolution/engine/two-way", test_engine_two_way);
+      ADD ("/evolution/engine/R-DET-SCAN-STARTUP-R-DET-DELETES", test_engine_offline);
+      ADD ("/evolution/contacts/unusual-vcard", test_unusual);
+    }
+  else
+    {
+      const char *unverified[] = {
+        "/evolution/calendar/events-and-tasks",
+        "/evolution/properties/round-trip",
+        "/evolution/notifications/views",
+        "/evolution/engine/two-way",
+        "/evolution/engine/R-DET-SCAN-STARTUP-R-DET-DELETES",
+        "/evolution/contacts/unusual-vcard",
+      };
+      for (guint i = 0; i < G_N_ELEMENTS (unverified); i++)
+        g_test_add_data_func (unverified[i], NULL, skip_unverified);
+    }
   return g_test_run ();
 }
