@@ -739,6 +739,104 @@ upload_update (Cycle *c, const LiaCacheChange *change, GError **error)
   return rec != NULL && sync_pair (c, hi, rec, TRUE, hi->props.original, error);
 }
 
+/* R-MARK-REGARDING: links the item's CRM record to a regarding record
+ * (tracking it first when it is not tracked yet), then shows the record's
+ * name on the host: regarding property and field (contacts: Company), only
+ * now that CRM has it (R-MARK-REGARDING-TEXT). */
+static gboolean
+upload_regarding (Cycle *c, const LiaCacheChange *change, GError **error)
+{
+  static const LiaEntity targets[] = { LIA_ENTITY_ACCOUNT, LIA_ENTITY_CONTACT, LIA_ENTITY_LEAD,
+                                       LIA_ENTITY_OPPORTUNITY, LIA_ENTITY_INCIDENT };
+  LiaEngine *self = c->engine;
+  g_autoptr (LiaCacheMapping) m = NULL;
+  g_autoptr (LiaCrmRecord) target = NULL;
+  g_autoptr (LiaValue) value = NULL;
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (LiaItem) host_item = NULL;
+  g_autofree char *target_id = NULL;
+  g_autofree char *name = NULL;
+  g_auto (LiaHostProps) props = { 0 };
+  g_autoptr (GError) local = NULL;
+  const char *payload;
+  const char *newline;
+  const char *field;
+  gsize size = 0;
+
+  m = lia_cache_lookup_item (c->cache, change->store, change->item_id, NULL);
+  if (m == NULL || m->state != LIA_LINK_STATE_TRACKED)
+    {
+      g_clear_pointer (&m, lia_cache_mapping_free);
+      if (!upload_track (c, change, error))
+        return FALSE;
+      m = lia_cache_lookup_item (c->cache, change->store, change->item_id, NULL);
+      if (m == NULL || m->crm_id == NULL)
+        return TRUE; /* the item is gone: nothing to link */
+    }
+  payload = change->payload != NULL ? g_bytes_get_data (change->payload, &size) : NULL;
+  newline = payload != NULL ? memchr (payload, '\n', size) : NULL;
+  if (newline == NULL)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "a Set Regarding change names no record");
+      return FALSE;
+    }
+  target_id = g_strndup (payload, (gsize) (newline - payload));
+  /* The UI passes an id and a name; the record says which entity it is and
+   * what its name is now. */
+  for (guint i = 0; i < G_N_ELEMENTS (targets) && target == NULL; i++)
+    {
+      g_clear_error (&local);
+      target = lia_crm_retrieve_sync (self->crm, targets[i], target_id, c->cancellable, &local);
+      if (target == NULL && !g_error_matches (local, LIA_ERROR, LIA_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+    }
+  if (target == NULL)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND, "the regarding record \"%s\" does not exist",
+                   target_id);
+      return FALSE;
+    }
+  name = lia_crm_record_dup_name (target);
+  value = lia_value_new_reference (lia_crm_record_get_entity (target), target_id, name);
+  field = m->entity == LIA_ENTITY_CONTACT ? "company" : "regarding";
+  for (guint attempt = 0;; attempt++)
+    {
+      g_autoptr (LiaCrmRecord) rec =
+          lia_crm_retrieve_sync (self->crm, m->entity, m->crm_id, c->cancellable, error);
+      g_autoptr (LiaCrmRecord) stored = NULL;
+
+      if (rec == NULL)
+        return FALSE;
+      if (!lia_item_set (lia_crm_record_get_item (rec), field, value, error))
+        return FALSE;
+      g_clear_error (&local);
+      stored = lia_crm_update_sync (self->crm, rec, c->cancellable, &local);
+      if (stored != NULL)
+        break;
+      if (attempt > 0 || !g_error_matches (local, LIA_ERROR, LIA_ERROR_CONFLICT))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+    }
+  hi = lia_host_call_read_item (&self->link, change->store, change->item_id, c->cancellable, error);
+  if (hi == NULL)
+    return FALSE;
+  host_item = lia_item_copy (hi->item);
+  if (!lia_item_set (host_item, field, value, error))
+    return FALSE;
+  lia_host_props_set (&props, LIA_HOST_PROP_REGARDING, target_id);
+  props.regarding_name = g_strdup (name);
+  if (!lia_host_call_write_item (&self->link, change->store, change->item_id, host_item, &props,
+                                 c->cancellable, error))
+    return FALSE;
+  journal (c, "regarding", change->item_id, m->crm_id, "regarding set (R-MARK-REGARDING)");
+  return TRUE;
+}
+
 static LiaCrmState
 crm_state_of (LiaRecordState state)
 {
@@ -876,6 +974,9 @@ upload (Cycle *c, GError **error)
            * from a client that is not the primary. */
           if (role != LIA_CLIENT_PRIMARY && change->entity != LIA_ENTITY_EMAIL)
             ok = TRUE;
+          else if (change->op == LIA_CHANGE_OP_REGARDING
+                   || (change->op == LIA_CHANGE_OP_TRACK && change->payload != NULL))
+            ok = upload_regarding (c, change, &local);
           else if (change->op == LIA_CHANGE_OP_TRACK || change->op == LIA_CHANGE_OP_CREATE)
             ok = upload_track (c, change, &local);
           else if (change->op == LIA_CHANGE_OP_DELETE || change->op == LIA_CHANGE_OP_UNTRACK)

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <string.h>
+
 #include "lia-dispatcher.h"
 
 typedef struct
@@ -87,8 +89,9 @@ enqueue_done (gint64 id, const GError *error, gpointer user_data)
 }
 
 static void
-enqueue (LiaDispatcher *self, LiaChangeOp op, const char *store, const char *folder, const char *item_id,
-         LiaEntity entity, gboolean delete_in_crm, gboolean sync_now)
+enqueue_full (LiaDispatcher *self, LiaChangeOp op, const char *store, const char *folder, const char *item_id,
+              LiaEntity entity, gboolean delete_in_crm, const char *regarding_id, const char *regarding_name,
+              gboolean sync_now)
 {
   LiaCache *cache = lia_engine_get_cache (self->engine);
   g_autoptr (LiaCacheChange) change = NULL;
@@ -105,12 +108,28 @@ enqueue (LiaDispatcher *self, LiaChangeOp op, const char *store, const char *fol
   change->folder = g_strdup (folder);
   if (delete_in_crm)
     change->payload = g_bytes_new_static ("delete", 6);
+  else if (regarding_id != NULL)
+    {
+      /* Set Regarding: "id\nname" for the worker, which resolves the record
+       * and writes the name the host shows (R-MARK-REGARDING-TEXT). */
+      g_autofree char *text =
+          g_strdup_printf ("%s\n%s", regarding_id, regarding_name != NULL ? regarding_name : "");
+
+      change->payload = g_bytes_new (text, strlen (text));
+    }
   done = g_new0 (EnqueueDone, 1);
   done->pending = g_atomic_rc_box_acquire (self->pending);
   done->engine = lia_engine_ref (self->engine);
   done->sync_now = sync_now;
   g_atomic_int_inc ((gint *) self->pending);
   lia_cache_enqueue_async (cache, change, enqueue_done, done);
+}
+
+static void
+enqueue (LiaDispatcher *self, LiaChangeOp op, const char *store, const char *folder, const char *item_id,
+         LiaEntity entity, gboolean delete_in_crm, gboolean sync_now)
+{
+  enqueue_full (self, op, store, folder, item_id, entity, delete_in_crm, NULL, NULL, sync_now);
 }
 
 typedef struct
@@ -276,16 +295,17 @@ lia_dispatcher_command (LiaDispatcher *self, const LiaCommand *cmd, GError **err
   if (action == LIA_ACTION_SET_REGARDING && tracked)
     op = LIA_CHANGE_OP_REGARDING;
   /* Track and untrack show at once, whenever CRM hears of them. */
-  if (timing != LIA_SYNC_NOT_APPLICABLE && timing != LIA_SYNC_REFUSED)
+  if (timing != LIA_SYNC_NOT_APPLICABLE && timing != LIA_SYNC_REFUSED
+      && (action == LIA_ACTION_UNTRACK || cmd->link_state < LIA_LINK_STATE_TRACKED))
     set_link_state (self, cmd->store, cmd->item_id,
                     action == LIA_ACTION_UNTRACK ? LIA_LINK_STATE_NONE : LIA_LINK_STATE_MARKED);
   switch (timing)
     {
     case LIA_SYNC_NOW:
-      enqueue (self, op, cmd->store, cmd->folder, cmd->item_id, cmd->entity, cmd->delete_in_crm, TRUE);
-      return TRUE;
     case LIA_SYNC_NEXT_CYCLE:
-      enqueue (self, op, cmd->store, cmd->folder, cmd->item_id, cmd->entity, cmd->delete_in_crm, FALSE);
+      enqueue_full (self, op, cmd->store, cmd->folder, cmd->item_id, cmd->entity, cmd->delete_in_crm,
+                    action == LIA_ACTION_SET_REGARDING ? cmd->regarding_id : NULL, cmd->regarding_name,
+                    timing == LIA_SYNC_NOW);
       return TRUE;
     case LIA_SYNC_ON_CLOSE:
     case LIA_SYNC_ON_SAVE:

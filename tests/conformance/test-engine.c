@@ -349,6 +349,95 @@ test_org_policy (Ef *ef, gconstpointer data)
 }
 
 static void
+set_regarding (Ef *ef, const char *item_id, LiaLinkState state, const char *regarding_id, const char *name)
+{
+  LiaCommand cmd = { LIA_PLUGIN_ABI_VERSION, LIA_COMMAND_SET_REGARDING, LIA_SURFACE_EXPLORER };
+  g_autoptr (GError) error = NULL;
+
+  cmd.store = LIA_TEST_STORE;
+  cmd.folder = "contacts";
+  cmd.item_id = item_id;
+  cmd.entity = LIA_ENTITY_CONTACT;
+  cmd.link_state = state;
+  cmd.regarding_id = regarding_id;
+  cmd.regarding_name = name;
+  g_assert_true (lia_plugin_internal_funcs ()->command (ef->a.plugin, &cmd, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_set_regarding (Ef *ef, gconstpointer data)
+{
+  g_autofree char *id = ef_crm_contact (ef, ef->alice, "Kim", "Kerr");
+  g_autoptr (LiaCrmRecord) account = lia_crm_record_new (LIA_ENTITY_ACCOUNT);
+  g_autoptr (LiaCrmRecord) made = NULL;
+  g_autoptr (LiaCrmRecord) draft = ef_contact ("Lou", "Lane");
+  g_autoptr (LiaCrmRecord) rec = NULL;
+  g_autoptr (LiaHostItem) kim = NULL;
+  g_autoptr (LiaHostItem) before = NULL;
+  g_autoptr (LiaHostItem) after = NULL;
+  g_autoptr (LiaHostItem) lou = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *lou_id = NULL;
+  const char *account_id;
+  LiaValue *company;
+
+  g_test_summary ("R-MARK-REGARDING, R-MARK-REGARDING-TEXT: Set Regarding links the contact's CRM record "
+                  "to an account; the host shows the account's name in Company only once the change has "
+                  "synchronized; on an untracked contact it tracks it too");
+  g_assert_true (lia_item_set_text (lia_crm_record_get_item (account), "name", "Acme Corp", NULL));
+  made = lia_org_service_create (ef->org, ef->alice, account, NULL, &error);
+  g_assert_no_error (error);
+  account_id = lia_crm_record_get_id (made);
+  ef_sync (&ef->a);
+  kim = lia_test_host_find (ef->a.host, "contacts", "family-name", "Kerr");
+  lia_test_host_set_drop_notifications (ef->a.host, TRUE);
+  lou_id = lia_test_host_user_create (ef->a.host, LIA_TEST_STORE, "contacts", lia_crm_record_get_item (draft),
+                                      FALSE);
+  lia_test_host_set_drop_notifications (ef->a.host, FALSE);
+
+  /* The offline org holds the change back: the host must not show a name
+   * that CRM does not have yet. */
+  switch_crm_set_down (ef->a.crm, TRUE);
+  set_regarding (ef, kim->item_id, LIA_LINK_STATE_TRACKED, account_id, "Acme (typed)");
+  ef_wait_queued (&ef->a, 1);
+  g_assert_false (ef_try_sync (&ef->a, &error));
+  g_clear_error (&error);
+  before = lia_test_host_dup_item (ef->a.host, kim->item_id);
+  g_assert_null (lia_item_get (before->item, "company"));
+  g_assert_null (before->props.regarding_id);
+  switch_crm_set_down (ef->a.crm, FALSE);
+  /* Past the failed change's backoff (R-IMM-FALLBACK). */
+  lia_clock_advance (ef->clock, 30 * EF_MINUTE);
+  ef_sync (&ef->a);
+
+  rec = ef_crm_get (ef, LIA_ENTITY_CONTACT, id);
+  company = lia_item_get (lia_crm_record_get_item (rec), "company");
+  g_assert_nonnull (company);
+  g_assert_cmpstr (lia_value_get_reference_id (company), ==, account_id);
+  after = lia_test_host_dup_item (ef->a.host, kim->item_id);
+  company = lia_item_get (after->item, "company");
+  g_assert_nonnull (company);
+  g_assert_cmpstr (lia_value_get_reference_name (company), ==, "Acme Corp");
+  g_assert_cmpstr (after->props.regarding_id, ==, account_id);
+  g_assert_cmpstr (after->props.regarding_name, ==, "Acme Corp");
+  g_assert_cmpint (after->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+
+  set_regarding (ef, lou_id, LIA_LINK_STATE_NONE, account_id, "Acme Corp");
+  ef_wait_queued (&ef->a, 0);
+  ef_sync (&ef->a);
+  lou = lia_test_host_dup_item (ef->a.host, lou_id);
+  g_assert_cmpint (lou->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+  g_assert_nonnull (lou->props.crm_id);
+  g_clear_pointer (&rec, lia_crm_record_free);
+  rec = ef_crm_get (ef, LIA_ENTITY_CONTACT, lou->props.crm_id);
+  company = lia_item_get (lia_crm_record_get_item (rec), "company");
+  g_assert_nonnull (company);
+  g_assert_cmpstr (lia_value_get_reference_id (company), ==, account_id);
+  g_assert_cmpuint (count_contacts (&ef->a), ==, 2);
+}
+
+static void
 test_status (Ef *ef, gconstpointer data)
 {
   g_auto (LiaSyncStatus) status = { 0 };
@@ -377,6 +466,7 @@ main (int argc, char **argv)
   ADD ("/engine/R-DEL-IN-CONTACT/owner-keeps-others-delete", test_crm_delete_contact);
   ADD ("/engine/R-DUP-NONE/lost-cache-relinks", test_lost_cache_relinks);
   ADD ("/engine/R-OFF-STATUS/after-cycle", test_status);
+  ADD ("/engine/R-MARK-REGARDING/set-regarding-contact", test_set_regarding);
   ADD ("/engine/R-MERGE-FIELDS/clear-both-ways", test_clear_both_ways);
   ADD ("/engine/R-MERGE-DIRECTION/org-directions-and-fls", test_org_policy);
 #undef ADD
