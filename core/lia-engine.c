@@ -3,8 +3,7 @@
 
 #include <string.h>
 
-#include "lia-engine.h"
-#include "lia-host-call-private.h"
+#include "lia-engine-private.h"
 #include "lia-scanner-private.h"
 
 /*
@@ -357,6 +356,12 @@ lia_engine_has_filter (LiaEngine *engine, LiaEntity entity)
   has = !engine->started || (engine->filter_mask & (1u << entity)) != 0;
   g_mutex_unlock (&engine->lock);
   return has;
+}
+
+const LiaHostLink *
+lia_engine_get_host_link (LiaEngine *engine)
+{
+  return &engine->link;
 }
 
 LiaCrm *
@@ -1599,6 +1604,50 @@ start_cycle (LiaEngine *self)
   g_task_set_name (task, "[liaison] sync cycle");
   g_task_set_task_data (task, lia_engine_ref (self), (GDestroyNotify) lia_engine_unref);
   g_task_run_in_thread (task, cycle_thread);
+}
+
+gboolean
+lia_engine_hold (LiaEngine *engine, GError **error)
+{
+  gboolean busy;
+
+  g_mutex_lock (&engine->lock);
+  busy = engine->running || engine->stopped;
+  if (!busy)
+    engine->running = TRUE;
+  g_mutex_unlock (&engine->lock);
+  if (busy)
+    g_set_error (error, LIA_ERROR, LIA_ERROR_CONFLICT, "a synchronization is running; try again after it");
+  return !busy;
+}
+
+static gboolean
+release_idle (gpointer data)
+{
+  LiaEngine *self = data;
+  gboolean waiting;
+
+  g_mutex_lock (&self->lock);
+  waiting = self->waiters->len > 0;
+  g_mutex_unlock (&self->lock);
+  if (waiting)
+    start_cycle (self);
+  return G_SOURCE_REMOVE;
+}
+
+void
+lia_engine_release (LiaEngine *engine)
+{
+  g_autoptr (GSource) source = g_idle_source_new ();
+
+  g_mutex_lock (&engine->lock);
+  engine->running = FALSE;
+  g_mutex_unlock (&engine->lock);
+  /* Requests that came while held wait as joiners: start their cycle on
+   * the host's context, where cycles start. */
+  g_source_set_callback (source, release_idle, lia_engine_ref (engine), (GDestroyNotify) lia_engine_unref);
+  g_source_set_static_name (source, "[liaison] release");
+  g_source_attach (source, engine->link.context);
 }
 
 void

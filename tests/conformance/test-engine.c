@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "engine-fixture.h"
+#include "lia-doctor.h"
+#include "lia-engine-private.h"
 
 /* The sync cycle end to end: the plugin's code and the engine drive the
  * test host against the embedded org. Each path carries the SPEC rule it
@@ -437,6 +439,142 @@ test_set_regarding (Ef *ef, gconstpointer data)
   g_assert_cmpuint (count_contacts (&ef->a), ==, 2);
 }
 
+typedef struct
+{
+  LiaEngine *engine;
+  guint fix_mask;
+} DoctorJob;
+
+static void
+doctor_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  DoctorJob *job = task_data;
+  GError *error = NULL;
+  GPtrArray *issues = lia_doctor_run_held_sync (job->engine, job->fix_mask, cancellable, &error);
+
+  if (issues == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, issues, (GDestroyNotify) g_ptr_array_unref);
+}
+
+/* The doctor calls the host as the engine does: from a worker, while the
+ * host's main context turns. */
+static GPtrArray *
+run_doctor (Ef *ef, guint fix_mask)
+{
+  DoctorJob job = { lia_plugin_get_engine (ef->a.plugin), fix_mask };
+  g_autoptr (GTask) task = g_task_new (NULL, NULL, NULL, NULL);
+  g_autoptr (GError) error = NULL;
+  GPtrArray *issues;
+
+  g_task_set_task_data (task, &job, NULL);
+  g_task_run_in_thread (task, doctor_thread);
+  while (!g_task_get_completed (task))
+    g_main_context_iteration (NULL, TRUE);
+  issues = g_task_propagate_pointer (task, &error);
+  g_assert_no_error (error);
+  return issues;
+}
+
+static const LiaDoctorIssue *
+find_issue (GPtrArray *issues, LiaDoctorKind kind)
+{
+  const LiaDoctorIssue *found = NULL;
+
+  for (guint i = 0; i < issues->len; i++)
+    {
+      const LiaDoctorIssue *issue = g_ptr_array_index (issues, i);
+
+      if (issue->kind == kind)
+        {
+          g_assert_null (found);
+          found = issue;
+        }
+    }
+  return found;
+}
+
+static void
+test_doctor (Ef *ef, gconstpointer data)
+{
+  g_autofree char *amy = ef_crm_contact (ef, ef->alice, "Amy", "Ames");
+  g_autofree char *bo = ef_crm_contact (ef, ef->alice, "Bo", "Bell");
+  g_autoptr (LiaCrmRecord) copy_rec = ef_contact ("Amy", "Ames");
+  g_autoptr (LiaCrmRecord) stray_rec = ef_contact ("Cy", "Cole");
+  g_autoptr (GPtrArray) report = NULL;
+  g_autoptr (GPtrArray) fixed = NULL;
+  g_autoptr (GPtrArray) again = NULL;
+  g_autoptr (LiaHostItem) bo_item = NULL;
+  g_autoptr (LiaHostItem) stray_after = NULL;
+  g_autoptr (LiaHostItem) bo_after = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *copy = NULL;
+  g_autofree char *stray = NULL;
+  g_auto (LiaHostProps) props = { 0 };
+  const LiaDoctorIssue *issue;
+  LiaCache *cache;
+
+  g_test_summary ("R-DUP-DOCTOR: the doctor lists a host item carrying link properties but no mapping, a "
+                  "mapped item whose CRM record is gone, and a duplicate host item for one CRM id; it "
+                  "changes nothing until asked, then fixes each class, and a second run finds nothing");
+  ef_sync (&ef->a);
+  g_assert_cmpuint (count_contacts (&ef->a), ==, 2);
+  bo_item = lia_test_host_find (ef->a.host, "contacts", "family-name", "Bell");
+  /* No cycle (the org's push would start one) between listing and fixing. */
+  while (!lia_engine_hold (lia_plugin_get_engine (ef->a.plugin), NULL))
+    g_main_context_iteration (NULL, TRUE);
+  lia_test_host_set_drop_notifications (ef->a.host, TRUE);
+  /* A copy of Amy carrying her CRM id (an import, a restored backup). */
+  copy = lia_test_host_user_create (ef->a.host, LIA_TEST_STORE, "contacts",
+                                    lia_crm_record_get_item (copy_rec), FALSE);
+  lia_host_props_set (&props, LIA_HOST_PROP_LINK_STATE, "2");
+  lia_host_props_set (&props, LIA_HOST_PROP_CRM_ID, amy);
+  g_assert_true (lia_test_host_user_set_props (ef->a.host, copy, &props));
+  /* A contact linked by another profile: properties, no mapping here. */
+  stray = lia_test_host_user_create (ef->a.host, LIA_TEST_STORE, "contacts",
+                                     lia_crm_record_get_item (stray_rec), FALSE);
+  lia_host_props_set (&props, LIA_HOST_PROP_CRM_ID, "6f1c1f7e-0000-4000-8000-000000000001");
+  g_assert_true (lia_test_host_user_set_props (ef->a.host, stray, &props));
+  /* Bo deleted in CRM, not synchronized yet. */
+  g_assert_true (lia_org_service_delete (ef->org, ef->alice, LIA_ENTITY_CONTACT, bo, 0, &error));
+  g_assert_no_error (error);
+
+  report = run_doctor (ef, 0);
+  g_assert_cmpuint (report->len, ==, 3);
+  issue = find_issue (report, LIA_DOCTOR_DUPLICATE);
+  g_assert_cmpstr (issue->item_id, ==, copy);
+  g_assert_cmpstr (issue->crm_id, ==, amy);
+  g_assert_false (issue->fixed);
+  issue = find_issue (report, LIA_DOCTOR_UNMAPPED_LINK);
+  g_assert_cmpstr (issue->item_id, ==, stray);
+  issue = find_issue (report, LIA_DOCTOR_GONE_IN_CRM);
+  g_assert_cmpstr (issue->item_id, ==, bo_item->item_id);
+  g_assert_cmpstr (issue->crm_id, ==, bo);
+  g_assert_cmpuint (count_contacts (&ef->a), ==, 4);
+
+  fixed = run_doctor (ef, G_MAXUINT);
+  g_assert_cmpuint (fixed->len, ==, 3);
+  for (guint i = 0; i < fixed->len; i++)
+    g_assert_true (((const LiaDoctorIssue *) g_ptr_array_index (fixed, i))->fixed);
+  g_assert_null (lia_test_host_dup_item (ef->a.host, copy));
+  stray_after = lia_test_host_dup_item (ef->a.host, stray);
+  g_assert_cmpint (stray_after->props.link_state, ==, LIA_LINK_STATE_NONE);
+  g_assert_null (stray_after->props.crm_id);
+  bo_after = lia_test_host_dup_item (ef->a.host, bo_item->item_id);
+  g_assert_cmpint (bo_after->props.link_state, ==, LIA_LINK_STATE_NONE);
+  cache = lia_engine_get_cache (lia_plugin_get_engine (ef->a.plugin));
+  g_assert_null (lia_cache_lookup_item (cache, LIA_TEST_STORE, bo_item->item_id, NULL));
+  g_assert_cmpuint (count_contacts (&ef->a), ==, 3);
+
+  again = run_doctor (ef, 0);
+  g_assert_cmpuint (again->len, ==, 0);
+  lia_engine_release (lia_plugin_get_engine (ef->a.plugin));
+  lia_test_host_set_drop_notifications (ef->a.host, FALSE);
+  ef_sync (&ef->a);
+  g_assert_cmpuint (count_contacts (&ef->a), ==, 3);
+}
+
 static void
 test_status (Ef *ef, gconstpointer data)
 {
@@ -466,6 +604,7 @@ main (int argc, char **argv)
   ADD ("/engine/R-DEL-IN-CONTACT/owner-keeps-others-delete", test_crm_delete_contact);
   ADD ("/engine/R-DUP-NONE/lost-cache-relinks", test_lost_cache_relinks);
   ADD ("/engine/R-OFF-STATUS/after-cycle", test_status);
+  ADD ("/engine/R-DUP-DOCTOR/list-and-fix", test_doctor);
   ADD ("/engine/R-MARK-REGARDING/set-regarding-contact", test_set_regarding);
   ADD ("/engine/R-MERGE-FIELDS/clear-both-ways", test_clear_both_ways);
   ADD ("/engine/R-MERGE-DIRECTION/org-directions-and-fls", test_org_policy);
