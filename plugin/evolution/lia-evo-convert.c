@@ -646,8 +646,15 @@ lia_evo_comp_to_host_item (ICalComponent *comp, ECalClient *tz_client, const cha
 
       item_set_value (item, "end", end);
       set_text (item, "location", i_cal_component_get_location (comp));
-      item_set_value (item, "all-day", all_day);
-      item_set_value (item, "show-time-as", show);
+      /* All-day is what DTSTART's value type says; without a DTSTART there
+       * is nothing to say. */
+      if (st != NULL)
+        item_set_value (item, "all-day", all_day);
+      /* Absent TRANSP means busy in RFC 5545, but it also means nobody
+       * chose: reporting "busy" would make an item written without the
+       * field read back different from what was written. */
+      if (transp != NULL)
+        item_set_value (item, "show-time-as", show);
     }
   if (rest != NULL && lia_item_get_entity (rest) == entity)
     {
@@ -735,8 +742,10 @@ comp_put_time (ICalComponent *comp, ICalPropertyKind kind, LiaValue *value, gboo
         zone = i_cal_timezone_get_builtin_timezone (tzid);
       t = i_cal_time_new_from_timet_with_zone (secs, FALSE,
                                                zone != NULL ? zone : i_cal_timezone_get_utc_timezone ());
-      if (zone == NULL)
-        i_cal_time_set_timezone (t, i_cal_timezone_get_utc_timezone ());
+      /* libical converts the fields to @zone but leaves the time marked
+       * UTC, which serializes as "DTSTART;TZID=Europe/Berlin:...T100000Z":
+       * the zone must be set on the time itself. */
+      i_cal_time_set_timezone (t, zone != NULL ? zone : i_cal_timezone_get_utc_timezone ());
     }
   switch (kind)
     {
