@@ -77,12 +77,12 @@ case $mode in
     configure build-ci --werror -Dbuildtype=debugoptimized
     build build-ci
     meson test -C build-ci --print-errorlogs --num-processes "$jobs" --timeout-multiplier 3 || true
-    echo "== clang ASan+UBSan build, unit tests and fuzz corpus replay"
+    echo "== clang ASan+UBSan build, unit, conformance and fuzz corpus replay"
     CC=clang configure build-asan --werror -Dbuildtype=debug -Db_sanitize=address,undefined \
       -Db_lundef=false -Dfuzzing=true -Dbenchmarks=false
     build build-asan
     meson test -C build-asan --print-errorlogs --num-processes "$jobs" --timeout-multiplier 4 \
-      --suite unit --suite fuzz || true
+      --suite unit --suite conformance --suite fuzz || true
     echo "== summary"
     python3 tools/dev/test-summary.py \
       "gcc=build-ci/meson-logs/testlog.json" \
