@@ -361,6 +361,14 @@ lia_evo_contact_apply (EContact *contact, const LiaItem *fields, const LiaHostPr
 /* ---- Calendar components ---- */
 
 static gboolean
+comp_is_instance (ICalComponent *comp)
+{
+  g_autoptr (ICalTime) rid = i_cal_component_get_recurrenceid (comp);
+
+  return rid != NULL && !i_cal_time_is_null_time (rid);
+}
+
+static gboolean
 comp_is_todo (ICalComponent *comp)
 {
   return i_cal_component_isa (comp) == I_CAL_VTODO_COMPONENT;
@@ -523,8 +531,19 @@ status_for_symbol (const char *symbol)
 static const char *const task_native[] = {
   "subject", "start", "due", "completed", "percent-complete", "priority", "description", "status", NULL
 };
-static const char *const event_native[] = { "subject", "location", "description",  "start", "end",
-                                            "all-day", "priority", "show-time-as", NULL };
+static const char *const event_native[] = { "subject",
+                                            "location",
+                                            "description",
+                                            "start",
+                                            "end",
+                                            "all-day",
+                                            "priority",
+                                            "show-time-as",
+                                            "recurrence",
+                                            "required-attendees",
+                                            "optional-attendees",
+                                            "organizer",
+                                            NULL };
 
 static gboolean
 task_keep_in_remainder (const char *field)
@@ -537,7 +556,12 @@ task_keep_in_remainder (const char *field)
 static gboolean
 event_keep_in_remainder (const char *field)
 {
-  return g_str_equal (field, "show-time-as") || !g_strv_contains (event_native, field);
+  /* The pattern stays in the remainder for RRULEs richer than
+   * LiaRecurrence (read back from there while the RRULE does not parse),
+   * the parties for their CRM resolution, which ATTENDEE cannot hold. */
+  return g_str_equal (field, "show-time-as") || g_str_equal (field, "recurrence")
+         || g_str_equal (field, "required-attendees") || g_str_equal (field, "optional-attendees")
+         || g_str_equal (field, "organizer") || !g_strv_contains (event_native, field);
 }
 
 static void
@@ -545,6 +569,228 @@ item_set_value (LiaItem *item, const char *field, LiaValue *value)
 {
   if (value != NULL)
     lia_item_set (item, field, value, NULL);
+}
+
+/* ---- Recurrence (RRULE, EXDATE) ---- */
+
+static const ICalRecurrenceFrequency freq_map[] = {
+  [LIA_RECUR_DAILY] = I_CAL_DAILY_RECURRENCE,
+  [LIA_RECUR_WEEKLY] = I_CAL_WEEKLY_RECURRENCE,
+  [LIA_RECUR_MONTHLY] = I_CAL_MONTHLY_RECURRENCE,
+  [LIA_RECUR_YEARLY] = I_CAL_YEARLY_RECURRENCE,
+};
+G_STATIC_ASSERT (G_N_ELEMENTS (freq_map) == LIA_RECUR_N);
+
+/* LiaRecurrence counts weekdays from Monday (0), libical from Sunday (1). */
+static ICalRecurrenceWeekday
+weekday_to_ical (guint lia_day)
+{
+  return (ICalRecurrenceWeekday) ((lia_day + 1) % 7 + 1);
+}
+
+static guint
+weekday_from_ical (ICalRecurrenceWeekday day)
+{
+  return ((guint) day + 5) % 7;
+}
+
+static gint
+compare_instants (gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *) a;
+  gint64 y = *(const gint64 *) b;
+
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* How many entries of a libical BY* array are set. */
+static guint
+by_count (ICalRecurrence *r, gshort (*get) (ICalRecurrence *, guint), guint size)
+{
+  guint n = 0;
+
+  while (n < size && get (r, n) != I_CAL_RECURRENCE_ARRAY_MAX)
+    n++;
+  return n;
+}
+
+/* The first RRULE as a LiaRecurrence plus the EXDATEs; NULL when there is
+ * none or it says more than LiaRecurrence can (BYHOUR, two BYMONTHDAYs,
+ * mixed BYDAY positions, ...): the caller then falls back to the exact
+ * copy in the remainder. */
+static LiaValue *
+comp_read_recurrence (ICalComponent *comp, ECalClient *tz_client, GCancellable *cancellable)
+{
+  g_autoptr (ICalProperty) prop = i_cal_component_get_first_property (comp, I_CAL_RRULE_PROPERTY);
+  g_autoptr (ICalRecurrence) r = NULL;
+  g_autoptr (GArray) exdates = g_array_new (FALSE, FALSE, sizeof (gint64));
+  LiaRecurrence rec = { 0 };
+  ICalRecurrenceFrequency freq;
+  guint n_day;
+  gint pos = 0;
+
+  if (prop == NULL || i_cal_component_count_properties (comp, I_CAL_RRULE_PROPERTY) > 1)
+    return NULL;
+  r = i_cal_property_get_rrule (prop);
+  if (r == NULL)
+    return NULL;
+  freq = i_cal_recurrence_get_freq (r);
+  rec.frequency = LIA_RECUR_N;
+  for (guint f = 0; f < LIA_RECUR_N; f++)
+    if (freq_map[f] == freq)
+      rec.frequency = (LiaRecurFrequency) f;
+  if (rec.frequency == LIA_RECUR_N || by_count (r, i_cal_recurrence_get_by_second, I_CAL_BY_SECOND_SIZE) > 0
+      || by_count (r, i_cal_recurrence_get_by_minute, I_CAL_BY_MINUTE_SIZE) > 0
+      || by_count (r, i_cal_recurrence_get_by_hour, I_CAL_BY_HOUR_SIZE) > 0
+      || by_count (r, i_cal_recurrence_get_by_year_day, I_CAL_BY_YEARDAY_SIZE) > 0
+      || by_count (r, i_cal_recurrence_get_by_week_no, I_CAL_BY_WEEKNO_SIZE) > 0
+      || by_count (r, i_cal_recurrence_get_by_month_day, I_CAL_BY_MONTHDAY_SIZE) > 1
+      || by_count (r, i_cal_recurrence_get_by_month, I_CAL_BY_MONTH_SIZE) > 1
+      || by_count (r, i_cal_recurrence_get_by_set_pos, I_CAL_BY_SETPOS_SIZE) > 1)
+    return NULL;
+  rec.interval = (guint) MAX (i_cal_recurrence_get_interval (r), 1);
+  rec.count = (guint) MAX (i_cal_recurrence_get_count (r), 0);
+  {
+    g_autoptr (ICalTime) until = i_cal_recurrence_get_until (r);
+
+    if (until != NULL && !i_cal_time_is_null_time (until))
+      {
+        g_autoptr (LiaValue) v = time_to_value (NULL, until, NULL, NULL);
+
+        if (v == NULL)
+          return NULL;
+        rec.until_us = lia_value_get_instant (v);
+      }
+  }
+  n_day = by_count (r, i_cal_recurrence_get_by_day, I_CAL_BY_DAY_SIZE);
+  for (guint i = 0; i < n_day; i++)
+    {
+      gshort day = i_cal_recurrence_get_by_day (r, i);
+      gint p = i_cal_recurrence_day_position (day);
+
+      /* "2TU" is "TU" with BYSETPOS=2 when every day has that position. */
+      if (i > 0 && p != pos)
+        return NULL;
+      pos = p;
+      rec.by_day |= 1u << weekday_from_ical (i_cal_recurrence_day_day_of_week (day));
+    }
+  if (by_count (r, i_cal_recurrence_get_by_set_pos, I_CAL_BY_SETPOS_SIZE) == 1)
+    {
+      if (pos != 0)
+        return NULL;
+      pos = i_cal_recurrence_get_by_set_pos (r, 0);
+    }
+  rec.by_set_pos = pos;
+  if (by_count (r, i_cal_recurrence_get_by_month_day, I_CAL_BY_MONTHDAY_SIZE) == 1)
+    rec.by_month_day = i_cal_recurrence_get_by_month_day (r, 0);
+  if (by_count (r, i_cal_recurrence_get_by_month, I_CAL_BY_MONTH_SIZE) == 1)
+    rec.by_month = (guint) i_cal_recurrence_month_month (i_cal_recurrence_get_by_month (r, 0));
+  if (i_cal_recurrence_get_week_start (r) != I_CAL_NO_WEEKDAY)
+    rec.week_start = weekday_from_ical (i_cal_recurrence_get_week_start (r));
+  for (ICalProperty *ex = i_cal_component_get_first_property (comp, I_CAL_EXDATE_PROPERTY); ex != NULL;
+       ex = i_cal_component_get_next_property (comp, I_CAL_EXDATE_PROPERTY))
+    {
+      g_autoptr (ICalTime) t = i_cal_property_get_exdate (ex);
+      g_autoptr (LiaValue) v = time_to_value (ex, t, tz_client, cancellable);
+
+      if (v != NULL)
+        {
+          gint64 us = lia_value_get_instant (v);
+
+          g_array_append_val (exdates, us);
+        }
+      g_object_unref (ex);
+    }
+  g_array_sort (exdates, compare_instants);
+  rec.exdates_us = (const gint64 *) (gpointer) exdates->data;
+  rec.n_exdates = exdates->len;
+  return lia_value_new_recurrence (&rec);
+}
+
+/* ---- Parties (ATTENDEE, ORGANIZER) ---- */
+
+#define NO_MAIL "invalid:nomail"
+
+static char *
+party_address (const char *cal_address)
+{
+  if (cal_address == NULL || g_ascii_strcasecmp (cal_address, NO_MAIL) == 0)
+    return NULL;
+  if (g_ascii_strncasecmp (cal_address, "mailto:", 7) == 0)
+    cal_address += 7;
+  return *cal_address != '\0' ? g_strdup (cal_address) : NULL;
+}
+
+/* Reads ATTENDEEs of one role group (or the ORGANIZER) as a party list;
+ * NULL when there are none. */
+static LiaValue *
+comp_read_parties (ICalComponent *comp, ICalPropertyKind kind, gboolean optional)
+{
+  g_autoptr (GArray) parties = g_array_new (FALSE, TRUE, sizeof (LiaParty));
+  g_autoptr (GPtrArray) strings = g_ptr_array_new_with_free_func (g_free);
+
+  for (ICalProperty *p = i_cal_component_get_first_property (comp, kind); p != NULL;
+       p = i_cal_component_get_next_property (comp, kind))
+    {
+      g_autoptr (ICalParameter) role = i_cal_property_get_first_parameter (p, I_CAL_ROLE_PARAMETER);
+      g_autoptr (ICalParameter) cn = i_cal_property_get_first_parameter (p, I_CAL_CN_PARAMETER);
+      /* No ROLE is REQ-PARTICIPANT (RFC 5545 3.2.16); a chair attends. */
+      gboolean is_optional = role != NULL
+                             && (i_cal_parameter_get_role (role) == I_CAL_ROLE_OPTPARTICIPANT
+                                 || i_cal_parameter_get_role (role) == I_CAL_ROLE_NONPARTICIPANT);
+      const char *value = kind == I_CAL_ATTENDEE_PROPERTY ? i_cal_property_get_attendee (p)
+                                                          : i_cal_property_get_organizer (p);
+      LiaParty party = { NULL, NULL, LIA_ENTITY_N, NULL };
+      char *address = party_address (value);
+
+      if (kind == I_CAL_ATTENDEE_PROPERTY && is_optional != optional)
+        {
+          g_free (address);
+          g_object_unref (p);
+          continue;
+        }
+      party.address = address;
+      g_ptr_array_add (strings, address);
+      if (cn != NULL && i_cal_parameter_get_cn (cn) != NULL && *i_cal_parameter_get_cn (cn) != '\0')
+        {
+          char *name = g_strdup (i_cal_parameter_get_cn (cn));
+
+          party.name = name;
+          g_ptr_array_add (strings, name);
+        }
+      if (party.address != NULL || party.name != NULL)
+        g_array_append_val (parties, party);
+      g_object_unref (p);
+    }
+  if (parties->len == 0)
+    return NULL;
+  return lia_value_new_party_list ((const LiaParty *) (gpointer) parties->data, parties->len);
+}
+
+/* Whether two party lists name the same people in the same order: then
+ * the remainder's copy, which also knows the CRM records they resolved
+ * to, stands for the native one. */
+static gboolean
+parties_same_people (const LiaValue *a, const LiaValue *b)
+{
+  gsize n;
+
+  if (a == NULL || b == NULL)
+    return a == b;
+  n = lia_value_get_n_parties (a);
+  if (n != lia_value_get_n_parties (b))
+    return FALSE;
+  for (gsize i = 0; i < n; i++)
+    {
+      const LiaParty *x = lia_value_get_party (a, i);
+      const LiaParty *y = lia_value_get_party (b, i);
+
+      if ((x->address == NULL) != (y->address == NULL)
+          || (x->address != NULL && g_ascii_strcasecmp (x->address, y->address) != 0)
+          || g_strcmp0 (x->name, y->name) != 0)
+        return FALSE;
+    }
+  return TRUE;
 }
 
 LiaHostItem *
@@ -644,8 +890,21 @@ lia_evo_comp_to_host_item (ICalComponent *comp, ECalClient *tz_client, const cha
       g_autoptr (LiaValue) all_day = lia_value_new_boolean (st != NULL && i_cal_time_is_date (st));
       g_autoptr (LiaValue) show = lia_value_new_enum (free_time ? "free" : "busy");
 
+      g_autoptr (LiaValue) required = comp_read_parties (comp, I_CAL_ATTENDEE_PROPERTY, FALSE);
+      g_autoptr (LiaValue) optional = comp_read_parties (comp, I_CAL_ATTENDEE_PROPERTY, TRUE);
+      g_autoptr (LiaValue) organizer = comp_read_parties (comp, I_CAL_ORGANIZER_PROPERTY, FALSE);
+
       item_set_value (item, "end", end);
       set_text (item, "location", i_cal_component_get_location (comp));
+      item_set_value (item, "required-attendees", required);
+      item_set_value (item, "optional-attendees", optional);
+      item_set_value (item, "organizer", organizer);
+      if (entity == LIA_ENTITY_RECURRING_APPOINTMENT)
+        {
+          g_autoptr (LiaValue) pattern = comp_read_recurrence (comp, tz_client, cancellable);
+
+          item_set_value (item, "recurrence", pattern);
+        }
       /* All-day is what DTSTART's value type says; without a DTSTART there
        * is nothing to say. */
       if (st != NULL)
@@ -682,6 +941,20 @@ lia_evo_comp_to_host_item (ICalComponent *comp, ECalClient *tz_client, const cha
                   && (g_str_equal (k, "free") == g_str_equal (lia_value_get_enum (native), "free")))
                 lia_item_set_at (item, i, kept, NULL);
             }
+          else if (g_str_equal (list[i].name, "recurrence"))
+            {
+              /* An RRULE LiaRecurrence cannot say reads as the pattern
+               * last written, rather than as no pattern at all. */
+              if (native == NULL && kept != NULL && e_cal_util_component_has_rrules (comp))
+                lia_item_set_at (item, i, kept, NULL);
+            }
+          else if (g_str_equal (list[i].name, "required-attendees")
+                   || g_str_equal (list[i].name, "optional-attendees")
+                   || g_str_equal (list[i].name, "organizer"))
+            {
+              if (kept != NULL && parties_same_people (kept, native))
+                lia_item_set_at (item, i, kept, NULL);
+            }
           else if (!(todo ? g_strv_contains (task_native, list[i].name)
                           : g_strv_contains (event_native, list[i].name)))
             lia_item_set_at (item, i, kept, NULL);
@@ -716,22 +989,17 @@ comp_remove_all (ICalComponent *comp, ICalPropertyKind kind)
     }
 }
 
-/* Writes a date-time field as DTSTART/DTEND/DUE/COMPLETED. */
-static void
-comp_put_time (ICalComponent *comp, ICalPropertyKind kind, LiaValue *value, gboolean as_date,
-               GPtrArray *zones)
+/* A DTSTART/DTEND/DUE/COMPLETED/EXDATE property for an instant: a DATE,
+ * UTC, or local time with the TZID of a builtin zone (appended to @zones
+ * so the caller adds it to the calendar). */
+static ICalProperty *
+time_property (ICalPropertyKind kind, gint64 instant_us, const char *tzid, gboolean as_date, GPtrArray *zones)
 {
   ICalTimezone *zone = NULL;
   g_autoptr (ICalTime) t = NULL;
   ICalProperty *prop;
-  const char *tzid;
-  time_t secs;
+  time_t secs = (time_t) (instant_us / G_USEC_PER_SEC);
 
-  comp_remove_all (comp, kind);
-  if (value == NULL)
-    return;
-  secs = (time_t) (lia_value_get_instant (value) / G_USEC_PER_SEC);
-  tzid = lia_value_get_tzid (value);
   if (as_date)
     {
       t = i_cal_time_new_from_timet_with_zone (secs, TRUE, NULL);
@@ -758,6 +1026,9 @@ comp_put_time (ICalComponent *comp, ICalPropertyKind kind, LiaValue *value, gboo
     case I_CAL_DUE_PROPERTY:
       prop = i_cal_property_new_due (t);
       break;
+    case I_CAL_EXDATE_PROPERTY:
+      prop = i_cal_property_new_exdate (t);
+      break;
     case I_CAL_COMPLETED_PROPERTY:
     default:
       prop = i_cal_property_new_completed (t);
@@ -769,7 +1040,100 @@ comp_put_time (ICalComponent *comp, ICalPropertyKind kind, LiaValue *value, gboo
       if (zones != NULL)
         g_ptr_array_add (zones, zone);
     }
-  i_cal_component_take_property (comp, prop);
+  return prop;
+}
+
+/* Writes a date-time field as DTSTART/DTEND/DUE/COMPLETED. */
+static void
+comp_put_time (ICalComponent *comp, ICalPropertyKind kind, LiaValue *value, gboolean as_date,
+               GPtrArray *zones)
+{
+  comp_remove_all (comp, kind);
+  if (value != NULL)
+    i_cal_component_take_property (comp, time_property (kind, lia_value_get_instant (value),
+                                                        lia_value_get_tzid (value), as_date, zones));
+}
+
+/* RRULE and EXDATEs from a pattern; EXDATEs take DTSTART's zone or DATE
+ * type, as RFC 5545 requires them to match it. */
+static void
+comp_put_recurrence (ICalComponent *comp, LiaValue *value, LiaValue *start, gboolean as_date,
+                     GPtrArray *zones)
+{
+  const LiaRecurrence *rec = value != NULL ? lia_value_get_recurrence (value) : NULL;
+  g_autoptr (ICalRecurrence) r = NULL;
+  guint n_day = 0;
+
+  comp_remove_all (comp, I_CAL_RRULE_PROPERTY);
+  comp_remove_all (comp, I_CAL_EXDATE_PROPERTY);
+  if (rec == NULL)
+    return;
+  r = i_cal_recurrence_new ();
+  i_cal_recurrence_set_freq (r, freq_map[rec->frequency]);
+  i_cal_recurrence_set_interval (r, (gshort) MAX (rec->interval, 1u));
+  if (rec->count > 0)
+    i_cal_recurrence_set_count (r, (gint) rec->count);
+  else if (rec->until_us != 0)
+    {
+      g_autoptr (ICalTime) until = i_cal_time_new_from_timet_with_zone (
+          (time_t) (rec->until_us / G_USEC_PER_SEC), as_date, i_cal_timezone_get_utc_timezone ());
+
+      /* UNTIL is UTC for a timed series, a DATE for an all-day one. */
+      i_cal_time_set_timezone (until, as_date ? NULL : i_cal_timezone_get_utc_timezone ());
+      i_cal_recurrence_set_until (r, until);
+    }
+  for (guint d = 0; d < 7; d++)
+    if (rec->by_day & (1u << d))
+      i_cal_recurrence_set_by_day (r, n_day++, (gshort) weekday_to_ical (d));
+  if (n_day < I_CAL_BY_DAY_SIZE)
+    i_cal_recurrence_set_by_day (r, n_day, I_CAL_RECURRENCE_ARRAY_MAX);
+  if (rec->by_set_pos != 0)
+    {
+      i_cal_recurrence_set_by_set_pos (r, 0, (gshort) rec->by_set_pos);
+      i_cal_recurrence_set_by_set_pos (r, 1, I_CAL_RECURRENCE_ARRAY_MAX);
+    }
+  if (rec->by_month_day != 0)
+    {
+      i_cal_recurrence_set_by_month_day (r, 0, (gshort) rec->by_month_day);
+      i_cal_recurrence_set_by_month_day (r, 1, I_CAL_RECURRENCE_ARRAY_MAX);
+    }
+  if (rec->by_month != 0)
+    {
+      i_cal_recurrence_set_by_month (r, 0, (gshort) rec->by_month);
+      i_cal_recurrence_set_by_month (r, 1, I_CAL_RECURRENCE_ARRAY_MAX);
+    }
+  if (rec->week_start != 0)
+    i_cal_recurrence_set_week_start (r, weekday_to_ical (rec->week_start));
+  i_cal_component_take_property (comp, i_cal_property_new_rrule (r));
+  for (gsize i = 0; i < rec->n_exdates; i++)
+    i_cal_component_take_property (comp, time_property (I_CAL_EXDATE_PROPERTY, rec->exdates_us[i],
+                                                        start != NULL ? lia_value_get_tzid (start) : NULL,
+                                                        as_date, zones));
+}
+
+/* ATTENDEEs of one role, or the ORGANIZER (its first party: iCalendar
+ * has one organizer; the whole list stays in the remainder). */
+static void
+comp_put_parties (ICalComponent *comp, ICalPropertyKind kind, LiaValue *value, ICalParameterRole role)
+{
+  gsize n = value != NULL ? lia_value_get_n_parties (value) : 0;
+
+  if (kind == I_CAL_ORGANIZER_PROPERTY)
+    n = MIN (n, 1);
+  for (gsize i = 0; i < n; i++)
+    {
+      const LiaParty *party = lia_value_get_party (value, i);
+      g_autofree char *cal_address =
+          party->address != NULL ? g_strconcat ("mailto:", party->address, NULL) : g_strdup (NO_MAIL);
+      ICalProperty *prop = kind == I_CAL_ATTENDEE_PROPERTY ? i_cal_property_new_attendee (cal_address)
+                                                           : i_cal_property_new_organizer (cal_address);
+
+      if (party->name != NULL)
+        i_cal_property_take_parameter (prop, i_cal_parameter_new_cn (party->name));
+      if (kind == I_CAL_ATTENDEE_PROPERTY)
+        i_cal_property_take_parameter (prop, i_cal_parameter_new_role (role));
+      i_cal_component_take_property (comp, prop);
+    }
 }
 
 static void
@@ -863,6 +1227,19 @@ lia_evo_comp_apply (ICalComponent *comp, const LiaItem *fields, const LiaHostPro
           comp_put_text (comp, I_CAL_LOCATION_PROPERTY, lia_item_get_text (fields, "location"));
           comp_put_time (comp, I_CAL_DTSTART_PROPERTY, lia_item_get (fields, "start"), as_date, out_zones);
           comp_put_time (comp, I_CAL_DTEND_PROPERTY, lia_item_get (fields, "end"), as_date, out_zones);
+          /* A detached instance has no rule of its own: the master's
+           * RRULE and EXDATEs are the series'. */
+          if (entity == LIA_ENTITY_RECURRING_APPOINTMENT && !comp_is_instance (comp))
+            comp_put_recurrence (comp, lia_item_get (fields, "recurrence"), lia_item_get (fields, "start"),
+                                 as_date, out_zones);
+          comp_remove_all (comp, I_CAL_ATTENDEE_PROPERTY);
+          comp_remove_all (comp, I_CAL_ORGANIZER_PROPERTY);
+          comp_put_parties (comp, I_CAL_ORGANIZER_PROPERTY, lia_item_get (fields, "organizer"),
+                            I_CAL_ROLE_CHAIR);
+          comp_put_parties (comp, I_CAL_ATTENDEE_PROPERTY, lia_item_get (fields, "required-attendees"),
+                            I_CAL_ROLE_REQPARTICIPANT);
+          comp_put_parties (comp, I_CAL_ATTENDEE_PROPERTY, lia_item_get (fields, "optional-attendees"),
+                            I_CAL_ROLE_OPTPARTICIPANT);
           comp_remove_all (comp, I_CAL_TRANSP_PROPERTY);
           v = lia_item_get (fields, "show-time-as");
           if (v != NULL)

@@ -31,6 +31,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (ICalComponent, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ICalProperty, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ICalParameter, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ICalTime, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ICalRecurrence, g_object_unref)
 /* Nor does libebook for EContact. */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (EContact, g_object_unref)
 

@@ -348,6 +348,262 @@ test_events_tasks (Fx *fx, gconstpointer data)
     }
 }
 
+static LiaHostItem *read_ok (Fx *fx, const char *id);
+
+static ICalComponent *
+eds_component (Fx *fx, const char *uid, const char *rid)
+{
+  ICalComponent *comp = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (
+      e_cal_client_get_object_sync (lia_evo_host_get_calendar (fx->host), uid, rid, &comp, NULL, &error));
+  g_assert_no_error (error);
+  return comp;
+}
+
+static char *
+prop_text (ICalComponent *comp, ICalPropertyKind kind)
+{
+  g_autoptr (GString) all = g_string_new ("");
+
+  for (ICalProperty *p = i_cal_component_get_first_property (comp, kind); p != NULL;
+       p = i_cal_component_get_next_property (comp, kind))
+    {
+      g_autofree char *text = i_cal_property_as_ical_string (p);
+      g_auto (GStrv) folds = g_strsplit (text, "\r\n ", -1);
+      g_autofree char *unfolded = g_strjoinv ("", folds);
+
+      g_string_append (all, unfolded);
+      g_object_unref (p);
+    }
+  return g_string_free (g_steal_pointer (&all), FALSE);
+}
+
+/* The user edits the series' RRULE in Evolution. */
+static void
+user_set_rrule (Fx *fx, const char *uid, const char *rrule)
+{
+  g_autoptr (ICalComponent) master = eds_component (fx, uid, NULL);
+  g_autoptr (ICalRecurrence) r = i_cal_recurrence_new_from_string (rrule);
+  g_autoptr (GError) error = NULL;
+  ICalProperty *old;
+
+  g_assert_nonnull (r);
+  while ((old = i_cal_component_get_first_property (master, I_CAL_RRULE_PROPERTY)) != NULL)
+    {
+      i_cal_component_remove_property (master, old);
+      g_object_unref (old);
+    }
+  i_cal_component_take_property (master, i_cal_property_new_rrule (r));
+  g_assert_true (e_cal_client_modify_object_sync (lia_evo_host_get_calendar (fx->host), master,
+                                                  E_CAL_OBJ_MOD_ALL, E_CAL_OPERATION_FLAG_NONE, NULL,
+                                                  &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_recurring (Fx *fx, gconstpointer data)
+{
+  g_autoptr (LiaItem) series = lia_item_new (LIA_ENTITY_RECURRING_APPOINTMENT);
+  g_autoptr (LiaValue) start = at (1772438400, "Europe/Berlin"); /* Mon 2 March 2026, 09:00 Berlin */
+  g_autoptr (LiaValue) end = at (1772442000, "Europe/Berlin");
+  g_autoptr (LiaValue) no = lia_value_new_boolean (FALSE);
+  const gint64 exdates[] = { G_GINT64_CONSTANT (1772611200) * G_USEC_PER_SEC }; /* Wed 4 March */
+  LiaRecurrence rec = { LIA_RECUR_WEEKLY, 1, 6, 0, (1u << 0) | (1u << 2), 0, 0, 0, 0, exdates, 1 };
+  g_autoptr (LiaValue) pattern = lia_value_new_recurrence (&rec);
+  const LiaParty org[] = { { "boss@example.org", "The Boss", LIA_ENTITY_N, NULL } };
+  const LiaParty req[] = { { "ada@example.org", "Ada L\xc3\xb6vel", LIA_ENTITY_CONTACT,
+                             "6f1c0a52-1111-4222-8333-944455556666" },
+                           { "bob@example.org", NULL, LIA_ENTITY_N, NULL } };
+  const LiaParty opt[] = { { NULL, "Someone Without Mail", LIA_ENTITY_N, NULL } };
+  g_autoptr (LiaValue) organizer = lia_value_new_party_list (org, 1);
+  g_autoptr (LiaValue) required = lia_value_new_party_list (req, 2);
+  g_autoptr (LiaValue) optional = lia_value_new_party_list (opt, 1);
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (LiaHostItem) user_edited = NULL;
+  g_autoptr (LiaHostItem) rich = NULL;
+  g_autoptr (LiaHostItem) inst = NULL;
+  g_autoptr (LiaHostItem) master_after = NULL;
+  g_autoptr (ICalComponent) master = NULL;
+  g_autoptr (ICalComponent) detached = NULL;
+  g_autoptr (ICalTime) rid = NULL;
+  g_autoptr (GPtrArray) rows = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *id = NULL;
+  g_autofree char *uid = NULL;
+  g_autofree char *rrule = NULL;
+  g_autofree char *exdate = NULL;
+  g_autofree char *attendees = NULL;
+  g_autofree char *organizer_text = NULL;
+  g_autofree char *inst_id = NULL;
+  g_autoptr (LiaItem) renamed = NULL;
+
+  g_test_summary (
+      "A weekly series in Europe/Berlin with an EXDATE, an organizer and required/optional attendees "
+      "is written as native RRULE/EXDATE/ORGANIZER/ATTENDEE (ROLE, CN), reads back identical "
+      "(CRM resolution of attendees included), follows a user's RRULE edit, keeps the last written "
+      "pattern when the user's RRULE is richer than LiaRecurrence; a detached instance made in "
+      "Evolution is its own row and item, written and deleted alone");
+  g_assert_nonnull (pattern);
+  g_assert_true (lia_item_set_text (series, "subject", "Standup", NULL));
+  g_assert_true (lia_item_set (series, "start", start, NULL));
+  g_assert_true (lia_item_set (series, "end", end, NULL));
+  g_assert_true (lia_item_set (series, "all-day", no, NULL));
+  g_assert_true (lia_item_set (series, "recurrence", pattern, NULL));
+  g_assert_true (lia_item_set (series, "organizer", organizer, NULL));
+  g_assert_true (lia_item_set (series, "required-attendees", required, NULL));
+  g_assert_true (lia_item_set (series, "optional-attendees", optional, NULL));
+  id = host_create (fx, series, NULL);
+  uid = g_strdup (id + strlen ("event:"));
+  hi = read_ok (fx, id);
+  assert_identical (hi->item, series);
+
+  /* Native, so Evolution shows and expands the series and its people. */
+  master = eds_component (fx, uid, NULL);
+  rrule = prop_text (master, I_CAL_RRULE_PROPERTY);
+  exdate = prop_text (master, I_CAL_EXDATE_PROPERTY);
+  attendees = prop_text (master, I_CAL_ATTENDEE_PROPERTY);
+  organizer_text = prop_text (master, I_CAL_ORGANIZER_PROPERTY);
+  g_assert_nonnull (strstr (rrule, "FREQ=WEEKLY"));
+  g_assert_nonnull (strstr (rrule, "COUNT=6"));
+  g_assert_nonnull (strstr (rrule, "BYDAY=MO,WE"));
+  g_assert_nonnull (strstr (exdate, "TZID=/freeassociation.sourceforge.net/Europe/Berlin:20260304T090000"));
+  g_assert_nonnull (strstr (attendees, "ROLE=REQ-PARTICIPANT:mailto:bob@example.org"));
+  g_assert_nonnull (strstr (attendees, "ROLE=OPT-PARTICIPANT"));
+  g_assert_nonnull (strstr (attendees, "CN=Someone Without Mail"));
+  g_assert_nonnull (strstr (organizer_text, "CN=The Boss:mailto:boss@example.org"));
+
+  /* The user shortens the series in Evolution: the native RRULE wins. */
+  user_set_rrule (fx, uid, "FREQ=WEEKLY;COUNT=4;BYDAY=MO,WE");
+  user_edited = read_ok (fx, id);
+  g_assert_cmpuint (lia_value_get_recurrence (lia_item_get (user_edited->item, "recurrence"))->count, ==, 4);
+  g_assert_cmpuint (lia_value_get_recurrence (lia_item_get (user_edited->item, "recurrence"))->n_exdates, ==,
+                    1);
+  /* An RRULE LiaRecurrence cannot hold (two BYHOURs) is not dropped to
+   * "no pattern": the item keeps the pattern the adapter last wrote. */
+  user_set_rrule (fx, uid, "FREQ=DAILY;BYHOUR=9,15");
+  rich = read_ok (fx, id);
+  g_assert_true (lia_value_identical (lia_item_get (rich->item, "recurrence"), pattern));
+  host_write (fx, id, series, NULL);
+
+  /* Evolution detaches Mon 9 March: moved one hour later, renamed. */
+  g_clear_object (&master);
+  master = eds_component (fx, uid, NULL);
+  detached = i_cal_component_clone (master);
+  for (ICalPropertyKind k = I_CAL_RRULE_PROPERTY; k != I_CAL_NO_PROPERTY;
+       k = k == I_CAL_RRULE_PROPERTY ? I_CAL_EXDATE_PROPERTY : I_CAL_NO_PROPERTY)
+    {
+      ICalProperty *p;
+
+      while ((p = i_cal_component_get_first_property (detached, k)) != NULL)
+        {
+          i_cal_component_remove_property (detached, p);
+          g_object_unref (p);
+        }
+    }
+  rid = i_cal_time_new_from_timet_with_zone (1773043200, FALSE,
+                                             i_cal_timezone_get_builtin_timezone ("Europe/Berlin"));
+  i_cal_time_set_timezone (rid, i_cal_timezone_get_builtin_timezone ("Europe/Berlin"));
+  {
+    ICalProperty *p = i_cal_property_new_recurrenceid (rid);
+    g_autoptr (ICalTime) s2 = i_cal_time_new_from_timet_with_zone (
+        1773046800, FALSE, i_cal_timezone_get_builtin_timezone ("Europe/Berlin"));
+    g_autoptr (ICalTime) e2 = i_cal_time_new_from_timet_with_zone (
+        1773050400, FALSE, i_cal_timezone_get_builtin_timezone ("Europe/Berlin"));
+
+    i_cal_property_take_parameter (
+        p, i_cal_parameter_new_tzid ("/freeassociation.sourceforge.net/Europe/Berlin"));
+    i_cal_component_take_property (detached, p);
+    i_cal_time_set_timezone (s2, i_cal_timezone_get_builtin_timezone ("Europe/Berlin"));
+    i_cal_time_set_timezone (e2, i_cal_timezone_get_builtin_timezone ("Europe/Berlin"));
+    i_cal_component_set_dtstart (detached, s2);
+    i_cal_component_set_dtend (detached, e2);
+  }
+  i_cal_component_set_summary (detached, "Standup (moved)");
+  g_assert_true (e_cal_client_modify_object_sync (lia_evo_host_get_calendar (fx->host), detached,
+                                                  E_CAL_OBJ_MOD_THIS, E_CAL_OPERATION_FLAG_NONE, NULL,
+                                                  &error));
+  g_assert_no_error (error);
+
+  rows = host_contents (fx, LIA_ENTITY_APPOINTMENT);
+  g_assert_true (rows_have (rows, id));
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const char *rid_id = ((LiaHostRow *) g_ptr_array_index (rows, i))->item_id;
+
+      if (g_str_has_prefix (rid_id, id) && strstr (rid_id, ";RECURRENCE-ID=") != NULL)
+        inst_id = g_strdup (rid_id);
+    }
+  g_assert_nonnull (inst_id);
+  g_assert_nonnull (strstr (inst_id, "20260309T090000"));
+  inst = read_ok (fx, inst_id);
+  g_assert_cmpint (lia_item_get_entity (inst->item), ==, LIA_ENTITY_APPOINTMENT);
+  g_assert_cmpstr (lia_item_get_text (inst->item, "subject"), ==, "Standup (moved)");
+  g_assert_cmpint (lia_value_get_instant (lia_item_get (inst->item, "start")), ==,
+                   G_GINT64_CONSTANT (1773046800) * G_USEC_PER_SEC);
+  g_assert_cmpstr (lia_value_get_tzid (lia_item_get (inst->item, "start")), ==, "Europe/Berlin");
+
+  /* Written alone: the series keeps its subject and its pattern. */
+  renamed = lia_item_copy (inst->item);
+  g_assert_true (lia_item_set_text (renamed, "subject", "Standup (renamed)", NULL));
+  host_write (fx, inst_id, renamed, NULL);
+  g_clear_pointer (&inst, lia_host_item_free);
+  inst = read_ok (fx, inst_id);
+  g_assert_cmpstr (lia_item_get_text (inst->item, "subject"), ==, "Standup (renamed)");
+  master_after = read_ok (fx, id);
+  assert_identical (master_after->item, series);
+
+  /* Deleted alone: the series stays. */
+  g_assert_true (host_delete (fx, inst_id, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&inst, lia_host_item_free);
+  inst = host_read (fx, inst_id, &error);
+  g_assert_null (inst);
+  g_assert_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_clear_pointer (&master_after, lia_host_item_free);
+  master_after = read_ok (fx, id);
+  g_assert_cmpstr (lia_item_get_text (master_after->item, "subject"), ==, "Standup");
+}
+
+static void
+test_all_day_series (Fx *fx, gconstpointer data)
+{
+  g_autoptr (LiaItem) series = lia_item_new (LIA_ENTITY_RECURRING_APPOINTMENT);
+  g_autoptr (LiaValue) d0 = at (1777593600, NULL); /* 1 May 2026 */
+  g_autoptr (LiaValue) d1 = at (1777680000, NULL);
+  g_autoptr (LiaValue) yes = lia_value_new_boolean (TRUE);
+  const gint64 exdates[] = { G_GINT64_CONSTANT (1777680000) * G_USEC_PER_SEC };
+  LiaRecurrence rec = { LIA_RECUR_DAILY, 2, 0, G_GINT64_CONSTANT (1778371200) * G_USEC_PER_SEC, 0, 0, 0, 0, 6,
+                        exdates,         1 };
+  g_autoptr (LiaValue) pattern = lia_value_new_recurrence (&rec);
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (ICalComponent) master = NULL;
+  g_autofree char *id = NULL;
+  g_autofree char *rrule = NULL;
+  g_autofree char *exdate = NULL;
+
+  g_test_summary ("An all-day series (DATE start/end) ending on a date, with a week start and an EXDATE, is "
+                  "written as RRULE with a DATE UNTIL and a DATE EXDATE and reads back identical");
+  g_assert_true (lia_item_set_text (series, "subject", "Conference", NULL));
+  g_assert_true (lia_item_set (series, "start", d0, NULL));
+  g_assert_true (lia_item_set (series, "end", d1, NULL));
+  g_assert_true (lia_item_set (series, "all-day", yes, NULL));
+  g_assert_true (lia_item_set (series, "recurrence", pattern, NULL));
+  id = host_create (fx, series, NULL);
+  hi = read_ok (fx, id);
+  assert_identical (hi->item, series);
+  master = eds_component (fx, id + strlen ("event:"), NULL);
+  rrule = prop_text (master, I_CAL_RRULE_PROPERTY);
+  exdate = prop_text (master, I_CAL_EXDATE_PROPERTY);
+  g_assert_nonnull (strstr (rrule, "FREQ=DAILY"));
+  g_assert_nonnull (strstr (rrule, "UNTIL=20260510;"));
+  g_assert_nonnull (strstr (rrule, "INTERVAL=2"));
+  g_assert_nonnull (strstr (rrule, "WKST=SU"));
+  g_assert_nonnull (strstr (exdate, "VALUE=DATE:20260502"));
+}
+
 static void
 test_named_props (Fx *fx, gconstpointer data)
 {
@@ -878,6 +1134,8 @@ main (int argc, char **argv)
 #define ADD(path, fn) g_test_add (path, Fx, NULL, fx_setup, fn, fx_teardown)
   ADD ("/evolution/contacts/crud", test_contacts_crud);
   ADD ("/evolution/calendar/events-and-tasks", test_events_tasks);
+  ADD ("/evolution/calendar/recurring-detached-attendees", test_recurring);
+  ADD ("/evolution/calendar/all-day-series", test_all_day_series);
   ADD ("/evolution/properties/round-trip", test_named_props);
   ADD ("/evolution/notifications/views", test_notifications);
   ADD ("/evolution/engine/two-way", test_engine_two_way);
