@@ -538,6 +538,14 @@ store_original (Cycle *c, const char *item_id, const char *xml, gint64 host_modi
   return lia_cache_store_original (c->cache, orig, error);
 }
 
+static gboolean
+record_facts_changed (const LiaCacheOriginal *row, const LiaCrmRecord *rec)
+{
+  return row == NULL || row->crm_state != (guint) lia_crm_record_get_state (rec)
+         || g_strcmp0 (row->crm_owner, lia_crm_record_get_owner (rec)) != 0
+         || row->crm_version != lia_crm_record_get_version (rec);
+}
+
 /* Merges one linked pair and applies the result on both sides in
  * R-MERGE-ORDER: CRM to host first (and its original), then host to CRM
  * (and the final original). @fallback_original is the item's own
@@ -644,6 +652,16 @@ sync_pair (Cycle *c, const LiaHostItem *hi, const LiaCrmRecord *rec_in, gboolean
           if (!lia_host_call_write_item (&self->link, self->store, hi->item_id, NULL, &props, c->cancellable,
                                          error))
             return FALSE;
+          if (!store_original (c, hi->item_id, final_xml, hi->modified_at, stored != NULL ? stored : rec,
+                               error))
+            return FALSE;
+        }
+      else if (final_xml != NULL && record_facts_changed (row, stored != NULL ? stored : rec))
+        {
+          /* A CRM change of state or owner alone changes no synchronized
+           * field, but the deletion rules read the state and owner the
+           * last sync saw once the record is gone (R-DEL-IN-TASK,
+           * R-DEL-IN-CONTACT): remember them. */
           if (!store_original (c, hi->item_id, final_xml, hi->modified_at, stored != NULL ? stored : rec,
                                error))
             return FALSE;
