@@ -1318,14 +1318,50 @@ download (Cycle *c, GError **error)
 
 /* ---- start-up and the cycle ---- */
 
+/* R-ROLE-ONE-PRIMARY: the server says which client of the user is primary,
+ * and the user may designate another at any time (on any client), so the
+ * role is read again at every cycle, not only at start-up. */
+static gboolean
+refresh_role (LiaEngine *self, const char *subscription, GCancellable *cancellable, GError **error)
+{
+  g_autoptr (GPtrArray) subs = lia_crm_list_subscriptions_sync (self->crm, cancellable, error);
+  LiaClientInfo info = { 0 };
+  const char *primary_name = NULL;
+  gboolean primary = FALSE;
+  LiaClientRole role;
+
+  if (subs == NULL)
+    return FALSE;
+  for (guint i = 0; i < subs->len; i++)
+    {
+      const LiaCrmSubscription *s = g_ptr_array_index (subs, i);
+
+      if (s->primary)
+        primary_name = s->client;
+      if (s->primary && g_strcmp0 (s->id, subscription) == 0)
+        primary = TRUE;
+    }
+  info.role = self->delegate ? LIA_CLIENT_DELEGATE : primary ? LIA_CLIENT_PRIMARY : LIA_CLIENT_SECONDARY;
+  info.roaming = self->roaming;
+  info.delegate_configured = TRUE;
+  info.primary_name = primary_name;
+  role = lia_client_role_effective (&info);
+  g_mutex_lock (&self->lock);
+  if (self->role != role)
+    g_debug ("engine: role %s -> %s", lia_client_role_to_string (self->role),
+             lia_client_role_to_string (role));
+  self->role = role;
+  g_free (self->primary_name);
+  self->primary_name = g_strdup (primary_name);
+  g_mutex_unlock (&self->lock);
+  return TRUE;
+}
+
 static gboolean
 start (LiaEngine *self, GCancellable *cancellable, GError **error)
 {
   g_autoptr (LiaCrmUser) user = NULL;
   g_autoptr (LiaCrmSubscription) sub = NULL;
-  g_autoptr (GPtrArray) subs = NULL;
-  LiaClientInfo info = { 0 };
-  const char *primary_name = NULL;
   LiaCache *cache;
 
   g_mutex_lock (&self->lock);
@@ -1346,28 +1382,13 @@ start (LiaEngine *self, GCancellable *cancellable, GError **error)
   sub = lia_crm_subscribe_sync (self->crm, self->client_name, cancellable, error);
   if (sub == NULL)
     return FALSE;
-  subs = lia_crm_list_subscriptions_sync (self->crm, cancellable, error);
-  if (subs == NULL)
+  if (!refresh_role (self, sub->id, cancellable, error))
     return FALSE;
-  for (guint i = 0; i < subs->len; i++)
-    {
-      const LiaCrmSubscription *s = g_ptr_array_index (subs, i);
-
-      if (s->primary)
-        primary_name = s->client;
-    }
-  info.role = self->delegate ? LIA_CLIENT_DELEGATE : sub->primary ? LIA_CLIENT_PRIMARY : LIA_CLIENT_SECONDARY;
-  info.roaming = self->roaming;
-  info.delegate_configured = TRUE;
-  info.primary_name = primary_name;
   g_mutex_lock (&self->lock);
   g_free (self->subscription);
   self->subscription = g_strdup (sub->id);
   g_free (self->user_id);
   self->user_id = g_strdup (user->id);
-  self->role = lia_client_role_effective (&info);
-  g_free (self->primary_name);
-  self->primary_name = g_strdup (primary_name);
   self->started = TRUE;
   g_mutex_unlock (&self->lock);
   {
@@ -1483,6 +1504,7 @@ static gboolean
 cycle_run (LiaEngine *self, GCancellable *cancellable, GError **error)
 {
   Cycle c = { 0 };
+  g_autoptr (GError) local = NULL;
   g_autofree char *sub = NULL;
   g_autofree char *user_id = NULL;
   gboolean ok = FALSE;
@@ -1490,8 +1512,30 @@ cycle_run (LiaEngine *self, GCancellable *cancellable, GError **error)
 
   if (get_state (self) == LIA_SYNC_STATE_OFFLINE)
     set_state (self, LIA_SYNC_STATE_SCANNING);
-  if (!lia_engine_is_ready (self) && !start (self, cancellable, error))
-    return FALSE;
+  if (!lia_engine_is_ready (self))
+    {
+      if (!start (self, cancellable, error))
+        return FALSE;
+    }
+  else
+    {
+      /* In SCANNING before the first network call, so that going offline
+       * here is a transition the state machine allows. */
+      set_state (self, LIA_SYNC_STATE_SCANNING);
+      g_mutex_lock (&self->lock);
+      sub = g_strdup (self->subscription);
+      g_mutex_unlock (&self->lock);
+      /* Unreachable: keep the last known role and go on, so that the
+       * queued changes are tried and their errors recorded per item
+       * (R-OFF-STATUS, R-IMM-FALLBACK). */
+      if (!refresh_role (self, sub, cancellable, &local) && !is_network_error (local))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+      g_clear_error (&local);
+      g_clear_pointer (&sub, g_free);
+    }
   g_mutex_lock (&self->lock);
   sub = g_strdup (self->subscription);
   user_id = g_strdup (self->user_id);

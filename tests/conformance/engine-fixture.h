@@ -24,6 +24,7 @@ typedef struct
   LiaPlugin *plugin; /* owned */
   LiaCrm *crm;       /* owned: this client's user */
   char *cache_path;  /* owned */
+  gboolean roaming;  /* set before ef_client_start (R-ROLE-ROAMING) */
 } EfClient;
 
 typedef struct
@@ -76,6 +77,7 @@ ef_client_start (Ef *ef, EfClient *client, LiaTestMailbox *mailbox, const char *
   config.org_name = "test-org";
   config.client_name = name;
   config.delegate = delegate;
+  config.roaming = client->roaming;
   config.clock = ef->clock;
   client->plugin =
       lia_plugin_internal_funcs ()->load (&config, lia_test_host_get_vtable (), client->host, &error);

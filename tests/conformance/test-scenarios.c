@@ -395,6 +395,93 @@ test_host_never_waits (Ef *ef, gconstpointer data)
   switch_crm_set_delay (ef->a.crm, 0);
 }
 
+static LiaClientRole
+role_of (EfClient *client)
+{
+  LiaClientRole role = LIA_CLIENT_N;
+
+  lia_engine_get_client (lia_plugin_get_engine (client->plugin), &role, NULL);
+  return role;
+}
+
+/* Tracks a new contact by hand in the Explorer and syncs; returns the
+ * item's CRM id, or NULL when the command was refused (@error set). */
+static char *
+track_new_contact (EfClient *client, const char *given, const char *family, GError **error)
+{
+  g_autofree char *item = host_contact (client, LIA_TEST_STORE, given, family);
+  g_autoptr (LiaHostItem) hi = NULL;
+
+  if (!command (client, LIA_COMMAND_TRACK, LIA_SURFACE_EXPLORER, LIA_TEST_STORE, item, LIA_ENTITY_CONTACT,
+                LIA_LINK_STATE_NONE, error))
+    return NULL;
+  ef_wait_queued (client, 1);
+  ef_sync (client);
+  hi = lia_test_host_dup_item (client->host, item);
+  g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+  return g_strdup (hi->props.crm_id);
+}
+
+static void
+test_one_primary (Ef *ef, gconstpointer data)
+{
+  EfClient desk = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *desk_sub = NULL;
+  g_autofree char *crm_id = NULL;
+  g_autoptr (LiaCrmRecord) rec = NULL;
+
+  g_test_summary ("R-ROLE-ONE-PRIMARY: the first client configured is primary, the second secondary; "
+                  "designating the second on the server makes it primary and demotes the first at their "
+                  "next cycles: the demoted client refuses new tracking naming the new primary, the new "
+                  "primary tracks and sends");
+  ef_sync (&ef->a);
+  ef_client_start (ef, &desk, ef->mailbox, ef->alice_token, "alice-desktop", "desk.db", FALSE);
+  ef_sync (&desk);
+  g_assert_cmpint (role_of (&ef->a), ==, LIA_CLIENT_PRIMARY);
+  g_assert_cmpint (role_of (&desk), ==, LIA_CLIENT_SECONDARY);
+  desk_sub = lia_engine_dup_subscription (lia_plugin_get_engine (desk.plugin));
+  g_assert_true (lia_crm_set_primary_sync (desk.crm, desk_sub, NULL, &error));
+  g_assert_no_error (error);
+  ef_sync (&desk);
+  ef_sync (&ef->a);
+  g_assert_cmpint (role_of (&desk), ==, LIA_CLIENT_PRIMARY);
+  g_assert_cmpint (role_of (&ef->a), ==, LIA_CLIENT_SECONDARY);
+  g_assert_null (track_new_contact (&ef->a, "Kim", "Kane", &error));
+  g_assert_error (error, LIA_ERROR, LIA_ERROR_REFUSED);
+  g_assert_nonnull (strstr (error->message, "alice-desktop"));
+  g_clear_error (&error);
+  crm_id = track_new_contact (&desk, "Lou", "Lake", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (crm_id);
+  rec = ef_crm_get (ef, LIA_ENTITY_CONTACT, crm_id);
+  g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (rec), "family-name"), ==, "Lake");
+  ef_client_stop (&desk);
+}
+
+static void
+test_roaming (Ef *ef, gconstpointer data)
+{
+  EfClient desk = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *crm_id = NULL;
+  g_autoptr (LiaCrmRecord) rec = NULL;
+
+  g_test_summary ("R-ROLE-ROAMING: with the roaming option, a client the server does not designate "
+                  "acts as primary: it tracks a new contact and sends it itself");
+  ef_sync (&ef->a);
+  desk.roaming = TRUE;
+  ef_client_start (ef, &desk, ef->mailbox, ef->alice_token, "alice-desktop", "desk.db", FALSE);
+  ef_sync (&desk);
+  g_assert_cmpint (role_of (&desk), ==, LIA_CLIENT_PRIMARY);
+  crm_id = track_new_contact (&desk, "May", "Marsh", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (crm_id);
+  rec = ef_crm_get (ef, LIA_ENTITY_CONTACT, crm_id);
+  g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (rec), "family-name"), ==, "Marsh");
+  ef_client_stop (&desk);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -403,6 +490,8 @@ main (int argc, char **argv)
   ADD ("/engine/R-ROLE-DELEGATE/marks-primary-promotes", test_delegate);
   ADD ("/engine/R-ROLE-SECONDARY-NO-NEW/refused-names-primary", test_secondary_no_new);
   ADD ("/engine/R-ROLE-SECONDARY-DEFER/primary-sends", test_secondary_defer);
+  ADD ("/engine/R-ROLE-ONE-PRIMARY/designate-demotes", test_one_primary);
+  ADD ("/engine/R-ROLE-ROAMING/every-client-primary", test_roaming);
   ADD ("/engine/R-MARK-PROFILE/other-store-refused", test_profile);
   ADD ("/engine/R-MARK-NEEDS-FILTER/no-task-filter", test_needs_filter);
   ADD ("/engine/R-IMM-TRACK-INSP/on-save", test_track_on_save);
