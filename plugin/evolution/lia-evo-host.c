@@ -1017,6 +1017,18 @@ watch_step_done (GTask *task)
     g_task_return_boolean (task, TRUE);
 }
 
+/* A started view may still be running its initial query, and a change
+ * made meanwhile can go unreported: the watch completes on "complete". */
+static void
+on_view_complete (GObject *view, const GError *error, gpointer user_data)
+{
+  GTask *task = user_data;
+
+  g_signal_handlers_disconnect_by_func (view, on_view_complete, task);
+  watch_step_done (task);
+  g_object_unref (task);
+}
+
 static void
 book_view_ready (GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -1036,13 +1048,23 @@ book_view_ready (GObject *source, GAsyncResult *res, gpointer user_data)
     {
       LiaEvoHost *host = w->host;
 
+      if (host->views[KIND_CONTACT] != NULL)
+        {
+          /* A concurrent watch got there first. */
+          e_book_client_view_stop (view, NULL);
+          g_object_unref (view);
+          watch_step_done (task);
+          return;
+        }
       /* Existing contacts are the scanner's business, not notifications. */
       e_book_client_view_set_flags (view, E_BOOK_CLIENT_VIEW_FLAGS_NONE, NULL);
       g_signal_connect (view, "objects-added", G_CALLBACK (on_contacts_added), host);
       g_signal_connect (view, "objects-modified", G_CALLBACK (on_contacts_modified), host);
       g_signal_connect (view, "objects-removed", G_CALLBACK (on_contacts_removed), host);
       host->views[KIND_CONTACT] = G_OBJECT (view);
+      g_signal_connect (view, "complete", G_CALLBACK (on_view_complete), g_object_ref (task));
       e_book_client_view_start (view, NULL);
+      return;
     }
   watch_step_done (task);
 }
@@ -1067,12 +1089,21 @@ cal_view_ready (GObject *source, GAsyncResult *res, gpointer user_data)
       LiaEvoHost *host = w->host;
       Kind kind = (GObject *) source == (GObject *) host->clients[KIND_TASK] ? KIND_TASK : KIND_EVENT;
 
+      if (host->views[kind] != NULL)
+        {
+          e_cal_client_view_stop (view, NULL);
+          g_object_unref (view);
+          watch_step_done (task);
+          return;
+        }
       e_cal_client_view_set_flags (view, E_CAL_CLIENT_VIEW_FLAGS_NONE, NULL);
       host->views[kind] = G_OBJECT (view);
       g_signal_connect (view, "objects-added", G_CALLBACK (on_objects_added), host);
       g_signal_connect (view, "objects-modified", G_CALLBACK (on_objects_modified), host);
       g_signal_connect (view, "objects-removed", G_CALLBACK (on_objects_removed), host);
+      g_signal_connect (view, "complete", G_CALLBACK (on_view_complete), g_object_ref (task));
       e_cal_client_view_start (view, NULL);
+      return;
     }
   watch_step_done (task);
 }
@@ -1091,6 +1122,15 @@ lia_evo_host_watch_async (LiaEvoHost *host, LiaEvoNotifyFunc func, gpointer func
   g_task_set_task_data (task, w, (GDestroyNotify) watch_free);
   host->notify = func;
   host->notify_data = func_data;
+  /* Watching again (an engine restarted on the same host) reuses the
+   * views: new ones would leave the old ones emitting into this host
+   * after it is freed, as only the views it holds are disconnected. */
+  if (host->views[KIND_CONTACT] != NULL && host->views[KIND_EVENT] != NULL && host->views[KIND_TASK] != NULL)
+    {
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      return;
+    }
   /* Each callback holds one reference; the last one completes the task. */
   e_book_client_get_view (E_BOOK_CLIENT (host->clients[KIND_CONTACT]),
                           "(contains \"x-evolution-any-field\" \"\")", cancellable, book_view_ready,

@@ -979,6 +979,61 @@ test_engine_offline (Fx *fx, gconstpointer data)
   g_assert_nonnull (kept);
 }
 
+static guint
+rows_with_crm_id (Fx *fx, const char *crm_id)
+{
+  g_autoptr (GPtrArray) rows = host_contents (fx, LIA_ENTITY_CONTACT);
+  guint n = 0;
+
+  for (guint i = 0; i < rows->len; i++)
+    if (g_strcmp0 (((LiaHostRow *) g_ptr_array_index (rows, i))->crm_id, crm_id) == 0)
+      n++;
+  return n;
+}
+
+static void
+test_engine_no_duplicates (Fx *fx, gconstpointer data)
+{
+  g_autoptr (LiaItem) contact = contact_item ("Dana", "Single");
+  g_autofree char *cid = NULL;
+  g_autoptr (LiaHostItem) hc = NULL;
+  g_autoptr (LiaCacheMapping) mapping = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *suffixes[] = { "", "-wal", "-shm" };
+
+  g_test_summary ("R-DUP-NONE on real EDS: a tracked contact stays one EDS contact over repeated syncs and "
+                  "after the sync cache is lost, because the host item carries its CRM id and the rebuilt "
+                  "cache relinks it instead of creating a second one");
+  engine_start (fx);
+  engine_sync (fx);
+  cid = host_create (fx, contact, NULL);
+  track (fx, cid, LIA_ENTITY_CONTACT);
+  engine_sync (fx);
+  hc = read_ok (fx, cid);
+  g_assert_nonnull (hc->props.crm_id);
+  engine_sync (fx);
+  engine_sync (fx);
+  g_assert_cmpuint (rows_with_crm_id (fx, hc->props.crm_id), ==, 1);
+
+  /* The cache is gone (a new machine, a deleted profile file). */
+  engine_stop (fx);
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *path = g_strconcat (fx->cache_path, suffixes[i], NULL);
+
+      g_unlink (path);
+    }
+  engine_start (fx);
+  engine_sync (fx);
+  engine_sync (fx);
+  g_assert_cmpuint (rows_with_crm_id (fx, hc->props.crm_id), ==, 1);
+  mapping = lia_cache_lookup_crm (lia_engine_get_cache (lia_plugin_get_engine (fx->plugin)), LIA_EVO_STORE,
+                                  LIA_ENTITY_CONTACT, hc->props.crm_id, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (mapping);
+  g_assert_cmpstr (mapping->item_id, ==, cid);
+}
+
 static void
 test_unusual (Fx *fx, gconstpointer data)
 {
@@ -1141,5 +1196,6 @@ main (int argc, char **argv)
   ADD ("/evolution/engine/two-way", test_engine_two_way);
   ADD ("/evolution/engine/R-DET-SCAN-STARTUP-R-DET-DELETES", test_engine_offline);
   ADD ("/evolution/contacts/unusual-vcard", test_unusual);
+  ADD ("/evolution/engine/R-DUP-NONE", test_engine_no_duplicates);
   return g_test_run ();
 }
