@@ -215,7 +215,21 @@ lia_scanner_reconcile_deletes (const LiaHostLink *link, LiaCache *cache, const c
     {
       const LiaCacheMapping *m = g_ptr_array_index (mappings, i);
 
+      g_autoptr (LiaHostItem) moved = NULL;
+      g_autoptr (GError) local = NULL;
+
       if (g_hash_table_contains (present, m->item_id))
+        continue;
+      /* R-MARK-PROFILE: an item moved to another store stays tracked; a
+       * host that still finds it by id, carrying its link, did not lose
+       * it. Only an item the host no longer has is a delete. */
+      moved = lia_host_call_read_item (link, store, m->item_id, cancellable, &local);
+      if (moved == NULL && !g_error_matches (local, LIA_ERROR, LIA_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+      if (moved != NULL && g_strcmp0 (moved->props.crm_id, m->crm_id) == 0)
         continue;
       /* R-DET-DELETES: mapped, but the folder no longer has it. */
       enqueue (batch, LIA_CHANGE_OP_DELETE, store, folder, m->item_id, m->entity, m->crm_id);

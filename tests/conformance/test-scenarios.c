@@ -159,6 +159,55 @@ test_profile (Ef *ef, gconstpointer data)
 }
 
 static void
+test_profile_moved_marked (Ef *ef, gconstpointer data)
+{
+  g_autofree char *item = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (LiaCrmRecord) rec = NULL;
+
+  g_test_summary ("R-MARK-PROFILE: an item marked (state 1) in the primary store and moved to another store "
+                  "before the cycle promotes it is promoted (state 2, record in CRM), not left an orphan, "
+                  "and later cycles keep it tracked");
+  ef_sync (&ef->a);
+  item = host_contact (&ef->a, LIA_TEST_STORE, "Rae", "Reed");
+  g_assert_true (command (&ef->a, LIA_COMMAND_TRACK, LIA_SURFACE_EXPLORER, LIA_TEST_STORE, item,
+                          LIA_ENTITY_CONTACT, LIA_LINK_STATE_NONE, &error));
+  g_assert_no_error (error);
+  ef_wait_queued (&ef->a, 1);
+  g_assert_true (lia_test_host_user_move (ef->a.host, item, LIA_TEST_STORE_OTHER, "contacts"));
+  ef_iterate ();
+  ef_sync (&ef->a);
+  hi = lia_test_host_dup_item (ef->a.host, item);
+  g_assert_cmpstr (hi->store, ==, LIA_TEST_STORE_OTHER);
+  g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+  g_assert_nonnull (hi->props.crm_id);
+  rec = ef_crm_get (ef, LIA_ENTITY_CONTACT, hi->props.crm_id);
+  g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (rec), "family-name"), ==, "Reed");
+  /* More cycles, one after a restart (which reconciles deletions): the
+   * moved item is neither taken for deleted nor duplicated. */
+  ef_sync (&ef->a);
+  ef_client_stop (&ef->a);
+  ef_client_start (ef, &ef->a, ef->mailbox, ef->alice_token, "alice-laptop", "alice-laptop.db", FALSE);
+  ef_sync (&ef->a);
+  {
+    g_autoptr (LiaCacheMapping) m = lia_cache_lookup_item (
+        lia_engine_get_cache (lia_plugin_get_engine (ef->a.plugin)), LIA_TEST_STORE, item, NULL);
+    g_autoptr (LiaCacheMapping) m_other = lia_cache_lookup_item (
+        lia_engine_get_cache (lia_plugin_get_engine (ef->a.plugin)), LIA_TEST_STORE_OTHER, item, NULL);
+
+    g_assert_true (m != NULL || m_other != NULL);
+  }
+  g_clear_pointer (&rec, lia_crm_record_free);
+  rec = ef_crm_get (ef, LIA_ENTITY_CONTACT, hi->props.crm_id);
+  g_assert_nonnull (rec);
+  g_clear_pointer (&hi, lia_host_item_free);
+  hi = lia_test_host_dup_item (ef->a.host, item);
+  g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+  g_assert_cmpuint (lia_test_host_count_items (ef->a.host, LIA_TEST_STORE, "contacts"), ==, 0);
+}
+
+static void
 test_needs_filter (Ef *ef, gconstpointer data)
 {
   g_autoptr (GPtrArray) filters = NULL;
@@ -493,6 +542,7 @@ main (int argc, char **argv)
   ADD ("/engine/R-ROLE-ONE-PRIMARY/designate-demotes", test_one_primary);
   ADD ("/engine/R-ROLE-ROAMING/every-client-primary", test_roaming);
   ADD ("/engine/R-MARK-PROFILE/other-store-refused", test_profile);
+  ADD ("/engine/R-MARK-PROFILE/marked-then-moved-promoted", test_profile_moved_marked);
   ADD ("/engine/R-MARK-NEEDS-FILTER/no-task-filter", test_needs_filter);
   ADD ("/engine/R-IMM-TRACK-INSP/on-save", test_track_on_save);
   ADD ("/engine/R-MARK-UNTRACK/keeps-crm", test_untrack);
