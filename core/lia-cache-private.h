@@ -45,6 +45,7 @@ typedef enum
   OP_SET_SETTING,
   OP_APPEND_JOURNAL,
   OP_CLAIM,
+  OP_RELEASE_CLAIMS,
 } CacheOpKind;
 
 /* One write. Its pointers are owned by the op when it sits in a batch or an

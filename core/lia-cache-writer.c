@@ -146,6 +146,7 @@ validate_op (const CacheOp *op, GError **error)
     case OP_SET_WATERMARK:
     case OP_SET_SETTING:
     case OP_CLAIM:
+    case OP_RELEASE_CLAIMS:
       return TRUE;
     }
   g_assert_not_reached ();
@@ -171,6 +172,8 @@ lia_cache_op_clear (CacheOp *op)
     case OP_COMPLETE:
     case OP_FAIL:
       g_clear_pointer (&op->u.row.message, g_free);
+      break;
+    case OP_RELEASE_CLAIMS:
       break;
     case OP_UNMAP:
     case OP_SET_LINK_STATE:
@@ -235,6 +238,9 @@ static const char SQL_CLAIM[] =
     "  AND NOT EXISTS (SELECT 1 FROM change_queue AS o WHERE o.store = c.store AND o.entity = c.entity"
     "   AND o.crm_id = c.crm_id AND o.direction = c.direction AND o.id < c.id)"
     " ORDER BY c.id LIMIT ?4) RETURNING " CHANGE_COLUMNS;
+/* Every lease, whoever held it: for the one syncer of a cache at its start,
+ * when any claim left is that of a process that died mid-batch. */
+static const char SQL_RELEASE_CLAIMS[] = "UPDATE change_queue SET claimed_until = 0 WHERE claimed_until != 0";
 static const char SQL_MAP[] =
     "INSERT INTO id_mapping (" MAPPING_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)"
     " ON CONFLICT (store, item_id) DO UPDATE SET folder = excluded.folder, entity = excluded.entity,"
@@ -337,6 +343,17 @@ op_run_enqueue (LiaCache *cache, CacheOp *op, gint64 now, GError **error)
     return FALSE;
   op->out = sqlite3_last_insert_rowid (cache->write_db);
   return TRUE;
+}
+
+static gboolean
+op_run_release_claims (LiaCache *cache, GError **error)
+{
+  g_autoptr (LiaSqliteStmtInUse) stmt =
+      lia_sqlite_stmt_cache_get (cache->write_stmts, SQL_RELEASE_CLAIMS, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  return writer_step (cache, stmt, "Cannot release the claims", error);
 }
 
 static gboolean
@@ -568,6 +585,8 @@ op_run (LiaCache *cache, CacheOp *op, CacheRequest *req, GError **error)
       return op_run_fail (cache, op, req->now, error);
     case OP_CLAIM:
       return op_run_claim (cache, op, req->now, req, error);
+    case OP_RELEASE_CLAIMS:
+      return op_run_release_claims (cache, error);
     case OP_MAP:
       return op_run_map (cache, op, req->now, error);
     case OP_UNMAP:

@@ -529,6 +529,15 @@ lia_cache_complete (LiaCache *cache, const gint64 *ids, guint n_ids, GError **er
 }
 
 gboolean
+lia_cache_release_claims (LiaCache *cache, GError **error)
+{
+  CacheOp op = { .kind = OP_RELEASE_CLAIMS };
+
+  g_return_val_if_fail (cache != NULL, FALSE);
+  return lia_cache_write (cache, &op, 1, NULL, error);
+}
+
+gboolean
 lia_cache_fail (LiaCache *cache, gint64 id, const char *message, gint64 *out_next_attempt_at, GError **error)
 {
   CacheOp op = { .kind = OP_FAIL, .u.row = { .id = id, .message = (char *) message } };

@@ -1372,6 +1372,15 @@ start (LiaEngine *self, GCancellable *cancellable, GError **error)
       cache = lia_cache_open (self->cache_path, self->clock, NULL, error);
       if (cache == NULL)
         return FALSE;
+      /* This engine is the one syncer of its cache and nothing of it has
+       * claimed yet: a claim in the file is a killed predecessor's, and its
+       * changes must go now, not when its lease runs out
+       * (R-DET-QUEUE-DURABLE). */
+      if (!lia_cache_release_claims (cache, error))
+        {
+          lia_cache_close (cache);
+          return FALSE;
+        }
       g_mutex_lock (&self->lock);
       self->cache = cache;
       g_mutex_unlock (&self->lock);

@@ -584,6 +584,20 @@ LIA_API GPtrArray *lia_cache_claim (LiaCache *cache, LiaDirection direction, gui
                                     gint64 lease_us, GError **error);
 
 /**
+ * lia_cache_release_claims:
+ * @cache: a cache
+ * @error: return location for a #GError
+ *
+ * Makes every claimed change claimable at once. For the one process that
+ * syncs this cache, at its start: a claim then left in the file is that of
+ * a predecessor killed mid-batch, and waiting out its lease would hold
+ * those changes back (R-DET-QUEUE-DURABLE).
+ *
+ * Returns: %TRUE when it is durable; %FALSE with %LIA_ERROR_STORE.
+ */
+LIA_API gboolean lia_cache_release_claims (LiaCache *cache, GError **error);
+
+/**
  * lia_cache_complete:
  * @cache: a cache
  * @ids: (array length=n_ids): the ids of the changes done

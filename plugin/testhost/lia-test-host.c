@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
 #include <string.h>
+
+#include <glib/gstdio.h>
 
 #include "lia-test-host.h"
 
@@ -26,6 +29,10 @@ struct _LiaTestMailbox
   guint64 sorted_generation;
   char *sorted_key;  /* owned: "store/folder" */
   GPtrArray *sorted; /* owned array of borrowed TestItem */
+  /* When set, every change is written to this directory before the call
+   * that made it returns, as a real client's store is durable: a process
+   * killed at any instant leaves the items it had written. */
+  char *autosave_dir; /* owned, nullable */
 };
 
 struct _LiaTestHost
@@ -103,15 +110,20 @@ lia_test_mailbox_unref (LiaTestMailbox *mailbox)
     return;
   g_clear_pointer (&mailbox->sorted, g_ptr_array_unref);
   g_free (mailbox->sorted_key);
+  g_free (mailbox->autosave_dir);
   g_hash_table_unref (mailbox->items);
   lia_clock_unref (mailbox->clock);
   g_free (mailbox);
 }
 
+static void mailbox_persist (LiaTestMailbox *mb, const char *item_id);
+
 static void
-mailbox_changed (LiaTestMailbox *mb)
+mailbox_changed (LiaTestMailbox *mb, const char *item_id)
 {
   mb->generation++;
+  if (mb->autosave_dir != NULL)
+    mailbox_persist (mb, item_id);
 }
 
 static TestItem *
@@ -129,7 +141,7 @@ mailbox_add (LiaTestMailbox *mb, const char *store, const char *folder, const Li
   if (props != NULL)
     lia_host_props_copy (&ti->props, props);
   g_hash_table_insert (mb->items, ti->id, ti);
-  mailbox_changed (mb);
+  mailbox_changed (mb, ti->id);
   return ti;
 }
 
@@ -165,46 +177,129 @@ test_item_dup (const TestItem *ti)
   return hi;
 }
 
-/* Persistence: one key file, a group per item. */
+/* Persistence: a directory holding mailbox.ini (the next id) and one key
+ * file per item under items/, each replaced atomically, so that saving one
+ * changed item costs one small file whatever the mailbox's size. */
+
+static char *
+item_path (const char *dir, const char *item_id)
+{
+  g_autofree char *name = g_strconcat (item_id, ".ini", NULL);
+
+  return g_build_filename (dir, "items", name, NULL);
+}
+
+static gboolean
+save_next_id (LiaTestMailbox *mailbox, const char *dir, GError **error)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autofree char *path = g_build_filename (dir, "mailbox.ini", NULL);
+
+  g_key_file_set_uint64 (kf, "mailbox", "next-id", mailbox->next_id);
+  return g_key_file_save_to_file (kf, path, error);
+}
+
+static gboolean
+save_item (const TestItem *ti, const char *dir, GError **error)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autofree char *path = item_path (dir, ti->id);
+  g_autofree char *xml = lia_original_encode (ti->item, NULL, error);
+  const char *g = "item";
+
+  if (xml == NULL)
+    return FALSE;
+  g_key_file_set_string (kf, g, "store", ti->store);
+  g_key_file_set_string (kf, g, "folder", ti->folder);
+  g_key_file_set_string (kf, g, "fields", xml);
+  g_key_file_set_int64 (kf, g, "modified", ti->modified_at);
+  g_key_file_set_boolean (kf, g, "draft", ti->is_draft);
+  g_key_file_set_uint64 (kf, g, "mask", ti->props.mask);
+  g_key_file_set_uint64 (kf, g, "link-state", ti->props.link_state);
+  g_key_file_set_string (kf, g, "crm-id", ti->props.crm_id ? ti->props.crm_id : "");
+  g_key_file_set_string (kf, g, "crm-org", ti->props.crm_org ? ti->props.crm_org : "");
+  g_key_file_set_string (kf, g, "original", ti->props.original ? ti->props.original : "");
+  g_key_file_set_string (kf, g, "regarding-id", ti->props.regarding_id ? ti->props.regarding_id : "");
+  g_key_file_set_string (kf, g, "regarding-name", ti->props.regarding_name ? ti->props.regarding_name : "");
+  return g_key_file_save_to_file (kf, path, error);
+}
+
+static gboolean
+make_dirs (const char *dir, GError **error)
+{
+  g_autofree char *items = g_build_filename (dir, "items", NULL);
+
+  if (g_mkdir_with_parents (items, 0700) != 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot create \"%s\"", items);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The test host has no caller to report to: a write that cannot be saved
+ * makes the test that asked for durability fail loudly. */
+static void
+mailbox_persist (LiaTestMailbox *mb, const char *item_id)
+{
+  g_autoptr (GError) error = NULL;
+  const TestItem *ti = g_hash_table_lookup (mb->items, item_id);
+
+  if (ti != NULL)
+    {
+      if (!save_item (ti, mb->autosave_dir, &error) || !save_next_id (mb, mb->autosave_dir, &error))
+        g_critical ("test mailbox: cannot save \"%s\": %s", item_id, error->message);
+    }
+  else
+    {
+      g_autofree char *path = item_path (mb->autosave_dir, item_id);
+
+      if (g_unlink (path) != 0 && errno != ENOENT)
+        g_critical ("test mailbox: cannot remove \"%s\": %s", path, g_strerror (errno));
+    }
+}
 
 gboolean
 lia_test_mailbox_save (LiaTestMailbox *mailbox, const char *dir, GError **error)
 {
-  g_autoptr (GKeyFile) kf = g_key_file_new ();
-  g_autofree char *path = g_build_filename (dir, "mailbox.ini", NULL);
+  g_autofree char *items = g_build_filename (dir, "items", NULL);
+  g_autoptr (GDir) d = NULL;
   GHashTableIter iter;
   gpointer value;
+  const char *name;
 
-  g_key_file_set_uint64 (kf, "mailbox", "next-id", mailbox->next_id);
+  if (!make_dirs (dir, error))
+    return FALSE;
+  /* Files of items deleted since an earlier save go first. */
+  d = g_dir_open (items, 0, error);
+  if (d == NULL)
+    return FALSE;
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *id = g_str_has_suffix (name, ".ini") ? g_strndup (name, strlen (name) - 4) : NULL;
+
+      if (id != NULL && !g_hash_table_contains (mailbox->items, id))
+        {
+          g_autofree char *path = g_build_filename (items, name, NULL);
+
+          g_unlink (path);
+        }
+    }
   g_hash_table_iter_init (&iter, mailbox->items);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      const TestItem *ti = value;
-      g_autofree char *xml = lia_original_encode (ti->item, NULL, error);
-
-      if (xml == NULL)
-        return FALSE;
-      g_key_file_set_string (kf, ti->id, "store", ti->store);
-      g_key_file_set_string (kf, ti->id, "folder", ti->folder);
-      g_key_file_set_string (kf, ti->id, "fields", xml);
-      g_key_file_set_int64 (kf, ti->id, "modified", ti->modified_at);
-      g_key_file_set_boolean (kf, ti->id, "draft", ti->is_draft);
-      g_key_file_set_uint64 (kf, ti->id, "mask", ti->props.mask);
-      g_key_file_set_uint64 (kf, ti->id, "link-state", ti->props.link_state);
-      g_key_file_set_string (kf, ti->id, "crm-id", ti->props.crm_id ? ti->props.crm_id : "");
-      g_key_file_set_string (kf, ti->id, "crm-org", ti->props.crm_org ? ti->props.crm_org : "");
-      g_key_file_set_string (kf, ti->id, "original", ti->props.original ? ti->props.original : "");
-      g_key_file_set_string (kf, ti->id, "regarding-id",
-                             ti->props.regarding_id ? ti->props.regarding_id : "");
-      g_key_file_set_string (kf, ti->id, "regarding-name",
-                             ti->props.regarding_name ? ti->props.regarding_name : "");
-    }
-  if (g_mkdir_with_parents (dir, 0700) != 0)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot create \"%s\"", dir);
+    if (!save_item (value, dir, error))
       return FALSE;
-    }
-  return g_key_file_save_to_file (kf, path, error);
+  return save_next_id (mailbox, dir, error);
+}
+
+gboolean
+lia_test_mailbox_set_autosave (LiaTestMailbox *mailbox, const char *dir, GError **error)
+{
+  if (!lia_test_mailbox_save (mailbox, dir, error))
+    return FALSE;
+  g_free (mailbox->autosave_dir);
+  mailbox->autosave_dir = g_strdup (dir);
+  return TRUE;
 }
 
 static char *
@@ -215,48 +310,72 @@ kf_dup_nonempty (GKeyFile *kf, const char *group, const char *key)
   return s != NULL && *s != '\0' ? g_steal_pointer (&s) : NULL;
 }
 
+static TestItem *
+load_item (const char *path, const char *id, GError **error)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autofree char *xml = NULL;
+  const char *g = "item";
+  TestItem *ti;
+
+  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, error))
+    return NULL;
+  xml = g_key_file_get_string (kf, g, "fields", error);
+  if (xml == NULL)
+    return NULL;
+  ti = g_new0 (TestItem, 1);
+  ti->id = g_strdup (id);
+  ti->store = g_key_file_get_string (kf, g, "store", NULL);
+  ti->folder = g_key_file_get_string (kf, g, "folder", NULL);
+  ti->item = lia_original_decode (xml, strlen (xml), error);
+  if (ti->item == NULL)
+    {
+      test_item_free (ti);
+      return NULL;
+    }
+  ti->modified_at = g_key_file_get_int64 (kf, g, "modified", NULL);
+  ti->is_draft = g_key_file_get_boolean (kf, g, "draft", NULL);
+  ti->props.mask = (guint) g_key_file_get_uint64 (kf, g, "mask", NULL);
+  ti->props.link_state = (LiaLinkState) g_key_file_get_uint64 (kf, g, "link-state", NULL);
+  ti->props.crm_id = kf_dup_nonempty (kf, g, "crm-id");
+  ti->props.crm_org = kf_dup_nonempty (kf, g, "crm-org");
+  ti->props.original = kf_dup_nonempty (kf, g, "original");
+  ti->props.regarding_id = kf_dup_nonempty (kf, g, "regarding-id");
+  ti->props.regarding_name = kf_dup_nonempty (kf, g, "regarding-name");
+  return ti;
+}
+
 LiaTestMailbox *
 lia_test_mailbox_load (const char *dir, LiaClock *clock, GError **error)
 {
   g_autoptr (GKeyFile) kf = g_key_file_new ();
   g_autofree char *path = g_build_filename (dir, "mailbox.ini", NULL);
+  g_autofree char *items = g_build_filename (dir, "items", NULL);
   g_autoptr (LiaTestMailbox) mb = NULL;
-  g_auto (GStrv) groups = NULL;
+  g_autoptr (GDir) d = NULL;
+  const char *name;
 
   if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, error))
     return NULL;
+  d = g_dir_open (items, 0, error);
+  if (d == NULL)
+    return NULL;
   mb = lia_test_mailbox_new (clock);
   mb->next_id = (guint) g_key_file_get_uint64 (kf, "mailbox", "next-id", NULL);
-  groups = g_key_file_get_groups (kf, NULL);
-  for (guint i = 0; groups[i] != NULL; i++)
+  while ((name = g_dir_read_name (d)) != NULL)
     {
-      g_autofree char *xml = NULL;
+      g_autofree char *item_file = g_build_filename (items, name, NULL);
+      g_autofree char *id = NULL;
       TestItem *ti;
 
-      if (g_str_equal (groups[i], "mailbox"))
+      /* g_file_set_contents() leaves "NAME.XXXXXX" temporaries behind
+       * only when killed between write and rename: not items. */
+      if (!g_str_has_suffix (name, ".ini"))
         continue;
-      xml = g_key_file_get_string (kf, groups[i], "fields", error);
-      if (xml == NULL)
+      id = g_strndup (name, strlen (name) - 4);
+      ti = load_item (item_file, id, error);
+      if (ti == NULL)
         return NULL;
-      ti = g_new0 (TestItem, 1);
-      ti->id = g_strdup (groups[i]);
-      ti->store = g_key_file_get_string (kf, groups[i], "store", NULL);
-      ti->folder = g_key_file_get_string (kf, groups[i], "folder", NULL);
-      ti->item = lia_original_decode (xml, strlen (xml), error);
-      if (ti->item == NULL)
-        {
-          test_item_free (ti);
-          return NULL;
-        }
-      ti->modified_at = g_key_file_get_int64 (kf, groups[i], "modified", NULL);
-      ti->is_draft = g_key_file_get_boolean (kf, groups[i], "draft", NULL);
-      ti->props.mask = (guint) g_key_file_get_uint64 (kf, groups[i], "mask", NULL);
-      ti->props.link_state = (LiaLinkState) g_key_file_get_uint64 (kf, groups[i], "link-state", NULL);
-      ti->props.crm_id = kf_dup_nonempty (kf, groups[i], "crm-id");
-      ti->props.crm_org = kf_dup_nonempty (kf, groups[i], "crm-org");
-      ti->props.original = kf_dup_nonempty (kf, groups[i], "original");
-      ti->props.regarding_id = kf_dup_nonempty (kf, groups[i], "regarding-id");
-      ti->props.regarding_name = kf_dup_nonempty (kf, groups[i], "regarding-name");
       g_hash_table_insert (mb->items, ti->id, ti);
     }
   return g_steal_pointer (&mb);
@@ -343,7 +462,7 @@ lia_test_host_user_edit (LiaTestHost *host, const char *item_id, const char *fie
   if (ti == NULL || !lia_item_set_text (ti->item, field, text, NULL))
     return FALSE;
   ti->modified_at = lia_clock_now (host->mailbox->clock);
-  mailbox_changed (host->mailbox);
+  mailbox_changed (host->mailbox, ti->id);
   host_notify (host, LIA_HOST_EVENT_MODIFIED, ti, NULL, NULL);
   return TRUE;
 }
@@ -357,7 +476,7 @@ lia_test_host_user_set_props (LiaTestHost *host, const char *item_id, const LiaH
     return FALSE;
   props_merge (&ti->props, props);
   ti->modified_at = lia_clock_now (host->mailbox->clock);
-  mailbox_changed (host->mailbox);
+  mailbox_changed (host->mailbox, ti->id);
   host_notify (host, LIA_HOST_EVENT_MODIFIED, ti, NULL, NULL);
   return TRUE;
 }
@@ -379,7 +498,7 @@ lia_test_host_user_delete (LiaTestHost *host, const char *item_id)
   n.entity = lia_item_get_entity (ti->item);
   n.link_state = ti->props.link_state;
   g_hash_table_remove (host->mailbox->items, item_id);
-  mailbox_changed (host->mailbox);
+  mailbox_changed (host->mailbox, item_id);
   if (host->notify != NULL && !host->drop)
     host->notify (&n, host->notify_data);
   return TRUE;
@@ -399,7 +518,7 @@ lia_test_host_user_move (LiaTestHost *host, const char *item_id, const char *sto
   ti->store = g_strdup (store);
   ti->folder = g_strdup (folder);
   ti->modified_at = lia_clock_now (host->mailbox->clock);
-  mailbox_changed (host->mailbox);
+  mailbox_changed (host->mailbox, ti->id);
   host_notify (host, LIA_HOST_EVENT_MOVED, ti, old_store, old_folder);
   return TRUE;
 }
@@ -622,7 +741,7 @@ vt_write_item (gpointer h, const char *store, const char *item_id, const LiaItem
     props_merge (&ti->props, props);
   /* A write by the plugin is a modification like any other. */
   ti->modified_at = lia_clock_now (host->mailbox->clock);
-  mailbox_changed (host->mailbox);
+  mailbox_changed (host->mailbox, ti->id);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -664,7 +783,7 @@ vt_delete_item (gpointer h, const char *store, const char *item_id, GCancellable
       g_task_return_new_error (task, LIA_ERROR, LIA_ERROR_NOT_FOUND, "no item \"%s\"", item_id);
       return;
     }
-  mailbox_changed (host->mailbox);
+  mailbox_changed (host->mailbox, item_id);
   g_task_return_boolean (task, TRUE);
 }
 

@@ -24,8 +24,11 @@ typedef struct _LiaTestHost LiaTestHost;
 LiaTestMailbox *lia_test_mailbox_new (LiaClock *clock);
 LiaTestMailbox *lia_test_mailbox_ref (LiaTestMailbox *mailbox);
 void lia_test_mailbox_unref (LiaTestMailbox *mailbox);
-/* Writes every item to @dir/mailbox.ini (replacing it). */
+/* Writes every item to @dir (mailbox.ini and one file per item in items/). */
 gboolean lia_test_mailbox_save (LiaTestMailbox *mailbox, const char *dir, GError **error);
+/* Saves to @dir now and then after every change, before the call making it
+ * returns: a process killed at any instant leaves what it had written. */
+gboolean lia_test_mailbox_set_autosave (LiaTestMailbox *mailbox, const char *dir, GError **error);
 LiaTestMailbox *lia_test_mailbox_load (const char *dir, LiaClock *clock, GError **error);
 /* The default folder of an entity: contacts, calendar, tasks or inbox. */
 const char *lia_test_folder_for (LiaEntity entity);
