@@ -400,6 +400,7 @@ typedef struct
   const char *user_id;       /* borrowed */
   GCancellable *cancellable; /* borrowed */
   gint64 started_at;
+  gboolean update_company; /* R-SET-COMPANY, read once per cycle */
   guint uploaded;
   guint downloaded;
   /* Per entity, host items by CRM id, read from the contents table the
@@ -414,6 +415,19 @@ policy_for (LiaEngine *self, LiaEntity entity)
   if (self->policy[entity] == NULL)
     self->policy[entity] = lia_field_policy_new (entity);
   return self->policy[entity];
+}
+
+/* Worker. The org's policy narrowed for one item by the entity rules of
+ * SPEC section 7 (R-APPT-PAST, R-APPT-SERVICE, R-TASK-CLOSED,
+ * R-CONTACT-COMPANY...): every merge and every new record goes through it,
+ * so that no path can write what a rule holds back. @host and @crm_view are
+ * the two sides as the merge sees them; either is NULL while it does not
+ * exist yet (a create). */
+static LiaFieldPolicy *
+item_policy (Cycle *c, LiaEntity entity, const LiaItem *host, const LiaItem *crm_view)
+{
+  return lia_entity_rules_dup_item_policy (policy_for (c->engine, entity), host, crm_view, c->update_company,
+                                           lia_clock_now (c->engine->clock));
 }
 
 /* Worker. The org's field directions ("direction.ENTITY.FIELD") and this
@@ -572,12 +586,17 @@ sync_pair (Cycle *c, const LiaHostItem *hi, const LiaCrmRecord *rec_in, gboolean
       g_autoptr (LiaCrmRecord) stored = NULL;
       g_autoptr (GError) local = NULL;
       g_autofree char *final_xml = NULL;
+      /* The merge sees CRM with the fields the client derives from it
+       * (R-TASK-REMINDER), and a policy the entity rules narrowed for this
+       * item as both sides are now. */
+      g_autoptr (LiaItem) crm_view = lia_entity_rules_dup_crm_view (lia_crm_record_get_item (rec));
+      g_autoptr (LiaFieldPolicy) policy = item_policy (c, entity, host_cur, crm_view);
       const LiaFieldWrite *writes;
       guint n_host = 0;
       guint n_crm = 0;
 
-      result = lia_merge_items (policy_for (self, entity), original, host_cur, lia_crm_record_get_item (rec),
-                                hi->modified_at, lia_crm_record_get_modified_on (rec), error);
+      result = lia_merge_items (policy, original, host_cur, crm_view, hi->modified_at,
+                                lia_crm_record_get_modified_on (rec), error);
       if (result == NULL)
         return FALSE;
       lia_merge_result_get_crm_writes (result, &n_crm);
@@ -710,7 +729,13 @@ upload_track (Cycle *c, const LiaCacheChange *change, GError **error)
 
       return rec != NULL && sync_pair (c, hi, rec, TRUE, hi->props.original, error);
     }
-  created = lia_merge_dup_created (policy_for (self, entity), hi->item, LIA_SIDE_CRM);
+  {
+    /* R-APPT-PAST does not hold yet (no CRM side): tracking a past
+     * appointment creates its record; the rules hold it afterwards. */
+    g_autoptr (LiaFieldPolicy) policy = item_policy (c, entity, hi->item, NULL);
+
+    created = lia_merge_dup_created (policy, hi->item, LIA_SIDE_CRM);
+  }
   record = lia_crm_record_new_for_item (created);
   /* Deterministic: a create retried after a crash or a lost answer returns
    * the record of the first try instead of a duplicate (R-DUP-NONE). */
@@ -721,7 +746,11 @@ upload_track (Cycle *c, const LiaCacheChange *change, GError **error)
   if (!lia_crm_track_sync (self->crm, c->sub, entity, lia_crm_record_get_id (made), TRUE, c->cancellable,
                            error))
     return FALSE;
-  xml = encode (lia_crm_record_get_item (made));
+  {
+    g_autoptr (LiaItem) made_view = lia_entity_rules_dup_crm_view (lia_crm_record_get_item (made));
+
+    xml = encode (made_view);
+  }
   link_props (self, &props, LIA_LINK_STATE_TRACKED, lia_crm_record_get_id (made), xml);
   if (!lia_host_call_write_item (&self->link, change->store, change->item_id, NULL, &props, c->cancellable,
                                  error))
@@ -1121,9 +1150,15 @@ download_upsert (Cycle *c, const LiaSyncChange *change, LiaCacheBatch *page_batc
       journal (c, "relink", hi->item_id, change->id, "relinked from the item's CRM id (R-DUP-NONE)");
       return sync_pair (c, hi, change->record, FALSE, hi->props.original, error);
     }
-  item = lia_merge_dup_created (policy_for (self, change->entity), lia_crm_record_get_item (change->record),
-                                LIA_SIDE_HOST);
-  xml = encode (lia_crm_record_get_item (change->record));
+  {
+    g_autoptr (LiaItem) crm_view = lia_entity_rules_dup_crm_view (lia_crm_record_get_item (change->record));
+    g_autoptr (LiaFieldPolicy) policy = item_policy (c, change->entity, NULL, crm_view);
+
+    item = lia_merge_dup_created (policy, crm_view, LIA_SIDE_HOST);
+    /* The original is in the merge's terms (the CRM view), or the next
+     * merge would see the derived fields as CRM changes. */
+    xml = encode (crm_view);
+  }
   link_props (self, &props, LIA_LINK_STATE_TRACKED, change->id, xml);
   item_id = lia_host_call_create_item (&self->link, self->store, folder, item, &props, c->cancellable, error);
   if (item_id == NULL)
@@ -1559,6 +1594,12 @@ cycle_run (LiaEngine *self, GCancellable *cancellable, GError **error)
   /* A little before now: a host edit in the same microsecond as the end of
    * this cycle must still be newer than the watermark. */
   c.started_at = lia_clock_now (self->clock) - 1;
+  {
+    g_autofree char *company = lia_cache_dup_setting (c.cache, LIA_ENGINE_SETTING_UPDATE_COMPANY, NULL);
+
+    /* R-SET-COMPANY defaults to on; only an explicit "off" turns it off. */
+    c.update_company = g_strcmp0 (company, "off") != 0;
+  }
 
   set_state (self, LIA_SYNC_STATE_SCANNING);
   /* R-DET-SCAN-STARTUP: the first cycle after load is the start-up scan. */

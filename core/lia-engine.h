@@ -65,6 +65,11 @@ LIA_API LiaCrm *lia_engine_get_crm (LiaEngine *engine);
 /* Whether the engine has started (cache open, subscribed). */
 LIA_API gboolean lia_engine_is_ready (LiaEngine *engine);
 
+/* The cache setting of R-SET-COMPANY: "on" or "off"; absent means on. The
+ * engine reads it at the start of every cycle, so a change made in the
+ * host's preferences applies from the next cycle. */
+#define LIA_ENGINE_SETTING_UPDATE_COMPANY "update-company-field"
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LiaEngine, lia_engine_unref)
 
 G_END_DECLS
