@@ -3,6 +3,10 @@
 
 #include "lia-plugin-private.h"
 
+#ifdef LIA_PLUGIN_EMBEDDED_ORG
+#include "lia-crm-embedded.h"
+#endif
+
 /* liaison-plugin.so: the entry points of lia-plugin.h over the engine, the
  * dispatcher and the scheduler. Loading returns at once; the engine opens
  * the cache and the org on its worker and then runs the start-up scan
@@ -31,10 +35,54 @@ on_status (const LiaSyncStatus *status, gpointer user_data)
     self->status_func (status, self->status_data);
 }
 
+/* The connector the configuration names, in order of precedence: one the
+ * host passes (tests, several users in one process), a liaison-server URL
+ * with the user's token, or an embedded org file. Opening does no network
+ * I/O (the http connector connects on first call) and opening an embedded
+ * org file is one SQLite open, so loading still returns at once. */
+static LiaCrm *
+open_crm (const LiaPluginConfig *config, GError **error)
+{
+  if (config->crm != NULL)
+    return g_object_ref (config->crm);
+  if (config->org_url != NULL)
+    {
+      if (config->token == NULL)
+        {
+          g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "no token configured for the server \"%s\"",
+                       config->org_url);
+          return NULL;
+        }
+      return lia_crm_http_new (config->org_url, config->token, error);
+    }
+  if (config->org_path != NULL)
+    {
+#ifdef LIA_PLUGIN_EMBEDDED_ORG
+      if (config->token == NULL)
+        {
+          g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "no token configured for the org file \"%s\"",
+                       config->org_path);
+          return NULL;
+        }
+      return lia_crm_embedded_new (config->org_path, config->token, config->clock, error);
+#else
+      /* The embedded org is built with org/ into the in-process plugin
+       * (liaison-plugin-internal); the loadable module links only the
+       * shared libliaison, which carries no org. */
+      g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID,
+                   "this plugin cannot open the org file \"%s\": configure a server URL", config->org_path);
+      return NULL;
+#endif
+    }
+  g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "no CRM connector configured");
+  return NULL;
+}
+
 static LiaPlugin *
 plugin_load (const LiaPluginConfig *config, const LiaHostVTable *vtable, gpointer host, GError **error)
 {
   g_autofree LiaPlugin *self = NULL;
+  g_autoptr (LiaCrm) crm = NULL;
   LiaEngineConfig ec = { 0 };
 
   g_return_val_if_fail (config != NULL && vtable != NULL, NULL);
@@ -44,25 +92,21 @@ plugin_load (const LiaPluginConfig *config, const LiaHostVTable *vtable, gpointe
                    config->abi_version, (guint) LIA_PLUGIN_ABI_VERSION);
       return NULL;
     }
-  if (config->crm == NULL)
-    {
-      /* The embedded org and the http connector are opened by the host
-       * adapter for now (lia_crm_http_new() once it is in libliaison). */
-      g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "no CRM connector configured");
-      return NULL;
-    }
   if (config->cache_path == NULL)
     {
       g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "no sync cache path configured");
       return NULL;
     }
+  crm = open_crm (config, error);
+  if (crm == NULL)
+    return NULL;
   self = g_new0 (LiaPlugin, 1);
   self->status_func = config->status_func;
   self->status_data = config->status_data;
   ec.vtable = vtable;
   ec.host = host;
   ec.cache_path = config->cache_path;
-  ec.crm = config->crm;
+  ec.crm = crm;
   ec.clock = config->clock;
   ec.client_name = config->client_name;
   ec.org_name = config->org_name;

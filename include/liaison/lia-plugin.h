@@ -116,7 +116,8 @@ typedef void (*LiaSyncStatusFunc) (const LiaSyncStatus *status, gpointer user_da
  * @cache_path: the sync cache file of this profile and org
  * @crm: (nullable): a connector to use (tests, several users in one
  *   process); otherwise @org_path or @org_url with @token
- * @org_path: (nullable): an embedded org file
+ * @org_path: (nullable): an embedded org file; only a plugin built with the
+ *   org (in-process) opens one, liaison-plugin.so refuses it
  * @org_url: (nullable): a liaison-server base URL
  * @token: (nullable): the user's bearer token
  * @org_name: the org's name, written to items as `crm-org`
