@@ -18,10 +18,37 @@ struct _LiaScheduler
   gboolean offline;
   gboolean stopped;
   gboolean push_running;
-  GCancellable *cancellable; /* owned: stops the push wait */
-  GNetworkMonitor *monitor;  /* borrowed singleton, ref held */
+  gboolean automatic;               /* FALSE: no background interval */
+  const LiaSchedulerTimers *timers; /* borrowed */
+  gpointer timers_data;             /* borrowed */
+  GCancellable *cancellable;        /* owned: stops the push wait */
+  GNetworkMonitor *monitor;         /* borrowed singleton, ref held */
   gulong network_handler;
 };
+
+static guint
+main_context_add (guint delay_s, GSourceFunc func, gpointer data, GDestroyNotify notify, gpointer timers_data)
+{
+  return g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, delay_s, func, data, notify);
+}
+
+static void
+main_context_remove (guint id, gpointer timers_data)
+{
+  g_source_remove (id);
+}
+
+static const LiaSchedulerTimers main_context_timers = { main_context_add, main_context_remove };
+
+static void
+timer_clear (LiaScheduler *s, guint *id)
+{
+  guint old = *id;
+
+  *id = 0;
+  if (old != 0)
+    s->timers->remove (old, s->timers_data);
+}
 
 static LiaScheduler *
 sched_ref (LiaScheduler *s)
@@ -69,9 +96,11 @@ arm_interval (LiaScheduler *s)
 {
   guint interval = lia_scheduler_get_interval_s (s);
 
-  g_clear_handle_id (&s->interval_id, g_source_remove);
-  s->interval_id = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT_IDLE, interval, on_interval, sched_ref (s),
-                                               (GDestroyNotify) sched_unref);
+  timer_clear (s, &s->interval_id);
+  if (!s->automatic)
+    return;
+  s->interval_id =
+      s->timers->add (interval, on_interval, sched_ref (s), (GDestroyNotify) sched_unref, s->timers_data);
 }
 
 static gboolean
@@ -120,26 +149,41 @@ push_wait (LiaScheduler *s)
                               sched_ref (s));
 }
 
+void
+lia_scheduler_network_changed (LiaScheduler *s, gboolean available)
+{
+  g_return_if_fail (s != NULL);
+  /* Network back: retry now instead of waiting out the backoff. */
+  if (available && s->offline && !s->stopped)
+    {
+      timer_clear (s, &s->retry_id);
+      lia_engine_request_sync (s->engine);
+    }
+}
+
 static void
 on_network_changed (GNetworkMonitor *monitor, gboolean available, gpointer user_data)
 {
-  LiaScheduler *s = user_data;
-
-  /* Network back: retry now instead of waiting out the backoff. */
-  if (available && s->offline)
-    {
-      g_clear_handle_id (&s->retry_id, g_source_remove);
-      lia_engine_request_sync (s->engine);
-    }
+  lia_scheduler_network_changed (user_data, available);
 }
 
 LiaScheduler *
 lia_scheduler_new (LiaEngine *engine, guint interval_s)
 {
+  return lia_scheduler_new_full (engine, interval_s, TRUE, NULL, NULL);
+}
+
+LiaScheduler *
+lia_scheduler_new_full (LiaEngine *engine, guint interval_s, gboolean automatic,
+                        const LiaSchedulerTimers *timers, gpointer timers_data)
+{
   LiaScheduler *s = g_new0 (LiaScheduler, 1);
 
   g_atomic_ref_count_init (&s->ref);
   s->engine = lia_engine_ref (engine);
+  s->automatic = automatic;
+  s->timers = timers != NULL ? timers : &main_context_timers;
+  s->timers_data = timers_data;
   s->requested_s = interval_s > 0 ? interval_s : LIA_SCHEDULER_DEFAULT_INTERVAL_S;
   s->backoff_s = BACKOFF_MIN_S;
   s->cancellable = g_cancellable_new ();
@@ -158,8 +202,8 @@ lia_scheduler_free (LiaScheduler *scheduler)
   g_cancellable_cancel (scheduler->cancellable);
   g_clear_signal_handler (&scheduler->network_handler, scheduler->monitor);
   g_clear_object (&scheduler->monitor);
-  g_clear_handle_id (&scheduler->interval_id, g_source_remove);
-  g_clear_handle_id (&scheduler->retry_id, g_source_remove);
+  timer_clear (scheduler, &scheduler->interval_id);
+  timer_clear (scheduler, &scheduler->retry_id);
   sched_unref (scheduler);
 }
 
@@ -174,9 +218,9 @@ lia_scheduler_status_changed (LiaScheduler *s, const LiaSyncStatus *status)
       if (s->offline)
         s->backoff_s = MIN (s->backoff_s * 2, MIN ((guint) BACKOFF_MAX_S, lia_scheduler_get_interval_s (s)));
       s->offline = TRUE;
-      g_clear_handle_id (&s->retry_id, g_source_remove);
-      s->retry_id = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, s->backoff_s, on_retry, sched_ref (s),
-                                                (GDestroyNotify) sched_unref);
+      timer_clear (s, &s->retry_id);
+      s->retry_id = s->timers->add (s->backoff_s, on_retry, sched_ref (s), (GDestroyNotify) sched_unref,
+                                    s->timers_data);
       return;
     }
   if (status->state == LIA_SYNC_STATE_IDLE)
