@@ -12,7 +12,9 @@ typedef struct
   char *store;
   char *folder;
   gboolean delete_in_crm;
-  LiaUiEventKind when; /* the UI event that releases it */
+  char *regarding_id;   /* owned, nullable: travels with a draft to its sent message */
+  char *regarding_name; /* owned, nullable */
+  LiaUiEventKind when;  /* the UI event that releases it */
 } Deferred;
 
 struct _LiaDispatcher
@@ -29,6 +31,8 @@ deferred_free (Deferred *d)
 {
   g_free (d->store);
   g_free (d->folder);
+  g_free (d->regarding_id);
+  g_free (d->regarding_name);
   g_free (d);
 }
 
@@ -181,6 +185,14 @@ client_info (LiaDispatcher *self, LiaClientInfo *info, char **out_primary)
   return TRUE;
 }
 
+static gboolean
+deferred_until_send (LiaDispatcher *self, const char *item_id)
+{
+  Deferred *d = g_hash_table_lookup (self->deferred, item_id);
+
+  return d != NULL && d->when == LIA_UI_EVENT_SEND;
+}
+
 void
 lia_dispatcher_notify (LiaDispatcher *self, const LiaHostNotification *n)
 {
@@ -194,12 +206,21 @@ lia_dispatcher_notify (LiaDispatcher *self, const LiaHostNotification *n)
     case LIA_HOST_EVENT_MOVED:
       /* R-DET-NOTIFY: a change of an item in link state >= 1 is queued at
        * once; sending it waits for the next cycle (SPEC section 3). */
+      /* R-IMM-DRAFT: a draft waiting for its send carries the mark but is
+       * never written to CRM; its sent message is. */
+      if (deferred_until_send (self, n->item_id))
+        break;
       if (n->link_state >= LIA_LINK_STATE_MARKED)
         enqueue (self, LIA_CHANGE_OP_UPDATE, n->store, n->folder, n->item_id, n->entity, FALSE, FALSE);
       break;
     case LIA_HOST_EVENT_DELETED:
       /* R-IMM-DELETE-*: deletions go at the next cycle, by the deletion
        * rules; an untracked item's delete is dropped by the engine. */
+      /* A draft waiting for its send stays remembered and CRM never hears
+       * of it: clients delete the draft as part of sending, before or after
+       * they report the send. */
+      if (deferred_until_send (self, n->item_id))
+        break;
       if (n->link_state >= LIA_LINK_STATE_MARKED)
         enqueue (self, LIA_CHANGE_OP_DELETE, n->store, n->folder, n->item_id, n->entity, FALSE, FALSE);
       g_hash_table_remove (self->deferred, n->item_id);
@@ -227,9 +248,11 @@ lia_dispatcher_ui_event (LiaDispatcher *self, const LiaUiEvent *e)
    * what waits for the save (the user closed after saving). */
   if (d->when != e->kind && !(d->when == LIA_UI_EVENT_SAVE && e->kind == LIA_UI_EVENT_CLOSE))
     return;
-  /* R-IMM-DRAFT: the sent message is tracked, not the draft. */
-  enqueue (self, d->op, d->store, e->kind == LIA_UI_EVENT_SEND ? "sent" : d->folder, e->item_id, d->entity,
-           d->delete_in_crm, TRUE);
+  /* R-IMM-DRAFT: the sent message is tracked, not the draft, with the
+   * regarding chosen on the draft. R-IMM-OUTGOING-ASYNC: this only hands
+   * the change to the cache's writer; the send never waits for the org. */
+  enqueue_full (self, d->op, d->store, e->kind == LIA_UI_EVENT_SEND ? "sent" : d->folder, e->item_id,
+                d->entity, d->delete_in_crm, d->regarding_id, d->regarding_name, TRUE);
   g_hash_table_remove (self->deferred, key);
 }
 
@@ -318,6 +341,11 @@ lia_dispatcher_command (LiaDispatcher *self, const LiaCommand *cmd, GError **err
         d->store = g_strdup (cmd->store);
         d->folder = g_strdup (cmd->folder);
         d->delete_in_crm = cmd->delete_in_crm;
+        if (cmd->regarding_id != NULL && (action == LIA_ACTION_SET_REGARDING || cmd->is_draft))
+          {
+            d->regarding_id = g_strdup (cmd->regarding_id);
+            d->regarding_name = g_strdup (cmd->regarding_name);
+          }
         d->when = timing == LIA_SYNC_ON_CLOSE  ? LIA_UI_EVENT_CLOSE
                   : timing == LIA_SYNC_ON_SAVE ? LIA_UI_EVENT_SAVE
                                                : LIA_UI_EVENT_SEND;

@@ -531,6 +531,78 @@ test_roaming (Ef *ef, gconstpointer data)
   ef_client_stop (&desk);
 }
 
+/* R-IMM-DRAFT with R-IMM-OUTGOING-ASYNC, through the Inspector: @item is a
+ * mail in "drafts", tracked with a regarding; on send @sent replaces it. */
+static void
+test_draft_send_async (Ef *ef, gconstpointer data)
+{
+  g_autoptr (LiaItem) mail = lia_item_new (LIA_ENTITY_EMAIL);
+  g_autofree char *account = ef_crm_contact (ef, ef->alice, "Ada", "Ames");
+  g_autofree char *draft = NULL;
+  g_autofree char *sent = NULL;
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (GError) error = NULL;
+  LiaCommand cmd = { LIA_PLUGIN_ABI_VERSION, LIA_COMMAND_TRACK, LIA_SURFACE_INSPECTOR };
+  LiaUiEvent send = { LIA_PLUGIN_ABI_VERSION, LIA_UI_EVENT_SEND, LIA_TEST_STORE, NULL, NULL };
+  gint64 t0;
+  gint64 until;
+
+  g_test_summary ("R-IMM-DRAFT, R-IMM-OUTGOING-ASYNC: a tracked draft is remembered and never reaches CRM, "
+                  "even when edited; on send the sent message is tracked with the draft's regarding, and "
+                  "with every org call taking two seconds the send event returns at once");
+  ef_sync (&ef->a);
+  g_assert_true (lia_item_set_text (mail, "subject", "Proposal", NULL));
+  draft = lia_test_host_user_create (ef->a.host, LIA_TEST_STORE, "drafts", mail, TRUE);
+  cmd.store = LIA_TEST_STORE;
+  cmd.folder = "drafts";
+  cmd.item_id = draft;
+  cmd.entity = LIA_ENTITY_EMAIL;
+  cmd.is_draft = TRUE;
+  cmd.regarding_id = account;
+  cmd.regarding_name = "Ada Ames";
+  g_assert_true (lia_plugin_internal_funcs ()->command (ef->a.plugin, &cmd, &error));
+  g_assert_no_error (error);
+  ef_iterate ();
+  g_assert_cmpint (link_state (&ef->a, draft), ==, LIA_LINK_STATE_MARKED);
+  /* Editing the marked draft queues nothing: drafts never reach CRM. */
+  g_assert_true (lia_test_host_user_edit (ef->a.host, draft, "subject", "Proposal v2"));
+  ef_iterate ();
+  ef_sync (&ef->a);
+  g_assert_cmpuint (queued (&ef->a), ==, 0);
+  g_assert_cmpint (link_state (&ef->a, draft), ==, LIA_LINK_STATE_MARKED);
+
+  g_assert_true (lia_item_set_text (mail, "subject", "Proposal v2", NULL));
+  sent = lia_test_host_user_create (ef->a.host, LIA_TEST_STORE, "sent", mail, FALSE);
+  g_assert_true (lia_test_host_user_delete (ef->a.host, draft));
+  switch_crm_set_delay (ef->a.crm, 2000);
+  send.item_id = sent;
+  send.draft_id = draft;
+  t0 = g_get_monotonic_time ();
+  lia_plugin_internal_funcs ()->ui_event (ef->a.plugin, &send);
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, 50000);
+  until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  /* Tracked, then linked to its regarding: the last host write. */
+  while (g_get_monotonic_time () < until)
+    {
+      g_autoptr (LiaHostItem) now = lia_test_host_dup_item (ef->a.host, sent);
+
+      if (now->props.regarding_id != NULL)
+        break;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  switch_crm_set_delay (ef->a.crm, 0);
+  hi = lia_test_host_dup_item (ef->a.host, sent);
+  g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+  g_assert_nonnull (hi->props.crm_id);
+  g_assert_cmpstr (hi->props.regarding_id, ==, account);
+  {
+    g_autoptr (LiaCrmRecord) rec = ef_crm_get (ef, LIA_ENTITY_EMAIL, hi->props.crm_id);
+
+    g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (rec), "subject"), ==, "Proposal v2");
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -551,6 +623,7 @@ main (int argc, char **argv)
   ADD ("/engine/R-DET-SCAN-STARTUP/scan-at-load", test_scan_startup);
   ADD ("/engine/R-DET-PUSH/wakes-within-a-second", test_push);
   ADD ("/engine/R-IMM-BACKGROUND/host-never-waits", test_host_never_waits);
+  ADD ("/engine/R-IMM-DRAFT/R-IMM-OUTGOING-ASYNC/sent-tracked-in-background", test_draft_send_async);
 #undef ADD
   return g_test_run ();
 }
