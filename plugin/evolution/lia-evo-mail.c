@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "lia-evo-mail.h"
+#include "lia-evo-mail-private.h"
 
 #define ITEM_PREFIX "mail:"
 
@@ -443,8 +443,8 @@ html_entity (const char *p, GString *out)
  * script and head dropped, block ends as line breaks, entities decoded,
  * runs of white space as one space. Works on UTF-8 bytes: every byte it
  * looks for is ASCII, so multibyte characters pass through whole. */
-static char *
-html_to_text (const char *html)
+char *
+lia_evo_mail_html_to_text (const char *html)
 {
   static const char *const hidden[] = { "style", "script", "head", "title" };
   static const char *const breaks[] = { "br", "p",  "/p", "div", "/div", "li",  "tr", "/tr",
@@ -563,7 +563,7 @@ body_text (CamelMimeMessage *msg, GCancellable *cancellable)
     utf8 = g_strndup (data != NULL ? data : "", len);
   if (html)
     {
-      g_autofree char *plain = html_to_text (utf8);
+      g_autofree char *plain = lia_evo_mail_html_to_text (utf8);
 
       return clean_text (plain, -1, LIA_EVO_MAIL_BODY_MAX);
     }
@@ -645,9 +645,11 @@ set_text (LiaItem *item, const char *field, char *text, GError **error)
   return t == NULL || lia_item_set_text (item, field, t, error);
 }
 
+/* The one reading of a message, whether it comes from a folder or from
+ * bytes (lia_evo_mail_item_from_bytes()). */
 static LiaItem *
-message_to_item (LiaEvoMail *mail, const char *folder, CamelMimeMessage *msg, GCancellable *cancellable,
-                 GError **error)
+message_to_item (CamelMimeMessage *msg, const char *account_address, gboolean in_sent,
+                 GCancellable *cancellable, GError **error)
 {
   g_autoptr (LiaItem) item = lia_item_new (LIA_ENTITY_EMAIL);
   CamelInternetAddress *from = camel_mime_message_get_from (msg);
@@ -663,9 +665,7 @@ message_to_item (LiaEvoMail *mail, const char *folder, CamelMimeMessage *msg, GC
       g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "the message has no sender");
       return NULL;
     }
-  outgoing =
-      (mail->sent_folder != NULL && g_strcmp0 (folder, mail->sent_folder) == 0)
-      || (mail->account_address != NULL && g_ascii_strcasecmp (from_address, mail->account_address) == 0);
+  outgoing = in_sent || (account_address != NULL && g_ascii_strcasecmp (from_address, account_address) == 0);
   if (date == CAMEL_MESSAGE_DATE_CURRENT || date <= 0)
     date = camel_mime_message_get_date_received (msg, &offset);
   if (!set_value (item, "direction", lia_value_new_enum (outgoing ? "outgoing" : "incoming"), error)
@@ -689,6 +689,26 @@ message_to_item (LiaEvoMail *mail, const char *folder, CamelMimeMessage *msg, GC
                      error))
     return NULL;
   return g_steal_pointer (&item);
+}
+
+LiaItem *
+lia_evo_mail_item_from_bytes (const char *data, gsize len, const char *account_address, gboolean in_sent,
+                              GError **error)
+{
+  g_autoptr (CamelMimeMessage) msg = NULL;
+  g_autoptr (CamelStream) stream = NULL;
+
+  g_return_val_if_fail (data != NULL || len == 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  msg = camel_mime_message_new ();
+  stream = camel_stream_mem_new_with_buffer (data != NULL ? data : "", len);
+  if (!camel_data_wrapper_construct_from_stream_sync (CAMEL_DATA_WRAPPER (msg), stream, NULL, error))
+    {
+      translate_error (error, LIA_ERROR_INVALID);
+      return NULL;
+    }
+  return message_to_item (msg, account_address, in_sent, NULL, error);
 }
 
 LiaHostItem *
@@ -727,7 +747,9 @@ lia_evo_mail_read_item_sync (LiaEvoMail *mail, const char *item_id, GCancellable
       g_propagate_prefixed_error (error, g_steal_pointer (&local), "message \"%s\": ", item_id);
       return NULL;
     }
-  item = message_to_item (mail, folder, msg, cancellable, &local);
+  item = message_to_item (msg, mail->account_address,
+                          mail->sent_folder != NULL && g_strcmp0 (folder, mail->sent_folder) == 0,
+                          cancellable, &local);
   if (item == NULL)
     {
       g_propagate_prefixed_error (error, g_steal_pointer (&local), "message \"%s\": ", item_id);
