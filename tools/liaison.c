@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* liaison: the user's command line. For now it knows its version and can
- * check that the core works on this machine (self-check); sync, status,
- * track, outbox and doctor come with the engine. */
+/* liaison: the user's command line. The profile commands (setup, sync,
+ * status, track, untrack, regarding, outbox, doctor) live in
+ * liaison-commands.c; this file dispatches and keeps self-check, which
+ * needs no profile. Exit status: 0 done, 1 failed, 2 bad usage. */
 #include <errno.h>
 #include <locale.h>
 #include <stdio.h>
@@ -11,6 +12,10 @@
 #include <glib/gstdio.h>
 
 #include <liaison/liaison.h>
+
+#ifdef LIA_HAVE_EVOLUTION
+#include "liaison-commands.h"
+#endif
 
 typedef struct
 {
@@ -172,6 +177,17 @@ usage (FILE *out)
   fprintf (out, "Usage: liaison [--version] COMMAND\n"
                 "\n"
                 "Commands:\n"
+#ifdef LIA_HAVE_EVOLUTION
+                "  setup --embedded ORG.db --user NAME   use an embedded org (token on stdin)\n"
+                "  setup --server URL --user NAME        use a liaison-server (token on stdin)\n"
+                "  sync                        Synchronize Now, then say what moved where\n"
+                "  status                      online/offline, queue, last sync, tracked items, errors\n"
+                "  track contact|event|task UID\n"
+                "  untrack [--delete-in-crm] contact|event|task UID\n"
+                "  regarding event|task UID CRM-ID [NAME]\n"
+                "  outbox [--retry ID | --drop ID]   pending and failed changes\n"
+                "  doctor [--fix]              orphans, dangling links, duplicates (R-DUP-DOCTOR)\n"
+#endif
                 "  self-check [--cache FILE]   check that the core works here (a fresh cache in a\n"
                 "                              temporary directory unless FILE is given)\n");
 }
@@ -202,6 +218,23 @@ main (int argc, char **argv)
       if (argc == 4 && g_str_equal (argv[2], "--cache"))
         return self_check (argv[3]);
     }
+#ifdef LIA_HAVE_EVOLUTION
+  {
+    static const struct
+    {
+      const char *name;
+      int (*run) (int argc, char **argv);
+    } commands[] = {
+      { "setup", lia_cmd_setup },   { "sync", lia_cmd_sync },       { "status", lia_cmd_status },
+      { "track", lia_cmd_track },   { "untrack", lia_cmd_untrack }, { "regarding", lia_cmd_regarding },
+      { "outbox", lia_cmd_outbox }, { "doctor", lia_cmd_doctor },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+      if (g_str_equal (argv[1], commands[i].name))
+        return commands[i].run (argc - 2, argv + 2);
+  }
+#endif
   g_printerr ("liaison: unknown command \"%s\"\n", argv[1]);
   usage (stderr);
   return 2;

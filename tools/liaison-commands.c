@@ -1,0 +1,544 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "liaison-commands.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lia-crm-embedded.h"
+#include "lia-doctor.h"
+#include "liaison-session.h"
+
+/* Every failure is one line on stderr and exit status 1. */
+static int
+fail (const GError *error)
+{
+  g_printerr ("liaison: %s\n", error->message);
+  return 1;
+}
+
+static int
+usage_error (const char *text)
+{
+  g_printerr ("liaison: %s (see \"liaison --help\")\n", text);
+  return 2;
+}
+
+static char *
+time_text (gint64 usec)
+{
+  g_autoptr (GDateTime) dt = NULL;
+
+  if (usec <= 0)
+    return g_strdup ("never");
+  dt = g_date_time_new_from_unix_local (usec / G_USEC_PER_SEC);
+  return dt != NULL ? g_date_time_format (dt, "%Y-%m-%d %H:%M:%S") : g_strdup ("?");
+}
+
+/* ---- setup ---- */
+
+int
+lia_cmd_setup (int argc, char **argv)
+{
+  g_autoptr (LiaProfile) profile = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GIOChannel) in = NULL;
+  g_autofree char *line = NULL;
+  const char *embedded = NULL, *server = NULL, *user = NULL;
+
+  for (int i = 0; i < argc; i++)
+    {
+      if (g_str_equal (argv[i], "--embedded") && i + 1 < argc)
+        embedded = argv[++i];
+      else if (g_str_equal (argv[i], "--server") && i + 1 < argc)
+        server = argv[++i];
+      else if (g_str_equal (argv[i], "--user") && i + 1 < argc)
+        user = argv[++i];
+      else
+        return usage_error ("setup: unknown argument");
+    }
+  if ((embedded == NULL) == (server == NULL) || user == NULL)
+    return usage_error ("setup needs --embedded ORG.db or --server URL, and --user NAME");
+  /* The token comes from stdin, never from argv (which every local user
+   * can read in /proc). */
+  if (isatty (STDIN_FILENO))
+    g_printerr ("Token for \"%s\": ", user);
+  in = g_io_channel_unix_new (STDIN_FILENO);
+  if (g_io_channel_read_line (in, &line, NULL, NULL, &error) != G_IO_STATUS_NORMAL || line == NULL
+      || *g_strstrip (line) == '\0')
+    {
+      g_printerr ("liaison: setup: no token on standard input (liaison-org user add prints one)\n");
+      return 1;
+    }
+  if (embedded != NULL && !g_file_test (embedded, G_FILE_TEST_IS_REGULAR))
+    {
+      g_printerr ("liaison: setup: no org file \"%s\" (make one with liaison-org --db FILE init)\n",
+                  embedded);
+      return 1;
+    }
+  {
+    g_autofree char *abs = embedded != NULL ? g_canonicalize_filename (embedded, NULL) : NULL;
+
+    profile = lia_profile_new (embedded != NULL, embedded != NULL ? abs : server, user, line);
+  }
+  memset (line, 0, strlen (line));
+  /* Check the token now rather than at the first sync. */
+  {
+    g_autoptr (LiaClock) clock = lia_clock_new_system ();
+    g_autoptr (LiaCrm) crm = profile->embedded
+                                 ? lia_crm_embedded_new (profile->org, profile->token, clock, &error)
+                                 : lia_crm_http_new (profile->org, profile->token, &error);
+    g_autoptr (LiaCrmUser) me = crm != NULL ? lia_crm_whoami_sync (crm, NULL, &error) : NULL;
+
+    if (me == NULL)
+      return fail (error);
+  }
+  if (!lia_profile_save (profile, &error))
+    return fail (error);
+  g_print ("profile: %s org \"%s\", user \"%s\"; cache %s\n", profile->embedded ? "embedded" : "server",
+           profile->org, profile->user, profile->cache_path);
+  return 0;
+}
+
+/* ---- sync ---- */
+
+/* What the journal says happened since @since: the "what moved where". */
+static void
+print_moves (LiaEngine *engine, gint64 after_id)
+{
+  LiaCache *cache = lia_engine_get_cache (engine);
+  g_autoptr (GPtrArray) entries = cache != NULL ? lia_cache_list_journal (cache, 200, NULL) : NULL;
+
+  if (entries == NULL)
+    return;
+  /* The journal comes newest first: print oldest first. */
+  for (guint i = entries->len; i > 0; i--)
+    {
+      LiaCacheJournalEntry *e = g_ptr_array_index (entries, i - 1);
+
+      if (e->id <= after_id)
+        continue;
+      if (g_str_equal (e->kind, "cycle"))
+        g_print ("  %s\n", e->message);
+      else
+        g_print ("  %-10s %s%s%s -> CRM %s: %s\n", e->kind, e->item_id != NULL ? "\"" : "",
+                 e->item_id != NULL ? e->item_id : "-", e->item_id != NULL ? "\"" : "",
+                 e->crm_id != NULL ? e->crm_id : "-", e->message);
+    }
+}
+
+static gint64
+last_journal_id (LiaEngine *engine)
+{
+  LiaCache *cache = lia_engine_get_cache (engine);
+  g_autoptr (GPtrArray) entries = cache != NULL ? lia_cache_list_journal (cache, 200, NULL) : NULL;
+  gint64 max = 0;
+
+  for (guint i = 0; entries != NULL && i < entries->len; i++)
+    max = MAX (max, ((LiaCacheJournalEntry *) g_ptr_array_index (entries, i))->id);
+  return max;
+}
+
+int
+lia_cmd_sync (int argc, char **argv)
+{
+  g_autoptr (LiaProfile) profile = NULL;
+  g_autoptr (LiaSession) session = NULL;
+  g_autoptr (GError) error = NULL;
+  g_auto (LiaSyncStatus) status = { 0 };
+  gint64 before;
+
+  if (argc != 0)
+    return usage_error ("sync takes no arguments");
+  profile = lia_profile_load (&error);
+  if (profile == NULL)
+    return fail (error);
+  session = lia_session_open (profile, "sync", TRUE, &error);
+  if (session == NULL)
+    return fail (error);
+  /* The first cycle opens the cache; the journal before it is history. */
+  before = -1;
+  if (lia_engine_is_ready (lia_session_get_engine (session)))
+    before = last_journal_id (lia_session_get_engine (session));
+  if (!lia_session_sync (session, &error))
+    return fail (error);
+  if (before < 0)
+    {
+      /* A fresh engine ran its start-up cycle: report only that cycle. */
+      before = 0;
+      {
+        LiaCache *cache = lia_engine_get_cache (lia_session_get_engine (session));
+        g_autoptr (GPtrArray) entries = cache != NULL ? lia_cache_list_journal (cache, 200, NULL) : NULL;
+
+        for (guint i = 0; entries != NULL && i < entries->len; i++)
+          {
+            LiaCacheJournalEntry *e = g_ptr_array_index (entries, i);
+
+            /* Newest first: the second "cycle" line ends the previous run. */
+            if (g_str_equal (e->kind, "cycle") && i > 0)
+              {
+                before = e->id;
+                break;
+              }
+          }
+      }
+    }
+  lia_engine_get_status (lia_session_get_engine (session), &status);
+  g_print ("sync done: %" G_GUINT64_FORMAT " queued, %" G_GUINT64_FORMAT " failed%s%s\n", status.queued,
+           status.failed, status.last_error != NULL ? "; last error: " : "",
+           status.last_error != NULL ? status.last_error : "");
+  print_moves (lia_session_get_engine (session), before);
+  return status.failed > 0 ? 1 : 0;
+}
+
+/* ---- status ---- */
+
+static LiaCache *
+open_cache (const LiaProfile *profile, GError **error)
+{
+  if (!g_file_test (profile->cache_path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND, "no sync cache yet: run \"liaison sync\" first");
+      return NULL;
+    }
+  return lia_cache_open (profile->cache_path, NULL, NULL, error);
+}
+
+int
+lia_cmd_status (int argc, char **argv)
+{
+  g_autoptr (LiaProfile) profile = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GError) offline = NULL;
+  g_autoptr (GError) held = NULL;
+  g_autoptr (GPtrArray) mappings = NULL;
+  g_autoptr (GPtrArray) failed = NULL;
+  g_autoptr (GPtrArray) journal = NULL;
+  g_autoptr (LiaClock) clock = lia_clock_new_system ();
+  g_autoptr (LiaCrm) crm = NULL;
+  g_autoptr (LiaCrmUser) me = NULL;
+  g_autofree char *last = NULL;
+  LiaCache *cache;
+  guint64 pending = 0, nfailed = 0;
+  guint tracked = 0;
+  gint64 last_at = 0;
+  int fd;
+
+  if (argc != 0)
+    return usage_error ("status takes no arguments");
+  profile = lia_profile_load (&error);
+  if (profile == NULL)
+    return fail (error);
+  crm = profile->embedded ? lia_crm_embedded_new (profile->org, profile->token, clock, &offline)
+                          : lia_crm_http_new (profile->org, profile->token, &offline);
+  me = crm != NULL ? lia_crm_whoami_sync (crm, NULL, &offline) : NULL;
+  g_print ("org:      %s \"%s\" as \"%s\": %s%s\n", profile->embedded ? "embedded" : "server", profile->org,
+           profile->user, me != NULL ? "online" : "offline", me != NULL ? "" : " (");
+  if (me == NULL)
+    g_print ("          %s)\n", offline->message);
+  /* Only reading: a running engine may hold the lock meanwhile. */
+  fd = lia_profile_lock (profile, "status", &held);
+  g_print ("engine:   %s\n", fd >= 0 ? "not running" : held->message);
+  lia_profile_unlock (fd);
+  cache = open_cache (profile, &error);
+  if (cache == NULL)
+    return fail (error);
+  mappings = lia_cache_list_mappings (cache, LIA_EVO_STORE, NULL, &error);
+  failed = mappings != NULL ? lia_cache_list_changes (cache, LIA_CACHE_CHANGES_FAILED, 0, &error) : NULL;
+  journal = failed != NULL ? lia_cache_list_journal (cache, 500, &error) : NULL;
+  if (journal == NULL || !lia_cache_count_changes (cache, LIA_CACHE_CHANGES_PENDING, &pending, &error)
+      || !lia_cache_count_changes (cache, LIA_CACHE_CHANGES_FAILED, &nfailed, &error))
+    {
+      lia_cache_close (cache);
+      return fail (error);
+    }
+  for (guint i = 0; i < journal->len && last_at == 0; i++)
+    {
+      LiaCacheJournalEntry *e = g_ptr_array_index (journal, i);
+
+      if (g_str_equal (e->kind, "cycle"))
+        last_at = e->at;
+    }
+  last = time_text (last_at);
+  g_print ("sync:     last %s\n", last);
+  g_print ("queue:    %" G_GUINT64_FORMAT " pending, %" G_GUINT64_FORMAT " failed\n", pending, nfailed);
+  for (guint i = 0; i < mappings->len; i++)
+    {
+      LiaCacheMapping *m = g_ptr_array_index (mappings, i);
+
+      tracked++;
+      g_print ("item:     %-8s %s %s CRM %s\n", lia_link_state_to_string (m->state), m->item_id,
+               lia_entity_to_string (m->entity), m->crm_id != NULL ? m->crm_id : "(not yet)");
+    }
+  g_print ("tracked:  %u\n", tracked);
+  for (guint i = 0; i < failed->len; i++)
+    {
+      LiaCacheChange *c = g_ptr_array_index (failed, i);
+
+      g_print ("error:    %s: %s\n", c->item_id != NULL ? c->item_id : c->crm_id,
+               c->last_error != NULL ? c->last_error : "?");
+    }
+  lia_cache_close (cache);
+  return 0;
+}
+
+/* ---- track, untrack, regarding ---- */
+
+static gboolean
+parse_item (const char *kind, const char *uid, LiaEntity *out_entity, char **out_item_id)
+{
+  if (g_str_equal (kind, "contact"))
+    {
+      *out_entity = LIA_ENTITY_CONTACT;
+      *out_item_id = lia_evo_item_id_for_contact (uid);
+    }
+  else if (g_str_equal (kind, "event"))
+    {
+      *out_entity = LIA_ENTITY_APPOINTMENT;
+      *out_item_id = lia_evo_item_id_for_component (E_CAL_CLIENT_SOURCE_TYPE_EVENTS, uid, NULL);
+    }
+  else if (g_str_equal (kind, "task"))
+    {
+      *out_entity = LIA_ENTITY_TASK;
+      *out_item_id = lia_evo_item_id_for_component (E_CAL_CLIENT_SOURCE_TYPE_TASKS, uid, NULL);
+    }
+  else
+    return FALSE;
+  return TRUE;
+}
+
+static int
+link_command (LiaCommandKind kind, const char *what, const char *item_kind, const char *uid,
+              gboolean delete_in_crm, const char *regarding_id, const char *regarding_name)
+{
+  g_autoptr (LiaProfile) profile = NULL;
+  g_autoptr (LiaSession) session = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *item_id = NULL;
+  g_autofree char *folder = NULL;
+  g_autoptr (LiaCacheMapping) m = NULL;
+  LiaCommand cmd = { LIA_PLUGIN_ABI_VERSION, kind, LIA_SURFACE_EXPLORER };
+  LiaEngine *engine;
+  LiaEntity entity;
+
+  if (!parse_item (item_kind, uid, &entity, &item_id))
+    return usage_error ("the item kind is contact, event or task");
+  profile = lia_profile_load (&error);
+  if (profile == NULL)
+    return fail (error);
+  session = lia_session_open (profile, what, FALSE, &error);
+  if (session == NULL)
+    return fail (error);
+  engine = lia_session_get_engine (session);
+  /* The first cycle opens the cache and learns the org's filters. */
+  if (!lia_session_sync (session, &error))
+    return fail (error);
+  folder =
+      lia_evo_host_get_vtable ()->dup_default_folder (lia_session_get_host (session), LIA_EVO_STORE, entity);
+  m = lia_cache_lookup_item (lia_engine_get_cache (engine), LIA_EVO_STORE, item_id, NULL);
+  cmd.store = LIA_EVO_STORE;
+  cmd.folder = folder;
+  cmd.item_id = item_id;
+  cmd.entity = entity;
+  cmd.link_state = m != NULL ? m->state : LIA_LINK_STATE_NONE;
+  cmd.delete_in_crm = delete_in_crm;
+  cmd.regarding_id = regarding_id;
+  cmd.regarding_name = regarding_name;
+  if (kind == LIA_COMMAND_UNTRACK && m == NULL)
+    {
+      g_printerr ("liaison: %s \"%s\" is not tracked\n", item_kind, uid);
+      return 1;
+    }
+  if (!lia_session_command (session, &cmd, &error) || !lia_session_sync (session, &error))
+    return fail (error);
+  g_clear_pointer (&m, lia_cache_mapping_free);
+  m = lia_cache_lookup_item (lia_engine_get_cache (engine), LIA_EVO_STORE, item_id, NULL);
+  if (kind == LIA_COMMAND_UNTRACK)
+    g_print ("%s \"%s\": %s\n", item_kind, uid, m == NULL ? "untracked" : "untrack queued");
+  else if (m != NULL && m->crm_id != NULL)
+    g_print ("%s \"%s\": %s, CRM %s %s\n", item_kind, uid, lia_link_state_to_string (m->state),
+             lia_entity_to_string (m->entity), m->crm_id);
+  else
+    g_print ("%s \"%s\": queued for CRM (see \"liaison outbox\")\n", item_kind, uid);
+  return 0;
+}
+
+int
+lia_cmd_track (int argc, char **argv)
+{
+  if (argc != 2)
+    return usage_error ("usage: liaison track contact|event|task UID");
+  return link_command (LIA_COMMAND_TRACK, "track", argv[0], argv[1], FALSE, NULL, NULL);
+}
+
+int
+lia_cmd_untrack (int argc, char **argv)
+{
+  gboolean delete_in_crm = argc == 3 && g_str_equal (argv[0], "--delete-in-crm");
+
+  if (argc != 2 && !delete_in_crm)
+    return usage_error ("usage: liaison untrack [--delete-in-crm] contact|event|task UID");
+  return link_command (LIA_COMMAND_UNTRACK, "untrack", argv[argc - 2], argv[argc - 1], delete_in_crm, NULL,
+                       NULL);
+}
+
+int
+lia_cmd_regarding (int argc, char **argv)
+{
+  if (argc != 3 && argc != 4)
+    return usage_error ("usage: liaison regarding event|task UID CRM-ID [NAME]");
+  return link_command (LIA_COMMAND_SET_REGARDING, "regarding", argv[0], argv[1], FALSE, argv[2],
+                       argc == 4 ? argv[3] : NULL);
+}
+
+/* ---- outbox ---- */
+
+static gboolean
+parse_id (const char *text, gint64 *out_id)
+{
+  guint64 v = 0;
+
+  if (!g_ascii_string_to_unsigned (text, 10, 1, G_MAXINT64, &v, NULL))
+    return FALSE;
+  *out_id = (gint64) v;
+  return TRUE;
+}
+
+int
+lia_cmd_outbox (int argc, char **argv)
+{
+  g_autoptr (LiaProfile) profile = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) changes = NULL;
+  LiaCache *cache;
+  gint64 id = 0;
+  gboolean retry = argc == 2 && g_str_equal (argv[0], "--retry");
+  gboolean drop = argc == 2 && g_str_equal (argv[0], "--drop");
+  int fd, rc = 0;
+
+  if (argc != 0 && !retry && !drop)
+    return usage_error ("usage: liaison outbox [--retry ID | --drop ID]");
+  if ((retry || drop) && !parse_id (argv[1], &id))
+    return usage_error ("outbox: ID is a number from the list");
+  profile = lia_profile_load (&error);
+  if (profile == NULL)
+    return fail (error);
+  /* Under the engine lock: no cycle may claim a change while it moves. */
+  fd = lia_profile_lock (profile, "outbox", &error);
+  if (fd < 0)
+    return fail (error);
+  cache = open_cache (profile, &error);
+  if (cache == NULL)
+    {
+      lia_profile_unlock (fd);
+      return fail (error);
+    }
+  if (retry || drop)
+    {
+      g_autoptr (LiaCacheChange) change = lia_cache_lookup_change (cache, id, &error);
+      g_autoptr (LiaCacheBatch) batch = lia_cache_batch_new ();
+
+      if (change != NULL)
+        {
+          /* Retry: the same change again, due now, with its failures
+           * forgotten; completing the old row in the same transaction. */
+          lia_cache_batch_complete (batch, id);
+          if (retry)
+            {
+              g_autoptr (LiaCacheChange) again = lia_cache_change_copy (change);
+
+              again->next_attempt_at = 0;
+              again->attempts = 0;
+              g_clear_pointer (&again->last_error, g_free);
+              lia_cache_batch_enqueue (batch, again);
+            }
+        }
+      if (change == NULL || !lia_cache_apply (cache, batch, &error))
+        rc = fail (error);
+      else
+        g_print ("change %" G_GINT64_FORMAT " %s\n", id, retry ? "queued again, due now" : "dropped");
+    }
+  else if ((changes = lia_cache_list_changes (cache, LIA_CACHE_CHANGES_ALL, 0, &error)) == NULL)
+    rc = fail (error);
+  else
+    {
+      for (guint i = 0; i < changes->len; i++)
+        {
+          LiaCacheChange *c = g_ptr_array_index (changes, i);
+
+          g_print ("%" G_GINT64_FORMAT "\t%s\t%s\t%s %s\t%s\t%s\n", c->id,
+                   c->attempts > 0 ? "failed" : "pending",
+                   c->direction == LIA_DIRECTION_TO_CRM ? "to-crm" : "to-host",
+                   lia_change_op_to_string (c->op), lia_entity_to_string (c->entity),
+                   c->item_id != NULL ? c->item_id : c->crm_id, c->last_error != NULL ? c->last_error : "");
+        }
+      g_print ("%u change%s in the outbox\n", changes->len, changes->len == 1 ? "" : "s");
+    }
+  lia_cache_close (cache);
+  lia_profile_unlock (fd);
+  return rc;
+}
+
+/* ---- doctor ---- */
+
+typedef struct
+{
+  LiaEngine *engine;
+  guint fix_mask;
+  GPtrArray *issues; /* out */
+  GError *error;     /* out */
+} DoctorRun;
+
+static gpointer
+doctor_thread (gpointer data)
+{
+  DoctorRun *run = data;
+
+  run->issues = lia_doctor_run_sync (run->engine, run->fix_mask, NULL, &run->error);
+  return NULL;
+}
+
+int
+lia_cmd_doctor (int argc, char **argv)
+{
+  g_autoptr (LiaProfile) profile = NULL;
+  g_autoptr (LiaSession) session = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) issues = NULL;
+  gboolean fix = argc == 1 && g_str_equal (argv[0], "--fix");
+  DoctorRun run = { 0 };
+
+  if (argc != 0 && !fix)
+    return usage_error ("usage: liaison doctor [--fix]");
+  profile = lia_profile_load (&error);
+  if (profile == NULL)
+    return fail (error);
+  session = lia_session_open (profile, "doctor", FALSE, &error);
+  if (session == NULL)
+    return fail (error);
+  if (!lia_session_sync (session, &error))
+    return fail (error);
+  run.engine = lia_session_get_engine (session);
+  run.fix_mask = fix ? (1u << LIA_DOCTOR_N) - 1 : 0;
+  lia_session_run_in_thread (session, doctor_thread, &run);
+  issues = run.issues;
+  error = run.error;
+  if (issues == NULL)
+    return fail (error);
+  for (guint i = 0; i < issues->len; i++)
+    {
+      LiaDoctorIssue *is = g_ptr_array_index (issues, i);
+
+      g_print ("%s\t%s\tCRM %s\t%s\n", lia_doctor_kind_to_string (is->kind), is->item_id,
+               is->crm_id != NULL ? is->crm_id : "-",
+               is->fixed ? "fixed"
+               : fix     ? "NOT fixed"
+                         : "found");
+    }
+  g_print ("doctor: %u issue%s%s\n", issues->len, issues->len == 1 ? "" : "s",
+           fix               ? ", fixes applied"
+           : issues->len > 0 ? "; \"liaison doctor --fix\" repairs them"
+                             : "");
+  return 0;
+}
