@@ -122,7 +122,7 @@ print_moves (LiaEngine *engine, gint64 after_id)
       if (g_str_equal (e->kind, "cycle"))
         g_print ("  %s\n", e->message);
       else
-        g_print ("  %-10s %s%s%s -> CRM %s: %s\n", e->kind, e->item_id != NULL ? "\"" : "",
+        g_print ("  %-10s %s%s%s <-> CRM %s: %s\n", e->kind, e->item_id != NULL ? "\"" : "",
                  e->item_id != NULL ? e->item_id : "-", e->item_id != NULL ? "\"" : "",
                  e->crm_id != NULL ? e->crm_id : "-", e->message);
     }

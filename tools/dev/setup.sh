@@ -18,7 +18,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 
 # Debian 12 package names. Keep in step with docs/building.md.
-build_pkgs="gcc pkg-config meson ninja-build python3 libglib2.0-dev libsqlite3-dev libxml2-dev libsoup-3.0-dev evolution-data-server-dev libebook1.2-dev libecal2.0-dev libcamel1.2-dev"
+build_pkgs="gcc pkg-config meson ninja-build python3 libglib2.0-dev libsqlite3-dev libxml2-dev libsoup-3.0-dev evolution-data-server-dev libebook1.2-dev libecal2.0-dev libcamel1.2-dev dbus evolution-data-server"
 test_pkgs="$build_pkgs clang libclang-rt-14-dev clang-format sqlite3 openssl glib-networking"
 
 need_packages() {
@@ -69,6 +69,7 @@ case $mode in
     build/tools/liaison --version
     echo "== liaison self-check (a fresh sync cache in a temporary directory)"
     build/tools/liaison self-check
+    sh tools/dev/demo.sh build
     ;;
   test)
     need_packages $test_pkgs
