@@ -33,6 +33,8 @@
  */
 
 #define PAGE_SIZE 200
+/* Covers the whole-second timestamps of vCard and iCalendar. */
+#define WATERMARK_SLACK_US (2 * G_USEC_PER_SEC)
 #define CLAIM_BATCH 64
 #define CLAIM_LEASE_US (5 * G_TIME_SPAN_MINUTE)
 #define SCAN_PAGE 100
@@ -1591,9 +1593,13 @@ cycle_run (LiaEngine *self, GCancellable *cancellable, GError **error)
   c.sub = sub;
   c.user_id = user_id;
   c.cancellable = cancellable;
-  /* A little before now: a host edit in the same microsecond as the end of
-   * this cycle must still be newer than the watermark. */
-  c.started_at = lia_clock_now (self->clock) - 1;
+  /* The next scan's watermark, a little before this cycle started: host
+   * clocks are coarse (vCard REV and iCalendar LAST-MODIFIED carry whole
+   * seconds), so an edit made after this start but in the same second
+   * carries an earlier time, and the next scan must still reach it.
+   * Rescanning those seconds is harmless: the scanner queues only items
+   * that differ from their original. */
+  c.started_at = lia_clock_now (self->clock) - WATERMARK_SLACK_US;
   {
     g_autofree char *company = lia_cache_dup_setting (c.cache, LIA_ENGINE_SETTING_UPDATE_COMPANY, NULL);
 
