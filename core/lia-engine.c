@@ -1269,8 +1269,13 @@ download (Cycle *c, GError **error)
   g_autoptr (LiaSyncSummary) summary = NULL;
   guint mask = 0;
 
+  /* Email is asked for too, though it travels host to CRM only
+   * (R-MAIL-TRACK): the subscription holds the emails this client tracked,
+   * and their CRM deletes must reach it to unlink the host message
+   * (R-DEL-IN-EMAIL). A tracked message may sit in any folder, so email
+   * does not depend on a default folder. */
   for (guint e = 0; e < LIA_ENTITY_N; e++)
-    if (self->folders[e] != NULL && e != LIA_ENTITY_EMAIL)
+    if (self->folders[e] != NULL || e == LIA_ENTITY_EMAIL)
       mask |= 1u << e;
   summary = lia_crm_prepare_sync_sync (self->crm, c->sub, mask, c->cancellable, error);
   if (summary == NULL)
@@ -1308,6 +1313,16 @@ download (Cycle *c, GError **error)
 
               if (g_cancellable_set_error_if_cancelled (c->cancellable, error))
                 return FALSE;
+              /* R-MAIL-TRACK: a CRM email is never created or rewritten on
+               * the host. Its creates and edits are acknowledged unapplied,
+               * or PrepareSync would return them at every cycle; the cached
+               * original is left alone, so a later host-side sync of the
+               * message still sees what changed in CRM. */
+              if (change->entity == LIA_ENTITY_EMAIL && change->op != LIA_SYNC_OP_DELETE)
+                {
+                  g_ptr_array_add (ids, change->id);
+                  continue;
+                }
               ok = change->op == LIA_SYNC_OP_DELETE ? download_delete (c, change, &local)
                                                     : download_upsert (c, change, batch, &local);
               if (!ok)

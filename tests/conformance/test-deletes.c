@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "engine-fixture.h"
 
-/* SPEC section 6 end to end for appointments, tasks and filters: the
+/* SPEC section 6 end to end for appointments, tasks, email and filters: the
  * deletion rules decided by core/lia-deletion.c, carried out by a real
  * cycle of the engine on the test host against the embedded org. Each
  * case checks both sides afterwards: what exists in CRM, what exists on
@@ -352,6 +352,43 @@ test_in_filter (Ef *ef, gconstpointer data)
   g_assert_cmpuint (lia_test_host_count_items (ef->a.host, LIA_TEST_STORE, "contacts"), ==, 1);
 }
 
+static void
+test_in_email (Ef *ef, gconstpointer data)
+{
+  g_autoptr (LiaItem) mail = lia_item_new (LIA_ENTITY_EMAIL);
+  g_autofree char *item_id = NULL;
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (LiaHostItem) edited = NULL;
+  g_autoptr (LiaHostItem) kept = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("R-DEL-IN-EMAIL, R-MAIL-TRACK: a CRM edit of a tracked email does not rewrite the host "
+                  "message; deleting the email in CRM unlinks the message (state 0, no CRM id, no "
+                  "mapping) and keeps it on the host");
+  ef_sync (&ef->a);
+  g_assert_true (lia_item_set_text (mail, "subject", "Quote for 40 chairs", NULL));
+  item_id = track_by_hand (ef, LIA_ENTITY_EMAIL, mail);
+  hi = lia_test_host_dup_item (ef->a.host, item_id);
+  g_assert_true (is_mapped (ef, item_id));
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  ef_crm_edit (ef, LIA_ENTITY_EMAIL, hi->props.crm_id, "subject", "Edited in CRM");
+  ef_sync (&ef->a);
+  edited = lia_test_host_dup_item (ef->a.host, item_id);
+  g_assert_cmpstr (lia_item_get_text (edited->item, "subject"), ==, "Quote for 40 chairs");
+  g_assert_cmpint (edited->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+  g_assert_true (is_mapped (ef, item_id));
+  g_assert_true (lia_org_service_delete (ef->org, ef->alice, LIA_ENTITY_EMAIL, hi->props.crm_id, 0, &error));
+  g_assert_no_error (error);
+  ef_sync (&ef->a);
+  kept = lia_test_host_dup_item (ef->a.host, item_id);
+  g_assert_nonnull (kept);
+  g_assert_cmpstr (lia_item_get_text (kept->item, "subject"), ==, "Quote for 40 chairs");
+  g_assert_cmpint (kept->props.link_state, ==, LIA_LINK_STATE_NONE);
+  g_assert_null (kept->props.crm_id);
+  g_assert_false (is_mapped (ef, item_id));
+  g_assert_cmpuint (lia_test_host_count_items (ef->a.host, LIA_TEST_STORE, "inbox"), ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -364,6 +401,7 @@ main (int argc, char **argv)
   ADD ("/engine/R-DEL-IN-APPT/future-deleted-past-unlinked", test_in_appt);
   ADD ("/engine/R-DEL-IN-TASK/open-deleted-completed-unlinked", test_in_task);
   ADD ("/engine/R-DEL-IN-FILTER/reassigned-leaves-manual-stays", test_in_filter);
+  ADD ("/engine/R-DEL-IN-EMAIL/crm-delete-unlinks-message", test_in_email);
 #undef ADD
   return g_test_run ();
 }
