@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "lia-plugin-admin.h"
 #include "lia-plugin-private.h"
 
 #ifdef LIA_PLUGIN_EMBEDDED_ORG
@@ -173,6 +174,7 @@ static const LiaPluginFuncs funcs = {
   .ui_event = plugin_ui_event,
   .command = plugin_command,
   .get_status = plugin_get_status,
+  LIA_PLUGIN_ADMIN_FUNCS,
 };
 
 const LiaPluginFuncs *

@@ -5,6 +5,7 @@
 #error "Only <liaison/liaison.h> can be included directly."
 #endif
 
+#include <liaison/lia-cache.h>
 #include <liaison/lia-clock.h>
 #include <liaison/lia-crm.h>
 #include <liaison/lia-host.h>
@@ -249,8 +250,25 @@ typedef struct
  *   for the user when the rules refuse it
  * @get_status: fills a #LiaSyncStatus (clear it with
  *   lia_sync_status_clear())
+ * @sync_async: Synchronize Now with completion: one cycle (joins a running
+ *   one); @callback runs on the main context when it is done
+ * @sync_finish: the cycle's result
+ * @list_changes: (element-type LiaCacheChange): the outbox, pending and
+ *   failed changes both ways; %LIA_ERROR_UNAVAILABLE before the cache opened
+ * @retry_change: the change @id again, due now, its failures forgotten;
+ *   %LIA_ERROR_CONFLICT while a cycle runs, %LIA_ERROR_NOT_FOUND for an
+ *   unknown id
+ * @drop_change: removes the change @id from the outbox (same errors)
+ * @lookup_item: (transfer full) (nullable): the cache's mapping of an item;
+ *   %NULL without error when it has none
+ * @list_journal: (element-type LiaCacheJournalEntry): the newest @limit
+ *   journal entries, newest first ("what moved where")
  *
- * The plugin's entry points.
+ * The plugin's entry points. The administration entry points from
+ * @sync_async on were appended in plugin/lia-plugin-admin.c (the outbox,
+ * the D-Bus interface of module-liaison.so, the `liaison` command); they
+ * read and write the sync cache on the calling thread, so hosts call them
+ * for user commands only, never per item.
  */
 typedef struct
 {
@@ -262,6 +280,14 @@ typedef struct
   void (*ui_event) (LiaPlugin *plugin, const LiaUiEvent *event);
   gboolean (*command) (LiaPlugin *plugin, const LiaCommand *command, GError **error);
   void (*get_status) (LiaPlugin *plugin, LiaSyncStatus *out_status);
+  void (*sync_async) (LiaPlugin *plugin, GCancellable *cancellable, GAsyncReadyCallback callback,
+                      gpointer user_data);
+  gboolean (*sync_finish) (LiaPlugin *plugin, GAsyncResult *result, GError **error);
+  GPtrArray *(*list_changes) (LiaPlugin *plugin, GError **error);
+  gboolean (*retry_change) (LiaPlugin *plugin, gint64 id, GError **error);
+  gboolean (*drop_change) (LiaPlugin *plugin, gint64 id, GError **error);
+  LiaCacheMapping *(*lookup_item) (LiaPlugin *plugin, const char *store, const char *item_id, GError **error);
+  GPtrArray *(*list_journal) (LiaPlugin *plugin, guint limit, GError **error);
 } LiaPluginFuncs;
 
 /**
