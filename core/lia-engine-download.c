@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "lia-engine-private.h"
+#include "lia-scanner-private.h"
+
+/* Phase 3: PrepareSync / GetSyncData and apply (R-DET-SERVER). */
+
+/* ---- download (R-DET-SERVER, R-MARK-FILTER) ---- */
+
+static const LiaHostRow *
+find_by_crm_id (Cycle *c, LiaEntity entity, const char *crm_id, GError **error)
+{
+  LiaEngine *self = c->engine;
+
+  if (c->by_crm_id[entity] == NULL)
+    {
+      GHashTable *index =
+          g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) lia_host_row_free);
+
+      c->by_crm_id[entity] = index;
+      for (guint offset = 0;; offset += LIA_ENGINE_SCAN_PAGE)
+        {
+          g_autoptr (GPtrArray) rows =
+              lia_host_call_read_contents (&self->link, self->store, self->folders[entity], offset,
+                                           LIA_ENGINE_SCAN_PAGE, c->cancellable, error);
+
+          if (rows == NULL)
+            {
+              g_clear_pointer (&c->by_crm_id[entity], g_hash_table_unref);
+              return NULL;
+            }
+          for (guint i = 0; i < rows->len; i++)
+            {
+              const LiaHostRow *row = g_ptr_array_index (rows, i);
+
+              if (row->crm_id != NULL && !g_hash_table_contains (index, row->crm_id))
+                {
+                  LiaHostRow *copy =
+                      lia_host_row_new (row->item_id, row->modified_at, row->link_state, row->crm_id);
+
+                  g_hash_table_insert (index, copy->crm_id, copy);
+                }
+            }
+          if (rows->len < LIA_ENGINE_SCAN_PAGE)
+            break;
+        }
+    }
+  return g_hash_table_lookup (c->by_crm_id[entity], crm_id);
+}
+
+static gboolean
+download_upsert (Cycle *c, const LiaSyncChange *change, LiaCacheBatch *page_batch, GError **error)
+{
+  LiaEngine *self = c->engine;
+  const char *folder = self->folders[change->entity];
+  g_autoptr (LiaCacheMapping) m =
+      lia_cache_lookup_crm (c->cache, self->store, change->entity, change->id, NULL);
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (GError) local = NULL;
+  const LiaHostRow *row;
+  g_autoptr (LiaItem) item = NULL;
+  g_autofree char *xml = NULL;
+  g_autofree char *item_id = NULL;
+  g_autoptr (LiaCacheMapping) mapping = NULL;
+  g_auto (LiaHostProps) props = { 0 };
+
+  if (m != NULL)
+    {
+      hi = lia_host_call_read_item (&self->link, self->store, m->item_id, c->cancellable, &local);
+      if (hi == NULL)
+        {
+          if (!g_error_matches (local, LIA_ERROR, LIA_ERROR_NOT_FOUND))
+            {
+              g_propagate_error (error, g_steal_pointer (&local));
+              return FALSE;
+            }
+          /* Deleted on the host meanwhile: reconciliation queues the
+           * delete; do not recreate it. */
+          return TRUE;
+        }
+      return lia_engine_sync_pair (c, hi, change->record, FALSE, hi->props.original, error);
+    }
+  /* R-DUP-NONE: an item that carries this CRM id is relinked, never
+   * duplicated, whatever happened to the cache. */
+  row = find_by_crm_id (c, change->entity, change->id, error);
+  if (row == NULL && c->by_crm_id[change->entity] == NULL)
+    return FALSE;
+  if (row != NULL)
+    {
+      hi = lia_host_call_read_item (&self->link, self->store, row->item_id, c->cancellable, error);
+      if (hi == NULL)
+        return FALSE;
+      mapping = lia_cache_mapping_new (self->store, folder, hi->item_id, change->entity, change->id,
+                                       LIA_LINK_STATE_TRACKED, LIA_LINK_ORIGIN_FILTER);
+      if (!lia_cache_map (c->cache, mapping, error))
+        return FALSE;
+      lia_engine_journal (c, "relink", hi->item_id, change->id,
+                          "relinked from the item's CRM id (R-DUP-NONE)");
+      return lia_engine_sync_pair (c, hi, change->record, FALSE, hi->props.original, error);
+    }
+  {
+    g_autoptr (LiaItem) crm_view = lia_entity_rules_dup_crm_view (lia_crm_record_get_item (change->record));
+    g_autoptr (LiaFieldPolicy) policy = lia_engine_item_policy (c, change->entity, NULL, crm_view);
+
+    item = lia_merge_dup_created (policy, crm_view, LIA_SIDE_HOST);
+    /* The original is in the merge's terms (the CRM view), or the next
+     * merge would see the derived fields as CRM changes. */
+    xml = lia_engine_encode (crm_view);
+  }
+  lia_engine_link_props (self, &props, LIA_LINK_STATE_TRACKED, change->id, xml);
+  item_id = lia_host_call_create_item (&self->link, self->store, folder, item, &props, c->cancellable, error);
+  if (item_id == NULL)
+    return FALSE;
+  /* The new mapping and original are committed with the rest of the page
+   * and its anchor (STYLE 20). A crash before that leaves an item carrying
+   * its CRM id; the page comes again and relinks it (R-DUP-NONE). */
+  mapping = lia_cache_mapping_new (self->store, folder, item_id, change->entity, change->id,
+                                   LIA_LINK_STATE_TRACKED, LIA_LINK_ORIGIN_FILTER);
+  lia_cache_batch_map (page_batch, mapping);
+  if (xml != NULL)
+    {
+      g_autoptr (LiaCacheOriginal) orig = lia_cache_original_new (self->store, item_id, xml);
+
+      orig->host_modified_at = lia_clock_now (self->clock);
+      orig->crm_version = lia_crm_record_get_version (change->record);
+      orig->crm_modified_at = lia_crm_record_get_modified_on (change->record);
+      orig->crm_owner = g_strdup (lia_crm_record_get_owner (change->record));
+      orig->crm_state = lia_crm_record_get_state (change->record);
+      lia_cache_batch_store_original (page_batch, orig);
+    }
+  return TRUE;
+}
+
+/* CRM deletes and records that left the filters (SPEC section 6, incoming). */
+static gboolean
+download_delete (Cycle *c, const LiaSyncChange *change, GError **error)
+{
+  LiaEngine *self = c->engine;
+  g_autoptr (LiaCacheMapping) m =
+      lia_cache_lookup_crm (c->cache, self->store, change->entity, change->id, NULL);
+  g_autoptr (LiaCrmRecord) rec = NULL;
+  g_autoptr (GError) local = NULL;
+  LiaDeletion d = { 0 };
+  LiaDeletionDecision decision;
+
+  if (m == NULL)
+    return TRUE;
+  d.entity = change->entity;
+  d.tracked_by_hand = m->origin == LIA_LINK_ORIGIN_MANUAL;
+  /* Still readable means it left the filters; gone means deleted. */
+  rec = lia_crm_retrieve_sync (self->crm, change->entity, change->id, c->cancellable, &local);
+  if (rec == NULL && !g_error_matches (local, LIA_ERROR, LIA_ERROR_NOT_FOUND)
+      && !g_error_matches (local, LIA_ERROR, LIA_ERROR_FORBIDDEN))
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  d.event = rec != NULL ? LIA_DELETION_CRM_LEFT_FILTER : LIA_DELETION_CRM_DELETED;
+  if (rec != NULL)
+    lia_engine_deletion_facts (c, &d, rec);
+  else
+    {
+      /* The record is gone: its owner, state and start come from what the
+       * last sync stored beside the original. An unknown owner (a cache
+       * older than schema 2) is not the user. */
+      g_autoptr (LiaCacheOriginal) row = lia_cache_load_original (c->cache, self->store, m->item_id, NULL);
+      g_autoptr (LiaItem) orig = lia_engine_decode (row != NULL ? row->xml : NULL);
+      LiaValue *start = orig != NULL ? lia_item_get (orig, "start") : NULL;
+
+      d.crm_state = row != NULL && row->crm_state < LIA_RECORD_STATE_N
+                        ? lia_engine_crm_state_of ((LiaRecordState) row->crm_state)
+                        : LIA_CRM_STATE_OPEN;
+      d.user_is_owner = row != NULL && row->crm_owner != NULL && g_strcmp0 (row->crm_owner, c->user_id) == 0;
+      d.user_is_organizer = d.user_is_owner;
+      if (start != NULL && lia_value_get_kind (start) == LIA_VALUE_DATETIME)
+        {
+          d.has_start = TRUE;
+          d.start_us = lia_value_get_instant (start);
+        }
+    }
+  lia_deletion_decide_now (&d, self->clock, &decision);
+  g_clear_error (&local);
+  if (decision.action == LIA_DELETION_DELETE_OTHER_SIDE)
+    {
+      if (!lia_host_call_delete_item (&self->link, self->store, m->item_id, c->cancellable, &local)
+          && !g_error_matches (local, LIA_ERROR, LIA_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+    }
+  else if (decision.action == LIA_DELETION_UNLINK)
+    {
+      g_auto (LiaHostProps) props = { 0 };
+
+      lia_engine_link_props (self, &props, LIA_LINK_STATE_NONE, NULL, NULL);
+      if (!lia_host_call_write_item (&self->link, self->store, m->item_id, NULL, &props, c->cancellable,
+                                     &local)
+          && !g_error_matches (local, LIA_ERROR, LIA_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+    }
+  lia_engine_journal (c, "crm-delete", m->item_id, change->id, decision.reason);
+  if (decision.action == LIA_DELETION_KEEP)
+    return TRUE;
+  return lia_cache_unmap (c->cache, self->store, m->item_id, error);
+}
+
+gboolean
+lia_engine_download (Cycle *c, GError **error)
+{
+  LiaEngine *self = c->engine;
+  g_autoptr (LiaSyncSummary) summary = NULL;
+  guint mask = 0;
+
+  /* Email is asked for too, though it travels host to CRM only
+   * (R-MAIL-TRACK): the subscription holds the emails this client tracked,
+   * and their CRM deletes must reach it to unlink the host message
+   * (R-DEL-IN-EMAIL). A tracked message may sit in any folder, so email
+   * does not depend on a default folder. */
+  for (guint e = 0; e < LIA_ENTITY_N; e++)
+    if (self->folders[e] != NULL || e == LIA_ENTITY_EMAIL)
+      mask |= 1u << e;
+  summary = lia_crm_prepare_sync_sync (self->crm, c->sub, mask, c->cancellable, error);
+  if (summary == NULL)
+    return FALSE;
+  for (guint e = 0; e < LIA_ENTITY_N; e++)
+    {
+      g_autofree char *cursor = NULL;
+      guint total = 0;
+
+      if (!(mask & (1u << e)))
+        continue;
+      for (guint op = 0; op < LIA_SYNC_OP_N; op++)
+        total += lia_sync_summary_get (summary, (LiaEntity) e, (LiaSyncOp) op);
+      if (total == 0)
+        continue;
+      for (;;)
+        {
+          g_autoptr (LiaSyncPage) page = lia_crm_get_sync_data_sync (
+              self->crm, c->sub, (LiaEntity) e, cursor, LIA_ENGINE_PAGE_SIZE, c->cancellable, error);
+          g_autoptr (GPtrArray) ids = NULL;
+          g_autoptr (LiaCacheBatch) batch = lia_cache_batch_new ();
+          g_autofree char *key = NULL;
+          gint64 anchor = 0;
+          guint n;
+
+          if (page == NULL)
+            return FALSE;
+          n = lia_sync_page_get_n_changes (page);
+          ids = g_ptr_array_new_full (n + 1, NULL);
+          for (guint i = 0; i < n; i++)
+            {
+              const LiaSyncChange *change = lia_sync_page_get_change (page, i);
+              g_autoptr (GError) local = NULL;
+              gboolean ok;
+
+              if (g_cancellable_set_error_if_cancelled (c->cancellable, error))
+                return FALSE;
+              /* R-MAIL-TRACK: a CRM email is never created or rewritten on
+               * the host. Its creates and edits are acknowledged unapplied,
+               * or PrepareSync would return them at every cycle; the cached
+               * original is left alone, so a later host-side sync of the
+               * message still sees what changed in CRM. */
+              if (change->entity == LIA_ENTITY_EMAIL && change->op != LIA_SYNC_OP_DELETE)
+                {
+                  g_ptr_array_add (ids, change->id);
+                  continue;
+                }
+              ok = change->op == LIA_SYNC_OP_DELETE ? download_delete (c, change, &local)
+                                                    : download_upsert (c, change, batch, &local);
+              if (!ok)
+                {
+                  /* Not acknowledged: PrepareSync returns it next cycle. */
+                  if (lia_engine_is_network_error (local)
+                      || g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+                      || g_error_matches (local, LIA_ERROR, LIA_ERROR_STORE))
+                    {
+                      g_propagate_error (error, g_steal_pointer (&local));
+                      return FALSE;
+                    }
+                  lia_engine_journal (c, "error", NULL, change->id, local->message);
+                  continue;
+                }
+              anchor = MAX (anchor, change->version);
+              g_ptr_array_add (ids, change->id);
+              c->downloaded++;
+              lia_engine_progress (c);
+            }
+          g_ptr_array_add (ids, NULL);
+          /* The anchor is stored only after the page's items are applied
+           * (STYLE 20), then acknowledged; a crash between the two replays
+           * the page, which applies idempotently. */
+          key = g_strdup_printf ("anchor:%s", lia_entity_to_string ((LiaEntity) e));
+          if (anchor > 0)
+            {
+              g_autofree char *value = g_strdup_printf ("%" G_GINT64_FORMAT, anchor);
+
+              lia_cache_batch_set_watermark (batch, key, value);
+            }
+          if (lia_cache_batch_get_size (batch) > 0 && !lia_cache_apply (c->cache, batch, error))
+            return FALSE;
+          if (ids->len > 1
+              && !lia_crm_post_sync_sync (self->crm, c->sub, (LiaEntity) e, (const char *const *) ids->pdata,
+                                          c->cancellable, error))
+            return FALSE;
+          if (!lia_sync_page_get_more (page) || lia_sync_page_get_cursor (page) == NULL)
+            break;
+          g_free (cursor);
+          cursor = g_strdup (lia_sync_page_get_cursor (page));
+        }
+    }
+  return TRUE;
+}

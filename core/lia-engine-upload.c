@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "lia-engine-private.h"
+#include "lia-scanner-private.h"
+
+/* Phase 2: drain the outbound queue (R-DET-NOTIFY, R-IMM-*). */
+
+/* ---- upload (R-DET-NOTIFY, R-IMM-*, STYLE 20: upload first) ---- */
+
+static gboolean
+upload_track (Cycle *c, const LiaCacheChange *change, GError **error)
+{
+  LiaEngine *self = c->engine;
+  g_autoptr (LiaCacheMapping) m = lia_cache_lookup_item (c->cache, change->store, change->item_id, NULL);
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (LiaItem) created = NULL;
+  g_autoptr (LiaCrmRecord) record = NULL;
+  g_autoptr (LiaCrmRecord) made = NULL;
+  g_autoptr (LiaCacheMapping) mapping = NULL;
+  g_autoptr (GError) local = NULL;
+  g_autofree char *request_id = NULL;
+  g_autofree char *xml = NULL;
+  g_auto (LiaHostProps) props = { 0 };
+  LiaEntity entity;
+
+  hi = lia_host_call_read_item (&self->link, change->store, change->item_id, c->cancellable, &local);
+  if (hi == NULL)
+    {
+      /* Gone before it could be tracked: nothing to do. */
+      if (g_error_matches (local, LIA_ERROR, LIA_ERROR_NOT_FOUND))
+        return TRUE;
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  entity = lia_item_get_entity (hi->item);
+  if (m != NULL && m->state == LIA_LINK_STATE_TRACKED)
+    {
+      g_autoptr (LiaCrmRecord) rec =
+          lia_crm_retrieve_sync (self->crm, entity, m->crm_id, c->cancellable, error);
+
+      return rec != NULL && lia_engine_sync_pair (c, hi, rec, TRUE, hi->props.original, error);
+    }
+  {
+    /* R-APPT-PAST does not hold yet (no CRM side): tracking a past
+     * appointment creates its record; the rules hold it afterwards. */
+    g_autoptr (LiaFieldPolicy) policy = lia_engine_item_policy (c, entity, hi->item, NULL);
+
+    created = lia_merge_dup_created (policy, hi->item, LIA_SIDE_CRM);
+  }
+  record = lia_crm_record_new_for_item (created);
+  /* Deterministic: a create retried after a crash or a lost answer returns
+   * the record of the first try instead of a duplicate (R-DUP-NONE). */
+  request_id = g_strdup_printf ("%s/%s/%s", c->sub, change->store, change->item_id);
+  made = lia_crm_create_sync (self->crm, record, request_id, c->cancellable, error);
+  if (made == NULL)
+    return FALSE;
+  if (!lia_crm_track_sync (self->crm, c->sub, entity, lia_crm_record_get_id (made), TRUE, c->cancellable,
+                           error))
+    return FALSE;
+  {
+    g_autoptr (LiaItem) made_view = lia_entity_rules_dup_crm_view (lia_crm_record_get_item (made));
+
+    xml = lia_engine_encode (made_view);
+  }
+  lia_engine_link_props (self, &props, LIA_LINK_STATE_TRACKED, lia_crm_record_get_id (made), xml);
+  if (!lia_host_call_write_item (&self->link, change->store, change->item_id, NULL, &props, c->cancellable,
+                                 error))
+    return FALSE;
+  mapping =
+      lia_cache_mapping_new (change->store, hi->folder, change->item_id, entity, lia_crm_record_get_id (made),
+                             LIA_LINK_STATE_TRACKED, LIA_LINK_ORIGIN_MANUAL);
+  if (!lia_cache_map (c->cache, mapping, error))
+    return FALSE;
+  if (xml != NULL && !lia_engine_store_original (c, change->item_id, xml, hi->modified_at, made, error))
+    return FALSE;
+  lia_engine_journal (c, "track", change->item_id, lia_crm_record_get_id (made),
+                      "tracked in CRM (R-MARK-TRACK)");
+  return TRUE;
+}
+
+static gboolean
+upload_update (Cycle *c, const LiaCacheChange *change, GError **error)
+{
+  LiaEngine *self = c->engine;
+  g_autoptr (LiaCacheMapping) m = lia_cache_lookup_item (c->cache, change->store, change->item_id, NULL);
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (LiaCrmRecord) rec = NULL;
+  g_autoptr (GError) local = NULL;
+
+  if (m == NULL)
+    return TRUE; /* untracked since: nothing to send */
+  if (m->state == LIA_LINK_STATE_MARKED)
+    return upload_track (c, change, error);
+  hi = lia_host_call_read_item (&self->link, change->store, change->item_id, c->cancellable, &local);
+  if (hi == NULL)
+    {
+      if (g_error_matches (local, LIA_ERROR, LIA_ERROR_NOT_FOUND))
+        return TRUE; /* a delete follows in the queue or reconciliation finds it */
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  rec = lia_crm_retrieve_sync (self->crm, m->entity, m->crm_id, c->cancellable, error);
+  return rec != NULL && lia_engine_sync_pair (c, hi, rec, TRUE, hi->props.original, error);
+}
+
+/* R-MARK-REGARDING: links the item's CRM record to a regarding record
+ * (tracking it first when it is not tracked yet), then shows the record's
+ * name on the host: regarding property and field (contacts: Company), only
+ * now that CRM has it (R-MARK-REGARDING-TEXT). */
+static gboolean
+upload_regarding (Cycle *c, const LiaCacheChange *change, GError **error)
+{
+  static const LiaEntity targets[] = { LIA_ENTITY_ACCOUNT, LIA_ENTITY_CONTACT, LIA_ENTITY_LEAD,
+                                       LIA_ENTITY_OPPORTUNITY, LIA_ENTITY_INCIDENT };
+  LiaEngine *self = c->engine;
+  g_autoptr (LiaCacheMapping) m = NULL;
+  g_autoptr (LiaCrmRecord) target = NULL;
+  g_autoptr (LiaValue) value = NULL;
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (LiaItem) host_item = NULL;
+  g_autofree char *target_id = NULL;
+  g_autofree char *name = NULL;
+  g_auto (LiaHostProps) props = { 0 };
+  g_autoptr (GError) local = NULL;
+  const char *payload;
+  const char *newline;
+  const char *field;
+  gsize size = 0;
+
+  m = lia_cache_lookup_item (c->cache, change->store, change->item_id, NULL);
+  if (m == NULL || m->state != LIA_LINK_STATE_TRACKED)
+    {
+      g_clear_pointer (&m, lia_cache_mapping_free);
+      if (!upload_track (c, change, error))
+        return FALSE;
+      m = lia_cache_lookup_item (c->cache, change->store, change->item_id, NULL);
+      if (m == NULL || m->crm_id == NULL)
+        return TRUE; /* the item is gone: nothing to link */
+    }
+  payload = change->payload != NULL ? g_bytes_get_data (change->payload, &size) : NULL;
+  newline = payload != NULL ? memchr (payload, '\n', size) : NULL;
+  if (newline == NULL)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "a Set Regarding change names no record");
+      return FALSE;
+    }
+  target_id = g_strndup (payload, (gsize) (newline - payload));
+  /* The UI passes an id and a name; the record says which entity it is and
+   * what its name is now. */
+  for (guint i = 0; i < G_N_ELEMENTS (targets) && target == NULL; i++)
+    {
+      g_clear_error (&local);
+      target = lia_crm_retrieve_sync (self->crm, targets[i], target_id, c->cancellable, &local);
+      if (target == NULL && !g_error_matches (local, LIA_ERROR, LIA_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+    }
+  if (target == NULL)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND, "the regarding record \"%s\" does not exist",
+                   target_id);
+      return FALSE;
+    }
+  name = lia_crm_record_dup_name (target);
+  value = lia_value_new_reference (lia_crm_record_get_entity (target), target_id, name);
+  field = m->entity == LIA_ENTITY_CONTACT ? "company" : "regarding";
+  for (guint attempt = 0;; attempt++)
+    {
+      g_autoptr (LiaCrmRecord) rec =
+          lia_crm_retrieve_sync (self->crm, m->entity, m->crm_id, c->cancellable, error);
+      g_autoptr (LiaCrmRecord) stored = NULL;
+
+      if (rec == NULL)
+        return FALSE;
+      if (!lia_item_set (lia_crm_record_get_item (rec), field, value, error))
+        return FALSE;
+      g_clear_error (&local);
+      stored = lia_crm_update_sync (self->crm, rec, c->cancellable, &local);
+      if (stored != NULL)
+        break;
+      if (attempt > 0 || !g_error_matches (local, LIA_ERROR, LIA_ERROR_CONFLICT))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+    }
+  hi = lia_host_call_read_item (&self->link, change->store, change->item_id, c->cancellable, error);
+  if (hi == NULL)
+    return FALSE;
+  host_item = lia_item_copy (hi->item);
+  if (!lia_item_set (host_item, field, value, error))
+    return FALSE;
+  lia_host_props_set (&props, LIA_HOST_PROP_REGARDING, target_id);
+  props.regarding_name = g_strdup (name);
+  if (!lia_host_call_write_item (&self->link, change->store, change->item_id, host_item, &props,
+                                 c->cancellable, error))
+    return FALSE;
+  lia_engine_journal (c, "regarding", change->item_id, m->crm_id, "regarding set (R-MARK-REGARDING)");
+  return TRUE;
+}
+
+/* Host deletes and untracks (SPEC section 6, outgoing). */
+static gboolean
+upload_remove (Cycle *c, const LiaCacheChange *change, GError **error)
+{
+  LiaEngine *self = c->engine;
+  g_autoptr (LiaCacheMapping) m = lia_cache_lookup_item (c->cache, change->store, change->item_id, NULL);
+  g_autoptr (LiaCrmRecord) rec = NULL;
+  g_autoptr (GError) local = NULL;
+  LiaDeletion d = { 0 };
+  LiaDeletionDecision decision;
+  gboolean untrack = change->op == LIA_CHANGE_OP_UNTRACK;
+
+  if (m == NULL)
+    return TRUE;
+  if (m->crm_id == NULL || m->state != LIA_LINK_STATE_TRACKED)
+    return lia_cache_unmap (c->cache, change->store, change->item_id, error);
+  d.entity = m->entity;
+  d.event = untrack ? LIA_DELETION_HOST_UNTRACKED : LIA_DELETION_HOST_DELETED;
+  /* The untrack payload says whether the user chose to delete the CRM copy. */
+  d.also_delete_in_crm = untrack && change->payload != NULL && g_bytes_get_size (change->payload) > 0;
+  d.tracked_by_hand = m->origin == LIA_LINK_ORIGIN_MANUAL;
+  rec = lia_crm_retrieve_sync (self->crm, m->entity, m->crm_id, c->cancellable, &local);
+  if (rec == NULL && !g_error_matches (local, LIA_ERROR, LIA_ERROR_NOT_FOUND))
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  if (rec != NULL)
+    lia_engine_deletion_facts (c, &d, rec);
+  lia_deletion_decide_now (&d, self->clock, &decision);
+  if (rec != NULL && decision.action == LIA_DELETION_DELETE_OTHER_SIDE)
+    {
+      if (!lia_crm_delete_sync (self->crm, m->entity, m->crm_id, 0, c->cancellable, &local)
+          && !g_error_matches (local, LIA_ERROR, LIA_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+    }
+  else if (rec != NULL && untrack)
+    {
+      /* Kept in CRM: drop the manual mark so the filters decide again. */
+      if (!lia_crm_track_sync (self->crm, c->sub, m->entity, m->crm_id, FALSE, c->cancellable, error))
+        return FALSE;
+    }
+  /* R-DEL-OUT-REMEMBER: this client no longer holds the record. */
+  if (!untrack || decision.action == LIA_DELETION_DELETE_OTHER_SIDE)
+    {
+      g_clear_error (&local);
+      if (!lia_crm_forget_sync (self->crm, c->sub, m->entity, m->crm_id, c->cancellable, &local)
+          && !g_error_matches (local, LIA_ERROR, LIA_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+    }
+  if (untrack)
+    {
+      g_auto (LiaHostProps) props = { 0 };
+
+      lia_engine_link_props (self, &props, LIA_LINK_STATE_NONE, NULL, NULL);
+      g_clear_error (&local);
+      if (!lia_host_call_write_item (&self->link, change->store, change->item_id, NULL, &props,
+                                     c->cancellable, &local)
+          && !g_error_matches (local, LIA_ERROR, LIA_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+    }
+  lia_engine_journal (c, untrack ? "untrack" : "host-delete", change->item_id, m->crm_id, decision.reason);
+  return lia_cache_unmap (c->cache, change->store, change->item_id, error);
+}
+
+gboolean
+lia_engine_upload (Cycle *c, GError **error)
+{
+  LiaEngine *self = c->engine;
+  LiaClientRole role;
+
+  g_mutex_lock (&self->lock);
+  role = self->role;
+  g_mutex_unlock (&self->lock);
+  for (;;)
+    {
+      g_autoptr (GPtrArray) batch = lia_cache_claim (c->cache, LIA_DIRECTION_TO_CRM, LIA_ENGINE_CLAIM_BATCH,
+                                                     LIA_ENGINE_CLAIM_LEASE_US, error);
+
+      if (batch == NULL)
+        return FALSE;
+      if (batch->len == 0)
+        return TRUE;
+      for (guint i = 0; i < batch->len; i++)
+        {
+          const LiaCacheChange *change = g_ptr_array_index (batch, i);
+          g_autoptr (GError) local = NULL;
+          gboolean ok;
+
+          if (g_cancellable_set_error_if_cancelled (c->cancellable, error))
+            return FALSE;
+          /* R-ROLE-SECONDARY-DEFER, R-ROLE-DELEGATE: only email travels
+           * from a client that is not the primary. */
+          if (role != LIA_CLIENT_PRIMARY && change->entity != LIA_ENTITY_EMAIL)
+            ok = TRUE;
+          else if (change->op == LIA_CHANGE_OP_REGARDING
+                   || (change->op == LIA_CHANGE_OP_TRACK && change->payload != NULL))
+            ok = upload_regarding (c, change, &local);
+          else if (change->op == LIA_CHANGE_OP_TRACK || change->op == LIA_CHANGE_OP_CREATE)
+            ok = upload_track (c, change, &local);
+          else if (change->op == LIA_CHANGE_OP_DELETE || change->op == LIA_CHANGE_OP_UNTRACK)
+            ok = upload_remove (c, change, &local);
+          else
+            ok = upload_update (c, change, &local);
+          if (ok)
+            {
+              if (!lia_cache_complete (c->cache, &change->id, 1, error))
+                return FALSE;
+              c->uploaded++;
+              lia_engine_progress (c);
+              continue;
+            }
+          /* R-IMM-FALLBACK: kept, retried with backoff, never dropped. */
+          if (!lia_cache_fail (c->cache, change->id, local->message, NULL, error))
+            return FALSE;
+          if (lia_engine_is_network_error (local)
+              || g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+            {
+              g_propagate_error (error, g_steal_pointer (&local));
+              return FALSE;
+            }
+          g_mutex_lock (&self->lock);
+          g_free (self->last_error);
+          self->last_error = g_strdup (local->message);
+          g_mutex_unlock (&self->lock);
+        }
+    }
+}
