@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib/gi18n-lib.h>
+#include <gtk/gtk.h>
+#include <liaison/liaison.h>
+
+#include <e-util/e-util.h>
+
+#include "lia-evo-module.h"
+#include "lia-ui-evo.h"
+
+G_BEGIN_DECLS
+
+/* Shared by the parts of ui-hooks/evolution/. Everything runs on
+ * Evolution's main thread. */
+
+/* Action names (unique in Evolution's UI managers). */
+#define LIA_UI_ACTION_TRACK "liaison-track"
+#define LIA_UI_ACTION_UNTRACK "liaison-untrack"
+#define LIA_UI_ACTION_REGARDING "liaison-set-regarding"
+#define LIA_UI_ACTION_SYNC "liaison-sync-now"
+#define LIA_UI_ACTION_STATUS "liaison-status"
+
+/* The engine or NULL (no profile, not loaded). */
+LiaEvoEngine *lia_ui_engine (void);
+
+/* Gives @command to the engine. On refusal shows the reason as an EAlert
+ * in @sink (or a dialog over @parent when @sink is NULL) and returns
+ * FALSE. Every result goes to the self-test log. */
+gboolean lia_ui_command (const LiaCommand *command, EAlertSink *sink, GtkWindow *parent);
+
+/* Shows an alert "liaison:<tag>" with @primary_arg (one line). */
+void lia_ui_alert (EAlertSink *sink, GtkWindow *parent, const char *tag, const char *arg);
+
+/* Asks "Untrack: also delete in CRM?" Returns FALSE when the user
+ * cancelled; else TRUE with *out_delete set. */
+gboolean lia_ui_ask_untrack (GtkWindow *parent, guint n_items, gboolean *out_delete);
+
+/* The link state the UI shows for @item_id (from the engine). */
+LiaLinkState lia_ui_link_state (const char *item_id);
+
+/* Self-test (LIAISON_UI_SELFTEST=1): a log line "liaison-ui-selftest: ..."
+ * on stderr and in $LIAISON_UI_SELFTEST_LOG when set. */
+gboolean lia_ui_selftest_enabled (void);
+void lia_ui_selftest_log (const char *format, ...) G_GNUC_PRINTF (1, 2);
+/* Started once by the shell extension when the first shell window shows. */
+void lia_ui_selftest_start (GtkApplication *shell);
+
+/* Set Regarding dialog: runs modally (its own loop keeps Evolution's
+ * main loop alive). On OK returns TRUE with the chosen record. */
+typedef struct
+{
+  LiaEntity entity;
+  char *id;
+  char *name;
+} LiaUiRegarding;
+void lia_ui_regarding_clear (LiaUiRegarding *regarding);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LiaUiRegarding, lia_ui_regarding_clear)
+GtkWidget *lia_ui_regarding_dialog_new (GtkWindow *parent);
+gboolean lia_ui_regarding_dialog_get (GtkWidget *dialog, LiaUiRegarding *out);
+gboolean lia_ui_regarding_run (GtkWindow *parent, LiaUiRegarding *out);
+/* Recent choices (display-only, $XDG_CONFIG_HOME/liaison/ui-recent.ini). */
+void lia_ui_recent_add (const LiaUiRegarding *regarding);
+GPtrArray *lia_ui_recent_list (void); /* of LiaUiRegarding* */
+/* Entity names as the user reads them (translated). */
+const char *lia_ui_entity_label (LiaEntity entity);
+
+/* Status: the activity in the status bar follows the engine's status. */
+void lia_ui_status_attach (GtkApplication *shell);
+GtkWidget *lia_ui_status_window_show (GtkWindow *parent);
+char *lia_ui_status_describe (const LiaSyncStatus *status);
+
+/* Preferences page (added once to Evolution's preferences window). */
+void lia_ui_prefs_register (GtkApplication *shell);
+GtkWidget *lia_ui_prefs_page_new (void);
+
+/* Type registration of each part. */
+void lia_ui_mail_reader_register (GTypeModule *module);
+void lia_ui_shell_view_register (GTypeModule *module);
+void lia_ui_comp_editor_register (GTypeModule *module);
+void lia_ui_shell_register (GTypeModule *module);
+
+/* Adds the four Liaison actions to @group once (NULL-safe lookups). The
+ * callbacks get @user_data. */
+void lia_ui_add_actions (GtkActionGroup *group, gpointer user_data, GCallback on_track, GCallback on_untrack,
+                         GCallback on_regarding, GCallback on_sync);
+
+G_END_DECLS

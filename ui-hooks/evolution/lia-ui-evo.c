@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <shell/e-shell-window.h>
+#include <shell/e-shell.h>
+
+#include "lia-ui-evo-private.h"
+
+/* The parts every surface shares: the engine, commands with their alerts,
+ * the Untrack question, the four actions, and the EShell extension that
+ * sets up what exists once per process (status activity, preferences
+ * page, self-test). */
+
+LiaEvoEngine *
+lia_ui_engine (void)
+{
+  return lia_evo_engine_get_default ();
+}
+
+static const char *const command_names[] = {
+  [LIA_COMMAND_TRACK] = "track",
+  [LIA_COMMAND_UNTRACK] = "untrack",
+  [LIA_COMMAND_SET_REGARDING] = "set-regarding",
+  [LIA_COMMAND_SYNC_NOW] = "sync-now",
+};
+G_STATIC_ASSERT (G_N_ELEMENTS (command_names) == LIA_COMMAND_N);
+
+/* The alert definitions ship in Evolution's errordir (liaison.error); a
+ * build that is run uninstalled falls back to Evolution's generic alert so
+ * that the user still reads the reason. */
+static gboolean
+have_alert_table (void)
+{
+  static gint have = -1;
+
+  if (have < 0)
+    {
+      g_autofree char *path = g_build_filename (LIA_ERRORDIR, "liaison.error", NULL);
+
+      have = g_file_test (path, G_FILE_TEST_EXISTS) ? 1 : 0;
+    }
+  return have == 1;
+}
+
+void
+lia_ui_alert (EAlertSink *sink, GtkWindow *parent, const char *tag, const char *arg)
+{
+  g_autofree char *full_tag = g_strconcat ("liaison:", tag, NULL);
+  const char *use_tag = have_alert_table () ? full_tag : "system:simple-error";
+
+  lia_ui_selftest_log ("alert %s: %s", tag, arg != NULL ? arg : "");
+  if (sink != NULL)
+    e_alert_submit (sink, use_tag, arg != NULL ? arg : "", NULL);
+  else
+    e_alert_run_dialog_for_args (parent, use_tag, arg != NULL ? arg : "", NULL);
+}
+
+/* Which alert explains an error: each names what fixes it. */
+static const char *
+alert_tag_for (const GError *error)
+{
+  if (error->domain != LIA_ERROR)
+    return "failed";
+  switch (error->code)
+    {
+    case LIA_ERROR_REFUSED:
+      return "refused";
+    case LIA_ERROR_UNAVAILABLE:
+      return "not-ready";
+    case LIA_ERROR_AUTH:
+      return "auth";
+    case LIA_ERROR_FORBIDDEN:
+      return "forbidden";
+    default:
+      return "failed";
+    }
+}
+
+gboolean
+lia_ui_command (const LiaCommand *command, EAlertSink *sink, GtkWindow *parent)
+{
+  LiaEvoEngine *engine = lia_ui_engine ();
+  g_autoptr (GError) error = NULL;
+  gboolean ok;
+
+  if (engine == NULL)
+    {
+      lia_ui_selftest_log ("command %s %s: no engine", command_names[command->kind],
+                           command->item_id != NULL ? command->item_id : "-");
+      lia_ui_alert (sink, parent, "no-engine", NULL);
+      return FALSE;
+    }
+  /* Returns at once: the plugin records the command and a worker does
+   * the rest (R-IMM-BACKGROUND). */
+  ok = lia_evo_engine_command (engine, command, &error);
+  lia_ui_selftest_log ("command %s %s: %s", command_names[command->kind],
+                       command->item_id != NULL ? command->item_id : "-", ok ? "ok" : error->message);
+  if (!ok)
+    lia_ui_alert (sink, parent, alert_tag_for (error), error->message);
+  return ok;
+}
+
+LiaLinkState
+lia_ui_link_state (const char *item_id)
+{
+  LiaEvoEngine *engine = lia_ui_engine ();
+
+  if (engine == NULL || item_id == NULL)
+    return LIA_LINK_STATE_NONE;
+  return lia_evo_engine_dup_link_state (engine, item_id, NULL);
+}
+
+gboolean
+lia_ui_ask_untrack (GtkWindow *parent, guint n_items, gboolean *out_delete)
+{
+  GtkWidget *dialog, *check, *area;
+  gint response;
+
+  /* In the self-test nobody answers: keep the CRM copy. */
+  if (lia_ui_selftest_enabled ())
+    {
+      *out_delete = FALSE;
+      lia_ui_selftest_log ("untrack question answered: keep in CRM");
+      return TRUE;
+    }
+  dialog = gtk_message_dialog_new (parent, GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+                                   GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE,
+                                   g_dngettext (GETTEXT_PACKAGE, "Stop tracking this item in CRM?",
+                                                "Stop tracking these %u items in CRM?", n_items),
+                                   n_items);
+  gtk_message_dialog_format_secondary_text (
+      GTK_MESSAGE_DIALOG (dialog), "%s",
+      _ ("The item stays in Evolution. Its CRM copy stays too, unless you choose to delete it."));
+  check = gtk_check_button_new_with_mnemonic (_ ("Also _delete it in CRM"));
+  area = gtk_message_dialog_get_message_area (GTK_MESSAGE_DIALOG (dialog));
+  gtk_container_add (GTK_CONTAINER (area), check);
+  gtk_widget_show (check);
+  gtk_dialog_add_buttons (GTK_DIALOG (dialog), _ ("_Cancel"), GTK_RESPONSE_CANCEL, _ ("_Untrack"),
+                          GTK_RESPONSE_OK, NULL);
+  gtk_dialog_set_default_response (GTK_DIALOG (dialog), GTK_RESPONSE_OK);
+  response = gtk_dialog_run (GTK_DIALOG (dialog));
+  *out_delete = gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (check));
+  gtk_widget_destroy (dialog);
+  return response == GTK_RESPONSE_OK;
+}
+
+const char *
+lia_ui_entity_label (LiaEntity entity)
+{
+  switch (entity)
+    {
+    case LIA_ENTITY_ACCOUNT:
+      return _ ("Account");
+    case LIA_ENTITY_CONTACT:
+      return _ ("Contact");
+    case LIA_ENTITY_LEAD:
+      return _ ("Lead");
+    case LIA_ENTITY_OPPORTUNITY:
+      return _ ("Opportunity");
+    case LIA_ENTITY_INCIDENT:
+      return _ ("Case");
+    case LIA_ENTITY_APPOINTMENT:
+    case LIA_ENTITY_RECURRING_APPOINTMENT:
+    case LIA_ENTITY_SERVICE_APPOINTMENT:
+      return _ ("Appointment");
+    case LIA_ENTITY_TASK:
+      return _ ("Task");
+    case LIA_ENTITY_EMAIL:
+      return _ ("Email");
+    default:
+      return _ ("Record");
+    }
+}
+
+void
+lia_ui_add_actions (GtkActionGroup *group, gpointer user_data, GCallback on_track, GCallback on_untrack,
+                    GCallback on_regarding, GCallback on_sync)
+{
+  const struct
+  {
+    const char *name;
+    const char *icon;
+    const char *label;
+    const char *tooltip;
+    GCallback callback;
+  } entries[] = {
+    { LIA_UI_ACTION_TRACK, "emblem-shared", N_ ("_Track in CRM"), N_ ("Track the selected items in CRM"),
+      on_track },
+    { LIA_UI_ACTION_UNTRACK, "edit-clear", N_ ("_Untrack"), N_ ("Stop tracking the selected items in CRM"),
+      on_untrack },
+    { LIA_UI_ACTION_REGARDING, "insert-link", N_ ("Set _Regarding…"),
+      N_ ("Link the selected items to a CRM account, contact, lead, opportunity or case"), on_regarding },
+    { LIA_UI_ACTION_SYNC, "view-refresh", N_ ("S_ynchronize Now"), N_ ("Synchronize with CRM now"), on_sync },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (entries); i++)
+    {
+      GtkAction *action;
+
+      if (entries[i].callback == NULL || gtk_action_group_get_action (group, entries[i].name) != NULL)
+        continue;
+      action = gtk_action_new (entries[i].name, _ (entries[i].label), _ (entries[i].tooltip), NULL);
+      gtk_action_set_icon_name (action, entries[i].icon);
+      g_signal_connect (action, "activate", entries[i].callback, user_data);
+      gtk_action_group_add_action (group, action);
+      g_object_unref (action);
+    }
+}
+
+/* ---- The EShell extension: once per process ---- */
+
+#define LIA_UI_TYPE_SHELL (lia_ui_shell_get_type ())
+typedef struct
+{
+  EExtension parent;
+  gboolean started;
+} LiaUiShell;
+typedef struct
+{
+  EExtensionClass parent_class;
+} LiaUiShellClass;
+
+GType lia_ui_shell_get_type (void);
+G_DEFINE_DYNAMIC_TYPE (LiaUiShell, lia_ui_shell, E_TYPE_EXTENSION)
+
+static void
+on_window_added (GtkApplication *app, GtkWindow *window, gpointer user_data)
+{
+  LiaUiShell *self = user_data;
+
+  /* The first shell window: Evolution's backends and the status bar of
+   * the window exist now. */
+  if (self->started || !E_IS_SHELL_WINDOW (window))
+    return;
+  self->started = TRUE;
+  lia_ui_status_attach (app);
+  lia_ui_prefs_register (app);
+  if (lia_ui_selftest_enabled ())
+    lia_ui_selftest_start (app);
+}
+
+static void
+lia_ui_shell_constructed (GObject *object)
+{
+  EExtensible *shell = e_extension_get_extensible (E_EXTENSION (object));
+
+  G_OBJECT_CLASS (lia_ui_shell_parent_class)->constructed (object);
+  g_signal_connect_object (shell, "window-added", G_CALLBACK (on_window_added), object, 0);
+}
+
+static void
+lia_ui_shell_class_init (LiaUiShellClass *klass)
+{
+  G_OBJECT_CLASS (klass)->constructed = lia_ui_shell_constructed;
+  E_EXTENSION_CLASS (klass)->extensible_type = E_TYPE_SHELL;
+}
+
+static void
+lia_ui_shell_class_finalize (LiaUiShellClass *klass)
+{
+}
+
+static void
+lia_ui_shell_init (LiaUiShell *self)
+{
+}
+
+void
+lia_ui_shell_register (GTypeModule *module)
+{
+  lia_ui_shell_register_type (module);
+}
+
+void
+lia_ui_evo_register_types (GTypeModule *type_module)
+{
+  static gboolean text_domain_bound;
+
+  if (!text_domain_bound)
+    {
+      bindtextdomain (GETTEXT_PACKAGE, LIA_LOCALEDIR);
+      bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+      text_domain_bound = TRUE;
+    }
+  /* G_DEFINE_DYNAMIC_TYPE's register functions are idempotent per module
+   * (g_type_module_register_type reuses the type on a reload). */
+  lia_ui_shell_register (type_module);
+  lia_ui_mail_reader_register (type_module);
+  lia_ui_shell_view_register (type_module);
+  lia_ui_comp_editor_register (type_module);
+}

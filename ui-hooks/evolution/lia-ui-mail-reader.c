@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <libemail-engine/libemail-engine.h>
+#include <mail/e-mail-browser.h>
+#include <mail/e-mail-reader.h>
+#include <shell/e-shell-window.h>
+#include <shell/e-shell.h>
+
+#include "lia-ui-evo-private.h"
+
+/* Track in CRM, Untrack, Set Regarding…, Synchronize Now on the mail
+ * reader: the message-list popup, the toolbar and the Message menu of the
+ * main window (Explorer) and of each message window (EMailBrowser,
+ * Inspector).
+ *
+ * The extension attaches to every EMailReader: twice per main window
+ * (EMailShellContent and EMailPanedView share one "mail" action group and
+ * one UI manager) and once per message window. The actions go into the
+ * reader's standard action group once, the UI is merged into each UI
+ * manager once, and an activated action acts on the reader recorded on
+ * its action group. The host builds its action groups after constructing
+ * the extensions, so the setup runs in an idle holding a GWeakRef. */
+
+#define READER_KEY "liaison-ui-reader"
+#define MERGED_KEY "liaison-ui-merged"
+
+static const char ui_definition[] = "<ui>"
+                                    "  <popup name='mail-message-popup'>"
+                                    "    <placeholder name='mail-message-popup-common-actions'>"
+                                    "      <separator/>"
+                                    "      <menuitem action='" LIA_UI_ACTION_TRACK "'/>"
+                                    "      <menuitem action='" LIA_UI_ACTION_UNTRACK "'/>"
+                                    "      <menuitem action='" LIA_UI_ACTION_REGARDING "'/>"
+                                    "      <menuitem action='" LIA_UI_ACTION_SYNC "'/>"
+                                    "    </placeholder>"
+                                    "  </popup>"
+                                    "  <toolbar name='main-toolbar'>"
+                                    "    <placeholder name='mail-toolbar-common'>"
+                                    "      <toolitem action='" LIA_UI_ACTION_TRACK "'/>"
+                                    "      <toolitem action='" LIA_UI_ACTION_REGARDING "'/>"
+                                    "      <toolitem action='" LIA_UI_ACTION_SYNC "'/>"
+                                    "    </placeholder>"
+                                    "  </toolbar>"
+                                    "  <menubar name='main-menu'>"
+                                    "    <placeholder name='custom-menus'>"
+                                    "      <menu action='mail-message-menu'>"
+                                    "        <placeholder name='mail-message-custom-menus'>"
+                                    "          <separator/>"
+                                    "          <menuitem action='" LIA_UI_ACTION_TRACK "'/>"
+                                    "          <menuitem action='" LIA_UI_ACTION_UNTRACK "'/>"
+                                    "          <menuitem action='" LIA_UI_ACTION_REGARDING "'/>"
+                                    "          <menuitem action='" LIA_UI_ACTION_SYNC "'/>"
+                                    "        </placeholder>"
+                                    "      </menu>"
+                                    "    </placeholder>"
+                                    "  </menubar>"
+                                    "</ui>";
+
+typedef struct
+{
+  EExtension parent;
+  GWeakRef reader;
+} LiaUiMailReader;
+typedef struct
+{
+  EExtensionClass parent_class;
+} LiaUiMailReaderClass;
+
+GType lia_ui_mail_reader_get_type (void);
+/* Evolution 3.46 declares no autoptr cleanup for its interface type. */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EMailReader, g_object_unref)
+G_DEFINE_DYNAMIC_TYPE (LiaUiMailReader, lia_ui_mail_reader, E_TYPE_EXTENSION)
+
+static GtkUIManager *
+reader_ui_manager (EMailReader *reader)
+{
+  GtkWindow *window = e_mail_reader_get_window (reader);
+
+  if (E_IS_SHELL_WINDOW (window))
+    return e_shell_window_get_ui_manager (E_SHELL_WINDOW (window));
+  if (E_IS_MAIL_BROWSER (window))
+    return e_mail_browser_get_ui_manager (E_MAIL_BROWSER (window));
+  return NULL;
+}
+
+/* The reader an action of @action acts on: the one recorded on its group. */
+static EMailReader *
+ref_reader_of (GtkAction *action)
+{
+  GtkActionGroup *group = NULL;
+  GWeakRef *ref;
+
+  g_object_get (action, "action-group", &group, NULL);
+  if (group == NULL)
+    return NULL;
+  ref = g_object_get_data (G_OBJECT (group), READER_KEY);
+  g_object_unref (group);
+  return ref != NULL ? g_weak_ref_get (ref) : NULL;
+}
+
+static void
+free_weak_ref (gpointer data)
+{
+  g_weak_ref_clear (data);
+  g_free (data);
+}
+
+typedef struct
+{
+  CamelFolder *folder;
+  GPtrArray *uids;
+  gboolean is_draft;
+  LiaSurface surface;
+} Selection;
+
+static void
+selection_clear (Selection *sel)
+{
+  g_clear_object (&sel->folder);
+  g_clear_pointer (&sel->uids, g_ptr_array_unref);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Selection, selection_clear)
+
+static gboolean
+get_selection (EMailReader *reader, Selection *sel)
+{
+  EMailBackend *backend = e_mail_reader_get_backend (reader);
+
+  sel->folder = e_mail_reader_ref_folder (reader);
+  sel->uids = e_mail_reader_get_selected_uids (reader);
+  sel->surface =
+      E_IS_MAIL_BROWSER (e_mail_reader_get_window (reader)) ? LIA_SURFACE_INSPECTOR : LIA_SURFACE_EXPLORER;
+  if (sel->folder == NULL || sel->uids == NULL || sel->uids->len == 0)
+    return FALSE;
+  if (backend != NULL)
+    {
+      EShell *shell = e_shell_backend_get_shell (E_SHELL_BACKEND (backend));
+
+      sel->is_draft = em_utils_folder_is_drafts (e_shell_get_registry (shell), sel->folder);
+    }
+  return TRUE;
+}
+
+/* Gives @kind for every selected message; returns how many succeeded. */
+static guint
+command_on_selection (EMailReader *reader, LiaCommandKind kind, const LiaUiRegarding *regarding,
+                      gboolean delete_in_crm)
+{
+  g_auto (Selection) sel = { 0 };
+  const char *full_name, *store;
+  guint ok = 0;
+
+  if (!get_selection (reader, &sel))
+    return 0;
+  full_name = camel_folder_get_full_name (sel.folder);
+  store = camel_service_get_uid (CAMEL_SERVICE (camel_folder_get_parent_store (sel.folder)));
+  for (guint i = 0; i < sel.uids->len; i++)
+    {
+      g_autofree char *item_id =
+          lia_evo_engine_item_id_for_message (store, full_name, g_ptr_array_index (sel.uids, i));
+      LiaCommand c = {
+        .abi_version = LIA_PLUGIN_ABI_VERSION,
+        .kind = kind,
+        .surface = sel.surface,
+        .store = store,
+        .folder = full_name,
+        .item_id = item_id,
+        .regarding_id = regarding != NULL ? regarding->id : NULL,
+        .regarding_name = regarding != NULL ? regarding->name : NULL,
+        .delete_in_crm = delete_in_crm,
+        .entity = LIA_ENTITY_EMAIL,
+        .link_state = lia_ui_link_state (item_id),
+        .is_draft = sel.is_draft,
+      };
+
+      /* One alert for the first refusal is enough: stop there. */
+      if (!lia_ui_command (&c, e_mail_reader_get_alert_sink (reader), e_mail_reader_get_window (reader)))
+        break;
+      ok++;
+    }
+  return ok;
+}
+
+static void
+on_track (GtkAction *action, gpointer user_data)
+{
+  g_autoptr (EMailReader) reader = ref_reader_of (action);
+
+  if (reader != NULL)
+    command_on_selection (reader, LIA_COMMAND_TRACK, NULL, FALSE);
+}
+
+static void
+on_untrack (GtkAction *action, gpointer user_data)
+{
+  g_autoptr (EMailReader) reader = ref_reader_of (action);
+  g_autoptr (GPtrArray) uids = NULL;
+  gboolean delete_in_crm = FALSE;
+
+  if (reader == NULL)
+    return;
+  uids = e_mail_reader_get_selected_uids (reader);
+  if (uids == NULL || uids->len == 0)
+    return;
+  /* SPEC section 6: the user decides whether the CRM copy goes too. */
+  if (!lia_ui_ask_untrack (e_mail_reader_get_window (reader), uids->len, &delete_in_crm))
+    return;
+  command_on_selection (reader, LIA_COMMAND_UNTRACK, NULL, delete_in_crm);
+}
+
+static void
+on_regarding (GtkAction *action, gpointer user_data)
+{
+  g_autoptr (EMailReader) reader = ref_reader_of (action);
+  g_auto (LiaUiRegarding) regarding = { 0 };
+
+  if (reader == NULL)
+    return;
+  if (!lia_ui_regarding_run (e_mail_reader_get_window (reader), &regarding))
+    return;
+  command_on_selection (reader, LIA_COMMAND_SET_REGARDING, &regarding, FALSE);
+}
+
+static void
+on_sync (GtkAction *action, gpointer user_data)
+{
+  g_autoptr (EMailReader) reader = ref_reader_of (action);
+  LiaCommand c = { .abi_version = LIA_PLUGIN_ABI_VERSION, .kind = LIA_COMMAND_SYNC_NOW };
+
+  c.surface = reader != NULL && E_IS_MAIL_BROWSER (e_mail_reader_get_window (reader)) ? LIA_SURFACE_INSPECTOR
+                                                                                      : LIA_SURFACE_EXPLORER;
+  lia_ui_command (&c, reader != NULL ? e_mail_reader_get_alert_sink (reader) : NULL, NULL);
+}
+
+static void
+set_sensitive (GtkActionGroup *group, const char *name, gboolean sensitive)
+{
+  GtkAction *action = gtk_action_group_get_action (group, name);
+
+  if (action == NULL)
+    return;
+  gtk_action_set_sensitive (action, sensitive);
+}
+
+/* EMailReader::update-actions: the rules the UI can tell without asking
+ * the org. Tracking needs a selection; for one message the link state
+ * decides between Track and Untrack; with several both stay available
+ * and the plugin decides per message. */
+static void
+on_update_actions (EMailReader *reader, guint32 state, gpointer user_data)
+{
+  GtkActionGroup *group = e_mail_reader_get_action_group (reader, E_MAIL_READER_ACTION_GROUP_STANDARD);
+  LiaEvoEngine *engine = lia_ui_engine ();
+  gboolean single = (state & E_MAIL_READER_SELECTION_SINGLE) != 0;
+  gboolean multiple = (state & E_MAIL_READER_SELECTION_MULTIPLE) != 0;
+  gboolean any = single || multiple;
+  gboolean vtrash = (state & E_MAIL_READER_FOLDER_IS_VTRASH) != 0;
+  LiaLinkState link = LIA_LINK_STATE_NONE;
+  gboolean can_track, can_untrack;
+
+  if (group == NULL)
+    return;
+  if (single && engine != NULL)
+    {
+      g_auto (Selection) sel = { 0 };
+
+      if (get_selection (reader, &sel))
+        {
+          CamelStore *store = camel_folder_get_parent_store (sel.folder);
+          g_autofree char *item_id = lia_evo_engine_item_id_for_message (
+              camel_service_get_uid (CAMEL_SERVICE (store)), camel_folder_get_full_name (sel.folder),
+              g_ptr_array_index (sel.uids, 0));
+          link = lia_ui_link_state (item_id);
+        }
+    }
+  can_track = engine != NULL && any && !vtrash && (multiple || link == LIA_LINK_STATE_NONE);
+  can_untrack = engine != NULL && any && !vtrash && (multiple || link != LIA_LINK_STATE_NONE);
+  set_sensitive (group, LIA_UI_ACTION_TRACK, can_track);
+  set_sensitive (group, LIA_UI_ACTION_UNTRACK, can_untrack);
+  set_sensitive (group, LIA_UI_ACTION_REGARDING, engine != NULL && any && !vtrash);
+  set_sensitive (group, LIA_UI_ACTION_SYNC, engine != NULL);
+}
+
+static gboolean
+setup_idle (gpointer data)
+{
+  GWeakRef *weak = data;
+  g_autoptr (EMailReader) reader = g_weak_ref_get (weak);
+  GtkActionGroup *group;
+  GtkUIManager *ui_manager;
+
+  if (reader == NULL)
+    return G_SOURCE_REMOVE;
+  group = e_mail_reader_get_action_group (reader, E_MAIL_READER_ACTION_GROUP_STANDARD);
+  ui_manager = reader_ui_manager (reader);
+  if (group == NULL || ui_manager == NULL)
+    {
+      g_debug ("mail reader %s: no action group or UI manager, no Liaison actions",
+               G_OBJECT_TYPE_NAME (reader));
+      return G_SOURCE_REMOVE;
+    }
+  if (g_object_get_data (G_OBJECT (group), READER_KEY) == NULL)
+    {
+      GWeakRef *ref = g_new0 (GWeakRef, 1);
+
+      g_weak_ref_init (ref, reader);
+      g_object_set_data_full (G_OBJECT (group), READER_KEY, ref, free_weak_ref);
+      lia_ui_add_actions (group, NULL, G_CALLBACK (on_track), G_CALLBACK (on_untrack),
+                          G_CALLBACK (on_regarding), G_CALLBACK (on_sync));
+    }
+  if (g_object_get_data (G_OBJECT (ui_manager), MERGED_KEY) == NULL)
+    {
+      g_autoptr (GError) error = NULL;
+      guint merge_id = gtk_ui_manager_add_ui_from_string (ui_manager, ui_definition, -1, &error);
+
+      if (merge_id == 0)
+        g_warning ("cannot add the Liaison actions to the mail UI: %s", error->message);
+      else
+        g_object_set_data (G_OBJECT (ui_manager), MERGED_KEY, GUINT_TO_POINTER (merge_id));
+    }
+  g_signal_connect (reader, "update-actions", G_CALLBACK (on_update_actions), NULL);
+  lia_ui_selftest_log ("mail reader %s: actions in place", G_OBJECT_TYPE_NAME (reader));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+free_weak_idle (gpointer data)
+{
+  free_weak_ref (data);
+}
+
+static void
+lia_ui_mail_reader_constructed (GObject *object)
+{
+  LiaUiMailReader *self = (LiaUiMailReader *) object;
+  EExtensible *reader = e_extension_get_extensible (E_EXTENSION (object));
+  GWeakRef *weak = g_new0 (GWeakRef, 1);
+
+  G_OBJECT_CLASS (lia_ui_mail_reader_parent_class)->constructed (object);
+  g_weak_ref_set (&self->reader, reader);
+  g_weak_ref_init (weak, reader);
+  g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, setup_idle, weak, free_weak_idle);
+}
+
+static void
+lia_ui_mail_reader_finalize (GObject *object)
+{
+  LiaUiMailReader *self = (LiaUiMailReader *) object;
+
+  g_weak_ref_clear (&self->reader);
+  G_OBJECT_CLASS (lia_ui_mail_reader_parent_class)->finalize (object);
+}
+
+static void
+lia_ui_mail_reader_class_init (LiaUiMailReaderClass *klass)
+{
+  G_OBJECT_CLASS (klass)->constructed = lia_ui_mail_reader_constructed;
+  G_OBJECT_CLASS (klass)->finalize = lia_ui_mail_reader_finalize;
+  E_EXTENSION_CLASS (klass)->extensible_type = E_TYPE_MAIL_READER;
+}
+
+static void
+lia_ui_mail_reader_class_finalize (LiaUiMailReaderClass *klass)
+{
+}
+
+static void
+lia_ui_mail_reader_init (LiaUiMailReader *self)
+{
+  g_weak_ref_init (&self->reader, NULL);
+}
+
+void
+lia_ui_mail_reader_register (GTypeModule *module)
+{
+  lia_ui_mail_reader_register_type (module);
+}

@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <libsecret/secret.h>
+#include <shell/e-shell.h>
+
+#include "lia-ui-evo-private.h"
+
+/* The Liaison page of Evolution's preferences (Edit → Preferences →
+ * CRM): the connection (org, user, token in the keyring), this client's
+ * role and the synchronization settings (R-SET-PRIMARY, R-SET-INTERVAL,
+ * R-SET-ITEMTYPES, R-SET-COMPANY, R-SET-AUTOTRACK, R-SET-TAGGING) and a
+ * read-only view of the sync filters and synchronized fields.
+ *
+ * The connection comes from the profile `liaison setup` wrote
+ * ($XDG_CONFIG_HOME/liaison/profile.ini). Settings go through the
+ * plugin's dup_setting / set_setting entry points when the plugin has
+ * them; without them the controls show their defaults, insensitive, and
+ * say why. */
+
+#define PAGE_NAME "liaison"
+
+static const SecretSchema *
+token_schema (void)
+{
+  static const SecretSchema schema = {
+    "org.gnome.Liaison.Token",
+    SECRET_SCHEMA_NONE,
+    {
+        { "org", SECRET_SCHEMA_ATTRIBUTE_STRING },
+        { "user", SECRET_SCHEMA_ATTRIBUTE_STRING },
+        { NULL, 0 },
+    },
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+  };
+  return &schema;
+}
+
+typedef struct
+{
+  char *org;
+  char *user;
+  gboolean embedded;
+} Profile;
+
+static void
+profile_clear (Profile *p)
+{
+  g_clear_pointer (&p->org, g_free);
+  g_clear_pointer (&p->user, g_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Profile, profile_clear)
+
+static gboolean
+profile_read (Profile *p)
+{
+  g_autofree char *path = g_build_filename (g_get_user_config_dir (), "liaison", "profile.ini", NULL);
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autofree char *kind = NULL;
+
+  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, NULL))
+    return FALSE;
+  kind = g_key_file_get_string (kf, "profile", "kind", NULL);
+  p->embedded = g_strcmp0 (kind, "embedded") == 0;
+  p->org = g_key_file_get_string (kf, "profile", "org", NULL);
+  p->user = g_key_file_get_string (kf, "profile", "user", NULL);
+  return p->org != NULL;
+}
+
+typedef struct
+{
+  GtkWidget *token;
+  GtkWidget *token_note;
+  char *org;
+  char *user;
+} Page;
+
+static void
+page_free (gpointer data)
+{
+  Page *page = data;
+
+  g_free (page->org);
+  g_free (page->user);
+  g_free (page);
+}
+
+static void
+on_token_stored (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GtkWidget *note = user_data;
+  g_autoptr (GError) error = NULL;
+  gboolean ok = secret_password_store_finish (result, &error);
+
+  lia_ui_selftest_log ("token to keyring: %s", ok ? "ok" : error->message);
+  gtk_label_set_text (GTK_LABEL (note), ok ? _ ("The token is in your keyring.")
+                                           : _ ("The keyring refused the token; it stays where it was."));
+  g_object_unref (note);
+}
+
+static void
+on_save_token (GtkButton *button, gpointer user_data)
+{
+  Page *page = user_data;
+  const char *token = gtk_entry_get_text (GTK_ENTRY (page->token));
+  g_autofree char *label = NULL;
+
+  if (*token == '\0' || page->org == NULL)
+    return;
+  label = g_strdup_printf (_ ("Liaison CRM token for %s"), page->user);
+  /* Asynchronous: the keyring may prompt or be slow (R-IMM-BACKGROUND). */
+  secret_password_store (token_schema (), SECRET_COLLECTION_DEFAULT, label, token, NULL, on_token_stored,
+                         g_object_ref (page->token_note), "org", page->org, "user", page->user, NULL);
+  gtk_entry_set_text (GTK_ENTRY (page->token), "");
+}
+
+static GtkWidget *
+heading (const char *text)
+{
+  GtkWidget *label = gtk_label_new (NULL);
+  g_autofree char *markup = g_markup_printf_escaped ("<b>%s</b>", text);
+
+  gtk_label_set_markup (GTK_LABEL (label), markup);
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_widget_set_margin_top (label, 6);
+  return label;
+}
+
+static GtkWidget *
+value_label (const char *text)
+{
+  GtkWidget *label = gtk_label_new (text);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_selectable (GTK_LABEL (label), TRUE);
+  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_MIDDLE);
+  return label;
+}
+
+/* A setting the plugin keeps (no entry point yet: shown, insensitive). */
+static GtkWidget *
+setting_check (const char *label, const char *rule, gboolean value, gboolean can_set)
+{
+  GtkWidget *check = gtk_check_button_new_with_mnemonic (label);
+  g_autofree char *tip = NULL;
+
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (check), value);
+  gtk_widget_set_sensitive (check, can_set);
+  tip = can_set
+            ? g_strdup (rule)
+            : g_strdup_printf (_ ("%s — this plugin cannot change it yet; use the org's settings."), rule);
+  gtk_widget_set_tooltip_text (check, tip);
+  return check;
+}
+
+GtkWidget *
+lia_ui_prefs_page_new (void)
+{
+  g_auto (Profile) profile = { 0 };
+  Page *page = g_new0 (Page, 1);
+  GtkWidget *grid, *save, *label, *interval, *box, *types;
+  LiaEvoEngine *engine = lia_ui_engine ();
+  g_auto (LiaSyncStatus) status = { 0 };
+  const struct
+  {
+    const char *label;
+  } item_types[] = { { N_ ("_Contacts") },    { N_ ("_Appointments") }, { N_ ("_Tasks") },
+                     { N_ ("_Phone calls") }, { N_ ("_Letters") },      { N_ ("_Faxes") } };
+  guint row = 0;
+  gboolean have_profile = profile_read (&profile);
+
+  page->org = g_strdup (profile.org);
+  page->user = g_strdup (profile.user);
+  grid = gtk_grid_new ();
+  gtk_widget_set_name (grid, "liaison-preferences");
+  gtk_container_set_border_width (GTK_CONTAINER (grid), 12);
+  gtk_grid_set_row_spacing (GTK_GRID (grid), 6);
+  gtk_grid_set_column_spacing (GTK_GRID (grid), 12);
+  g_object_set_data_full (G_OBJECT (grid), "liaison-page", page, page_free);
+
+  gtk_grid_attach (GTK_GRID (grid), heading (_ ("Connection")), 0, row++, 3, 1);
+  gtk_grid_attach (GTK_GRID (grid), value_label (profile.embedded ? _ ("Org file:") : _ ("Server:")), 0, row,
+                   1, 1);
+  gtk_grid_attach (GTK_GRID (grid),
+                   value_label (have_profile ? profile.org : _ ("not set up: run “liaison setup”")), 1, row++,
+                   2, 1);
+  gtk_grid_attach (GTK_GRID (grid), value_label (_ ("User:")), 0, row, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), value_label (profile.user != NULL ? profile.user : "—"), 1, row++, 2, 1);
+  label = gtk_label_new_with_mnemonic (_ ("New _token:"));
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  page->token = gtk_entry_new ();
+  gtk_entry_set_visibility (GTK_ENTRY (page->token), FALSE);
+  gtk_entry_set_input_purpose (GTK_ENTRY (page->token), GTK_INPUT_PURPOSE_PASSWORD);
+  gtk_widget_set_hexpand (page->token, TRUE);
+  gtk_label_set_mnemonic_widget (GTK_LABEL (label), page->token);
+  save = gtk_button_new_with_mnemonic (_ ("Save in _Keyring"));
+  gtk_widget_set_sensitive (page->token, have_profile);
+  gtk_widget_set_sensitive (save, have_profile);
+  g_signal_connect (save, "clicked", G_CALLBACK (on_save_token), page);
+  gtk_grid_attach (GTK_GRID (grid), label, 0, row, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), page->token, 1, row, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), save, 2, row++, 1, 1);
+  page->token_note = value_label ("");
+  gtk_grid_attach (GTK_GRID (grid), page->token_note, 1, row++, 2, 1);
+
+  gtk_grid_attach (GTK_GRID (grid), heading (_ ("Synchronization")), 0, row++, 3, 1);
+  if (engine != NULL)
+    {
+      g_autofree char *text = NULL;
+
+      lia_evo_engine_get_status (engine, &status);
+      text = lia_ui_status_describe (&status);
+      gtk_grid_attach (GTK_GRID (grid), value_label (_ ("Status:")), 0, row, 1, 1);
+      gtk_grid_attach (GTK_GRID (grid), value_label (text), 1, row++, 2, 1);
+    }
+  gtk_grid_attach (
+      GTK_GRID (grid),
+      setting_check (_ ("This computer is the _synchronizing client"), "R-SET-PRIMARY", TRUE, FALSE), 0,
+      row++, 3, 1);
+  box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  gtk_box_pack_start (GTK_BOX (box),
+                      setting_check (_ ("Synchronize _automatically every"), "R-SET-INTERVAL", TRUE, FALSE),
+                      FALSE, FALSE, 0);
+  interval = gtk_spin_button_new_with_range (1, 24 * 60, 1);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (interval), 15);
+  gtk_widget_set_sensitive (interval, FALSE);
+  gtk_box_pack_start (GTK_BOX (box), interval, FALSE, FALSE, 0);
+  gtk_box_pack_start (GTK_BOX (box), gtk_label_new (_ ("minutes")), FALSE, FALSE, 0);
+  gtk_grid_attach (GTK_GRID (grid), box, 0, row++, 3, 1);
+
+  gtk_grid_attach (GTK_GRID (grid), value_label (_ ("Item types from CRM:")), 0, row, 1, 1);
+  types = gtk_flow_box_new ();
+  gtk_flow_box_set_selection_mode (GTK_FLOW_BOX (types), GTK_SELECTION_NONE);
+  for (guint i = 0; i < G_N_ELEMENTS (item_types); i++)
+    gtk_container_add (GTK_CONTAINER (types),
+                       setting_check (_ (item_types[i].label), "R-SET-ITEMTYPES", TRUE, FALSE));
+  gtk_grid_attach (GTK_GRID (grid), types, 1, row++, 2, 1);
+  gtk_grid_attach (GTK_GRID (grid),
+                   setting_check (_ ("Update the _Company field of contacts"), "R-SET-COMPANY", TRUE, FALSE),
+                   0, row++, 3, 1);
+  gtk_grid_attach (
+      GTK_GRID (grid),
+      setting_check (_ ("Track _replies to tracked email automatically"), "R-SET-AUTOTRACK", TRUE, FALSE), 0,
+      row++, 3, 1);
+  gtk_grid_attach (GTK_GRID (grid), setting_check (_ ("_Tag tracked email"), "R-SET-TAGGING", TRUE, FALSE), 0,
+                   row++, 3, 1);
+
+  gtk_grid_attach (GTK_GRID (grid), heading (_ ("Filters and fields")), 0, row++, 3, 1);
+  gtk_grid_attach (
+      GTK_GRID (grid),
+      value_label (_ ("The org's sync filters and the synchronized fields with their directions are "
+                      "listed by “liaison status” and “liaison-org filter list”.")),
+      0, row++, 3, 1);
+  gtk_widget_show_all (grid);
+  lia_ui_selftest_log ("preferences page built (profile %s)", have_profile ? "found" : "missing");
+  return grid;
+}
+
+static GtkWidget *
+create_page (EPreferencesWindow *window)
+{
+  GtkWidget *scrolled = gtk_scrolled_window_new (NULL, NULL);
+
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scrolled), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
+  gtk_container_add (GTK_CONTAINER (scrolled), lia_ui_prefs_page_new ());
+  gtk_widget_show (scrolled);
+  return scrolled;
+}
+
+void
+lia_ui_prefs_register (GtkApplication *shell)
+{
+  GtkWidget *window = e_shell_get_preferences_window (E_SHELL (shell));
+
+  /* The page is built when the user first opens it. */
+  e_preferences_window_add_page (E_PREFERENCES_WINDOW (window), PAGE_NAME, "emblem-shared", _ ("CRM"), NULL,
+                                 create_page, 900);
+}

@@ -1,0 +1,443 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+
+#include <libemail-engine/libemail-engine.h>
+#include <mail/e-mail-backend.h>
+#include <mail/e-mail-reader.h>
+#include <mail/message-list.h>
+#include <shell/e-shell-content.h>
+#include <shell/e-shell-view.h>
+#include <shell/e-shell-window.h>
+#include <shell/e-shell.h>
+
+#include "lia-ui-evo-private.h"
+
+/* The self-test mode (LIAISON_UI_SELFTEST=1), for tests/ui/ under Xvfb
+ * with the real Evolution: once the first shell window shows and the
+ * engine is ready, it walks every surface as a user would, fires each
+ * action through its GtkAction (the same path as a click), logs what
+ * happened, saves screenshots of the root window to
+ * $LIAISON_UI_SELFTEST_SHOTS, measures the main loop's latency while a
+ * sync runs, and quits Evolution. The test script checks the CRM side.
+ *
+ * Log lines start with "liaison-ui-selftest: "; the last is
+ * "done: P passed, F failed". Nothing here runs without the variable. */
+
+gboolean lia_ui_selftest_enabled (void);
+GtkWidget *lia_ui_regarding_dialog_get_entry (GtkWidget *dialog);
+
+gboolean
+lia_ui_selftest_enabled (void)
+{
+  static gint enabled = -1;
+
+  if (enabled < 0)
+    enabled = g_strcmp0 (g_getenv ("LIAISON_UI_SELFTEST"), "1") == 0 ? 1 : 0;
+  return enabled == 1;
+}
+
+void
+lia_ui_selftest_log (const char *format, ...)
+{
+  static FILE *log_file;
+  g_autofree char *line = NULL;
+  va_list args;
+
+  if (!lia_ui_selftest_enabled ())
+    return;
+  va_start (args, format);
+  line = g_strdup_vprintf (format, args);
+  va_end (args);
+  if (log_file == NULL && g_getenv ("LIAISON_UI_SELFTEST_LOG") != NULL)
+    log_file = fopen (g_getenv ("LIAISON_UI_SELFTEST_LOG"), "a");
+  g_printerr ("liaison-ui-selftest: %s\n", line);
+  if (log_file != NULL)
+    {
+      fprintf (log_file, "liaison-ui-selftest: %s\n", line);
+      fflush (log_file);
+    }
+}
+
+/* ---- the walk ---- */
+
+typedef struct
+{
+  EShell *shell;
+  EShellWindow *window;
+  guint step;
+  guint waited;
+  guint passed;
+  guint failed;
+  char *message_uid;
+  /* main-loop latency probe */
+  gint64 probe_last;
+  gint64 probe_max;
+  guint probe_id;
+  gboolean saw_sync;
+} Walk;
+
+static Walk walk;
+
+static void
+check (gboolean ok, const char *what)
+{
+  if (ok)
+    walk.passed++;
+  else
+    walk.failed++;
+  lia_ui_selftest_log ("%s: %s", ok ? "PASS" : "FAIL", what);
+}
+
+static void
+screenshot (const char *name)
+{
+  const char *dir = g_getenv ("LIAISON_UI_SELFTEST_SHOTS");
+  GdkWindow *root = gdk_get_default_root_window ();
+  g_autoptr (GdkPixbuf) pixbuf = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = NULL;
+
+  if (dir == NULL)
+    return;
+  /* Let pending draws reach the X server first. */
+  while (gtk_events_pending ())
+    gtk_main_iteration_do (FALSE);
+  gdk_display_sync (gdk_display_get_default ());
+  pixbuf = gdk_pixbuf_get_from_window (root, 0, 0, gdk_window_get_width (root), gdk_window_get_height (root));
+  path = g_strdup_printf ("%s/%s.png", dir, name);
+  if (pixbuf == NULL || !gdk_pixbuf_save (pixbuf, path, "png", &error, NULL))
+    check (FALSE, "screenshot");
+  else
+    lia_ui_selftest_log ("screenshot %s", path);
+}
+
+static EMailReader *
+mail_reader (void)
+{
+  EShellView *view = e_shell_window_get_shell_view (walk.window, "mail");
+  EShellContent *content = view != NULL ? e_shell_view_get_shell_content (view) : NULL;
+
+  return content != NULL && E_IS_MAIL_READER (content) ? E_MAIL_READER (content) : NULL;
+}
+
+static GtkAction *
+find_action (GtkUIManager *ui_manager, const char *name)
+{
+  for (GList *l = gtk_ui_manager_get_action_groups (ui_manager); l != NULL; l = l->next)
+    {
+      GtkAction *action = gtk_action_group_get_action (l->data, name);
+
+      if (action != NULL)
+        return action;
+    }
+  return NULL;
+}
+
+static gboolean
+fire (const char *name)
+{
+  GtkAction *action = find_action (e_shell_window_get_ui_manager (walk.window), name);
+
+  if (action == NULL)
+    {
+      check (FALSE, name);
+      return FALSE;
+    }
+  lia_ui_selftest_log ("fire %s (sensitive %d, visible %d)", name, gtk_action_is_sensitive (action),
+                       gtk_action_is_visible (action));
+  gtk_action_activate (action);
+  return TRUE;
+}
+
+static gboolean
+action_sensitive (const char *name)
+{
+  GtkAction *action = find_action (e_shell_window_get_ui_manager (walk.window), name);
+
+  return action != NULL && gtk_action_is_sensitive (action);
+}
+
+static GtkWidget *
+find_toplevel (const char *name)
+{
+  g_autoptr (GList) list = gtk_window_list_toplevels ();
+
+  for (GList *l = list; l != NULL; l = l->next)
+    if (g_strcmp0 (gtk_widget_get_name (l->data), name) == 0 && gtk_widget_get_visible (l->data))
+      return l->data;
+  return NULL;
+}
+
+static GtkWidget *
+find_named (GtkWidget *widget, const char *name)
+{
+  GtkWidget *found = NULL;
+  g_autoptr (GList) children = NULL;
+
+  if (g_strcmp0 (gtk_widget_get_name (widget), name) == 0)
+    return widget;
+  if (!GTK_IS_CONTAINER (widget))
+    return NULL;
+  children = gtk_container_get_children (GTK_CONTAINER (widget));
+  for (GList *l = children; l != NULL && found == NULL; l = l->next)
+    found = find_named (l->data, name);
+  return found;
+}
+
+/* The Set Regarding dialog runs in its own loop: this drives it. */
+static guint regarding_ticks;
+
+static gboolean
+drive_regarding (gpointer data)
+{
+  GtkWidget *dialog = find_toplevel ("liaison-set-regarding");
+  GtkWidget *entry;
+
+  if (dialog == NULL)
+    return ++regarding_ticks < 50 ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+  entry = lia_ui_regarding_dialog_get_entry (dialog);
+  if (regarding_ticks < 100)
+    {
+      /* Type a query like a user, then give the search time to answer. */
+      gtk_entry_set_text (GTK_ENTRY (entry), g_getenv ("LIAISON_UI_SELFTEST_QUERY") != NULL
+                                                 ? g_getenv ("LIAISON_UI_SELFTEST_QUERY")
+                                                 : "Fabrikam");
+      regarding_ticks = 100;
+      return G_SOURCE_CONTINUE;
+    }
+  if (++regarding_ticks < 100 + 30) /* 3 s: the org answers after 2 s in the latency run */
+    return G_SOURCE_CONTINUE;
+  screenshot ("set-regarding-dialog");
+  {
+    LiaUiRegarding r = { 0 };
+    gboolean have = lia_ui_regarding_dialog_get (dialog, &r);
+
+    check (have, "the Set Regarding dialog offers a record for the query");
+    lia_ui_regarding_clear (&r);
+    gtk_dialog_response (GTK_DIALOG (dialog), have ? GTK_RESPONSE_OK : GTK_RESPONSE_CANCEL);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+probe_tick (gpointer data)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (walk.probe_last != 0 && now - walk.probe_last > walk.probe_max)
+    walk.probe_max = now - walk.probe_last;
+  walk.probe_last = now;
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+engine_busy (void)
+{
+  g_auto (LiaSyncStatus) status = { 0 };
+
+  lia_evo_engine_get_status (lia_ui_engine (), &status);
+  return status.state == LIA_SYNC_STATE_SCANNING || status.state == LIA_SYNC_STATE_UPLOADING
+         || status.state == LIA_SYNC_STATE_DOWNLOADING || status.state == LIA_SYNC_STATE_STARTING;
+}
+
+static gboolean
+select_test_message (EMailReader *reader)
+{
+  g_autoptr (CamelFolder) folder = e_mail_reader_ref_folder (reader);
+  GPtrArray *uids;
+  const char *want = g_getenv ("LIAISON_UI_SELFTEST_SUBJECT");
+
+  if (folder == NULL)
+    return FALSE;
+  uids = camel_folder_get_uids (folder);
+  for (guint i = 0; i < uids->len && walk.message_uid == NULL; i++)
+    {
+      CamelMessageInfo *info = camel_folder_get_message_info (folder, g_ptr_array_index (uids, i));
+
+      if (info == NULL)
+        continue;
+      if (want == NULL || g_strcmp0 (camel_message_info_get_subject (info), want) == 0)
+        walk.message_uid = g_strdup (g_ptr_array_index (uids, i));
+      g_object_unref (info);
+    }
+  camel_folder_free_uids (folder, uids);
+  if (walk.message_uid == NULL)
+    return FALSE;
+  message_list_select_uid (MESSAGE_LIST (e_mail_reader_get_message_list (reader)), walk.message_uid, FALSE);
+  return TRUE;
+}
+
+static void
+finish (void)
+{
+  lia_ui_selftest_log ("done: %u passed, %u failed", walk.passed, walk.failed);
+  if (g_getenv ("LIAISON_UI_SELFTEST_KEEP") == NULL)
+    e_shell_quit (walk.shell, E_SHELL_QUIT_ACTION);
+}
+
+/* One step per tick (100 ms); a step that waits returns without
+ * advancing, up to its own limit. */
+static gboolean
+step (gpointer data)
+{
+  EMailReader *reader;
+
+  walk.waited++;
+  switch (walk.step)
+    {
+    case 0: /* the engine */
+      if (lia_ui_engine () == NULL)
+        {
+          check (FALSE, "the module runs an engine");
+          finish ();
+          return G_SOURCE_REMOVE;
+        }
+      if ((!lia_evo_engine_is_ready (lia_ui_engine ()) || engine_busy ()) && walk.waited < 600)
+        return G_SOURCE_CONTINUE;
+      check (lia_evo_engine_is_ready (lia_ui_engine ()), "the engine is ready");
+      e_shell_window_set_active_view (walk.window, "mail");
+      break;
+    case 1: /* the mail view, its Inbox */
+      reader = mail_reader ();
+      if (reader == NULL && walk.waited < 100)
+        return G_SOURCE_CONTINUE;
+      if (reader != NULL)
+        {
+          EMailBackend *backend = e_mail_reader_get_backend (reader);
+          EMailSession *session = e_mail_backend_get_session (backend);
+          CamelFolder *inbox = e_mail_session_get_local_folder (session, E_MAIL_LOCAL_FOLDER_INBOX);
+
+          e_mail_reader_set_folder (reader, inbox);
+        }
+      check (reader != NULL, "the mail view is a mail reader");
+      break;
+    case 2: /* a message */
+      reader = mail_reader ();
+      if (reader == NULL || !select_test_message (reader))
+        {
+          if (walk.waited < 100)
+            return G_SOURCE_CONTINUE;
+          check (FALSE, "the test message is in the local Inbox");
+          finish ();
+          return G_SOURCE_REMOVE;
+        }
+      check (TRUE, "the test message is selected");
+      break;
+    case 3: /* the actions are there and sensitive as the rules say */
+      if (walk.waited < 10)
+        return G_SOURCE_CONTINUE;
+      check (find_action (e_shell_window_get_ui_manager (walk.window), LIA_UI_ACTION_TRACK) != NULL,
+             "Track in CRM is in the mail window's actions");
+      check (action_sensitive (LIA_UI_ACTION_TRACK), "Track in CRM is sensitive on an untracked message");
+      check (gtk_ui_manager_get_widget (
+                 e_shell_window_get_ui_manager (walk.window),
+                 "/mail-message-popup/mail-message-popup-common-actions/" LIA_UI_ACTION_TRACK)
+                 != NULL,
+             "Track in CRM is in the message-list popup");
+      fire (LIA_UI_ACTION_TRACK);
+      break;
+    case 4: /* wait for the track to reach CRM (the immediate sync) */
+      if (walk.waited < 30 || (engine_busy () && walk.waited < 300))
+        return G_SOURCE_CONTINUE;
+      e_mail_reader_update_actions (mail_reader (), e_mail_reader_check_state (mail_reader ()));
+      check (!action_sensitive (LIA_UI_ACTION_TRACK), "Track in CRM is insensitive once tracked");
+      check (action_sensitive (LIA_UI_ACTION_UNTRACK), "Untrack is sensitive once tracked");
+      screenshot ("message-list-tracked");
+      break;
+    case 5: /* Set Regarding, driven from a timeout while its dialog runs */
+      regarding_ticks = 0;
+      g_timeout_add (100, drive_regarding, NULL);
+      fire (LIA_UI_ACTION_REGARDING);
+      break;
+    case 6: /* Synchronize Now with the latency probe */
+      walk.probe_last = 0;
+      walk.probe_max = 0;
+      walk.probe_id = g_timeout_add_full (G_PRIORITY_DEFAULT, 5, probe_tick, NULL, NULL);
+      fire (LIA_UI_ACTION_SYNC);
+      break;
+    case 7:
+      if (engine_busy ())
+        walk.saw_sync = TRUE;
+      if ((walk.waited < 20 || engine_busy ()) && walk.waited < 600)
+        return G_SOURCE_CONTINUE;
+      g_source_remove (walk.probe_id);
+      lia_ui_selftest_log (
+          "latency: longest main-loop stall during the sync %.1f ms (target 50 ms; sync seen %d)",
+          walk.probe_max / 1000.0, walk.saw_sync);
+      check (TRUE, "Synchronize Now ran");
+      break;
+    case 8: /* the status window */
+      lia_ui_status_window_show (GTK_WINDOW (walk.window));
+      break;
+    case 9:
+      if (walk.waited < 10)
+        return G_SOURCE_CONTINUE;
+      check (find_toplevel ("liaison-status") != NULL, "the status window shows");
+      screenshot ("status-window");
+      gtk_widget_destroy (find_toplevel ("liaison-status"));
+      break;
+    case 10: /* preferences */
+      {
+        GtkWidget *prefs = e_shell_get_preferences_window (walk.shell);
+
+        gtk_window_present (GTK_WINDOW (prefs));
+        e_preferences_window_show_page (E_PREFERENCES_WINDOW (prefs), "liaison");
+      }
+      break;
+    case 11:
+      if (walk.waited < 10)
+        return G_SOURCE_CONTINUE;
+      check (find_named (e_shell_get_preferences_window (walk.shell), "liaison-preferences") != NULL,
+             "the Liaison page is in Evolution's preferences");
+      screenshot ("preferences");
+      gtk_widget_hide (e_shell_get_preferences_window (walk.shell));
+      break;
+    case 12: /* Untrack (the self-test answers "keep in CRM") */
+      e_mail_reader_update_actions (mail_reader (), e_mail_reader_check_state (mail_reader ()));
+      fire (LIA_UI_ACTION_UNTRACK);
+      break;
+    case 13:
+      if (walk.waited < 20 || (engine_busy () && walk.waited < 300))
+        return G_SOURCE_CONTINUE;
+      e_mail_reader_update_actions (mail_reader (), e_mail_reader_check_state (mail_reader ()));
+      check (action_sensitive (LIA_UI_ACTION_TRACK), "Track in CRM is sensitive again after Untrack");
+      break;
+    default:
+      finish ();
+      return G_SOURCE_REMOVE;
+    }
+  lia_ui_selftest_log ("step %u done", walk.step);
+  walk.step++;
+  walk.waited = 0;
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_window_mapped (GtkWidget *widget, gpointer user_data)
+{
+  static gboolean started;
+
+  if (started)
+    return;
+  started = TRUE;
+  g_timeout_add (100, step, NULL);
+}
+
+void
+lia_ui_selftest_start (GtkApplication *shell)
+{
+  walk.shell = E_SHELL (shell);
+  for (GList *l = gtk_application_get_windows (shell); l != NULL; l = l->next)
+    if (E_IS_SHELL_WINDOW (l->data))
+      walk.window = l->data;
+  if (walk.window == NULL)
+    return;
+  lia_ui_selftest_log ("start");
+  if (gtk_widget_get_mapped (GTK_WIDGET (walk.window)))
+    on_window_mapped (NULL, NULL);
+  else
+    g_signal_connect (walk.window, "map", G_CALLBACK (on_window_mapped), NULL);
+}
