@@ -8,6 +8,7 @@
 
 #include "lia-crm-embedded.h"
 #include "lia-doctor.h"
+#include "liaison-bus.h"
 #include "liaison-session.h"
 
 /* Every failure is one line on stderr and exit status 1. */
@@ -154,6 +155,12 @@ lia_cmd_sync (int argc, char **argv)
   profile = lia_profile_load (&error);
   if (profile == NULL)
     return fail (error);
+  {
+    g_autoptr (GDBusConnection) bus = lia_bus_connect_engine ();
+
+    if (bus != NULL)
+      return lia_bus_cmd_sync (bus);
+  }
   session = lia_session_open (profile, "sync", TRUE, &error);
   if (session == NULL)
     return fail (error);
@@ -238,9 +245,16 @@ lia_cmd_status (int argc, char **argv)
   if (me == NULL)
     g_print ("          %s)\n", offline->message);
   /* Only reading: a running engine may hold the lock meanwhile. */
-  fd = lia_profile_lock (profile, "status", &held);
-  g_print ("engine:   %s\n", fd >= 0 ? "not running" : held->message);
-  lia_profile_unlock (fd);
+  {
+    g_autoptr (GDBusConnection) bus = lia_bus_connect_engine ();
+
+    if (bus == NULL || !lia_bus_print_engine (bus))
+      {
+        fd = lia_profile_lock (profile, "status", &held);
+        g_print ("engine:   %s\n", fd >= 0 ? "not running" : held->message);
+        lia_profile_unlock (fd);
+      }
+  }
   cache = open_cache (profile, &error);
   if (cache == NULL)
     return fail (error);
@@ -327,6 +341,12 @@ link_command (LiaCommandKind kind, const char *what, const char *item_kind, cons
   profile = lia_profile_load (&error);
   if (profile == NULL)
     return fail (error);
+  {
+    g_autoptr (GDBusConnection) bus = lia_bus_connect_engine ();
+
+    if (bus != NULL)
+      return lia_bus_cmd_link (bus, what, item_kind, uid, item_id, delete_in_crm, regarding_id, regarding_name);
+  }
   session = lia_session_open (profile, what, FALSE, &error);
   if (session == NULL)
     return fail (error);
@@ -424,6 +444,12 @@ lia_cmd_outbox (int argc, char **argv)
   profile = lia_profile_load (&error);
   if (profile == NULL)
     return fail (error);
+  {
+    g_autoptr (GDBusConnection) bus = lia_bus_connect_engine ();
+
+    if (bus != NULL)
+      return lia_bus_cmd_outbox (bus, retry, id);
+  }
   /* Under the engine lock: no cycle may claim a change while it moves. */
   fd = lia_profile_lock (profile, "outbox", &error);
   if (fd < 0)

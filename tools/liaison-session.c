@@ -19,6 +19,8 @@ struct _LiaSession
   gboolean tty;
   LiaSyncState last_state;
   gboolean drew; /* a progress line is on screen, unterminated */
+  LiaSyncStatusFunc status_func;
+  gpointer status_data;
 };
 
 static void
@@ -41,6 +43,8 @@ on_status (const LiaSyncStatus *status, gpointer user_data)
 {
   LiaSession *self = user_data;
 
+  if (self->status_func != NULL)
+    self->status_func (status, self->status_data);
   if (!self->progress)
     return;
   if (self->tty)
@@ -144,6 +148,19 @@ LiaEngine *
 lia_session_get_engine (LiaSession *self)
 {
   return lia_plugin_get_engine (self->plugin);
+}
+
+LiaPlugin *
+lia_session_get_plugin (LiaSession *self)
+{
+  return self->plugin;
+}
+
+void
+lia_session_set_status_func (LiaSession *self, LiaSyncStatusFunc func, gpointer data)
+{
+  self->status_func = func;
+  self->status_data = data;
 }
 
 LiaEvoHost *

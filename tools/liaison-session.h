@@ -12,8 +12,8 @@ G_BEGIN_DECLS
  * engine lock from open to free. Everything runs on the thread-default
  * main context of the caller, which the session iterates while it waits.
  *
- * TODO (docs/user-guide.md): when Evolution's module runs the engine, ask it
- * over the session D-Bus interface instead of failing on the lock. */
+ * When Evolution's module (or `liaison serve`) runs the engine, the
+ * commands ask it over D-Bus instead (liaison-bus.h). */
 typedef struct _LiaSession LiaSession;
 
 LiaSession *lia_session_open (const LiaProfile *profile, const char *what, gboolean progress, GError **error);
@@ -21,6 +21,10 @@ void lia_session_free (LiaSession *session);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LiaSession, lia_session_free)
 
 LiaEngine *lia_session_get_engine (LiaSession *session);
+/* The plugin instance (of lia_plugin_internal_funcs()). */
+LiaPlugin *lia_session_get_plugin (LiaSession *session);
+/* Also tells @func of every status change (NULL to stop). */
+void lia_session_set_status_func (LiaSession *session, LiaSyncStatusFunc func, gpointer data);
 LiaEvoHost *lia_session_get_host (LiaSession *session);
 /* One cycle (Synchronize Now), waiting for it. */
 gboolean lia_session_sync (LiaSession *session, GError **error);

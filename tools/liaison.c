@@ -14,6 +14,7 @@
 #include <liaison/liaison.h>
 
 #ifdef LIA_HAVE_EVOLUTION
+#include "liaison-bus.h"
 #include "liaison-commands.h"
 #endif
 
@@ -187,6 +188,11 @@ usage (FILE *out)
                 "  regarding event|task UID CRM-ID [NAME]\n"
                 "  outbox [--retry ID | --drop ID]   pending and failed changes\n"
                 "  doctor [--fix]              orphans, dangling links, duplicates (R-DUP-DOCTOR)\n"
+                "  serve                       run the engine and answer the other commands over\n"
+                "                              D-Bus (as Evolution's module does) until stopped\n"
+                "\n"
+                "When Evolution's module (or \"liaison serve\") runs the engine, sync, status,\n"
+                "track, untrack, regarding and outbox ask it over the session bus.\n"
 #endif
                 "  self-check [--cache FILE]   check that the core works here (a fresh cache in a\n"
                 "                              temporary directory unless FILE is given)\n");
@@ -219,6 +225,23 @@ main (int argc, char **argv)
         return self_check (argv[3]);
     }
 #ifdef LIA_HAVE_EVOLUTION
+  if (g_str_equal (argv[1], "serve"))
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (LiaProfile) profile = argc == 2 ? lia_profile_load (&error) : NULL;
+
+      if (argc != 2)
+        {
+          g_printerr ("liaison: serve takes no arguments\n");
+          return 2;
+        }
+      if (profile == NULL)
+        {
+          g_printerr ("liaison: %s\n", error->message);
+          return 1;
+        }
+      return lia_bus_serve (profile);
+    }
   {
     static const struct
     {

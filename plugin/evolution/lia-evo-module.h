@@ -22,7 +22,9 @@
  *   task:<iCalendar UID>                          a task (ECalComponent)
  *   event:<iCalendar UID>                         a single event or a series
  *   event:<iCalendar UID>;RECURRENCE-ID=<rid>     a detached instance
- *   mail:<escaped folder full name>/<escaped uid> a Camel message
+ *   mail:<store uid>/<folder full name>/<message uid>
+ *                                                 a Camel message (each part
+ *                                                 URI-escaped, lia-evo-mail.h)
  *
  * The helpers below build them, so the UI never formats ids itself. The
  * store of every contact, event and task is LIA_EVO_STORE ("evolution");
@@ -121,7 +123,8 @@ LiaLinkState lia_evo_engine_dup_link_state (LiaEvoEngine *self, const char *item
 char *lia_evo_engine_item_id_for_contact (const char *uid);
 char *lia_evo_engine_item_id_for_event (const char *uid, const char *rid);
 char *lia_evo_engine_item_id_for_task (const char *uid);
-char *lia_evo_engine_item_id_for_message (const char *folder_full_name, const char *message_uid);
+char *lia_evo_engine_item_id_for_message (const char *store_uid, const char *folder_full_name,
+                                          const char *message_uid);
 
 /* Signals:
  *

@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* LiaEvoEngine: the one engine of the profile inside Evolution. Start-up,
+ * all from the main loop so the shell's start-up never waits:
+ *
+ *   idle: read the profile ($XDG_CONFIG_HOME/liaison/profile.ini, the same
+ *         as the `liaison` command's), take its engine lock (a running
+ *         `liaison sync` makes us retry every 30 s), open
+ *         liaison-plugin.so through the plugin ABI, export the D-Bus
+ *         interface (state "starting");
+ *   async: the EDS host adapter over Evolution's ESourceRegistry, its
+ *         views; then the plugin's load, which returns at once and opens
+ *         the cache and the org on the engine's worker ("ready").
+ *
+ * The type is registered with the module's GTypeModule (dynamic), so the
+ * load/unload/load sequence leaves no dangling static type. */
+#include "config.h"
+
+#include "lia-dbus-service.h"
+#include "lia-evo-engine-private.h"
+#include "lia-evo-host.h"
+#include "lia-evo-mail.h"
+#include "liaison-profile.h"
+
+#define LOCK_RETRY_S 30
+
+/* Evolution 3.46 declares no autoptr cleanup for EShell. */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EShell, g_object_unref)
+
+struct _LiaEvoEngine
+{
+  GObject parent;
+  GWeakRef shell;
+  LiaProfile *profile; /* owned */
+  int lock_fd;
+  guint retry_id;
+  LiaPluginModule *module; /* owned */
+  const LiaPluginFuncs *funcs;
+  LiaPlugin *plugin; /* owned through funcs->unload */
+  LiaEvoHost *host;  /* owned */
+  GCancellable *cancellable;
+  LiaDBusService *service; /* owned */
+  char *client_name;
+  char *error; /* why it does not run, nullable */
+  gboolean ready;
+  gboolean stopped;
+};
+
+enum
+{
+  SIGNAL_READY,
+  SIGNAL_STATUS_CHANGED,
+  SIGNAL_STOPPED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+static LiaEvoEngine *default_engine;
+
+G_DEFINE_DYNAMIC_TYPE (LiaEvoEngine, lia_evo_engine, G_TYPE_OBJECT)
+
+void
+lia_evo_engine_type_register (GTypeModule *type_module)
+{
+  lia_evo_engine_register_type (type_module);
+}
+
+LiaEvoEngine *
+lia_evo_engine_get_default (void)
+{
+  return default_engine;
+}
+
+const LiaPluginFuncs *
+lia_evo_engine_get_funcs (LiaEvoEngine *self)
+{
+  g_return_val_if_fail (LIA_EVO_IS_ENGINE (self), NULL);
+  return self->funcs;
+}
+
+LiaPlugin *
+lia_evo_engine_get_plugin (LiaEvoEngine *self)
+{
+  g_return_val_if_fail (LIA_EVO_IS_ENGINE (self), NULL);
+  return self->plugin;
+}
+
+gboolean
+lia_evo_engine_is_ready (LiaEvoEngine *self)
+{
+  g_return_val_if_fail (LIA_EVO_IS_ENGINE (self), FALSE);
+  return self->ready && self->plugin != NULL;
+}
+
+void
+lia_evo_engine_get_status (LiaEvoEngine *self, LiaSyncStatus *out_status)
+{
+  g_return_if_fail (LIA_EVO_IS_ENGINE (self) && out_status != NULL);
+  if (self->plugin != NULL)
+    {
+      self->funcs->get_status (self->plugin, out_status);
+      return;
+    }
+  memset (out_status, 0, sizeof *out_status);
+  out_status->abi_version = LIA_PLUGIN_ABI_VERSION;
+  out_status->state = self->error != NULL || self->stopped ? LIA_SYNC_STATE_STOPPED : LIA_SYNC_STATE_STARTING;
+  out_status->last_error = g_strdup (self->error);
+}
+
+/* Item ids of the host adapter. */
+char *
+lia_evo_engine_item_id_for_contact (const char *uid)
+{
+  return uid != NULL ? lia_evo_item_id_for_contact (uid) : NULL;
+}
+
+char *
+lia_evo_engine_item_id_for_event (const char *uid, const char *rid)
+{
+  return uid != NULL ? lia_evo_item_id_for_component (E_CAL_CLIENT_SOURCE_TYPE_EVENTS, uid, rid) : NULL;
+}
+
+char *
+lia_evo_engine_item_id_for_task (const char *uid)
+{
+  return uid != NULL ? lia_evo_item_id_for_component (E_CAL_CLIENT_SOURCE_TYPE_TASKS, uid, NULL) : NULL;
+}
+
+char *
+lia_evo_engine_item_id_for_message (const char *store_uid, const char *folder_full_name,
+                                    const char *message_uid)
+{
+  if (store_uid == NULL || folder_full_name == NULL || message_uid == NULL)
+    return NULL;
+  return lia_evo_mail_item_id (store_uid, folder_full_name, message_uid);
+}
+
+/* contact:, event:, task: ids: the primary store and its default folder
+ * (R-MARK-PROFILE). */
+static gboolean
+resolve_item (gpointer data, const char *item_id, char **out_store, char **out_folder, LiaEntity *out_entity,
+              GError **error)
+{
+  LiaEvoEngine *self = data;
+  LiaEntity entity;
+
+  if (g_str_has_prefix (item_id, "contact:"))
+    entity = LIA_ENTITY_CONTACT;
+  else if (g_str_has_prefix (item_id, "event:"))
+    entity = LIA_ENTITY_APPOINTMENT;
+  else if (g_str_has_prefix (item_id, "task:"))
+    entity = LIA_ENTITY_TASK;
+  else
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID,
+                   "\"%s\" is not an item id of contacts, events or tasks (contact:UID, event:UID, task:UID)",
+                   item_id);
+      return FALSE;
+    }
+  if (self->host == NULL)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE,
+                   "the address book and calendars are not open yet");
+      return FALSE;
+    }
+  *out_entity = entity;
+  *out_store = g_strdup (LIA_EVO_STORE);
+  *out_folder = lia_evo_host_get_vtable ()->dup_default_folder (self->host, LIA_EVO_STORE, entity);
+  return TRUE;
+}
+
+gboolean
+lia_evo_engine_command (LiaEvoEngine *self, const LiaCommand *command, GError **error)
+{
+  LiaCommand cmd;
+  g_autofree char *store = NULL;
+  g_autofree char *folder = NULL;
+  LiaEntity entity;
+
+  g_return_val_if_fail (LIA_EVO_IS_ENGINE (self) && command != NULL, FALSE);
+  if (self->plugin == NULL)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE, "the sync engine is not running%s%s",
+                   self->error != NULL ? ": " : "", self->error != NULL ? self->error : "");
+      return FALSE;
+    }
+  cmd = *command;
+  if (cmd.kind != LIA_COMMAND_SYNC_NOW && cmd.item_id != NULL && (cmd.store == NULL || cmd.folder == NULL)
+      && resolve_item (self, cmd.item_id, &store, &folder, &entity, NULL))
+    {
+      if (cmd.store == NULL)
+        cmd.store = store;
+      if (cmd.folder == NULL)
+        cmd.folder = folder;
+    }
+  return self->funcs->command (self->plugin, &cmd, error);
+}
+
+LiaLinkState
+lia_evo_engine_dup_link_state (LiaEvoEngine *self, const char *item_id, char **out_crm_id)
+{
+  g_autoptr (LiaCacheMapping) m = NULL;
+  g_autofree char *store = NULL;
+  g_autofree char *folder = NULL;
+  LiaEntity entity;
+
+  g_return_val_if_fail (LIA_EVO_IS_ENGINE (self) && item_id != NULL, LIA_LINK_STATE_NONE);
+  if (out_crm_id != NULL)
+    *out_crm_id = NULL;
+  if (self->plugin == NULL)
+    return LIA_LINK_STATE_NONE;
+  if (!g_str_has_prefix (item_id, "mail:"))
+    {
+      if (!resolve_item (self, item_id, &store, &folder, &entity, NULL))
+        return LIA_LINK_STATE_NONE;
+    }
+  else if (!lia_evo_mail_parse_item_id (item_id, &store, NULL, NULL))
+    return LIA_LINK_STATE_NONE;
+  m = self->funcs->lookup_item (self->plugin, store, item_id, NULL);
+  if (m == NULL)
+    return LIA_LINK_STATE_NONE;
+  if (out_crm_id != NULL)
+    *out_crm_id = g_strdup (m->crm_id);
+  return m->state;
+}
+
+/* ---- start ---- */
+
+static void
+fail_start (LiaEvoEngine *self, const char *what, const GError *error)
+{
+  g_free (self->error);
+  self->error = g_strdup_printf ("%s: %s", what, error->message);
+  g_warning ("Liaison: %s", self->error);
+  if (self->service != NULL)
+    lia_dbus_service_set_plugin (self->service, NULL, self->error);
+}
+
+static void
+on_status (const LiaSyncStatus *status, gpointer user_data)
+{
+  LiaEvoEngine *self = user_data;
+
+  lia_dbus_service_status_changed (self->service, status);
+  g_signal_emit (self, signals[SIGNAL_STATUS_CHANGED], 0, status);
+}
+
+static void
+on_note (const LiaHostNotification *n, gpointer user_data)
+{
+  LiaEvoEngine *self = user_data;
+
+  if (self->plugin != NULL)
+    self->funcs->notify (self->plugin, n);
+}
+
+static void
+load_plugin (LiaEvoEngine *self)
+{
+  LiaPluginConfig config = { LIA_PLUGIN_ABI_VERSION };
+  g_autoptr (GError) error = NULL;
+
+  config.cache_path = self->profile->cache_path;
+  if (self->profile->embedded)
+    config.org_path = self->profile->org;
+  else
+    config.org_url = self->profile->org;
+  config.token = self->profile->token;
+  config.org_name = self->profile->org;
+  config.client_name = self->client_name;
+  config.status_func = on_status;
+  config.status_data = self;
+  /* Returns at once: the cache and the org open on the engine's worker,
+   * then the start-up scan runs (R-DET-SCAN-STARTUP). */
+  self->plugin = self->funcs->load (&config, lia_evo_host_get_vtable (), self->host, &error);
+  if (self->plugin == NULL)
+    {
+      fail_start (self, "cannot start the sync engine", error);
+      return;
+    }
+  lia_dbus_service_set_plugin (self->service, self->plugin, NULL);
+  self->ready = TRUE;
+  g_debug ("engine ready for \"%s\"", self->client_name);
+  g_signal_emit (self, signals[SIGNAL_READY], 0);
+}
+
+static void
+host_watched (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  LiaEvoEngine *self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!lia_evo_host_watch_finish ((LiaEvoHost *) source, result, &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        fail_start (self, "cannot watch the address book and calendars", error);
+      g_object_unref (self);
+      return;
+    }
+  if (!self->stopped)
+    load_plugin (self);
+  g_object_unref (self);
+}
+
+static void
+host_opened (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  LiaEvoEngine *self = user_data;
+  g_autoptr (GError) error = NULL;
+  LiaEvoHost *host = lia_evo_host_new_finish (result, &error);
+
+  if (host == NULL || self->stopped)
+    {
+      if (host == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        fail_start (self, "cannot open the address book and calendars", error);
+      g_clear_pointer (&host, lia_evo_host_free);
+      g_object_unref (self);
+      return;
+    }
+  self->host = host;
+  lia_evo_host_watch_async (self->host, on_note, self, self->cancellable, host_watched, self);
+}
+
+static char *
+plugin_path (void)
+{
+  const char *env = g_getenv ("LIAISON_PLUGIN_PATH");
+
+  return g_strdup (env != NULL && *env != '\0' ? env : LIA_PLUGIN_INSTALLED_PATH);
+}
+
+static gboolean start_idle (gpointer user_data);
+
+static gboolean
+retry_lock (gpointer user_data)
+{
+  LiaEvoEngine *self = user_data;
+
+  self->retry_id = 0;
+  start_idle (self);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+start_idle (gpointer user_data)
+{
+  LiaEvoEngine *self = user_data;
+  g_autoptr (EShell) shell = g_weak_ref_get (&self->shell);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDBusConnection) bus = NULL;
+  g_autofree char *path = NULL;
+
+  if (shell == NULL || self->stopped)
+    return G_SOURCE_REMOVE;
+  if (self->profile == NULL)
+    {
+      self->profile = lia_profile_load (&error);
+      if (self->profile == NULL)
+        {
+          /* No profile: Liaison is installed but not set up. */
+          g_clear_pointer (&self->error, g_free);
+          self->error = g_strdup (error->message);
+          g_message ("Liaison: %s", error->message);
+          return G_SOURCE_REMOVE;
+        }
+      self->client_name = g_strdup_printf ("%s-evolution", self->profile->user);
+    }
+  /* One engine per profile: a `liaison` command holding the lock runs its
+   * engine now; ours starts when it is done. */
+  self->lock_fd = lia_profile_lock (self->profile, "evolution", &error);
+  if (self->lock_fd < 0)
+    {
+      g_message ("Liaison: %s; retrying in %d s", error->message, LOCK_RETRY_S);
+      self->retry_id = g_timeout_add_seconds (LOCK_RETRY_S, retry_lock, self);
+      return G_SOURCE_REMOVE;
+    }
+  g_clear_error (&error);
+  path = plugin_path ();
+  self->module = lia_plugin_module_open (path, &error);
+  if (self->module == NULL)
+    {
+      fail_start (self, "cannot load the Liaison plugin", error);
+      return G_SOURCE_REMOVE;
+    }
+  self->funcs = lia_plugin_module_get_funcs (self->module);
+  self->service =
+      lia_dbus_service_new (self->funcs, resolve_item, self, self->profile->org, self->profile->user);
+  bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
+  if (bus == NULL || !lia_dbus_service_export (self->service, bus, &error))
+    {
+      /* The engine runs without the interface; the command cannot reach it
+       * and says the profile is locked. */
+      g_warning ("Liaison: no session D-Bus interface: %s", error->message);
+      g_clear_error (&error);
+    }
+  lia_evo_host_new_async (e_shell_get_registry (shell), self->cancellable, host_opened, g_object_ref (self));
+  return G_SOURCE_REMOVE;
+}
+
+LiaEvoEngine *
+lia_evo_engine_start (EShell *shell)
+{
+  if (default_engine != NULL)
+    return default_engine;
+  default_engine = g_object_new (LIA_EVO_TYPE_ENGINE, NULL);
+  g_weak_ref_set (&default_engine->shell, shell);
+  /* After the shell's construction and its backends (EVOLUTION.md). */
+  g_idle_add_full (G_PRIORITY_LOW, start_idle, g_object_ref (default_engine), g_object_unref);
+  return default_engine;
+}
+
+void
+lia_evo_engine_stop (LiaEvoEngine *self)
+{
+  g_return_if_fail (LIA_EVO_IS_ENGINE (self));
+  if (self->stopped)
+    return;
+  self->stopped = TRUE;
+  g_cancellable_cancel (self->cancellable);
+  if (self->retry_id != 0)
+    g_source_remove (self->retry_id);
+  self->retry_id = 0;
+  if (self->host != NULL)
+    lia_evo_host_unwatch (self->host);
+  if (self->service != NULL)
+    lia_dbus_service_set_plugin (self->service, NULL, "Evolution is quitting");
+  g_clear_pointer (&self->service, lia_dbus_service_free);
+  if (self->plugin != NULL)
+    {
+      LiaPlugin *plugin = g_steal_pointer (&self->plugin);
+
+      self->funcs->unload (plugin);
+      /* Let the callbacks the unload scheduled run before the host goes. */
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_signal_emit (self, signals[SIGNAL_STOPPED], 0);
+    }
+  g_clear_pointer (&self->host, lia_evo_host_free);
+  lia_profile_unlock (self->lock_fd);
+  self->lock_fd = -1;
+  /* The module stays open: its code may still be on the stack of an idle
+   * callback the engine scheduled. The process exits soon after. */
+  g_debug ("engine stopped");
+}
+
+static void
+lia_evo_engine_finalize (GObject *object)
+{
+  LiaEvoEngine *self = LIA_EVO_ENGINE (object);
+
+  lia_evo_engine_stop (self);
+  if (default_engine == self)
+    default_engine = NULL;
+  g_weak_ref_clear (&self->shell);
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->profile, lia_profile_free);
+  g_free (self->client_name);
+  g_free (self->error);
+  G_OBJECT_CLASS (lia_evo_engine_parent_class)->finalize (object);
+}
+
+static void
+lia_evo_engine_class_init (LiaEvoEngineClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = lia_evo_engine_finalize;
+  signals[SIGNAL_READY] = g_signal_new ("ready", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                                        NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_STATUS_CHANGED] =
+      g_signal_new ("status-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                    G_TYPE_NONE, 1, G_TYPE_POINTER);
+  signals[SIGNAL_STOPPED] = g_signal_new ("stopped", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                                          NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+lia_evo_engine_class_finalize (LiaEvoEngineClass *klass)
+{
+}
+
+static void
+lia_evo_engine_init (LiaEvoEngine *self)
+{
+  self->lock_fd = -1;
+  self->cancellable = g_cancellable_new ();
+  g_weak_ref_init (&self->shell, NULL);
+}
