@@ -1021,3 +1021,13 @@ lia_mail_auto_decide (LiaMailIndex *index, LiaMailAutoTrack option, const LiaMai
   out_match->rule = rule;
   return TRUE;
 }
+
+gboolean
+lia_mail_tagging_enabled (const char *org_override, gboolean user_on)
+{
+  if (g_strcmp0 (org_override, "on") == 0)
+    return TRUE;
+  if (g_strcmp0 (org_override, "off") == 0)
+    return FALSE;
+  return user_on;
+}

@@ -215,6 +215,11 @@ LIA_API gboolean lia_mail_auto_decide (LiaMailIndex *index, LiaMailAutoTrack opt
                                        const LiaMailIncoming *incoming, LiaMailSenderKind sender,
                                        LiaMailMatch *out_match);
 
+/* R-SET-TAGGING, R-MAIL-TAGGING: whether the tagging poll runs. The org's
+ * "tagging-override" ("on", "off"; "none" or NULL leaves it to the user)
+ * wins over the user's switch (on by default). */
+LIA_API gboolean lia_mail_tagging_enabled (const char *org_override, gboolean user_on);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LiaMailIndex, lia_mail_index_free)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LiaMailMatch, lia_mail_match_clear)
 

@@ -433,6 +433,48 @@ route_filters (Request *r, GError **error)
   return NULL;
 }
 
+/* Email: tracking tokens and the tagging poll (docs/protocol.md "Email"). */
+static LiaOrgResponse *
+route_email (Request *r, GError **error)
+{
+  LiaOrgService *s = r->service;
+
+  if (is (r, "POST", 2) && g_str_equal (r->seg[1], "tokens"))
+    {
+      guint64 count = 0;
+      g_auto (GStrv) tokens = NULL;
+      GString *body;
+      if (!query_uint (r, "count", 1, 1000, 1, &count, error))
+        return NULL;
+      tokens = lia_org_service_allocate_tokens (s, r->caller, (guint) count, error);
+      if (tokens == NULL)
+        return NULL;
+      body = xml_start ();
+      lia_crm_xml_write_tokens (body, (const char *const *) tokens);
+      g_string_append_c (body, '\n');
+      return respond (200, body);
+    }
+  if (is (r, "GET", 2) && g_str_equal (r->seg[1], "changes"))
+    {
+      guint64 since = 0, limit = 0;
+      gint64 last = 0;
+      g_autoptr (GPtrArray) records = NULL;
+      GString *body;
+      if (!query_uint (r, "since", 0, G_MAXINT64, 0, &since, error)
+          || !query_uint (r, "limit", 1, 1000, 200, &limit, error))
+        return NULL;
+      records = lia_org_service_email_changes (s, r->caller, (gint64) since, (guint) limit, &last, error);
+      if (records == NULL)
+        return NULL;
+      body = xml_start ();
+      lia_crm_xml_write_email_changes (body, records, last);
+      g_string_append_c (body, '\n');
+      return respond (200, body);
+    }
+  g_set_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND, "No such endpoint");
+  return NULL;
+}
+
 static void
 write_setting (GString *out, const char *key, const char *value)
 {
@@ -459,6 +501,8 @@ route (Request *r, GError **error)
     return route_records (r, error);
   if (g_str_equal (what, "filters"))
     return route_filters (r, error);
+  if (g_str_equal (what, "email"))
+    return route_email (r, error);
   if (g_str_equal (what, "search") && is (r, "GET", 1))
     {
       guint64 limit = 0;

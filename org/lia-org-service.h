@@ -106,6 +106,20 @@ GHashTable *lia_org_service_get_settings_for (LiaOrgService *service, const LiaO
 gboolean lia_org_service_set_setting (LiaOrgService *service, const LiaOrgCaller *caller, const char *key,
                                       const char *value, GError **error);
 
+/* Email (R-MAIL-CORRELATE-TOKEN): @count (1..1000) fresh tracking tokens
+ * in the org's format; refused for unapproved users like tracking
+ * (R-MAIL-APPROVED). */
+GStrv lia_org_service_allocate_tokens (LiaOrgService *service, const LiaOrgCaller *caller, guint count,
+                                       GError **error);
+/* Email tagging (R-MAIL-TAGGING): the live emails @caller tracked and is a
+ * party to (by their own address, R-MAIL-DL) whose version passed
+ * @since_version, oldest first, at most @limit scanned. @out_last_version
+ * is the version to ask from next time (it passes emails scanned but not
+ * returned). */
+GPtrArray *lia_org_service_email_changes (LiaOrgService *service, const LiaOrgCaller *caller,
+                                          gint64 since_version, guint limit, gint64 *out_last_version,
+                                          GError **error);
+
 /* Change notification for push: @func runs after every committed record
  * change, on the thread that made it. */
 typedef void (*LiaOrgChangeFunc) (gpointer user_data);

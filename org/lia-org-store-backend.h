@@ -87,6 +87,14 @@ typedef struct
   GHashTable *(*tombstone_load) (LiaOrgStore *store, const char *subscription, GError **error);
   gboolean (*tombstone_has) (LiaOrgStore *store, const char *subscription, const char *record_id,
                              gboolean *out_has, GError **error);
+  gboolean (*email_message_get) (LiaOrgStore *store, const char *message_id, const char *owner_id,
+                                 char **out_record_id, GError **error);
+  gboolean (*email_message_put) (LiaOrgStore *store, const char *message_id, const char *owner_id,
+                                 const char *record_id, GError **error);
+  gboolean (*email_tracker_put) (LiaOrgStore *store, const char *user_id, const char *record_id,
+                                 GError **error);
+  GPtrArray *(*email_tracked_since) (LiaOrgStore *store, const char *user_id, gint64 since_version,
+                                     guint limit, GError **error);
 } LiaOrgStoreVTable;
 
 struct _LiaOrgStore

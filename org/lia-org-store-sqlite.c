@@ -156,6 +156,16 @@ static const char *const migrations[] = {
   "CREATE INDEX sync_entry_pending ON sync_entry (subscription_id, entity, record_id) WHERE pending >= 0;"
   "CREATE TABLE tombstone (subscription_id TEXT NOT NULL, record_id TEXT NOT NULL,"
   "  PRIMARY KEY (subscription_id, record_id)) WITHOUT ROWID;",
+  /* 2: email (R-MAIL-DEDUPE, R-MAIL-TAGGING). email_message finds the CRM
+   * email of a Message-ID (per owner: with "two activities" each user has
+   * one); email_tracker is who tracked which email, for the tagging poll. */
+  "CREATE TABLE email_message (message_id TEXT NOT NULL, owner_id TEXT NOT NULL, record_id TEXT NOT NULL,"
+  "  PRIMARY KEY (message_id, owner_id)) WITHOUT ROWID;"
+  "CREATE INDEX email_message_record ON email_message (record_id);"
+  "CREATE TABLE email_tracker (user_id TEXT NOT NULL, record_id TEXT NOT NULL,"
+  "  PRIMARY KEY (user_id, record_id)) WITHOUT ROWID;"
+  /* Tracking tokens count from here: the first is CRM:0001001. */
+  "INSERT INTO counter VALUES ('tracking-token', 1000);",
 };
 
 static gboolean
@@ -776,6 +786,82 @@ sqlite_request_put (LiaOrgStore *store, const char *user_id, const char *request
   return step_done (store, stmt, error);
 }
 
+/* Email ---------------------------------------------------------------- */
+
+static gboolean
+sqlite_email_message_get (LiaOrgStore *store, const char *message_id, const char *owner_id,
+                          char **out_record_id, GError **error)
+{
+  static const char by_owner[] =
+      "SELECT record_id FROM email_message WHERE message_id = ?1 AND owner_id = ?2";
+  /* Without an owner: the first record made for the message. */
+  static const char any[] = "SELECT e.record_id FROM email_message e JOIN record r ON r.id = e.record_id"
+                            " WHERE e.message_id = ?1 AND r.deleted = 0 ORDER BY r.version LIMIT 1";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, owner_id != NULL ? by_owner : any, error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, message_id);
+  if (owner_id != NULL)
+    bind_text (stmt, 2, owner_id);
+  rc = step (store, stmt, error);
+  if (rc < 0)
+    return FALSE;
+  *out_record_id = rc == 1 ? col_dup (stmt, 0) : NULL;
+  return TRUE;
+}
+
+static gboolean
+sqlite_email_message_put (LiaOrgStore *store, const char *message_id, const char *owner_id,
+                          const char *record_id, GError **error)
+{
+  static const char sql[] =
+      "INSERT OR REPLACE INTO email_message (message_id, owner_id, record_id) VALUES (?1, ?2, ?3)";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, message_id);
+  bind_text (stmt, 2, owner_id);
+  bind_text (stmt, 3, record_id);
+  return step_done (store, stmt, error);
+}
+
+static gboolean
+sqlite_email_tracker_put (LiaOrgStore *store, const char *user_id, const char *record_id, GError **error)
+{
+  static const char sql[] = "INSERT OR IGNORE INTO email_tracker (user_id, record_id) VALUES (?1, ?2)";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, user_id);
+  bind_text (stmt, 2, record_id);
+  return step_done (store, stmt, error);
+}
+
+static GPtrArray *
+sqlite_email_tracked_since (LiaOrgStore *store, const char *user_id, gint64 since_version, guint limit,
+                            GError **error)
+{
+  static const char sql[] = "SELECT t.record_id FROM email_tracker t JOIN record r ON r.id = t.record_id"
+                            " WHERE t.user_id = ?1 AND r.version > ?2 AND r.deleted = 0"
+                            " ORDER BY r.version LIMIT ?3";
+  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, user_id);
+  sqlite3_bind_int64 (stmt, 2, since_version);
+  sqlite3_bind_int64 (stmt, 3, limit);
+  while ((rc = step (store, stmt, error)) == 1)
+    g_ptr_array_add (ids, col_dup (stmt, 0));
+  return rc < 0 ? NULL : g_steal_pointer (&ids);
+}
+
 /* Filters -------------------------------------------------------------- */
 
 static gboolean
@@ -1263,4 +1349,8 @@ static const LiaOrgStoreVTable sqlite_vtable = {
   .tombstone_put = sqlite_tombstone_put,
   .tombstone_load = sqlite_tombstone_load,
   .tombstone_has = sqlite_tombstone_has,
+  .email_message_get = sqlite_email_message_get,
+  .email_message_put = sqlite_email_message_put,
+  .email_tracker_put = sqlite_email_tracker_put,
+  .email_tracked_since = sqlite_email_tracked_since,
 };

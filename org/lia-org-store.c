@@ -363,3 +363,31 @@ lia_org_row_to_record (const LiaOrgRow *row, GError **error)
   lia_crm_record_set_email (record, row->email);
   return record;
 }
+
+gboolean
+lia_org_store_email_message_get (LiaOrgStore *store, const char *message_id, const char *owner_id,
+                                 char **out_record_id, GError **error)
+{
+  return store->vtable->email_message_get (store, message_id, owner_id, out_record_id, error);
+}
+
+gboolean
+lia_org_store_email_message_put (LiaOrgStore *store, const char *message_id, const char *owner_id,
+                                 const char *record_id, GError **error)
+{
+  return store->vtable->email_message_put (store, message_id, owner_id, record_id, error);
+}
+
+gboolean
+lia_org_store_email_tracker_put (LiaOrgStore *store, const char *user_id, const char *record_id,
+                                 GError **error)
+{
+  return store->vtable->email_tracker_put (store, user_id, record_id, error);
+}
+
+GPtrArray *
+lia_org_store_email_tracked_since (LiaOrgStore *store, const char *user_id, gint64 since_version, guint limit,
+                                   GError **error)
+{
+  return store->vtable->email_tracked_since (store, user_id, since_version, limit, error);
+}

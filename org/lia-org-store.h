@@ -152,4 +152,19 @@ GHashTable *lia_org_store_tombstone_load (LiaOrgStore *store, const char *subscr
 gboolean lia_org_store_tombstone_has (LiaOrgStore *store, const char *subscription, const char *record_id,
                                       gboolean *out_has, GError **error);
 
+/* Email (R-MAIL-DEDUPE, R-MAIL-TAGGING). The CRM email of a Message-ID:
+ * of @owner_id, or with @owner_id NULL the first live one of any owner;
+ * *@out_record_id NULL when there is none. */
+gboolean lia_org_store_email_message_get (LiaOrgStore *store, const char *message_id, const char *owner_id,
+                                          char **out_record_id, GError **error);
+gboolean lia_org_store_email_message_put (LiaOrgStore *store, const char *message_id, const char *owner_id,
+                                          const char *record_id, GError **error);
+/* @user_id tracked @record_id (idempotent). */
+gboolean lia_org_store_email_tracker_put (LiaOrgStore *store, const char *user_id, const char *record_id,
+                                          GError **error);
+/* Ids of live emails @user_id tracked whose version passed @since_version,
+ * oldest change first, at most @limit. */
+GPtrArray *lia_org_store_email_tracked_since (LiaOrgStore *store, const char *user_id, gint64 since_version,
+                                              guint limit, GError **error);
+
 G_END_DECLS

@@ -224,6 +224,21 @@ embedded_set_setting (LiaCrm *crm, const char *key, const char *value, GCancella
   return lia_org_service_set_setting (SERVICE (crm), who, key, value, error);
 }
 
+static GStrv
+embedded_allocate_tokens (LiaCrm *crm, guint count, GCancellable *cancellable, GError **error)
+{
+  CALLER_OR (NULL);
+  return lia_org_service_allocate_tokens (SERVICE (crm), who, count, error);
+}
+
+static GPtrArray *
+embedded_email_changes (LiaCrm *crm, gint64 since_version, guint limit, gint64 *out_last_version,
+                        GCancellable *cancellable, GError **error)
+{
+  CALLER_OR (NULL);
+  return lia_org_service_email_changes (SERVICE (crm), who, since_version, limit, out_last_version, error);
+}
+
 static void
 lia_crm_embedded_iface_init (LiaCrmInterface *iface)
 {
@@ -249,6 +264,8 @@ lia_crm_embedded_iface_init (LiaCrmInterface *iface)
   iface->remove_filter = embedded_remove_filter;
   iface->get_settings = embedded_get_settings;
   iface->set_setting = embedded_set_setting;
+  iface->allocate_tokens = embedded_allocate_tokens;
+  iface->email_changes = embedded_email_changes;
 }
 
 LiaCrm *

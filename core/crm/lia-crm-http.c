@@ -618,6 +618,39 @@ http_set_setting (LiaCrm *crm, const char *key, const char *value, GCancellable 
   return call (self, "PUT", path, NULL, body, NULL, TRUE, FALSE, &doc, cancellable, error);
 }
 
+static GStrv
+http_allocate_tokens (LiaCrm *crm, guint count, GCancellable *cancellable, GError **error)
+{
+  SELF;
+  g_autofree char *query = g_strdup_printf ("count=%u", count);
+  g_autoptr (LiaXmlDoc) doc = NULL;
+
+  /* Not idempotent: a retry would burn tokens, never reuse one. */
+  if (!call (self, "POST", "email/tokens", query, NULL, "tokens", FALSE, FALSE, &doc, cancellable, error))
+    return NULL;
+  return lia_crm_xml_read_tokens (root_of (doc), error);
+}
+
+static GPtrArray *
+http_email_changes (LiaCrm *crm, gint64 since_version, guint limit, gint64 *out_last_version,
+                    GCancellable *cancellable, GError **error)
+{
+  SELF;
+  g_autofree char *query = g_strdup_printf ("since=%" G_GINT64_FORMAT "&limit=%u", since_version, limit);
+  g_autoptr (LiaXmlDoc) doc = NULL;
+  g_autoptr (GError) local = NULL;
+  GPtrArray *records;
+
+  if (!call (self, "GET", "email/changes", query, NULL, "email-changes", TRUE, FALSE, &doc, cancellable,
+             error))
+    return NULL;
+  records = lia_crm_xml_read_email_changes (root_of (doc), out_last_version, &local);
+  if (records == NULL)
+    g_set_error (error, LIA_ERROR, LIA_ERROR_PROTOCOL, "The server's answer is not valid: %s",
+                 local->message);
+  return records;
+}
+
 static void
 lia_crm_http_iface_init (LiaCrmInterface *iface)
 {
@@ -643,6 +676,8 @@ lia_crm_http_iface_init (LiaCrmInterface *iface)
   iface->remove_filter = http_remove_filter;
   iface->get_settings = http_get_settings;
   iface->set_setting = http_set_setting;
+  iface->allocate_tokens = http_allocate_tokens;
+  iface->email_changes = http_email_changes;
 }
 
 LiaCrm *

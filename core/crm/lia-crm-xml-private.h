@@ -56,4 +56,11 @@ LiaCrmFilter *lia_crm_xml_read_filter (xmlNode *node, GError **error);
 void lia_crm_xml_write_match (GString *out, const LiaCrmMatch *match);
 LiaCrmMatch *lia_crm_xml_read_match (xmlNode *node, GError **error);
 
+/* Email (docs/protocol.md "Email"): <tokens><token>CRM:0001001</token>...
+ * and <email-changes last-version="N"><record .../>...</email-changes>. */
+void lia_crm_xml_write_tokens (GString *out, const char *const *tokens);
+GStrv lia_crm_xml_read_tokens (xmlNode *node, GError **error);
+void lia_crm_xml_write_email_changes (GString *out, GPtrArray *records, gint64 last_version);
+GPtrArray *lia_crm_xml_read_email_changes (xmlNode *node, gint64 *out_last_version, GError **error);
+
 G_END_DECLS

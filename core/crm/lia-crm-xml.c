@@ -835,3 +835,111 @@ lia_crm_xml_read_match (xmlNode *node, GError **error)
     match->name = g_strdup ("");
   return g_steal_pointer (&match);
 }
+
+/* Email ------------------------------------------------------------------ */
+
+void
+lia_crm_xml_write_tokens (GString *out, const char *const *tokens)
+{
+  g_string_append (out, "<tokens>");
+  for (guint i = 0; tokens[i] != NULL; i++)
+    {
+      g_string_append (out, "<token>");
+      lia_crm_xml_escape (out, tokens[i]);
+      g_string_append (out, "</token>");
+    }
+  g_string_append (out, "</tokens>");
+}
+
+GStrv
+lia_crm_xml_read_tokens (xmlNode *node, GError **error)
+{
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+
+  if (!lia_crm_xml_is (node, "tokens"))
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "Expected <tokens>");
+      return NULL;
+    }
+  for (xmlNode *child = node->children; child != NULL; child = child->next)
+    {
+      g_autoptr (LiaXmlChar) content = NULL;
+      const char *text;
+      gsize len;
+      if (child->type != XML_ELEMENT_NODE)
+        continue;
+      if (!lia_crm_xml_is (child, "token") || out->len >= 1000)
+        {
+          g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "<tokens> holds at most 1000 <token>");
+          return NULL;
+        }
+      content = xmlNodeGetContent (child);
+      text = content != NULL ? (const char *) content : "";
+      len = strlen (text);
+      /* A token goes into a subject header: printable ASCII only. */
+      if (len == 0 || len > 64)
+        goto bad;
+      for (const char *p = text; *p != '\0'; p++)
+        if (*p <= ' ' || *p > '~')
+          goto bad;
+      g_ptr_array_add (out, g_strdup (text));
+      continue;
+    bad:
+      g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "A <token> is 1..64 printable ASCII characters");
+      return NULL;
+    }
+  g_ptr_array_add (out, NULL);
+  return (GStrv) g_ptr_array_free (g_steal_pointer (&out), FALSE);
+}
+
+void
+lia_crm_xml_write_email_changes (GString *out, GPtrArray *records, gint64 last_version)
+{
+  g_string_append_printf (out, "<email-changes last-version=\"%" G_GINT64_FORMAT "\">", last_version);
+  for (guint i = 0; i < records->len; i++)
+    lia_crm_xml_write_record (out, records->pdata[i]);
+  g_string_append (out, "</email-changes>");
+}
+
+GPtrArray *
+lia_crm_xml_read_email_changes (xmlNode *node, gint64 *out_last_version, GError **error)
+{
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) lia_crm_record_free);
+  g_autofree char *last = NULL;
+  gint64 version = 0;
+
+  if (!lia_crm_xml_is (node, "email-changes"))
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "Expected <email-changes>");
+      return NULL;
+    }
+  last = lia_crm_xml_get (node, "last-version");
+  if (last == NULL || !g_ascii_string_to_signed (last, 10, 0, G_MAXINT64, &version, NULL))
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "<email-changes> needs a last-version >= 0");
+      return NULL;
+    }
+  for (xmlNode *child = node->children; child != NULL; child = child->next)
+    {
+      LiaCrmRecord *record;
+      if (child->type != XML_ELEMENT_NODE)
+        continue;
+      record = out->len < 1000 ? lia_crm_xml_read_record (child, error) : NULL;
+      if (record == NULL)
+        {
+          if (out->len >= 1000)
+            g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "<email-changes> holds at most 1000 records");
+          return NULL;
+        }
+      if (lia_crm_record_get_entity (record) != LIA_ENTITY_EMAIL)
+        {
+          lia_crm_record_free (record);
+          g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "<email-changes> holds emails only");
+          return NULL;
+        }
+      g_ptr_array_add (out, record);
+    }
+  if (out_last_version != NULL)
+    *out_last_version = version;
+  return g_steal_pointer (&out);
+}

@@ -453,3 +453,18 @@ lia_crm_wait_changes_finish (LiaCrm *crm, GAsyncResult *result, GError **error)
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == lia_crm_wait_changes_async, FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
 }
+
+GStrv
+lia_crm_allocate_tokens_sync (LiaCrm *crm, guint count, GCancellable *cancellable, GError **error)
+{
+  IFACE_OR_FAIL (crm, allocate_tokens, NULL);
+  return iface->allocate_tokens (crm, count, cancellable, error);
+}
+
+GPtrArray *
+lia_crm_email_changes_sync (LiaCrm *crm, gint64 since_version, guint limit, gint64 *out_last_version,
+                            GCancellable *cancellable, GError **error)
+{
+  IFACE_OR_FAIL (crm, email_changes, NULL);
+  return iface->email_changes (crm, since_version, limit, out_last_version, cancellable, error);
+}

@@ -330,6 +330,10 @@ struct _LiaCrmInterface
   GHashTable *(*get_settings) (LiaCrm *crm, GCancellable *cancellable, GError **error);
   gboolean (*set_setting) (LiaCrm *crm, const char *key, const char *value, GCancellable *cancellable,
                            GError **error);
+  /* Email (appended: connectors without them fail with LIA_ERROR_FAILED). */
+  GStrv (*allocate_tokens) (LiaCrm *crm, guint count, GCancellable *cancellable, GError **error);
+  GPtrArray *(*email_changes) (LiaCrm *crm, gint64 since_version, guint limit, gint64 *out_last_version,
+                               GCancellable *cancellable, GError **error);
 };
 
 /**
@@ -529,6 +533,37 @@ LIA_API GHashTable *lia_crm_get_settings_sync (LiaCrm *crm, GCancellable *cancel
  */
 LIA_API gboolean lia_crm_set_setting_sync (LiaCrm *crm, const char *key, const char *value,
                                            GCancellable *cancellable, GError **error);
+
+/**
+ * lia_crm_allocate_tokens_sync:
+ * @count: how many, 1..1000
+ *
+ * R-MAIL-CORRELATE-TOKEN: fresh tracking tokens in the org's format
+ * (settings "tracking-token-prefix" and "tracking-token-digits"), such as
+ * "CRM:0001001", for the subjects of tracked outgoing mail. Refused with
+ * %LIA_ERROR_FORBIDDEN for users the org does not process email for
+ * (R-MAIL-APPROVED).
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the tokens.
+ */
+LIA_API GStrv lia_crm_allocate_tokens_sync (LiaCrm *crm, guint count, GCancellable *cancellable,
+                                            GError **error);
+/**
+ * lia_crm_email_changes_sync:
+ * @since_version: 0, or the @out_last_version of the previous call
+ * @limit: how many tracked emails to scan at most, 1..1000
+ * @out_last_version: (out): where to continue next time
+ *
+ * R-MAIL-TAGGING: the emails the caller tracked and is a party to (by its
+ * own address; a distribution list is not expanded, R-MAIL-DL) that
+ * changed since @since_version, oldest change first. Fewer than @limit
+ * scanned means the caller is up to date.
+ *
+ * Returns: (transfer full) (element-type LiaCrmRecord): the emails.
+ */
+LIA_API GPtrArray *lia_crm_email_changes_sync (LiaCrm *crm, gint64 since_version, guint limit,
+                                               gint64 *out_last_version, GCancellable *cancellable,
+                                               GError **error);
 
 /* Asynchronous twins of the calls a sync cycle makes; each runs the
  * blocking call on a worker thread. */
