@@ -1,0 +1,151 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# One engine per profile, reached over the session D-Bus interface
+# org.gnome.Liaison.Engine1, as TAP, on a private evolution-data-server and a
+# real liaison-server on loopback:
+#   serve      the engine run by `liaison serve` (no Evolution);
+#   evolution  the REAL Evolution 3.46 under Xvfb with module-liaison.so in
+#              the per-user module dir, loading liaison-plugin.so.
+# Re-runs itself under dbus-run-session with HOME and every XDG dir in a
+# fresh temporary directory, removed afterwards.
+#   test-evolution-module.sh MODE LIAISON LIAISON-ORG LIAISON-EDS-DEMO LIAISON-SERVER MODULE PLUGIN LIBDIR
+# Rules: R-OFF-STATUS (status from the running engine), R-MARK-TRACK (track
+# over D-Bus reaches CRM), one engine per profile (the lock refuses a second
+# one and names the holder), R-MARK-PROFILE (primary store default folders).
+set -u
+
+mode=$1
+if [ -z "${LIA_MOD_TEST_INNER:-}" ]; then
+  if ! command -v dbus-run-session >/dev/null || [ ! -x /usr/libexec/evolution-source-registry ]; then
+    echo "1..0 # SKIP needs dbus-run-session and evolution-data-server (packages dbus, evolution-data-server)"
+    exit 0
+  fi
+  if [ "$mode" = evolution ] && ! { command -v evolution >/dev/null && command -v xvfb-run >/dev/null; }; then
+    echo "1..0 # SKIP needs evolution, xvfb-run and xauth (packages evolution xvfb xauth)"
+    exit 0
+  fi
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/liaison-module-XXXXXX")
+  mkdir -m 700 "$tmp/config" "$tmp/data" "$tmp/cache" "$tmp/runtime"
+  env -u DISPLAY -u DBUS_SESSION_BUS_ADDRESS -u WAYLAND_DISPLAY HOME="$tmp" XDG_CONFIG_HOME="$tmp/config" \
+    XDG_DATA_HOME="$tmp/data" XDG_CACHE_HOME="$tmp/cache" XDG_RUNTIME_DIR="$tmp/runtime" \
+    GSETTINGS_BACKEND=memory GIO_USE_VFS=local LIA_MOD_TEST_INNER="$tmp" \
+    dbus-run-session -- sh "$0" "$@"
+  rc=$?
+  sleep 0.5
+  [ -n "${LIA_KEEP:-}" ] || rm -rf "$tmp"
+  exit $rc
+fi
+
+liaison=$2 org=$3 eds=$4 server=$5 module=$6 plugin=$7 libdir=$8
+T=$LIA_MOD_TEST_INNER
+db="$T/org.db"
+n=0 failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; sed 's/^/# /' "$T/out"; }
+check() { d=$1; shift; if "$@" >"$T/out" 2>&1; then ok "$d"; else not_ok "$d"; fi; }
+has() { grep -q -- "$1" "$T/out"; }
+expect() { d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+bus_owner() {
+  gdbus call --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
+    --method org.freedesktop.DBus.NameHasOwner org.gnome.Liaison 2>/dev/null | grep -q true
+}
+engine_state() {
+  gdbus call --session --dest org.gnome.Liaison --object-path /org/gnome/Liaison/Engine \
+    --method org.gnome.Liaison.Engine1.Status 2>/dev/null | sed -n "s/.*'state': <'\([a-z]*\)'>.*/\1/p"
+}
+cleanup() {
+  [ -n "${srv_pid:-}" ] && kill "$srv_pid" 2>/dev/null
+  [ -n "${engine_pid:-}" ] && kill "$engine_pid" 2>/dev/null
+  [ -n "${evo_pid:-}" ] && kill "$evo_pid" 2>/dev/null
+  wait 2>/dev/null
+}
+trap cleanup EXIT
+
+if [ "$mode" = evolution ]; then echo "1..14"; else echo "1..17"; fi
+
+# The org: a demo org behind a real liaison-server on a free loopback port.
+"$org" --db "$db" init >/dev/null && "$org" --db "$db" demo >/dev/null && token=$("$org" --db "$db" user token alice)
+"$server" --db "$db" --listen 127.0.0.1:0 >"$T/server.out" 2>"$T/server.err" &
+srv_pid=$!
+for _ in $(seq 100); do grep -q '^listening ' "$T/server.out" && break; sleep 0.1; done
+url=$(sed -n 's/^listening //p' "$T/server.out")
+check "setup --server against liaison-server on loopback" sh -c "echo '$token' | '$liaison' setup --server '$url' --user alice"
+
+if [ "$mode" = evolution ]; then
+  # The module in the per-user module dir (EVOLUTION.md "Loading"); its
+  # libliaison from the build tree (the copy loses the build rpath).
+  moddir="$HOME/.local/share/evolution/modules/lib/evolution/modules"
+  mkdir -p "$moddir" "$XDG_CONFIG_HOME/glib-2.0/settings"
+  cp "$module" "$moddir/"
+  printf '[org/gnome/evolution/shell]\nuse-header-bar=false\n' >"$XDG_CONFIG_HOME/glib-2.0/settings/keyfile"
+  env GSETTINGS_BACKEND=keyfile NO_AT_BRIDGE=1 WEBKIT_DISABLE_SANDBOX_THIS_IS_DANGEROUS=1 \
+    WEBKIT_DISABLE_COMPOSITING_MODE=1 LIBGL_ALWAYS_SOFTWARE=1 LD_LIBRARY_PATH="$libdir" \
+    LIAISON_PLUGIN_PATH="$plugin" G_MESSAGES_DEBUG=liaison-module \
+    xvfb-run -a -s "-screen 0 1280x800x24" evolution -c contacts >"$T/evolution.log" 2>&1 &
+  engine_pid=$!
+  what="Evolution"
+else
+  "$liaison" serve >"$T/engine.log" 2>&1 &
+  engine_pid=$!
+  what="liaison serve"
+fi
+
+# The engine answers once its bus name is owned and its first cycle ran.
+for _ in $(seq 900); do
+  [ "$(engine_state)" = idle ] && break
+  kill -0 "$engine_pid" 2>/dev/null || break
+  sleep 0.1
+done
+cp "$T/${mode}.log" "$T/out" 2>/dev/null || cp "$T/engine.log" "$T/out" 2>/dev/null
+expect "$what runs the engine and owns org.gnome.Liaison" bus_owner
+check "status over D-Bus (R-OFF-STATUS)" "$liaison" status
+if has "engine:   running in pid" && has "idle, online"; then ok "status names the running engine, idle and online"; else not_ok "status names the running engine, idle and online"; fi
+engine_proc=$(sed -n 's/^engine:   running in pid \([0-9]*\) .*/\1/p' "$T/out")
+if [ "$mode" = evolution ]; then
+  expect "the engine runs inside the evolution process" sh -c "grep -q '^evolution' /proc/$engine_proc/comm"
+else
+  expect "the engine runs in the liaison serve process" test "$engine_proc" = "$engine_pid"
+fi
+
+uid=$("$eds" add-contact Mona Module mona@example.org)
+check "track over D-Bus reaches CRM (R-MARK-TRACK)" "$liaison" track contact "$uid"
+if has "tracked, CRM contact"; then ok "the contact is tracked with a CRM id"; else not_ok "the contact is tracked with a CRM id"; fi
+"$eds" set-contact "$uid" title "Module Buyer 17" >/dev/null
+check "sync over D-Bus" "$liaison" sync
+"$org" --db "$db" export - >"$T/export" 2>&1
+if grep -q "Module Buyer 17" "$T/export"; then ok "the EDS change reached the org through the engine"; else not_ok "the EDS change reached the org through the engine"; cat "$T/export" | tail -3 | sed 's/^/# /'; fi
+
+check "doctor (not offered over D-Bus) is refused by the engine lock" sh -c "'$liaison' doctor; test \$? -eq 1"
+if has "already running" && has "liaison $( [ "$mode" = evolution ] && echo evolution || echo serve)"; then
+  ok "the refusal names the engine holding the lock"; else not_ok "the refusal names the engine holding the lock"; fi
+
+if [ "$mode" = serve ]; then
+  check "a bad outbox id is one clear line over D-Bus (exit 1)" sh -c "'$liaison' outbox --drop 999999; test \$? -eq 1"
+  if [ "$(wc -l <"$T/out")" -eq 1 ] && has "^liaison: " && ! has "GDBus.Error"; then ok "and the message is the engine's, not D-Bus's"; else not_ok "and the message is the engine's, not D-Bus's"; fi
+  kill -TERM "$engine_pid"
+  wait "$engine_pid"; rc=$?
+  engine_pid=
+  expect "liaison serve stops cleanly on SIGTERM" test "$rc" -eq 0
+else
+  # Evolution quits through its GApplication; the module stops the engine
+  # on prepare-for-quit and the lock is released with the process.
+  evolution --quit >/dev/null 2>&1 || true
+  for _ in $(seq 300); do kill -0 "$engine_pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$engine_pid" 2>/dev/null; then kill "$engine_pid"; fi
+  wait "$engine_pid" 2>/dev/null
+  engine_pid=
+fi
+check "without an engine on the bus, sync runs its own engine under the lock" "$liaison" sync
+if ! has "engine in Evolution"; then ok "and it did not go over D-Bus"; else not_ok "and it did not go over D-Bus"; fi
+
+kill "$srv_pid" 2>/dev/null; wait "$srv_pid" 2>/dev/null; srv_pid=
+sleep 0.5
+left=$(ps -eo pid,ppid,comm | awk -v t="$T" 'NR>1 {print}' | grep -E ' (evolution|Xvfb|liaison|liaison-server)$' || true)
+mine=""
+for p in $(echo "$left" | awk '{print $1}'); do
+  if grep -qs "$T" "/proc/$p/environ" 2>/dev/null; then mine="$mine $p"; fi
+done
+echo "$left" >"$T/out"
+expect "no process of this test is left behind" test -z "$mine"
+
+exit $((failed > 0))
