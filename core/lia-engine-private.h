@@ -33,6 +33,9 @@ void lia_engine_release (LiaEngine *engine);
 #define LIA_ENGINE_CLAIM_BATCH 64
 #define LIA_ENGINE_CLAIM_LEASE_US (5 * G_TIME_SPAN_MINUTE)
 #define LIA_ENGINE_SCAN_PAGE 100
+/* Cache setting: the client's role as last read from the org, used when a
+ * start-up cannot reach it (R-OFF-QUEUE). */
+#define LIA_ENGINE_SETTING_ROLE "client-role"
 
 struct _LiaEngine
 {

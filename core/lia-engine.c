@@ -203,7 +203,9 @@ refresh_role (LiaEngine *self, const char *subscription, GCancellable *cancellab
   LiaClientInfo info = { 0 };
   const char *primary_name = NULL;
   gboolean primary = FALSE;
+  gboolean changed;
   LiaClientRole role;
+  LiaCache *cache;
 
   if (subs == NULL)
     return FALSE;
@@ -222,21 +224,27 @@ refresh_role (LiaEngine *self, const char *subscription, GCancellable *cancellab
   info.primary_name = primary_name;
   role = lia_client_role_effective (&info);
   g_mutex_lock (&self->lock);
+  changed = self->role != role || !self->started;
   if (self->role != role)
     g_debug ("engine: role %s -> %s", lia_client_role_to_string (self->role),
              lia_client_role_to_string (role));
   self->role = role;
   g_free (self->primary_name);
   self->primary_name = g_strdup (primary_name);
+  cache = self->cache;
   g_mutex_unlock (&self->lock);
+  /* Remembered for a start with the org unreachable (R-OFF-QUEUE). */
+  if (changed && cache != NULL)
+    lia_cache_set_setting (cache, LIA_ENGINE_SETTING_ROLE, lia_client_role_to_string (role), NULL);
   return TRUE;
 }
 
-static gboolean
-start (LiaEngine *self, GCancellable *cancellable, GError **error)
+/* Worker. Opens the cache once; no network. Done before the org is
+ * contacted so that an unreachable org still leaves the local changes
+ * scanned and queued (R-OFF-QUEUE). */
+static LiaCache *
+open_cache (LiaEngine *self, GError **error)
 {
-  g_autoptr (LiaCrmUser) user = NULL;
-  g_autoptr (LiaCrmSubscription) sub = NULL;
   LiaCache *cache;
 
   g_mutex_lock (&self->lock);
@@ -246,7 +254,7 @@ start (LiaEngine *self, GCancellable *cancellable, GError **error)
     {
       cache = lia_cache_open (self->cache_path, self->clock, NULL, error);
       if (cache == NULL)
-        return FALSE;
+        return NULL;
       /* This engine is the one syncer of its cache and nothing of it has
        * claimed yet: a claim in the file is a killed predecessor's, and its
        * changes must go now, not when its lease runs out
@@ -259,7 +267,31 @@ start (LiaEngine *self, GCancellable *cancellable, GError **error)
       g_mutex_lock (&self->lock);
       self->cache = cache;
       g_mutex_unlock (&self->lock);
+      {
+        g_autofree char *role = lia_cache_dup_setting (cache, LIA_ENGINE_SETTING_ROLE, NULL);
+
+        /* The role last read from the org, for a start while it is
+         * unreachable; a delegate is one by configuration. */
+        g_mutex_lock (&self->lock);
+        if (self->delegate)
+          self->role = LIA_CLIENT_DELEGATE;
+        else if (g_strcmp0 (role, lia_client_role_to_string (LIA_CLIENT_SECONDARY)) == 0)
+          self->role = LIA_CLIENT_SECONDARY;
+        g_mutex_unlock (&self->lock);
+      }
     }
+  return cache;
+}
+
+static gboolean
+start (LiaEngine *self, GCancellable *cancellable, GError **error)
+{
+  g_autoptr (LiaCrmUser) user = NULL;
+  g_autoptr (LiaCrmSubscription) sub = NULL;
+  LiaCache *cache = open_cache (self, error);
+
+  if (cache == NULL)
+    return FALSE;
   user = lia_crm_whoami_sync (self->crm, cancellable, error);
   if (user == NULL)
     return FALSE;
@@ -303,6 +335,31 @@ start (LiaEngine *self, GCancellable *cancellable, GError **error)
   return TRUE;
 }
 
+/* Worker: the scan of a cycle whose start-up could not reach the org. Its
+ * own failure is only logged: the cycle fails with the network error. */
+static void
+offline_scan (LiaEngine *self, GCancellable *cancellable)
+{
+  Cycle c = { 0 };
+  g_autoptr (GError) error = NULL;
+  LiaClientRole role;
+
+  g_mutex_lock (&self->lock);
+  role = self->role;
+  self->progress = 0;
+  g_mutex_unlock (&self->lock);
+  if (role == LIA_CLIENT_DELEGATE)
+    return;
+  c.engine = self;
+  c.cache = lia_engine_get_cache (self);
+  c.cancellable = cancellable;
+  lia_engine_set_state (self, LIA_SYNC_STATE_SCANNING);
+  if (!lia_engine_scan (&c, &error))
+    g_debug ("engine: offline scan failed: %s", error->message);
+  else
+    lia_engine_journal (&c, "cycle", NULL, NULL, "offline: local changes queued");
+}
+
 static gboolean
 cycle_run (LiaEngine *self, GCancellable *cancellable, GError **error)
 {
@@ -317,8 +374,17 @@ cycle_run (LiaEngine *self, GCancellable *cancellable, GError **error)
     lia_engine_set_state (self, LIA_SYNC_STATE_SCANNING);
   if (!lia_engine_is_ready (self))
     {
-      if (!start (self, cancellable, error))
-        return FALSE;
+      if (!start (self, cancellable, &local))
+        {
+          /* R-OFF-QUEUE: the org is unreachable at start-up. The changes
+           * made meanwhile are still found and queued durably now, not at
+           * the first cycle that reaches the org; the status then shows
+           * offline with their count (R-OFF-STATUS). */
+          if (lia_engine_is_network_error (local) && lia_engine_get_cache (self) != NULL)
+            offline_scan (self, cancellable);
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
     }
   else
     {

@@ -25,6 +25,7 @@ typedef struct
   LiaCrm *crm;       /* owned: this client's user */
   char *cache_path;  /* owned */
   gboolean roaming;  /* set before ef_client_start (R-ROLE-ROAMING) */
+  gboolean down;     /* set before ef_client_start: the org unreachable */
 } EfClient;
 
 typedef struct
@@ -70,6 +71,7 @@ ef_client_start (Ef *ef, EfClient *client, LiaTestMailbox *mailbox, const char *
     g_autoptr (LiaCrm) embedded = lia_crm_embedded_new_for_service (ef->org, token);
 
     client->crm = switch_crm_new (embedded);
+    switch_crm_set_down (client->crm, client->down);
   }
   client->cache_path = ef_path (cache_name);
   config.cache_path = client->cache_path;
@@ -243,6 +245,45 @@ ef_crm_edit (Ef *ef, LiaEntity entity, const char *id, const char *field, const 
   g_assert_true (lia_item_set_text (lia_crm_record_get_item (rec), field, text, NULL));
   stored = lia_crm_update_sync (ef->direct, rec, NULL, &error);
   g_assert_no_error (error);
+}
+
+static inline gboolean
+ef_count_row (const LiaOrgRow *row, gpointer user_data, GError **error)
+{
+  (*(guint *) user_data)++;
+  return TRUE;
+}
+
+/* How many records of @entity the org holds (R-DUP-NONE checks). */
+static inline guint
+ef_crm_count (Ef *ef, LiaEntity entity)
+{
+  g_autoptr (GError) error = NULL;
+  guint n = 0;
+
+  g_assert_true (lia_org_service_foreach_record (ef->org, entity, ef_count_row, &n, &error));
+  g_assert_no_error (error);
+  return n;
+}
+
+/* Turns the main context until @client's engine is in @state (at most ten
+ * seconds). */
+static inline void
+ef_wait_state (EfClient *client, LiaSyncState state)
+{
+  gint64 until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_auto (LiaSyncStatus) status = { 0 };
+
+      lia_plugin_internal_funcs ()->get_status (client->plugin, &status);
+      if (status.state == state)
+        return;
+      g_assert_cmpint (g_get_monotonic_time (), <, until);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
 }
 
 static inline LiaSyncState

@@ -56,6 +56,178 @@ queued (EfClient *client)
 }
 
 static void
+regarding_cmd (EfClient *client, LiaSurface surface, const char *item_id, LiaEntity entity,
+               LiaLinkState state, const char *regarding_id, const char *name)
+{
+  LiaCommand cmd = { LIA_PLUGIN_ABI_VERSION, LIA_COMMAND_SET_REGARDING, surface };
+  g_autoptr (GError) error = NULL;
+
+  cmd.store = LIA_TEST_STORE;
+  cmd.folder = lia_test_folder_for (entity);
+  cmd.item_id = item_id;
+  cmd.entity = entity;
+  cmd.link_state = state;
+  cmd.regarding_id = regarding_id;
+  cmd.regarding_name = name;
+  g_assert_true (lia_plugin_internal_funcs ()->command (client->plugin, &cmd, &error));
+  g_assert_no_error (error);
+}
+
+/* An account in CRM, as the regarding record; returns its id. */
+static char *
+crm_account (Ef *ef, const char *name)
+{
+  g_autoptr (LiaCrmRecord) account = lia_crm_record_new (LIA_ENTITY_ACCOUNT);
+  g_autoptr (LiaCrmRecord) made = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (lia_item_set_text (lia_crm_record_get_item (account), "name", name, NULL));
+  made = lia_org_service_create (ef->org, ef->alice, account, NULL, &error);
+  g_assert_no_error (error);
+  return g_strdup (lia_crm_record_get_id (made));
+}
+
+/* A future appointment or an open task, created by the user in the host. */
+static char *
+host_activity (EfClient *client, LiaEntity entity, const char *subject)
+{
+  g_autoptr (LiaItem) item = lia_item_new (entity);
+  g_autoptr (LiaValue) start = lia_value_new_datetime (EF_NOW + 24 * 60 * EF_MINUTE, NULL);
+  g_autoptr (LiaValue) end = lia_value_new_datetime (EF_NOW + 25 * 60 * EF_MINUTE, NULL);
+
+  g_assert_true (lia_item_set_text (item, "subject", subject, NULL));
+  g_assert_true (lia_item_set (item, "start", start, NULL));
+  g_assert_true (lia_item_set (item, entity == LIA_ENTITY_TASK ? "due" : "end", end, NULL));
+  return lia_test_host_user_create (client->host, LIA_TEST_STORE, lia_test_folder_for (entity), item, FALSE);
+}
+
+/* The host item's CRM record has @account as its regarding, and the host
+ * shows the account's name (R-MARK-REGARDING-TEXT). */
+static void
+assert_regarding (Ef *ef, EfClient *client, const char *item_id, LiaEntity entity, const char *account,
+                  const char *name)
+{
+  g_autoptr (LiaHostItem) hi = lia_test_host_dup_item (client->host, item_id);
+  g_autoptr (LiaCrmRecord) rec = NULL;
+  LiaValue *regarding;
+
+  g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+  g_assert_nonnull (hi->props.crm_id);
+  g_assert_cmpstr (hi->props.regarding_id, ==, account);
+  g_assert_cmpstr (hi->props.regarding_name, ==, name);
+  regarding = lia_item_get (hi->item, "regarding");
+  g_assert_nonnull (regarding);
+  g_assert_cmpstr (lia_value_get_reference_name (regarding), ==, name);
+  rec = ef_crm_get (ef, entity, hi->props.crm_id);
+  regarding = lia_item_get (lia_crm_record_get_item (rec), "regarding");
+  g_assert_nonnull (regarding);
+  g_assert_cmpstr (lia_value_get_reference_id (regarding), ==, account);
+}
+
+static void
+test_regarding_activities (Ef *ef, gconstpointer data)
+{
+  g_autofree char *account = crm_account (ef, "Acme Corp");
+  g_autofree char *appt = NULL;
+  g_autofree char *task = NULL;
+  g_autofree char *tracked_appt = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("R-MARK-REGARDING, R-IMM-REGARDING-EXPL, R-MARK-REGARDING-TEXT: Set Regarding in the "
+                  "Explorer on an appointment and a task links their CRM activities to an account (tracking "
+                  "the untracked ones too) and the host shows the account's name once synchronized; no "
+                  "duplicate on either side");
+  ef_sync (&ef->a);
+  appt = host_activity (&ef->a, LIA_ENTITY_APPOINTMENT, "Kickoff");
+  task = host_activity (&ef->a, LIA_ENTITY_TASK, "Send the quote");
+  tracked_appt = host_activity (&ef->a, LIA_ENTITY_APPOINTMENT, "Review");
+  g_assert_true (command (&ef->a, LIA_COMMAND_TRACK, LIA_SURFACE_EXPLORER, LIA_TEST_STORE, tracked_appt,
+                          LIA_ENTITY_APPOINTMENT, LIA_LINK_STATE_NONE, &error));
+  g_assert_no_error (error);
+  ef_wait_queued (&ef->a, 0);
+  ef_sync (&ef->a);
+  g_assert_cmpint (link_state (&ef->a, tracked_appt), ==, LIA_LINK_STATE_TRACKED);
+
+  regarding_cmd (&ef->a, LIA_SURFACE_EXPLORER, appt, LIA_ENTITY_APPOINTMENT, LIA_LINK_STATE_NONE, account,
+                 "Acme (typed)");
+  regarding_cmd (&ef->a, LIA_SURFACE_EXPLORER, task, LIA_ENTITY_TASK, LIA_LINK_STATE_NONE, account, "Acme");
+  regarding_cmd (&ef->a, LIA_SURFACE_EXPLORER, tracked_appt, LIA_ENTITY_APPOINTMENT, LIA_LINK_STATE_TRACKED,
+                 account, "Acme");
+  ef_iterate ();
+  /* R-MARK-TRACK: the untracked ones show the mark at once. */
+  g_assert_cmpint (link_state (&ef->a, appt), >=, LIA_LINK_STATE_MARKED);
+  g_assert_cmpint (link_state (&ef->a, task), >=, LIA_LINK_STATE_MARKED);
+  ef_wait_queued (&ef->a, 0);
+  ef_sync (&ef->a);
+  ef_sync (&ef->a);
+  assert_regarding (ef, &ef->a, appt, LIA_ENTITY_APPOINTMENT, account, "Acme Corp");
+  assert_regarding (ef, &ef->a, task, LIA_ENTITY_TASK, account, "Acme Corp");
+  assert_regarding (ef, &ef->a, tracked_appt, LIA_ENTITY_APPOINTMENT, account, "Acme Corp");
+  g_assert_cmpuint (ef_crm_count (ef, LIA_ENTITY_APPOINTMENT), ==, 2);
+  g_assert_cmpuint (ef_crm_count (ef, LIA_ENTITY_TASK), ==, 1);
+  g_assert_cmpuint (lia_test_host_count_items (ef->a.host, LIA_TEST_STORE, "calendar"), ==, 2);
+  g_assert_cmpuint (lia_test_host_count_items (ef->a.host, LIA_TEST_STORE, "tasks"), ==, 1);
+  g_assert_cmpuint (queued (&ef->a), ==, 0);
+}
+
+static void
+test_regarding_inspector (Ef *ef, gconstpointer data)
+{
+  g_autofree char *account = crm_account (ef, "Globex");
+  g_autofree char *appt = NULL;
+  g_autofree char *task = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("R-IMM-UPDATE-INSP, R-IMM-TRACK-INSP, R-MARK-REGARDING: Set Regarding in an Inspector is "
+                  "remembered: on a tracked appointment it reaches CRM when the Inspector closes (a save "
+                  "does not send it), on an untracked task it tracks it when the item is saved");
+  ef_sync (&ef->a);
+  appt = host_activity (&ef->a, LIA_ENTITY_APPOINTMENT, "Planning");
+  g_assert_true (command (&ef->a, LIA_COMMAND_TRACK, LIA_SURFACE_EXPLORER, LIA_TEST_STORE, appt,
+                          LIA_ENTITY_APPOINTMENT, LIA_LINK_STATE_NONE, &error));
+  g_assert_no_error (error);
+  ef_wait_queued (&ef->a, 0);
+  ef_sync (&ef->a);
+  g_assert_cmpint (link_state (&ef->a, appt), ==, LIA_LINK_STATE_TRACKED);
+  g_assert_cmpuint (queued (&ef->a), ==, 0);
+
+  /* Tracked appointment: Update in Inspector = close. */
+  regarding_cmd (&ef->a, LIA_SURFACE_INSPECTOR, appt, LIA_ENTITY_APPOINTMENT, LIA_LINK_STATE_TRACKED, account,
+                 "Globex");
+  ef_iterate ();
+  g_assert_cmpuint (queued (&ef->a), ==, 0);
+  ui_event (&ef->a, LIA_UI_EVENT_SAVE, appt);
+  ef_iterate ();
+  g_assert_cmpuint (queued (&ef->a), ==, 0);
+  ef_sync (&ef->a);
+  {
+    g_autoptr (LiaHostItem) hi = lia_test_host_dup_item (ef->a.host, appt);
+    g_autoptr (LiaCrmRecord) rec = ef_crm_get (ef, LIA_ENTITY_APPOINTMENT, hi->props.crm_id);
+
+    g_assert_null (lia_item_get (lia_crm_record_get_item (rec), "regarding"));
+    g_assert_null (hi->props.regarding_id);
+  }
+  ui_event (&ef->a, LIA_UI_EVENT_CLOSE, appt);
+  ef_wait_queued (&ef->a, 0);
+  ef_sync (&ef->a);
+  assert_regarding (ef, &ef->a, appt, LIA_ENTITY_APPOINTMENT, account, "Globex");
+
+  /* Untracked task: Track in Inspector = save. */
+  task = host_activity (&ef->a, LIA_ENTITY_TASK, "Call back");
+  regarding_cmd (&ef->a, LIA_SURFACE_INSPECTOR, task, LIA_ENTITY_TASK, LIA_LINK_STATE_NONE, account,
+                 "Globex");
+  ef_iterate ();
+  g_assert_cmpint (link_state (&ef->a, task), ==, LIA_LINK_STATE_MARKED);
+  g_assert_cmpuint (queued (&ef->a), ==, 0);
+  ui_event (&ef->a, LIA_UI_EVENT_SAVE, task);
+  ef_wait_queued (&ef->a, 0);
+  ef_sync (&ef->a);
+  assert_regarding (ef, &ef->a, task, LIA_ENTITY_TASK, account, "Globex");
+  g_assert_cmpuint (ef_crm_count (ef, LIA_ENTITY_TASK), ==, 1);
+  g_assert_cmpuint (ef_crm_count (ef, LIA_ENTITY_APPOINTMENT), ==, 1);
+}
+
+static void
 test_delegate (Ef *ef, gconstpointer data)
 {
   EfClient bob = { 0 };
@@ -349,6 +521,56 @@ test_offline_queue (Ef *ef, gconstpointer data)
 }
 
 static void
+test_offline_start (Ef *ef, gconstpointer data)
+{
+  g_autofree char *id = ef_crm_contact (ef, ef->alice, "Una", "Upton");
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (LiaCrmRecord) rec = NULL;
+  g_autoptr (GPtrArray) changes = NULL;
+  g_auto (LiaSyncStatus) status = { 0 };
+  const LiaCacheChange *change;
+
+  g_test_summary ("R-OFF-QUEUE, R-OFF-STATUS, R-DET-SCAN-STARTUP: a change made while the plugin was not "
+                  "loaded, with the org unreachable at load, is scanned and queued durably before the org "
+                  "is contacted; the status shows offline with one queued change; once the org is back "
+                  "the change reaches CRM once, with no duplicate");
+  ef_sync (&ef->a);
+  hi = lia_test_host_find (ef->a.host, "contacts", "family-name", "Upton");
+  ef_client_stop (&ef->a);
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  {
+    g_autoptr (LiaTestHost) bare = lia_test_host_new (ef->mailbox);
+
+    g_assert_true (lia_test_host_user_edit (bare, hi->item_id, "job-title", "Changed offline"));
+  }
+  ef->a.down = TRUE;
+  ef_client_start (ef, &ef->a, ef->mailbox, ef->alice_token, "alice-laptop", "alice-laptop.db", FALSE);
+  ef_wait_state (&ef->a, LIA_SYNC_STATE_OFFLINE);
+  lia_plugin_internal_funcs ()->get_status (ef->a.plugin, &status);
+  g_assert_false (status.online);
+  g_assert_cmpuint (status.queued, ==, 1);
+  g_assert_nonnull (status.last_error);
+  changes = lia_cache_list_changes (lia_engine_get_cache (lia_plugin_get_engine (ef->a.plugin)),
+                                    LIA_CACHE_CHANGES_ALL, 0, NULL);
+  g_assert_cmpuint (changes->len, ==, 1);
+  change = g_ptr_array_index (changes, 0);
+  g_assert_cmpint (change->op, ==, LIA_CHANGE_OP_UPDATE);
+  g_assert_cmpstr (change->item_id, ==, hi->item_id);
+  g_clear_pointer (&changes, g_ptr_array_unref);
+  /* Durable: the queue survives the plugin going away while offline. */
+  ef_client_stop (&ef->a);
+  ef->a.down = FALSE;
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  ef_client_start (ef, &ef->a, ef->mailbox, ef->alice_token, "alice-laptop", "alice-laptop.db", FALSE);
+  ef_sync (&ef->a);
+  rec = ef_crm_get (ef, LIA_ENTITY_CONTACT, id);
+  g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (rec), "job-title"), ==, "Changed offline");
+  g_assert_cmpuint (queued (&ef->a), ==, 0);
+  g_assert_cmpuint (ef_crm_count (ef, LIA_ENTITY_CONTACT), ==, 1);
+  g_assert_cmpuint (lia_test_host_count_items (ef->a.host, LIA_TEST_STORE, "contacts"), ==, 1);
+}
+
+static void
 test_scan_startup (Ef *ef, gconstpointer data)
 {
   g_autofree char *id = ef_crm_contact (ef, ef->alice, "Quin", "Quay");
@@ -617,9 +839,12 @@ main (int argc, char **argv)
   ADD ("/engine/R-MARK-PROFILE/marked-then-moved-promoted", test_profile_moved_marked);
   ADD ("/engine/R-MARK-NEEDS-FILTER/no-task-filter", test_needs_filter);
   ADD ("/engine/R-IMM-TRACK-INSP/on-save", test_track_on_save);
+  ADD ("/engine/R-MARK-REGARDING/R-IMM-REGARDING-EXPL/activities", test_regarding_activities);
+  ADD ("/engine/R-IMM-UPDATE-INSP/R-IMM-TRACK-INSP/regarding-on-close-and-save", test_regarding_inspector);
   ADD ("/engine/R-MARK-UNTRACK/keeps-crm", test_untrack);
   ADD ("/engine/R-DET-NOTIFY/queued-at-once", test_notify_queues);
   ADD ("/engine/R-OFF-QUEUE/replayed-after-offline", test_offline_queue);
+  ADD ("/engine/R-OFF-QUEUE/R-OFF-STATUS/scanned-while-unreachable", test_offline_start);
   ADD ("/engine/R-DET-SCAN-STARTUP/scan-at-load", test_scan_startup);
   ADD ("/engine/R-DET-PUSH/wakes-within-a-second", test_push);
   ADD ("/engine/R-IMM-BACKGROUND/host-never-waits", test_host_never_waits);
