@@ -47,6 +47,8 @@ struct _LiaEvoHost
    * echoes to swallow, so the engine hears only other writers. */
   GHashTable *echoes;      /* owned */
   GHashTable *link_states; /* owned: item id -> last known link state */
+  /* The primary mail account (lia-evo-mail.h). */
+  LiaEvoMail *mail; /* owned, nullable */
 };
 
 static void
@@ -126,18 +128,50 @@ host_free_clients (LiaEvoHost *host)
     }
 }
 
+static LiaEvoHost *
+host_alloc (void)
+{
+  LiaEvoHost *host = g_new0 (LiaEvoHost, 1);
+
+  g_mutex_init (&host->lock);
+  host->echoes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  host->link_states = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  return host;
+}
+
+LiaEvoHost *
+lia_evo_host_new_for_mail (LiaEvoMail *mail)
+{
+  LiaEvoHost *host = host_alloc ();
+
+  lia_evo_host_set_mail (host, mail);
+  return host;
+}
+
+void
+lia_evo_host_set_mail (LiaEvoHost *host, LiaEvoMail *mail)
+{
+  g_clear_pointer (&host->mail, lia_evo_mail_free);
+  host->mail = mail;
+  if (mail != NULL)
+    lia_evo_mail_set_host_store (mail, LIA_EVO_STORE);
+}
+
+LiaEvoMail *
+lia_evo_host_get_mail (LiaEvoHost *host)
+{
+  return host->mail;
+}
+
 LiaEvoHost *
 lia_evo_host_new_sync (ESourceRegistry *registry, GCancellable *cancellable, GError **error)
 {
-  g_autoptr (LiaEvoHost) host = g_new0 (LiaEvoHost, 1);
+  g_autoptr (LiaEvoHost) host = host_alloc ();
   g_autoptr (ESource) book = NULL;
   g_autoptr (ESource) cal = NULL;
   g_autoptr (ESource) tasks = NULL;
 
   g_return_val_if_fail (E_IS_SOURCE_REGISTRY (registry), NULL);
-  g_mutex_init (&host->lock);
-  host->echoes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  host->link_states = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   book = e_source_registry_ref_default_address_book (registry);
   cal = e_source_registry_ref_default_calendar (registry);
   tasks = e_source_registry_ref_default_task_list (registry);
@@ -218,6 +252,7 @@ lia_evo_host_free (LiaEvoHost *host)
       g_clear_object (&host->views[k]);
     }
   host_free_clients (host);
+  g_clear_pointer (&host->mail, lia_evo_mail_free);
   g_clear_pointer (&host->echoes, g_hash_table_unref);
   g_clear_pointer (&host->link_states, g_hash_table_unref);
   g_mutex_clear (&host->lock);
@@ -335,6 +370,7 @@ vt_dup_default_folder (gpointer h, const char *store, LiaEntity entity)
     case LIA_ENTITY_FAX:
       return g_strdup (host->folders[KIND_TASK]);
     case LIA_ENTITY_EMAIL:
+      return host->mail != NULL ? lia_evo_mail_dup_folder (host->mail, LIA_EVO_MAIL_INBOX) : NULL;
     case LIA_ENTITY_ACCOUNT:
     case LIA_ENTITY_LEAD:
     case LIA_ENTITY_OPPORTUNITY:
@@ -471,7 +507,7 @@ kind_for_folder (LiaEvoHost *host, const char *store, const char *folder, Kind *
   if (g_strcmp0 (store, LIA_EVO_STORE) != 0)
     return FALSE;
   for (guint k = 0; k < KIND_N; k++)
-    if (g_strcmp0 (host->folders[k], folder) == 0)
+    if (host->folders[k] != NULL && g_strcmp0 (host->folders[k], folder) == 0)
       {
         *out_kind = (Kind) k;
         return TRUE;
@@ -483,9 +519,16 @@ static void
 vt_read_contents (gpointer h, const char *store, const char *folder, guint offset, guint limit,
                   GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
+  LiaEvoHost *host = h;
   Call *call;
-  g_autoptr (GTask) task =
-      call_task (h, vt_read_contents, "[liaison] read contents", cancellable, callback, user_data, &call);
+  g_autoptr (GTask) task = NULL;
+
+  if (g_strcmp0 (store, LIA_EVO_STORE) == 0 && lia_evo_mail_owns_id (host->mail, folder))
+    {
+      lia_evo_mail_read_contents_async (host->mail, folder, offset, limit, cancellable, callback, user_data);
+      return;
+    }
+  task = call_task (h, vt_read_contents, "[liaison] read contents", cancellable, callback, user_data, &call);
 
   if (!kind_for_folder (h, store, folder, &call->kind))
     {
@@ -500,6 +543,8 @@ vt_read_contents (gpointer h, const char *store, const char *folder, guint offse
 static GPtrArray *
 vt_read_contents_finish (gpointer h, GAsyncResult *result, GError **error)
 {
+  if (lia_evo_mail_is_result (result))
+    return lia_evo_mail_read_contents_finish (((LiaEvoHost *) h)->mail, result, error);
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
@@ -579,7 +624,8 @@ read_item_thread (GTask *task, gpointer source, gpointer data, GCancellable *can
 static gboolean
 call_parse (Call *call, GTask *task, const char *store, const char *item_id)
 {
-  if (g_strcmp0 (store, LIA_EVO_STORE) != 0 || !parse_item_id (item_id, &call->kind, &call->uid, &call->rid))
+  if (g_strcmp0 (store, LIA_EVO_STORE) != 0 || !parse_item_id (item_id, &call->kind, &call->uid, &call->rid)
+      || call->host->clients[call->kind] == NULL)
     {
       g_task_return_new_error (task, LIA_ERROR, LIA_ERROR_NOT_FOUND, "no item \"%s\"", item_id);
       return FALSE;
@@ -592,10 +638,16 @@ static void
 vt_read_item (gpointer h, const char *store, const char *item_id, GCancellable *cancellable,
               GAsyncReadyCallback callback, gpointer user_data)
 {
+  LiaEvoHost *host = h;
   Call *call;
-  g_autoptr (GTask) task =
-      call_task (h, vt_read_item, "[liaison] read item", cancellable, callback, user_data, &call);
+  g_autoptr (GTask) task = NULL;
 
+  if (g_strcmp0 (store, LIA_EVO_STORE) == 0 && lia_evo_mail_owns_id (host->mail, item_id))
+    {
+      lia_evo_mail_read_item_async (host->mail, item_id, cancellable, callback, user_data);
+      return;
+    }
+  task = call_task (h, vt_read_item, "[liaison] read item", cancellable, callback, user_data, &call);
   if (call_parse (call, task, store, item_id))
     g_task_run_in_thread (task, read_item_thread);
 }
@@ -603,6 +655,8 @@ vt_read_item (gpointer h, const char *store, const char *item_id, GCancellable *
 static LiaHostItem *
 vt_read_item_finish (gpointer h, GAsyncResult *result, GError **error)
 {
+  if (lia_evo_mail_is_result (result))
+    return lia_evo_mail_read_item_finish (((LiaEvoHost *) h)->mail, result, error);
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
@@ -671,9 +725,17 @@ vt_write_item (gpointer h, const char *store, const char *item_id, const LiaItem
 {
   LiaEvoHost *host = h;
   Call *call;
-  g_autoptr (GTask) task =
-      call_task (h, vt_write_item, "[liaison] write item", cancellable, callback, user_data, &call);
+  g_autoptr (GTask) task = NULL;
 
+  if (g_strcmp0 (store, LIA_EVO_STORE) == 0 && lia_evo_mail_owns_id (host->mail, item_id))
+    {
+      /* A message's fields never change; the mail part keeps regarding's
+       * entity and writes the properties (echoes suppressed there). */
+      lia_evo_mail_write_props_async (host->mail, item_id, fields, props != NULL ? props : &(LiaHostProps){ 0 },
+                                      cancellable, callback, user_data);
+      return;
+    }
+  task = call_task (h, vt_write_item, "[liaison] write item", cancellable, callback, user_data, &call);
   if (!call_parse (call, task, store, item_id))
     return;
   call->fields = fields != NULL ? lia_item_copy (fields) : NULL;
@@ -691,8 +753,13 @@ static gboolean
 vt_bool_finish (gpointer h, GAsyncResult *result, GError **error)
 {
   LiaEvoHost *host = h;
-  Call *call = g_task_get_task_data (G_TASK (result));
-  gboolean ok = g_task_propagate_boolean (G_TASK (result), error);
+  Call *call;
+  gboolean ok;
+
+  if (lia_evo_mail_is_result (result))
+    return lia_evo_mail_write_props_finish (host->mail, result, error);
+  call = g_task_get_task_data (G_TASK (result));
+  ok = g_task_propagate_boolean (G_TASK (result), error);
 
   /* A failed write makes no echo. */
   if (!ok && call->item_id != NULL)
@@ -759,6 +826,12 @@ vt_create_item (gpointer h, const char *store, const char *folder, const LiaItem
   g_autoptr (GTask) task =
       call_task (h, vt_create_item, "[liaison] create item", cancellable, callback, user_data, &call);
 
+  if (lia_evo_mail_owns_id (((LiaEvoHost *) h)->mail, folder))
+    {
+      g_task_return_new_error (task, LIA_ERROR, LIA_ERROR_REFUSED,
+                               "messages are never created from CRM (R-MAIL-TRACK)");
+      return;
+    }
   if (!kind_for_folder (h, store, folder, &call->kind))
     {
       g_task_return_new_error (task, LIA_ERROR, LIA_ERROR_NOT_FOUND, "no folder \"%s\"", folder);
@@ -829,6 +902,12 @@ vt_delete_item (gpointer h, const char *store, const char *item_id, GCancellable
   g_autoptr (GTask) task =
       call_task (h, vt_delete_item, "[liaison] delete item", cancellable, callback, user_data, &call);
 
+  if (lia_evo_mail_owns_id (host->mail, item_id))
+    {
+      g_task_return_new_error (task, LIA_ERROR, LIA_ERROR_REFUSED,
+                               "messages are never deleted from CRM (R-DEL-IN-EMAIL)");
+      return;
+    }
   if (!call_parse (call, task, store, item_id))
     return;
   if (host->notify != NULL)
@@ -1108,6 +1187,32 @@ cal_view_ready (GObject *source, GAsyncResult *res, gpointer user_data)
   watch_step_done (task);
 }
 
+static void
+on_mail_note (const LiaHostNotification *n, gpointer user_data)
+{
+  LiaEvoHost *host = user_data;
+
+  if (host->notify != NULL)
+    host->notify (n, host->notify_data);
+}
+
+static void
+mail_watch_ready (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  Watch *w = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (!lia_evo_mail_watch_finish (w->host->mail, res, &error))
+    {
+      if (w->error == NULL)
+        w->error = error;
+      else
+        g_error_free (error);
+    }
+  watch_step_done (task);
+}
+
 void
 lia_evo_host_watch_async (LiaEvoHost *host, LiaEvoNotifyFunc func, gpointer func_data,
                           GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
@@ -1118,26 +1223,36 @@ lia_evo_host_watch_async (LiaEvoHost *host, LiaEvoNotifyFunc func, gpointer func
   g_task_set_source_tag (task, lia_evo_host_watch_async);
   g_task_set_name (task, "[liaison] watch EDS");
   w->host = host;
-  w->pending = 3;
   g_task_set_task_data (task, w, (GDestroyNotify) watch_free);
   host->notify = func;
   host->notify_data = func_data;
   /* Watching again (an engine restarted on the same host) reuses the
    * views: new ones would leave the old ones emitting into this host
-   * after it is freed, as only the views it holds are disconnected. */
-  if (host->views[KIND_CONTACT] != NULL && host->views[KIND_EVENT] != NULL && host->views[KIND_TASK] != NULL)
+   * after it is freed, as only the views it holds are disconnected. A
+   * mail-only host has no clients. The mail watch is idempotent. */
+  for (guint k = 0; k < KIND_N; k++)
+    if (host->clients[k] != NULL && host->views[k] == NULL)
+      w->pending++;
+  if (host->mail != NULL)
+    w->pending++;
+  if (w->pending == 0)
     {
       g_task_return_boolean (task, TRUE);
       g_object_unref (task);
       return;
     }
   /* Each callback holds one reference; the last one completes the task. */
-  e_book_client_get_view (E_BOOK_CLIENT (host->clients[KIND_CONTACT]),
-                          "(contains \"x-evolution-any-field\" \"\")", cancellable, book_view_ready,
-                          g_object_ref (task));
-  e_cal_client_get_view (E_CAL_CLIENT (host->clients[KIND_EVENT]), "#t", cancellable, cal_view_ready,
-                         g_object_ref (task));
-  e_cal_client_get_view (E_CAL_CLIENT (host->clients[KIND_TASK]), "#t", cancellable, cal_view_ready, task);
+  if (host->clients[KIND_CONTACT] != NULL && host->views[KIND_CONTACT] == NULL)
+    e_book_client_get_view (E_BOOK_CLIENT (host->clients[KIND_CONTACT]),
+                            "(contains \"x-evolution-any-field\" \"\")", cancellable, book_view_ready,
+                            g_object_ref (task));
+  for (guint k = KIND_EVENT; k <= KIND_TASK; k++)
+    if (host->clients[k] != NULL && host->views[k] == NULL)
+      e_cal_client_get_view (E_CAL_CLIENT (host->clients[k]), "#t", cancellable, cal_view_ready,
+                             g_object_ref (task));
+  if (host->mail != NULL)
+    lia_evo_mail_watch_async (host->mail, on_mail_note, host, cancellable, mail_watch_ready, g_object_ref (task));
+  g_object_unref (task);
 }
 
 gboolean

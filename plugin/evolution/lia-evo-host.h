@@ -5,6 +5,8 @@
 #include <libecal/libecal.h>
 #include <liaison/liaison.h>
 
+#include "lia-evo-mail.h"
+
 G_BEGIN_DECLS
 
 /* The Evolution host adapter: LiaHost over evolution-data-server. One store
@@ -49,6 +51,23 @@ void lia_evo_host_free (LiaEvoHost *host);
 
 const LiaHostVTable *lia_evo_host_get_vtable (void);
 
+/* Mail (lia-evo-mail.h): the primary mail account's store joins the
+ * primary store LIA_EVO_STORE. Its default folders (Inbox, Sent, Drafts)
+ * are folders of LIA_EVO_STORE with mail folder ids, its messages items
+ * with mail item ids ("mail:<store uid>/<folder>/<uid>"); email's default
+ * folder is the Inbox. Messages are read and their properties written;
+ * create_item and delete_item refuse them (LIA_ERROR_REFUSED: mail is
+ * one-way to the CRM, R-MARK-PROFILE, R-DEL-IN-EMAIL). Takes @mail
+ * (transfer full), whose folders must be resolved
+ * (lia_evo_mail_resolve_folders_sync()); call before watching. */
+void lia_evo_host_set_mail (LiaEvoHost *host, LiaEvoMail *mail);
+/* Borrowed, nullable: the module hands MailFolderCache's folders to
+ * lia_evo_mail_watch_folder() through it. */
+LiaEvoMail *lia_evo_host_get_mail (LiaEvoHost *host);
+/* A host of mail alone (no address book, calendar or task list): the
+ * liaison command without EDS, and the mail tests. Takes @mail. */
+LiaEvoHost *lia_evo_host_new_for_mail (LiaEvoMail *mail);
+
 /* Client accessors (borrowed): what the module and the tests act on as the
  * user would. */
 EBookClient *lia_evo_host_get_book (LiaEvoHost *host);
@@ -61,7 +80,8 @@ char *lia_evo_item_id_for_component (ECalClientSourceType kind, const char *uid,
 
 /* Starts the client views on the calling thread's thread-default context;
  * from then on @func is called there for every change made by someone
- * other than this adapter. Completes once all three views run. */
+ * other than this adapter. Completes once all three views run, and the
+ * mail folders are watched (CamelFolder::changed, lia_evo_mail_watch_async()). */
 void lia_evo_host_watch_async (LiaEvoHost *host, LiaEvoNotifyFunc func, gpointer func_data,
                                GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
 gboolean lia_evo_host_watch_finish (LiaEvoHost *host, GAsyncResult *result, GError **error);

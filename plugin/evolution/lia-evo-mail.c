@@ -5,11 +5,9 @@
 
 #include "lia-evo-mail-private.h"
 
-#define ITEM_PREFIX "mail:"
-
-/* User tags, indexed by LiaHostProp; regarding takes two. The original is
- * base64 so that no byte of OriginalXML depends on how a summary backend
- * stores tag values. */
+/* User tags, indexed by LiaHostProp; regarding takes three (id, name,
+ * entity). The original is base64 so that no byte of OriginalXML depends
+ * on how a summary backend stores tag values. */
 static const char *const tag_names[] = {
   [LIA_HOST_PROP_LINK_STATE] = "liaison-link-state",  [LIA_HOST_PROP_CRM_ID] = "liaison-crm-id",
   [LIA_HOST_PROP_CRM_ORG] = "liaison-crm-org",        [LIA_HOST_PROP_ORIGINAL] = "liaison-original",
@@ -17,12 +15,18 @@ static const char *const tag_names[] = {
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (tag_names) == LIA_HOST_PROP_N);
 #define TAG_REGARDING_NAME "liaison-regarding-name"
+#define TAG_REGARDING_ENTITY "liaison-regarding-entity"
+/* The item id the message was tracked under (see lia-evo-mail.h). */
+#define TAG_ITEM_ID "liaison-item-id"
+
+static void translate_error (GError **error, LiaErrorCode code);
 
 /* ---- A session for processes that are not Evolution ---- */
 
-/* CamelSession does everything a local store needs; the subclass exists so
- * that a standalone session is recognisable in a debugger and has a place
- * for password prompts should a remote store ever be added. */
+/* CamelSession does everything a local store needs; the subclass answers
+ * password requests of remote stores with the password set on the service
+ * (camel_service_set_password()), or fails: a standalone process never
+ * prompts. */
 #define LIA_TYPE_EVO_MAIL_SESSION (lia_evo_mail_session_get_type ())
 G_DECLARE_FINAL_TYPE (LiaEvoMailSession, lia_evo_mail_session, LIA, EVO_MAIL_SESSION, CamelSession)
 
@@ -33,9 +37,35 @@ struct _LiaEvoMailSession
 
 G_DEFINE_TYPE (LiaEvoMailSession, lia_evo_mail_session, CAMEL_TYPE_SESSION)
 
+static char *
+session_get_password (CamelSession *session, CamelService *service, const char *prompt, const char *item,
+                      guint32 flags, GError **error)
+{
+  char *password = camel_service_dup_password (service);
+
+  if (password == NULL || (flags & CAMEL_SESSION_PASSWORD_REPROMPT) != 0)
+    {
+      g_free (password);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED, "no password for \"%s\"",
+                   camel_service_get_display_name (service));
+      return NULL;
+    }
+  return password;
+}
+
+/* New mail in an Inbox goes through the session's filters; a standalone
+ * session has none (Evolution's own session runs the user's). */
+static CamelFilterDriver *
+session_get_filter_driver (CamelSession *session, const char *type, CamelFolder *for_folder, GError **error)
+{
+  return camel_filter_driver_new (session);
+}
+
 static void
 lia_evo_mail_session_class_init (LiaEvoMailSessionClass *klass)
 {
+  CAMEL_SESSION_CLASS (klass)->get_password = session_get_password;
+  CAMEL_SESSION_CLASS (klass)->get_filter_driver = session_get_filter_driver;
 }
 
 static void
@@ -51,7 +81,8 @@ lia_evo_mail_session_new (const char *data_dir, const char *cache_dir)
   g_return_val_if_fail (data_dir != NULL && cache_dir != NULL, NULL);
   if (g_once_init_enter (&inited))
     {
-      /* No NSS: local stores need no certificates. */
+      /* No NSS: local stores need no certificates, and a local test
+       * server runs without TLS. */
       camel_init (data_dir, FALSE);
       /* Evolution loads the provider modules at start-up; a standalone
        * process must, or no store protocol is known. */
@@ -92,19 +123,48 @@ lia_evo_mail_add_maildir_sync (CamelSession *session, const char *uid, const cha
 
 /* ---- The adapter ---- */
 
+/* What the watch remembers of a message it saw (main context). */
+typedef struct
+{
+  char *item_id; /* owned: the id it is known by (its tag, or its place) */
+  char *sig;     /* owned: its Liaison properties, for change detection */
+  LiaLinkState state;
+} Seen;
+
+static void
+seen_free (Seen *s)
+{
+  g_free (s->item_id);
+  g_free (s->sig);
+  g_free (s);
+}
+
 struct _LiaEvoMail
 {
   CamelStore *store;     /* owned */
   char *account_address; /* owned, nullable */
-  char *sent_folder;     /* owned, nullable */
+  char *host_store;      /* owned, nullable */
   GMutex lock;
+  char *configured[LIA_EVO_MAIL_N]; /* owned, nullable: full names; guarded by lock */
+  char *resolved[LIA_EVO_MAIL_N];   /* owned, nullable: full names; guarded by lock */
   /* Folders once opened stay open so that their summaries (and the
    * properties written into them) live until lia_evo_mail_free(). */
   GHashTable *folders; /* owned: full name -> CamelFolder; guarded by lock */
+
+  /* Watching (main context). */
+  GMainContext *context; /* owned, nullable: the watching context */
+  LiaEvoMailNotifyFunc notify;
+  gpointer notify_data;
+  GHashTable *watched;             /* owned: CamelFolder (ref) -> handler id */
+  GHashTable *seen;                /* owned: place id -> Seen */
+  GHashTable *pending;             /* owned: item id -> count of own writes in flight */
+  GCancellable *watch_cancellable; /* owned */
+  /* Watch workers still running (they borrow the adapter): free waits. */
+  gint in_flight;
 };
 
 LiaEvoMail *
-lia_evo_mail_new (CamelStore *store, const char *account_address, const char *sent_folder)
+lia_evo_mail_new (CamelStore *store, const char *account_address)
 {
   LiaEvoMail *mail;
 
@@ -112,9 +172,12 @@ lia_evo_mail_new (CamelStore *store, const char *account_address, const char *se
   mail = g_new0 (LiaEvoMail, 1);
   mail->store = g_object_ref (store);
   mail->account_address = g_strdup (account_address);
-  mail->sent_folder = g_strdup (sent_folder);
   g_mutex_init (&mail->lock);
   mail->folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  mail->watched = g_hash_table_new_full (g_direct_hash, g_direct_equal, g_object_unref, NULL);
+  mail->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) seen_free);
+  mail->pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  mail->watch_cancellable = g_cancellable_new ();
   return mail;
 }
 
@@ -126,6 +189,9 @@ lia_evo_mail_free (LiaEvoMail *mail)
 
   if (mail == NULL)
     return;
+  lia_evo_mail_unwatch (mail);
+  while (g_atomic_int_get (&mail->in_flight) > 0)
+    g_usleep (1000);
   g_hash_table_iter_init (&iter, mail->folders);
   while (g_hash_table_iter_next (&iter, NULL, &folder))
     {
@@ -137,55 +203,144 @@ lia_evo_mail_free (LiaEvoMail *mail)
         g_debug ("saving folder \"%s\": %s", camel_folder_get_full_name (folder), error->message);
     }
   g_hash_table_unref (mail->folders);
+  g_hash_table_unref (mail->watched);
+  g_hash_table_unref (mail->seen);
+  g_hash_table_unref (mail->pending);
+  g_object_unref (mail->watch_cancellable);
   g_mutex_clear (&mail->lock);
   g_object_unref (mail->store);
+  for (guint i = 0; i < LIA_EVO_MAIL_N; i++)
+    {
+      g_free (mail->configured[i]);
+      g_free (mail->resolved[i]);
+    }
   g_free (mail->account_address);
-  g_free (mail->sent_folder);
+  g_free (mail->host_store);
   g_free (mail);
+}
+
+const char *
+lia_evo_mail_get_store_uid (LiaEvoMail *mail)
+{
+  return camel_service_get_uid (CAMEL_SERVICE (mail->store));
+}
+
+void
+lia_evo_mail_set_host_store (LiaEvoMail *mail, const char *store_id)
+{
+  g_free (mail->host_store);
+  mail->host_store = g_strdup (store_id);
 }
 
 const char *
 lia_evo_mail_get_store_id (LiaEvoMail *mail)
 {
-  return camel_service_get_uid (CAMEL_SERVICE (mail->store));
+  return mail->host_store != NULL ? mail->host_store : lia_evo_mail_get_store_uid (mail);
+}
+
+/* ---- Ids ---- */
+
+char *
+lia_evo_mail_folder_id (const char *store_uid, const char *full_name)
+{
+  g_autofree char *s = NULL;
+  g_autofree char *f = NULL;
+
+  if (store_uid == NULL || full_name == NULL)
+    return NULL;
+  s = g_uri_escape_string (store_uid, NULL, TRUE);
+  f = g_uri_escape_string (full_name, NULL, TRUE);
+  return g_strconcat (LIA_EVO_MAIL_PREFIX, s, "/", f, NULL);
 }
 
 char *
-lia_evo_mail_item_id (const char *folder, const char *uid)
+lia_evo_mail_item_id (const char *store_uid, const char *full_name, const char *uid)
 {
-  g_autofree char *f = NULL;
+  g_autofree char *folder = lia_evo_mail_folder_id (store_uid, full_name);
   g_autofree char *u = NULL;
 
   if (folder == NULL || uid == NULL)
     return NULL;
-  f = g_uri_escape_string (folder, NULL, TRUE);
   u = g_uri_escape_string (uid, NULL, TRUE);
-  return g_strconcat (ITEM_PREFIX, f, "/", u, NULL);
+  return g_strconcat (folder, "/", u, NULL);
+}
+
+/* Splits @id after the prefix into exactly @n unescaped, non-empty parts. */
+static char **
+split_id (const char *id, guint n)
+{
+  g_auto (GStrv) parts = NULL;
+  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+
+  if (id == NULL || !g_str_has_prefix (id, LIA_EVO_MAIL_PREFIX))
+    return NULL;
+  parts = g_strsplit (id + strlen (LIA_EVO_MAIL_PREFIX), "/", -1);
+  if (g_strv_length (parts) != n)
+    return NULL;
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *part = g_uri_unescape_string (parts[i], NULL);
+
+      if (part == NULL || *part == '\0')
+        return NULL;
+      g_strv_builder_add (b, part);
+    }
+  return g_strv_builder_end (b);
 }
 
 gboolean
-lia_evo_mail_parse_item_id (const char *item_id, char **out_folder, char **out_uid)
+lia_evo_mail_parse_folder_id (const char *folder_id, char **out_store_uid, char **out_full_name)
 {
-  const char *rest;
-  const char *slash;
-  g_autofree char *f_esc = NULL;
-  g_autofree char *folder = NULL;
-  g_autofree char *uid = NULL;
+  g_auto (GStrv) parts = split_id (folder_id, 2);
 
-  if (item_id == NULL || !g_str_has_prefix (item_id, ITEM_PREFIX))
+  if (parts == NULL)
     return FALSE;
-  rest = item_id + strlen (ITEM_PREFIX);
-  slash = strchr (rest, '/');
-  if (slash == NULL)
-    return FALSE;
-  f_esc = g_strndup (rest, (gsize) (slash - rest));
-  folder = g_uri_unescape_string (f_esc, NULL);
-  uid = g_uri_unescape_string (slash + 1, NULL);
-  if (folder == NULL || uid == NULL || *folder == '\0' || *uid == '\0')
-    return FALSE;
-  *out_folder = g_steal_pointer (&folder);
-  *out_uid = g_steal_pointer (&uid);
+  *out_store_uid = g_strdup (parts[0]);
+  *out_full_name = g_strdup (parts[1]);
   return TRUE;
+}
+
+gboolean
+lia_evo_mail_parse_item_id (const char *item_id, char **out_store_uid, char **out_full_name, char **out_uid)
+{
+  g_auto (GStrv) parts = split_id (item_id, 3);
+
+  if (parts == NULL)
+    return FALSE;
+  *out_store_uid = g_strdup (parts[0]);
+  *out_full_name = g_strdup (parts[1]);
+  *out_uid = g_strdup (parts[2]);
+  return TRUE;
+}
+
+gboolean
+lia_evo_mail_owns_id (LiaEvoMail *mail, const char *id)
+{
+  g_autofree char *prefix = NULL;
+  g_autofree char *s = NULL;
+
+  if (mail == NULL || id == NULL)
+    return FALSE;
+  s = g_uri_escape_string (lia_evo_mail_get_store_uid (mail), NULL, TRUE);
+  prefix = g_strconcat (LIA_EVO_MAIL_PREFIX, s, "/", NULL);
+  return g_str_has_prefix (id, prefix);
+}
+
+/* The full name in @id (folder or item id) when it is one of ours. */
+static char *
+own_full_name (LiaEvoMail *mail, const char *id, gboolean is_item, char **out_uid)
+{
+  g_autofree char *store = NULL;
+  g_autofree char *full = NULL;
+  g_autofree char *uid = NULL;
+  gboolean ok = is_item ? lia_evo_mail_parse_item_id (id, &store, &full, &uid)
+                        : lia_evo_mail_parse_folder_id (id, &store, &full);
+
+  if (!ok || g_strcmp0 (store, lia_evo_mail_get_store_uid (mail)) != 0)
+    return NULL;
+  if (out_uid != NULL)
+    *out_uid = g_steal_pointer (&uid);
+  return g_steal_pointer (&full);
 }
 
 /* Camel's errors become LIA_ERROR once, here. */
@@ -203,6 +358,122 @@ translate_error (GError **error, LiaErrorCode code)
   e->domain = LIA_ERROR;
   e->code = code;
 }
+
+/* ---- Default folders ---- */
+
+void
+lia_evo_mail_set_configured_folders (LiaEvoMail *mail, const char *sent, const char *drafts)
+{
+  g_mutex_lock (&mail->lock);
+  g_free (mail->configured[LIA_EVO_MAIL_SENT]);
+  g_free (mail->configured[LIA_EVO_MAIL_DRAFTS]);
+  mail->configured[LIA_EVO_MAIL_SENT] = sent != NULL && *sent != '\0' ? g_strdup (sent) : NULL;
+  mail->configured[LIA_EVO_MAIL_DRAFTS] = drafts != NULL && *drafts != '\0' ? g_strdup (drafts) : NULL;
+  g_mutex_unlock (&mail->lock);
+}
+
+char *
+lia_evo_mail_folder_name_from_uri (LiaEvoMail *mail, const char *uri)
+{
+  g_autofree char *uid = NULL;
+  g_autofree char *prefix = NULL;
+  char *name;
+
+  if (mail == NULL || uri == NULL)
+    return NULL;
+  /* Evolution writes the uid unescaped (e_mail_folder_uri_build()). */
+  uid = g_strdup (lia_evo_mail_get_store_uid (mail));
+  prefix = g_strconcat ("folder://", uid, "/", NULL);
+  if (!g_str_has_prefix (uri, prefix))
+    return NULL;
+  name = g_uri_unescape_string (uri + strlen (prefix), NULL);
+  if (name != NULL && *name == '\0')
+    g_clear_pointer (&name, g_free);
+  return name;
+}
+
+static void
+find_types (CamelFolderInfo *fi, char **found)
+{
+  for (; fi != NULL; fi = fi->next)
+    {
+      guint32 type = fi->flags & CAMEL_FOLDER_TYPE_MASK;
+      LiaEvoMailFolder which = type == CAMEL_FOLDER_TYPE_INBOX    ? LIA_EVO_MAIL_INBOX
+                               : type == CAMEL_FOLDER_TYPE_SENT   ? LIA_EVO_MAIL_SENT
+                               : type == CAMEL_FOLDER_TYPE_DRAFTS ? LIA_EVO_MAIL_DRAFTS
+                                                                  : LIA_EVO_MAIL_N;
+
+      if (which != LIA_EVO_MAIL_N && found[which] == NULL && !(fi->flags & CAMEL_FOLDER_NOSELECT))
+        found[which] = g_strdup (fi->full_name);
+      find_types (fi->child, found);
+    }
+}
+
+gboolean
+lia_evo_mail_resolve_folders_sync (LiaEvoMail *mail, GCancellable *cancellable, GError **error)
+{
+  char *found[LIA_EVO_MAIL_N] = { NULL };
+  CamelFolderInfo *fi;
+
+  g_return_val_if_fail (mail != NULL, FALSE);
+  if (CAMEL_IS_NETWORK_SERVICE (mail->store)
+      && !camel_service_connect_sync (CAMEL_SERVICE (mail->store), cancellable, error))
+    {
+      translate_error (error, LIA_ERROR_UNAVAILABLE);
+      return FALSE;
+    }
+  fi = camel_store_get_folder_info_sync (mail->store, NULL, CAMEL_STORE_FOLDER_INFO_RECURSIVE, cancellable,
+                                         error);
+  if (fi == NULL && error != NULL && *error != NULL)
+    {
+      translate_error (error, LIA_ERROR_UNAVAILABLE);
+      return FALSE;
+    }
+  find_types (fi, found);
+  camel_folder_info_free (fi);
+  if (found[LIA_EVO_MAIL_INBOX] == NULL)
+    {
+      g_autoptr (CamelFolder) inbox = camel_store_get_inbox_folder_sync (mail->store, cancellable, NULL);
+
+      if (inbox != NULL)
+        found[LIA_EVO_MAIL_INBOX] = g_strdup (camel_folder_get_full_name (inbox));
+    }
+  g_mutex_lock (&mail->lock);
+  for (guint i = 0; i < LIA_EVO_MAIL_N; i++)
+    {
+      g_free (mail->resolved[i]);
+      mail->resolved[i] = mail->configured[i] != NULL ? g_strdup (mail->configured[i]) : found[i];
+      if (mail->configured[i] != NULL)
+        g_free (found[i]);
+    }
+  g_mutex_unlock (&mail->lock);
+  return TRUE;
+}
+
+char *
+lia_evo_mail_dup_folder (LiaEvoMail *mail, LiaEvoMailFolder which)
+{
+  char *id;
+
+  g_return_val_if_fail (mail != NULL && which < LIA_EVO_MAIL_N, NULL);
+  g_mutex_lock (&mail->lock);
+  id = lia_evo_mail_folder_id (lia_evo_mail_get_store_uid (mail), mail->resolved[which]);
+  g_mutex_unlock (&mail->lock);
+  return id;
+}
+
+static gboolean
+is_folder (LiaEvoMail *mail, const char *full_name, LiaEvoMailFolder which)
+{
+  gboolean is;
+
+  g_mutex_lock (&mail->lock);
+  is = mail->resolved[which] != NULL && g_strcmp0 (mail->resolved[which], full_name) == 0;
+  g_mutex_unlock (&mail->lock);
+  return is;
+}
+
+/* ---- Folders and messages ---- */
 
 /* (transfer full) the open folder @name. The first open refreshes the
  * summary from disk, so messages delivered while no engine ran are seen. */
@@ -269,6 +540,38 @@ info_modified_at (CamelMessageInfo *info)
   return t > 0 ? t * G_USEC_PER_SEC : 0;
 }
 
+/* (transfer full) the id the message is known by: the id it was tracked
+ * under, else its place. */
+static char *
+info_item_id (LiaEvoMail *mail, CamelFolder *folder, CamelMessageInfo *info)
+{
+  const char *tagged = camel_message_info_get_user_tag (info, TAG_ITEM_ID);
+
+  if (tagged != NULL && lia_evo_mail_owns_id (mail, tagged))
+    return g_strdup (tagged);
+  return lia_evo_mail_item_id (lia_evo_mail_get_store_uid (mail), camel_folder_get_full_name (folder),
+                               camel_message_info_get_uid (info));
+}
+
+/* The Liaison properties of a message as one string: a change of it is a
+ * change of the item (an email's fields never change). */
+static char *
+info_sig (CamelMessageInfo *info)
+{
+  const char *const tags[] = { tag_names[LIA_HOST_PROP_CRM_ID], tag_names[LIA_HOST_PROP_CRM_ORG],
+                               tag_names[LIA_HOST_PROP_REGARDING], TAG_REGARDING_NAME, TAG_ITEM_ID };
+  GString *s = g_string_new (NULL);
+
+  g_string_append_printf (s, "%u", (guint) info_link_state (info));
+  for (guint i = 0; i < G_N_ELEMENTS (tags); i++)
+    {
+      const char *v = camel_message_info_get_user_tag (info, tags[i]);
+
+      g_string_append_printf (s, "\x1f%s", v != NULL ? v : "");
+    }
+  return g_string_free (s, FALSE);
+}
+
 static gint
 row_newest_first (gconstpointer a, gconstpointer b)
 {
@@ -280,29 +583,44 @@ row_newest_first (gconstpointer a, gconstpointer b)
   return -strcmp (x->item_id, y->item_id);
 }
 
+/* Every uid of @f from its summary (no message is opened). */
+static GPtrArray *
+all_uids (CamelFolder *f, GCancellable *cancellable, GError **error)
+{
+  GPtrArray *uids = camel_folder_search_by_expression (f, "(match-all #t)", cancellable, error);
+
+  if (uids == NULL)
+    translate_error (error, LIA_ERROR_UNAVAILABLE);
+  return uids;
+}
+
 GPtrArray *
-lia_evo_mail_read_contents_sync (LiaEvoMail *mail, const char *folder, guint offset, guint limit,
+lia_evo_mail_read_contents_sync (LiaEvoMail *mail, const char *folder_id, guint offset, guint limit,
                                  GCancellable *cancellable, GError **error)
 {
+  g_autofree char *name = NULL;
   g_autoptr (CamelFolder) f = NULL;
   g_autoptr (GPtrArray) all = NULL;
   GPtrArray *uids;
   GPtrArray *page;
 
-  g_return_val_if_fail (mail != NULL && folder != NULL, NULL);
+  g_return_val_if_fail (mail != NULL && folder_id != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  f = ref_folder (mail, folder, cancellable, error);
-  if (f == NULL)
-    return NULL;
-  /* The whole folder from the summary (no message is opened): sorting
-   * needs every date, and the summary answers from memory or its db. */
-  uids = camel_folder_search_by_expression (f, "(match-all #t)", cancellable, error);
-  if (uids == NULL)
+  name = own_full_name (mail, folder_id, FALSE, NULL);
+  if (name == NULL)
     {
-      translate_error (error, LIA_ERROR_UNAVAILABLE);
+      g_set_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND, "no folder \"%s\"", folder_id);
       return NULL;
     }
+  f = ref_folder (mail, name, cancellable, error);
+  if (f == NULL)
+    return NULL;
+  /* The whole folder: sorting needs every date, and the summary answers
+   * from memory or its db. */
+  uids = all_uids (f, cancellable, error);
+  if (uids == NULL)
+    return NULL;
   all = g_ptr_array_new_with_free_func ((GDestroyNotify) lia_host_row_free);
   for (guint i = 0; i < uids->len; i++)
     {
@@ -311,7 +629,7 @@ lia_evo_mail_read_contents_sync (LiaEvoMail *mail, const char *folder, guint off
 
       if (info == NULL)
         continue;
-      id = lia_evo_mail_item_id (folder, camel_message_info_get_uid (info));
+      id = info_item_id (mail, f, info);
       g_ptr_array_add (
           all, lia_host_row_new (id, info_modified_at (info), info_link_state (info),
                                  camel_message_info_get_user_tag (info, tag_names[LIA_HOST_PROP_CRM_ID])));
@@ -322,6 +640,135 @@ lia_evo_mail_read_contents_sync (LiaEvoMail *mail, const char *folder, guint off
   for (guint i = offset; i < all->len && i - offset < limit; i++)
     g_ptr_array_add (page, g_steal_pointer (&g_ptr_array_index (all, i)));
   return page;
+}
+
+/* The search for a message by the id it was tracked under. Tested in
+ * test-evolution-mail (/evolution-mail/search/expressions). */
+static char *
+tag_expression (const char *item_id)
+{
+  GString *s = g_string_new ("(match-all (= (user-tag \"" TAG_ITEM_ID "\") ");
+
+  camel_sexp_encode_string (s, item_id);
+  g_string_append (s, "))");
+  return g_string_free (s, FALSE);
+}
+
+/* The first uid of @f whose tag names @item_id, or NULL. */
+static char *
+search_tag (CamelFolder *f, const char *item_id, GCancellable *cancellable)
+{
+  g_autofree char *expr = tag_expression (item_id);
+  g_autoptr (GError) error = NULL;
+  GPtrArray *uids = camel_folder_search_by_expression (f, expr, cancellable, &error);
+  char *uid = NULL;
+
+  if (uids == NULL)
+    {
+      g_debug ("searching \"%s\": %s", camel_folder_get_full_name (f), error->message);
+      return NULL;
+    }
+  if (uids->len > 0)
+    uid = g_strdup (g_ptr_array_index (uids, 0));
+  camel_folder_search_free (f, uids);
+  return uid;
+}
+
+static void
+collect_names (CamelFolderInfo *fi, GPtrArray *names)
+{
+  for (; fi != NULL; fi = fi->next)
+    {
+      if (!(fi->flags & (CAMEL_FOLDER_NOSELECT | CAMEL_FOLDER_VIRTUAL)))
+        g_ptr_array_add (names, g_strdup (fi->full_name));
+      collect_names (fi->child, names);
+    }
+}
+
+/* Finds the message @item_id names: at its place when the uid there is
+ * that message, else wherever a message carries it in its tag (it moved).
+ * Returns (transfer full) the folder with *out_uid, or NULL with
+ * LIA_ERROR_NOT_FOUND. */
+static CamelFolder *
+locate (LiaEvoMail *mail, const char *item_id, char **out_uid, CamelMessageInfo **out_info,
+        GCancellable *cancellable, GError **error)
+{
+  g_autofree char *uid = NULL;
+  g_autofree char *name = own_full_name (mail, item_id, TRUE, &uid);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) local = NULL;
+  CamelFolderInfo *fi;
+
+  if (name == NULL)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND, "no item \"%s\"", item_id);
+      return NULL;
+    }
+  {
+    g_autoptr (CamelFolder) f = ref_folder (mail, name, cancellable, &local);
+    g_autoptr (CamelMessageInfo) info = f != NULL ? camel_folder_get_message_info (f, uid) : NULL;
+
+    if (f == NULL && !g_error_matches (local, LIA_ERROR, LIA_ERROR_NOT_FOUND))
+      {
+        g_propagate_error (error, g_steal_pointer (&local));
+        return NULL;
+      }
+    if (info != NULL)
+      {
+        const char *tagged = camel_message_info_get_user_tag (info, TAG_ITEM_ID);
+
+        /* A uid reused by another message (a rebuilt IMAP folder) is not
+         * this message: its tag says so. */
+        if (tagged == NULL || g_str_equal (tagged, item_id))
+          {
+            *out_uid = g_steal_pointer (&uid);
+            *out_info = g_steal_pointer (&info);
+            return g_steal_pointer (&f);
+          }
+      }
+    if (f != NULL)
+      g_ptr_array_add (names, g_strdup (name));
+  }
+  /* Moved: the open folders first (the default ones), then the rest. */
+  g_mutex_lock (&mail->lock);
+  {
+    GHashTableIter iter;
+    gpointer key;
+
+    g_hash_table_iter_init (&iter, mail->folders);
+    while (g_hash_table_iter_next (&iter, &key, NULL))
+      if (!g_str_equal (key, name))
+        g_ptr_array_add (names, g_strdup (key));
+  }
+  g_mutex_unlock (&mail->lock);
+  fi = camel_store_get_folder_info_sync (mail->store, NULL, CAMEL_STORE_FOLDER_INFO_RECURSIVE, cancellable,
+                                         NULL);
+  collect_names (fi, names);
+  camel_folder_info_free (fi);
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *n = g_ptr_array_index (names, i);
+      g_autoptr (CamelFolder) f = NULL;
+      g_autofree char *found = NULL;
+
+      /* Listed twice (open and in the tree): the second search is cheap. */
+      f = ref_folder (mail, n, cancellable, NULL);
+      if (f == NULL)
+        continue;
+      found = search_tag (f, item_id, cancellable);
+      if (found != NULL)
+        {
+          CamelMessageInfo *info = camel_folder_get_message_info (f, found);
+
+          if (info == NULL)
+            continue;
+          *out_uid = g_steal_pointer (&found);
+          *out_info = info;
+          return g_steal_pointer (&f);
+        }
+    }
+  g_set_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND, "no item \"%s\"", item_id);
+  return NULL;
 }
 
 /* ---- Messages to LiaItem ---- */
@@ -344,6 +791,21 @@ clean_text (const char *text, gssize len, gsize max)
       g_string_truncate (out, cut != NULL ? (gsize) (cut - out->str) : 0);
     }
   return g_string_free (out, FALSE);
+}
+
+/* clean_text() on one line: every control character (a CR or LF that an
+ * encoded word smuggled into a header, a tab) becomes a space, so that a
+ * subject or an address can never carry a second header line into the CRM
+ * or into anything that prints it. */
+static char *
+one_line (const char *text)
+{
+  char *t = clean_text (text, -1, G_MAXSIZE);
+
+  for (char *p = t; *p != '\0'; p++)
+    if ((guchar) *p < 0x20 || *p == 0x7f)
+      *p = ' ';
+  return t;
 }
 
 /* Finds the body to show a CRM user: in multipart/alternative the plain
@@ -601,8 +1063,8 @@ parties_value (CamelInternetAddress *addr)
 
       if (!camel_internet_address_get (addr, i, &name, &address))
         continue;
-      a = address != NULL && *address != '\0' ? clean_text (address, -1, G_MAXSIZE) : NULL;
-      nm = name != NULL && *name != '\0' ? clean_text (name, -1, G_MAXSIZE) : NULL;
+      a = address != NULL && *address != '\0' ? one_line (address) : NULL;
+      nm = name != NULL && *name != '\0' ? one_line (name) : NULL;
       if (a == NULL && nm == NULL)
         continue;
       if (a != NULL)
@@ -629,7 +1091,7 @@ header_line (CamelMimeMessage *msg, const char *name)
 
   if (raw == NULL)
     return NULL;
-  valid = clean_text (raw, -1, G_MAXSIZE);
+  valid = one_line (raw);
   words = g_strsplit_set (valid, " \t\n", -1);
   for (guint i = 0; words[i] != NULL; i++)
     if (*words[i] != '\0')
@@ -683,7 +1145,7 @@ message_to_item (CamelMimeMessage *msg, const char *account_address, gboolean in
                      parties_value (camel_mime_message_get_recipients (msg, CAMEL_RECIPIENT_TYPE_TO)), error)
       || !set_value (item, "cc",
                      parties_value (camel_mime_message_get_recipients (msg, CAMEL_RECIPIENT_TYPE_CC)), error)
-      || !set_text (item, "subject", subject != NULL ? clean_text (subject, -1, G_MAXSIZE) : NULL, error)
+      || !set_text (item, "subject", subject != NULL ? one_line (subject) : NULL, error)
       || !set_text (item, "body", body_text (msg, cancellable), error)
       /* The header's form, angle brackets included, as In-Reply-To and
        * References name it: R-MAIL-CORRELATE-SMART compares them. */
@@ -723,32 +1185,24 @@ lia_evo_mail_item_from_bytes (const char *data, gsize len, const char *account_a
 LiaHostItem *
 lia_evo_mail_read_item_sync (LiaEvoMail *mail, const char *item_id, GCancellable *cancellable, GError **error)
 {
-  g_autofree char *folder = NULL;
   g_autofree char *uid = NULL;
+  g_autofree char *folder_id = NULL;
   g_autoptr (CamelFolder) f = NULL;
   g_autoptr (CamelMessageInfo) info = NULL;
   g_autoptr (CamelMimeMessage) msg = NULL;
   g_autoptr (LiaItem) item = NULL;
   g_autoptr (GError) local = NULL;
+  const char *full;
+  const char *regarding;
   LiaHostItem *hi;
 
   g_return_val_if_fail (mail != NULL && item_id != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!lia_evo_mail_parse_item_id (item_id, &folder, &uid))
-    {
-      g_set_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND, "no item \"%s\"", item_id);
-      return NULL;
-    }
-  f = ref_folder (mail, folder, cancellable, error);
+  f = locate (mail, item_id, &uid, &info, cancellable, error);
   if (f == NULL)
     return NULL;
-  info = camel_folder_get_message_info (f, uid);
-  if (info == NULL)
-    {
-      g_set_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND, "no item \"%s\"", item_id);
-      return NULL;
-    }
+  full = camel_folder_get_full_name (f);
   msg = camel_folder_get_message_sync (f, uid, cancellable, &local);
   if (msg == NULL)
     {
@@ -756,16 +1210,33 @@ lia_evo_mail_read_item_sync (LiaEvoMail *mail, const char *item_id, GCancellable
       g_propagate_prefixed_error (error, g_steal_pointer (&local), "message \"%s\": ", item_id);
       return NULL;
     }
-  item = message_to_item (msg, mail->account_address,
-                          mail->sent_folder != NULL && g_strcmp0 (folder, mail->sent_folder) == 0,
-                          cancellable, &local);
+  item = message_to_item (msg, mail->account_address, is_folder (mail, full, LIA_EVO_MAIL_SENT), cancellable,
+                          &local);
   if (item == NULL)
     {
       g_propagate_prefixed_error (error, g_steal_pointer (&local), "message \"%s\": ", item_id);
       return NULL;
     }
-  hi = lia_host_item_new (lia_evo_mail_get_store_id (mail), folder, item_id, item);
+  /* Regarding lives in the properties; the field is what the engine
+   * merges (R-MARK-REGARDING). */
+  regarding = camel_message_info_get_user_tag (info, tag_names[LIA_HOST_PROP_REGARDING]);
+  if (regarding != NULL)
+    {
+      LiaEntity entity = LIA_ENTITY_ACCOUNT;
+      const char *e = camel_message_info_get_user_tag (info, TAG_REGARDING_ENTITY);
+      g_autoptr (LiaValue) ref = NULL;
+
+      if (e != NULL)
+        lia_entity_from_string (e, &entity);
+      ref = lia_value_new_reference (entity, regarding,
+                                     camel_message_info_get_user_tag (info, TAG_REGARDING_NAME));
+      if (ref != NULL)
+        lia_item_set (item, "regarding", ref, NULL);
+    }
+  folder_id = lia_evo_mail_folder_id (lia_evo_mail_get_store_uid (mail), full);
+  hi = lia_host_item_new (lia_evo_mail_get_store_id (mail), folder_id, item_id, item);
   hi->modified_at = info_modified_at (info);
+  hi->is_draft = is_folder (mail, full, LIA_EVO_MAIL_DRAFTS);
   for (guint p = 0; p < LIA_HOST_PROP_N; p++)
     {
       const char *v = camel_message_info_get_user_tag (info, tag_names[p]);
@@ -791,32 +1262,22 @@ lia_evo_mail_read_item_sync (LiaEvoMail *mail, const char *item_id, GCancellable
   return hi;
 }
 
-gboolean
-lia_evo_mail_write_props_sync (LiaEvoMail *mail, const char *item_id, const LiaHostProps *props,
-                               GCancellable *cancellable, GError **error)
+/* Writes; returns (transfer full) the place id and signature after the
+ * write for the watch, or NULL with @error. */
+static gboolean
+write_props (LiaEvoMail *mail, const char *item_id, const LiaItem *fields, const LiaHostProps *props,
+             char **out_place, char **out_sig, GCancellable *cancellable, GError **error)
 {
-  g_autofree char *folder = NULL;
   g_autofree char *uid = NULL;
   g_autoptr (CamelFolder) f = NULL;
   g_autoptr (CamelMessageInfo) info = NULL;
+  LiaValue *regarding = fields != NULL ? lia_item_get (fields, "regarding") : NULL;
 
-  g_return_val_if_fail (mail != NULL && item_id != NULL && props != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  if (!lia_evo_mail_parse_item_id (item_id, &folder, &uid))
-    {
-      g_set_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND, "no item \"%s\"", item_id);
-      return FALSE;
-    }
-  f = ref_folder (mail, folder, cancellable, error);
+  f = locate (mail, item_id, &uid, &info, cancellable, error);
   if (f == NULL)
     return FALSE;
-  info = camel_folder_get_message_info (f, uid);
-  if (info == NULL)
-    {
-      g_set_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND, "no item \"%s\"", item_id);
-      return FALSE;
-    }
+  /* One batch: the folder reports one change. */
+  camel_folder_freeze (f);
   for (guint p = 0; p < LIA_HOST_PROP_N; p++)
     {
       g_autofree char *owned = NULL;
@@ -828,11 +1289,14 @@ lia_evo_mail_write_props_sync (LiaEvoMail *mail, const char *item_id, const LiaH
         {
         case LIA_HOST_PROP_LINK_STATE:
           /* State 0 is the absence of the tag: untracked mail carries
-           * nothing of ours. */
+           * nothing of ours. The item id is kept while linked, so that the
+           * message keeps its id when it moves. */
           if (props->link_state != LIA_LINK_STATE_NONE)
             value = owned = g_strdup_printf ("%u", (guint) props->link_state);
           camel_message_info_set_user_flag (info, LIA_EVO_MAIL_FLAG_TRACKED,
                                             props->link_state == LIA_LINK_STATE_TRACKED);
+          camel_message_info_set_user_tag (info, TAG_ITEM_ID,
+                                           props->link_state != LIA_LINK_STATE_NONE ? item_id : NULL);
           break;
         case LIA_HOST_PROP_CRM_ID:
           value = props->crm_id;
@@ -848,19 +1312,40 @@ lia_evo_mail_write_props_sync (LiaEvoMail *mail, const char *item_id, const LiaH
           value = props->regarding_id;
           camel_message_info_set_user_tag (info, TAG_REGARDING_NAME,
                                            props->regarding_id != NULL ? props->regarding_name : NULL);
+          camel_message_info_set_user_tag (
+              info, TAG_REGARDING_ENTITY,
+              props->regarding_id != NULL && regarding != NULL
+                      && lia_value_get_kind (regarding) == LIA_VALUE_REFERENCE
+                  ? lia_entity_to_string (lia_value_get_reference_entity (regarding))
+                  : NULL);
           break;
         case LIA_HOST_PROP_N:
         default:
-          g_assert_not_reached ();
+          break;
         }
       camel_message_info_set_user_tag (info, tag_names[p], value);
     }
+  camel_folder_thaw (f);
+  if (out_place != NULL)
+    *out_place =
+        lia_evo_mail_item_id (lia_evo_mail_get_store_uid (mail), camel_folder_get_full_name (f), uid);
+  if (out_sig != NULL)
+    *out_sig = info_sig (info);
   if (!camel_folder_synchronize_sync (f, FALSE, cancellable, error))
     {
       translate_error (error, LIA_ERROR_UNAVAILABLE);
       return FALSE;
     }
   return TRUE;
+}
+
+gboolean
+lia_evo_mail_write_props_sync (LiaEvoMail *mail, const char *item_id, const LiaItem *fields,
+                               const LiaHostProps *props, GCancellable *cancellable, GError **error)
+{
+  g_return_val_if_fail (mail != NULL && item_id != NULL && props != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  return write_props (mail, item_id, fields, props, NULL, NULL, cancellable, error);
 }
 
 /* ---- Async twins: the sync bodies in a GTask thread ---- */
@@ -872,7 +1357,11 @@ typedef struct
   char *item_id;    /* owned */
   guint offset;
   guint limit;
+  LiaItem *fields; /* owned, nullable */
   LiaHostProps props;
+  gboolean echo; /* a pending echo was counted for item_id */
+  char *place;   /* owned: result of a write */
+  char *sig;     /* owned: result of a write */
 } Call;
 
 static void
@@ -880,7 +1369,10 @@ call_free (Call *call)
 {
   g_free (call->folder);
   g_free (call->item_id);
+  lia_item_free (call->fields);
   lia_host_props_clear (&call->props);
+  g_free (call->place);
+  g_free (call->sig);
   g_free (call);
 }
 
@@ -914,16 +1406,16 @@ read_contents_thread (GTask *task, gpointer source, gpointer data, GCancellable 
 }
 
 void
-lia_evo_mail_read_contents_async (LiaEvoMail *mail, const char *folder, guint offset, guint limit,
+lia_evo_mail_read_contents_async (LiaEvoMail *mail, const char *folder_id, guint offset, guint limit,
                                   GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
   Call *call;
   g_autoptr (GTask) task = NULL;
 
-  g_return_if_fail (mail != NULL && folder != NULL);
+  g_return_if_fail (mail != NULL && folder_id != NULL);
   task = call_task (mail, lia_evo_mail_read_contents_async, "[liaison] read mail contents", cancellable,
                     callback, user_data, &call);
-  call->folder = g_strdup (folder);
+  call->folder = g_strdup (folder_id);
   call->offset = offset;
   call->limit = limit;
   g_task_run_in_thread (task, read_contents_thread);
@@ -978,15 +1470,28 @@ write_props_thread (GTask *task, gpointer source, gpointer data, GCancellable *c
   Call *call = data;
   GError *error = NULL;
 
-  if (lia_evo_mail_write_props_sync (call->mail, call->item_id, &call->props, cancellable, &error))
+  if (write_props (call->mail, call->item_id, call->fields, &call->props, &call->place, &call->sig,
+                   cancellable, &error))
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, error);
 }
 
+static void
+pending_add (LiaEvoMail *mail, const char *item_id, gint delta)
+{
+  gint n = GPOINTER_TO_INT (g_hash_table_lookup (mail->pending, item_id)) + delta;
+
+  if (n <= 0)
+    g_hash_table_remove (mail->pending, item_id);
+  else
+    g_hash_table_insert (mail->pending, g_strdup (item_id), GINT_TO_POINTER (n));
+}
+
 void
-lia_evo_mail_write_props_async (LiaEvoMail *mail, const char *item_id, const LiaHostProps *props,
-                                GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+lia_evo_mail_write_props_async (LiaEvoMail *mail, const char *item_id, const LiaItem *fields,
+                                const LiaHostProps *props, GCancellable *cancellable,
+                                GAsyncReadyCallback callback, gpointer user_data)
 {
   Call *call;
   g_autoptr (GTask) task = NULL;
@@ -995,14 +1500,488 @@ lia_evo_mail_write_props_async (LiaEvoMail *mail, const char *item_id, const Lia
   task = call_task (mail, lia_evo_mail_write_props_async, "[liaison] write mail properties", cancellable,
                     callback, user_data, &call);
   call->item_id = g_strdup (item_id);
+  call->fields = fields != NULL ? lia_item_copy (fields) : NULL;
   lia_host_props_copy (&call->props, props);
+  /* While it runs, the message's changes are ours (echo suppression). */
+  if (mail->notify != NULL)
+    {
+      call->echo = TRUE;
+      pending_add (mail, item_id, 1);
+    }
   g_task_run_in_thread (task, write_props_thread);
 }
 
 gboolean
 lia_evo_mail_write_props_finish (LiaEvoMail *mail, GAsyncResult *result, GError **error)
 {
+  Call *call;
+
   g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == lia_evo_mail_write_props_async, FALSE);
+  call = g_task_get_task_data (G_TASK (result));
+  if (call->echo)
+    {
+      pending_add (mail, call->item_id, -1);
+      call->echo = FALSE;
+      /* Camel reports the change at low priority, possibly after this:
+       * what we wrote is what the watch knows now, so it is no change. */
+      if (call->place != NULL && call->sig != NULL && mail->notify != NULL)
+        {
+          Seen *s = g_new0 (Seen, 1);
+
+          s->item_id = g_strdup (call->item_id);
+          s->sig = g_strdup (call->sig);
+          s->state = call->props.mask & (1u << LIA_HOST_PROP_LINK_STATE) ? call->props.link_state
+                                                                         : LIA_LINK_STATE_NONE;
+          {
+            Seen *old = g_hash_table_lookup (mail->seen, call->place);
+
+            if (old != NULL && !(call->props.mask & (1u << LIA_HOST_PROP_LINK_STATE)))
+              s->state = old->state;
+          }
+          g_hash_table_insert (mail->seen, g_strdup (call->place), s);
+        }
+    }
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+gboolean
+lia_evo_mail_is_result (GAsyncResult *result)
+{
+  gpointer tag;
+
+  if (!G_IS_TASK (result))
+    return FALSE;
+  tag = g_task_get_source_tag (G_TASK (result));
+  return tag == lia_evo_mail_read_contents_async || tag == lia_evo_mail_read_item_async
+         || tag == lia_evo_mail_write_props_async;
+}
+
+typedef struct
+{
+  LiaEvoMail *mail;
+} Resolve;
+
+static void
+resolve_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  GError *error = NULL;
+
+  if (lia_evo_mail_resolve_folders_sync (data, cancellable, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+void
+lia_evo_mail_resolve_folders_async (LiaEvoMail *mail, GCancellable *cancellable, GAsyncReadyCallback callback,
+                                    gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, lia_evo_mail_resolve_folders_async);
+  g_task_set_name (task, "[liaison] find mail folders");
+  g_task_set_task_data (task, mail, NULL);
+  g_task_run_in_thread (task, resolve_thread);
+}
+
+gboolean
+lia_evo_mail_resolve_folders_finish (LiaEvoMail *mail, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* ---- Notifications (main context) ---- */
+
+static void
+emit (LiaEvoMail *mail, LiaHostEvent event, const char *folder_id, const char *item_id,
+      const char *old_folder_id, LiaLinkState state)
+{
+  LiaHostNotification n = { LIA_HOST_ABI_VERSION,
+                            event,
+                            lia_evo_mail_get_store_id (mail),
+                            folder_id,
+                            item_id,
+                            old_folder_id != NULL ? lia_evo_mail_get_store_id (mail) : NULL,
+                            old_folder_id,
+                            LIA_ENTITY_EMAIL,
+                            state };
+
+  if (mail->notify != NULL)
+    mail->notify (&n, mail->notify_data);
+}
+
+/* Remembers what the watch saw of @info at @place; returns the previous
+ * signature (transfer full, nullable). */
+static char *
+remember (LiaEvoMail *mail, const char *place, const char *item_id, CamelMessageInfo *info)
+{
+  Seen *old = g_hash_table_lookup (mail->seen, place);
+  char *prev = old != NULL ? g_strdup (old->sig) : NULL;
+  Seen *s = g_new0 (Seen, 1);
+
+  s->item_id = g_strdup (item_id);
+  s->sig = info_sig (info);
+  s->state = info_link_state (info);
+  g_hash_table_insert (mail->seen, g_strdup (place), s);
+  return prev;
+}
+
+/* A tracked message left a folder: found again by its id, it moved. */
+typedef struct
+{
+  LiaEvoMail *mail;
+  char *item_id;    /* owned */
+  char *old_folder; /* owned: folder id */
+  LiaLinkState state;
+  char *new_folder; /* owned: result */
+} Gone;
+
+static void
+gone_free (Gone *g)
+{
+  g_free (g->item_id);
+  g_free (g->old_folder);
+  g_free (g->new_folder);
+  g_free (g);
+}
+
+static void
+gone_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  Gone *g = data;
+  g_autofree char *uid = NULL;
+  g_autoptr (CamelMessageInfo) info = NULL;
+  g_autoptr (CamelFolder) f = locate (g->mail, g->item_id, &uid, &info, cancellable, NULL);
+
+  if (f != NULL)
+    g->new_folder =
+        lia_evo_mail_folder_id (lia_evo_mail_get_store_uid (g->mail), camel_folder_get_full_name (f));
+  g_task_return_boolean (task, TRUE);
+  g_atomic_int_dec_and_test (&g->mail->in_flight);
+}
+
+static void
+gone_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Gone *g = g_task_get_task_data (G_TASK (res));
+
+  if (g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (res))))
+    return;
+  if (g->new_folder != NULL && g_strcmp0 (g->new_folder, g->old_folder) != 0)
+    emit (g->mail, LIA_HOST_EVENT_MOVED, g->new_folder, g->item_id, g->old_folder, g->state);
+  else if (g->new_folder == NULL)
+    emit (g->mail, LIA_HOST_EVENT_DELETED, g->old_folder, g->item_id, NULL, g->state);
+}
+
+static void
+on_folder_changed (CamelFolder *folder, CamelFolderChangeInfo *changes, gpointer user_data)
+{
+  LiaEvoMail *mail = user_data;
+  const char *store_uid = lia_evo_mail_get_store_uid (mail);
+  g_autofree char *folder_id = lia_evo_mail_folder_id (store_uid, camel_folder_get_full_name (folder));
+  GPtrArray *added = camel_folder_change_info_get_added_uids (changes);
+  GPtrArray *changed = camel_folder_change_info_get_changed_uids (changes);
+  GPtrArray *removed = camel_folder_change_info_get_removed_uids (changes);
+
+  if (mail->notify == NULL)
+    return;
+  for (guint i = 0; added != NULL && i < added->len; i++)
+    {
+      const char *uid = g_ptr_array_index (added, i);
+      g_autoptr (CamelMessageInfo) info = camel_folder_get_message_info (folder, uid);
+      g_autofree char *place = lia_evo_mail_item_id (store_uid, camel_folder_get_full_name (folder), uid);
+      g_autofree char *id = NULL;
+      g_autofree char *prev = NULL;
+
+      if (info == NULL)
+        continue;
+      id = info_item_id (mail, folder, info);
+      prev = remember (mail, place, id, info);
+      if (g_hash_table_contains (mail->pending, id))
+        continue;
+      /* A tracked message filed here from elsewhere keeps its id. */
+      if (!g_str_equal (id, place))
+        {
+          g_autofree char *old_store = NULL;
+          g_autofree char *old_full = NULL;
+          g_autofree char *old_uid = NULL;
+          g_autofree char *old_folder = NULL;
+
+          if (lia_evo_mail_parse_item_id (id, &old_store, &old_full, &old_uid))
+            old_folder = lia_evo_mail_folder_id (old_store, old_full);
+          emit (mail, LIA_HOST_EVENT_MOVED, folder_id, id, old_folder, info_link_state (info));
+        }
+      else
+        emit (mail, LIA_HOST_EVENT_CREATED, folder_id, id, NULL, info_link_state (info));
+    }
+  for (guint i = 0; changed != NULL && i < changed->len; i++)
+    {
+      const char *uid = g_ptr_array_index (changed, i);
+      g_autoptr (CamelMessageInfo) info = camel_folder_get_message_info (folder, uid);
+      g_autofree char *place = lia_evo_mail_item_id (store_uid, camel_folder_get_full_name (folder), uid);
+      g_autofree char *id = NULL;
+      g_autofree char *prev = NULL;
+      g_autofree char *now = NULL;
+
+      if (info == NULL)
+        continue;
+      id = info_item_id (mail, folder, info);
+      now = info_sig (info);
+      prev = remember (mail, place, id, info);
+      if (g_hash_table_contains (mail->pending, id))
+        continue;
+      /* Unknown before: an untracked message, which has no properties. */
+      if (g_strcmp0 (prev != NULL ? prev : "0\x1f\x1f\x1f\x1f\x1f", now) == 0)
+        continue;
+      emit (mail, LIA_HOST_EVENT_MODIFIED, folder_id, id, NULL, info_link_state (info));
+    }
+  for (guint i = 0; removed != NULL && i < removed->len; i++)
+    {
+      const char *uid = g_ptr_array_index (removed, i);
+      g_autofree char *place = lia_evo_mail_item_id (store_uid, camel_folder_get_full_name (folder), uid);
+      Seen *s = g_hash_table_lookup (mail->seen, place);
+      g_autofree char *id = g_strdup (s != NULL ? s->item_id : place);
+      LiaLinkState state = s != NULL ? s->state : LIA_LINK_STATE_NONE;
+
+      g_hash_table_remove (mail->seen, place);
+      if (state == LIA_LINK_STATE_NONE)
+        {
+          emit (mail, LIA_HOST_EVENT_DELETED, folder_id, id, NULL, state);
+          continue;
+        }
+      /* Linked: moved or deleted? Searching is I/O: a worker decides. */
+      {
+        g_autoptr (GTask) task = g_task_new (NULL, mail->watch_cancellable, gone_done, NULL);
+        Gone *g = g_new0 (Gone, 1);
+
+        g->mail = mail;
+        g->item_id = g_steal_pointer (&id);
+        g->old_folder = g_strdup (folder_id);
+        g->state = state;
+        g_task_set_source_tag (task, on_folder_changed);
+        g_task_set_name (task, "[liaison] find a moved message");
+        g_task_set_task_data (task, g, (GDestroyNotify) gone_free);
+        g_atomic_int_inc (&mail->in_flight);
+        g_task_run_in_thread (task, gone_thread);
+      }
+    }
+}
+
+/* Opens the folders to watch and reads what is linked in them (worker). */
+typedef struct
+{
+  LiaEvoMail *mail;
+  GPtrArray *names;   /* owned: full names */
+  GPtrArray *folders; /* owned: result, CamelFolder */
+  GHashTable *seen;   /* owned: result, place -> Seen */
+} Open;
+
+static void
+open_free (Open *o)
+{
+  g_ptr_array_unref (o->names);
+  g_ptr_array_unref (o->folders);
+  g_hash_table_unref (o->seen);
+  g_free (o);
+}
+
+static void
+open_run (GTask *task, Open *o, GCancellable *cancellable)
+{
+  GError *error = NULL;
+
+  for (guint i = 0; i < o->names->len; i++)
+    {
+      g_autoptr (CamelFolder) f = ref_folder (o->mail, g_ptr_array_index (o->names, i), cancellable, &error);
+      GPtrArray *uids;
+
+      if (f == NULL)
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+      uids = all_uids (f, cancellable, &error);
+      if (uids == NULL)
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+      for (guint k = 0; k < uids->len; k++)
+        {
+          g_autoptr (CamelMessageInfo) info = camel_folder_get_message_info (f, g_ptr_array_index (uids, k));
+          Seen *s;
+
+          if (info == NULL || info_link_state (info) == LIA_LINK_STATE_NONE)
+            continue;
+          s = g_new0 (Seen, 1);
+          s->item_id = info_item_id (o->mail, f, info);
+          s->sig = info_sig (info);
+          s->state = info_link_state (info);
+          g_hash_table_insert (o->seen,
+                               lia_evo_mail_item_id (lia_evo_mail_get_store_uid (o->mail),
+                                                     camel_folder_get_full_name (f),
+                                                     camel_message_info_get_uid (info)),
+                               s);
+        }
+      camel_folder_search_free (f, uids);
+      g_ptr_array_add (o->folders, g_steal_pointer (&f));
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+open_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  Open *o = data;
+  LiaEvoMail *mail = o->mail;
+
+  open_run (task, o, cancellable);
+  g_atomic_int_dec_and_test (&mail->in_flight);
+}
+
+static void
+connect_folders (LiaEvoMail *mail, Open *o)
+{
+  GHashTableIter iter;
+  gpointer key;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, o->seen);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      if (!g_hash_table_contains (mail->seen, key))
+        {
+          g_hash_table_insert (mail->seen, g_strdup (key), value);
+          g_hash_table_iter_steal (&iter);
+        }
+    }
+  for (guint i = 0; i < o->folders->len; i++)
+    {
+      CamelFolder *f = g_ptr_array_index (o->folders, i);
+
+      if (g_hash_table_contains (mail->watched, f))
+        continue;
+      g_hash_table_insert (
+          mail->watched, g_object_ref (f),
+          GUINT_TO_POINTER (g_signal_connect (f, "changed", G_CALLBACK (on_folder_changed), mail)));
+    }
+}
+
+static GTask *
+open_task (LiaEvoMail *mail, GPtrArray *names, GCancellable *cancellable, GAsyncReadyCallback callback,
+           gpointer user_data)
+{
+  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
+  Open *o = g_new0 (Open, 1);
+
+  o->mail = mail;
+  o->names = names;
+  o->folders = g_ptr_array_new_with_free_func (g_object_unref);
+  o->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) seen_free);
+  g_task_set_name (task, "[liaison] open mail folders");
+  g_task_set_task_data (task, o, (GDestroyNotify) open_free);
+  g_atomic_int_inc (&mail->in_flight);
+  return task;
+}
+
+void
+lia_evo_mail_watch_async (LiaEvoMail *mail, LiaEvoMailNotifyFunc func, gpointer func_data,
+                          GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+{
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GTask) task = NULL;
+
+  g_return_if_fail (mail != NULL && func != NULL);
+  g_mutex_lock (&mail->lock);
+  for (guint i = 0; i < LIA_EVO_MAIL_N; i++)
+    if (mail->resolved[i] != NULL)
+      g_ptr_array_add (names, g_strdup (mail->resolved[i]));
+  g_mutex_unlock (&mail->lock);
+  if (mail->context == NULL)
+    mail->context = g_main_context_ref_thread_default ();
+  if (g_cancellable_is_cancelled (mail->watch_cancellable))
+    {
+      g_object_unref (mail->watch_cancellable);
+      mail->watch_cancellable = g_cancellable_new ();
+    }
+  mail->notify = func;
+  mail->notify_data = func_data;
+  task = open_task (mail, names, cancellable, callback, user_data);
+  g_task_set_source_tag (task, lia_evo_mail_watch_async);
+  g_task_run_in_thread (task, open_thread);
+}
+
+gboolean
+lia_evo_mail_watch_finish (LiaEvoMail *mail, GAsyncResult *result, GError **error)
+{
+  Open *o;
+
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+  o = g_task_get_task_data (G_TASK (result));
+  if (mail->notify != NULL)
+    connect_folders (mail, o);
+  return TRUE;
+}
+
+static void
+watch_folder_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  LiaEvoMail *mail = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (res), &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_debug ("cannot watch a mail folder: %s", error->message);
+      return;
+    }
+  if (mail->notify != NULL)
+    connect_folders (mail, g_task_get_task_data (G_TASK (res)));
+}
+
+void
+lia_evo_mail_watch_folder (LiaEvoMail *mail, CamelStore *store, const char *full_name)
+{
+  GPtrArray *names;
+  g_autoptr (GTask) task = NULL;
+  GHashTableIter iter;
+  gpointer folder;
+
+  g_return_if_fail (mail != NULL);
+  if (mail->notify == NULL || store != mail->store || full_name == NULL)
+    return;
+  g_hash_table_iter_init (&iter, mail->watched);
+  while (g_hash_table_iter_next (&iter, &folder, NULL))
+    if (g_strcmp0 (camel_folder_get_full_name (folder), full_name) == 0)
+      return;
+  names = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (names, g_strdup (full_name));
+  task = open_task (mail, names, mail->watch_cancellable, watch_folder_done, mail);
+  g_task_set_source_tag (task, lia_evo_mail_watch_folder);
+  g_task_run_in_thread (task, open_thread);
+}
+
+void
+lia_evo_mail_unwatch (LiaEvoMail *mail)
+{
+  GHashTableIter iter;
+  gpointer folder;
+  gpointer handler;
+
+  if (mail == NULL)
+    return;
+  mail->notify = NULL;
+  mail->notify_data = NULL;
+  g_cancellable_cancel (mail->watch_cancellable);
+  g_hash_table_iter_init (&iter, mail->watched);
+  while (g_hash_table_iter_next (&iter, &folder, &handler))
+    g_signal_handler_disconnect (folder, GPOINTER_TO_UINT (handler));
+  g_hash_table_remove_all (mail->watched);
+  g_hash_table_remove_all (mail->seen);
+  g_hash_table_remove_all (mail->pending);
+  g_clear_pointer (&mail->context, g_main_context_unref);
 }

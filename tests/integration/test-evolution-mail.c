@@ -2,16 +2,22 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-#include "lia-evo-mail.h"
+#include "lia-crm-embedded.h"
+#include "lia-evo-host.h"
+#include "lia-org-service.h"
+#include "lia-plugin-private.h"
 
 /* The mail part of the Evolution adapter against real Camel on a real
- * maildir that each test writes into a fresh temporary directory. Camel's
+ * maildir that each test writes into a fresh temporary directory, alone
+ * and through the host adapter, the plugin and the embedded org. Camel's
  * local provider runs in-process: no bus, no daemon, nothing left running.
- * Only the file names' timestamps order the messages (Camel's maildir
- * summary takes the received date from them). */
+ * Only the file names' timestamps order the Inbox (Camel's maildir summary
+ * takes the received date from them). */
 
 #define STORE_UID "liaison-test-maildir"
 #define ME "me@example.org"
+#define SENT "Sent"
+#define DRAFTS "Drafts"
 
 typedef struct
 {
@@ -19,7 +25,19 @@ typedef struct
   char *maildir; /* owned */
   CamelSession *session;
   CamelStore *store;
-  LiaEvoMail *mail;
+  LiaEvoHost *host; /* owns the LiaEvoMail */
+  LiaEvoMail *mail; /* borrowed from host */
+  char *inbox;      /* folder ids */
+  char *sent;
+  char *drafts;
+  GPtrArray *notes; /* "event item-id [old-folder]" */
+  /* The engine end to end. */
+  LiaClock *clock;
+  LiaOrgService *org;
+  char *token;
+  LiaCrm *crm;
+  LiaPlugin *plugin;
+  char *cache_path;
 } Fx;
 
 typedef struct
@@ -118,6 +136,34 @@ write_message (const char *maildir, const char *name, const char *text, gssize l
   g_assert_no_error (error);
 }
 
+static const char sent1[] = "From: Me <" ME ">\r\n"
+                            "To: Alice Martin <alice@example.com>\r\n"
+                            "Cc: bea@example.com\r\n"
+                            "Subject: Re: Caf\xc3\xa9\r\n"
+                            "Date: Tue, 14 Nov 2023 23:00:00 +0000\r\n"
+                            "Message-ID: <s1@example.org>\r\n"
+                            "In-Reply-To: <m3@example.com>\r\n"
+                            "References: <m1@example.com> <m3@example.com>\r\n"
+                            "MIME-Version: 1.0\r\n"
+                            "Content-Type: text/plain; charset=UTF-8\r\n"
+                            "\r\n"
+                            "Thanks, Alice.\r\n";
+
+/* From someone else but in Sent: still outgoing (sent on behalf). */
+static const char sent_other[] = "From: Assistant <assistant@example.org>\r\n"
+                                 "To: carl@example.com\r\n"
+                                 "Subject: on behalf\r\n"
+                                 "Date: Tue, 14 Nov 2023 23:10:00 +0000\r\n"
+                                 "Message-ID: <s2@example.org>\r\n"
+                                 "\r\n"
+                                 "Sent for Me.\r\n";
+
+static const char draft1[] = "From: " ME "\r\n"
+                             "To: dan@example.com\r\n"
+                             "Subject: not yet\r\n"
+                             "\r\n"
+                             "Draft.\r\n";
+
 static void
 remove_tree (const char *path)
 {
@@ -141,14 +187,65 @@ remove_tree (const char *path)
   g_rmdir (path);
 }
 
+static CamelFolder *
+camel_folder (Fx *fx, const char *full_name)
+{
+  g_autoptr (GError) error = NULL;
+  CamelFolder *f =
+      camel_store_get_folder_sync (fx->store, full_name, CAMEL_STORE_FOLDER_CREATE, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (f);
+  return f;
+}
+
+/* Appends @text to @full_name as a mail client files a message; returns
+ * (transfer full) its uid. */
+static char *
+append (Fx *fx, const char *full_name, const char *text)
+{
+  g_autoptr (CamelFolder) f = camel_folder (fx, full_name);
+  g_autoptr (CamelMimeMessage) msg = camel_mime_message_new ();
+  g_autoptr (CamelStream) stream = camel_stream_mem_new_with_buffer (text, strlen (text));
+  g_autoptr (GError) error = NULL;
+  char *uid = NULL;
+
+  g_assert_true (
+      camel_data_wrapper_construct_from_stream_sync (CAMEL_DATA_WRAPPER (msg), stream, NULL, &error));
+  g_assert_true (camel_folder_append_message_sync (f, msg, NULL, &uid, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_nonnull (uid);
+  g_assert_true (camel_folder_synchronize_sync (f, FALSE, NULL, &error));
+  return uid;
+}
+
+static void
+resolved (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (res);
+}
+
+static void
+wait_res (GAsyncResult **res)
+{
+  gint64 until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  while (*res == NULL && g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_nonnull (*res);
+}
+
 /* Opens (or reopens) the store with a fresh session, as a new process
- * would. FALSE when this machine has no Camel maildir provider. */
+ * would, and the mail-only host adapter over it. FALSE when this machine
+ * has no Camel maildir provider. */
 static gboolean
 fx_open (Fx *fx)
 {
   g_autoptr (GError) error = NULL;
+  g_autoptr (GAsyncResult) res = NULL;
   g_autofree char *data = g_build_filename (fx->tmp, "camel-data", NULL);
   g_autofree char *cache = g_build_filename (fx->tmp, "camel-cache", NULL);
+  LiaEvoMail *mail;
 
   fx->session = lia_evo_mail_session_new (data, cache);
   fx->store = lia_evo_mail_add_maildir_sync (fx->session, STORE_UID, fx->maildir, &error);
@@ -158,14 +255,38 @@ fx_open (Fx *fx)
       g_test_skip ("no Camel maildir provider (package evolution-data-server)");
       return FALSE;
     }
-  fx->mail = lia_evo_mail_new (fx->store, ME, "Sent");
+  mail = lia_evo_mail_new (fx->store, ME);
+  /* As Evolution configures a local account: Sent and Drafts by the
+   * identity's folder URIs. */
+  {
+    g_autofree char *sent_uri = g_strdup_printf ("folder://%s/%s", STORE_UID, SENT);
+    g_autofree char *sent = lia_evo_mail_folder_name_from_uri (mail, sent_uri);
+
+    lia_evo_mail_set_configured_folders (mail, sent, DRAFTS);
+  }
+  lia_evo_mail_resolve_folders_async (mail, NULL, resolved, &res);
+  wait_res (&res);
+  g_assert_true (lia_evo_mail_resolve_folders_finish (mail, res, &error));
+  g_assert_no_error (error);
+  fx->host = lia_evo_host_new_for_mail (mail);
+  fx->mail = lia_evo_host_get_mail (fx->host);
+  g_free (fx->inbox);
+  g_free (fx->sent);
+  g_free (fx->drafts);
+  fx->inbox = lia_evo_mail_dup_folder (fx->mail, LIA_EVO_MAIL_INBOX);
+  fx->sent = lia_evo_mail_dup_folder (fx->mail, LIA_EVO_MAIL_SENT);
+  fx->drafts = lia_evo_mail_dup_folder (fx->mail, LIA_EVO_MAIL_DRAFTS);
   return TRUE;
 }
+
+static void engine_stop (Fx *fx);
 
 static void
 fx_close (Fx *fx)
 {
-  g_clear_pointer (&fx->mail, lia_evo_mail_free);
+  engine_stop (fx);
+  g_clear_pointer (&fx->host, lia_evo_host_free);
+  fx->mail = NULL;
   if (fx->store != NULL)
     camel_session_remove_service (fx->session, CAMEL_SERVICE (fx->store));
   g_clear_object (&fx->store);
@@ -182,6 +303,7 @@ fx_setup (Fx *fx, gconstpointer data)
   fx->tmp = g_dir_make_tmp ("liaison-mail-XXXXXX", &error);
   g_assert_no_error (error);
   fx->maildir = g_build_filename (fx->tmp, "Maildir", NULL);
+  fx->notes = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < G_N_ELEMENTS (subdirs); i++)
     {
       g_autofree char *d = g_build_filename (fx->maildir, subdirs[i], NULL);
@@ -194,23 +316,39 @@ fx_setup (Fx *fx, gconstpointer data)
   write_message (fx->maildir, newest_first[1], big, -1);
   write_message (fx->maildir, newest_first[0], m5, -1);
   write_message (fx->maildir, newest_first[5], garbage, sizeof garbage - 1);
-  fx_open (fx);
+  if (!fx_open (fx))
+    return;
+  /* The account's other folders, made the way Evolution makes them. */
+  {
+    g_autoptr (CamelFolder) s = camel_folder (fx, SENT);
+    g_autoptr (CamelFolder) d = camel_folder (fx, DRAFTS);
+    g_autoptr (CamelFolder) a = camel_folder (fx, "Archive");
+  }
 }
 
 static void
 fx_teardown (Fx *fx, gconstpointer data)
 {
   fx_close (fx);
+  g_clear_object (&fx->crm);
+  g_clear_pointer (&fx->org, lia_org_service_unref);
+  g_clear_pointer (&fx->clock, lia_clock_unref);
+  g_clear_pointer (&fx->token, g_free);
+  g_clear_pointer (&fx->cache_path, g_free);
   remove_tree (fx->tmp);
   g_free (fx->tmp);
   g_free (fx->maildir);
+  g_free (fx->inbox);
+  g_free (fx->sent);
+  g_free (fx->drafts);
+  g_ptr_array_unref (fx->notes);
 }
 
 static GPtrArray *
 contents (Fx *fx, guint offset, guint limit)
 {
   g_autoptr (GError) error = NULL;
-  GPtrArray *rows = lia_evo_mail_read_contents_sync (fx->mail, "Inbox", offset, limit, NULL, &error);
+  GPtrArray *rows = lia_evo_mail_read_contents_sync (fx->mail, fx->inbox, offset, limit, NULL, &error);
 
   g_assert_no_error (error);
   g_assert_nonnull (rows);
@@ -218,27 +356,40 @@ contents (Fx *fx, guint offset, guint limit)
 }
 
 static char *
+id_in (const char *full_name, const char *uid)
+{
+  return lia_evo_mail_item_id (STORE_UID, full_name, uid);
+}
+
+static char *
 id_of (const char *file)
 {
-  return lia_evo_mail_item_id ("Inbox", file);
+  return id_in ("Inbox", file);
 }
 
 static LiaHostItem *
-read_ok (Fx *fx, const char *file)
+read_id (Fx *fx, const char *id)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *id = id_of (file);
   LiaHostItem *hi = lia_evo_mail_read_item_sync (fx->mail, id, NULL, &error);
 
   g_assert_no_error (error);
   g_assert_nonnull (hi);
   g_assert_cmpstr (hi->item_id, ==, id);
-  g_assert_cmpstr (hi->folder, ==, "Inbox");
-  g_assert_cmpstr (hi->store, ==, STORE_UID);
+  g_assert_cmpstr (hi->store, ==, LIA_EVO_STORE);
   g_assert_cmpint (lia_item_get_entity (hi->item), ==, LIA_ENTITY_EMAIL);
   return hi;
 }
 
+static LiaHostItem *
+read_ok (Fx *fx, const char *file)
+{
+  g_autofree char *id = id_of (file);
+  LiaHostItem *hi = read_id (fx, id);
+
+  g_assert_cmpstr (hi->folder, ==, fx->inbox);
+  return hi;
+}
 static void
 assert_party (const LiaItem *item, const char *field, gsize index, const char *address, const char *name)
 {
@@ -256,21 +407,33 @@ assert_party (const LiaItem *item, const char *field, gsize index, const char *a
 static void
 test_item_ids (void)
 {
-  g_autofree char *id = lia_evo_mail_item_id ("Lists/a b", "12:34/5");
+  g_autofree char *id = lia_evo_mail_item_id ("acc/1", "Lists/a b", "12:34/5");
+  g_autofree char *fid = lia_evo_mail_folder_id ("acc/1", "Lists/a b");
+  g_autofree char *store = NULL;
   g_autofree char *folder = NULL;
   g_autofree char *uid = NULL;
+  g_autofree char *store2 = NULL;
+  g_autofree char *folder2 = NULL;
   char *untouched = (char *) "x";
 
-  g_test_summary ("Item ids round-trip folder names and uids holding the separator; foreign ids are "
-                  "refused and leave the outputs untouched");
-  g_assert_true (lia_evo_mail_parse_item_id (id, &folder, &uid));
+  g_test_summary ("Item ids (mail:<store uid>/<folder full name>/<uid>) and folder ids round-trip parts "
+                  "holding the separator; foreign and truncated ids are refused, outputs untouched");
+  g_assert_true (lia_evo_mail_parse_item_id (id, &store, &folder, &uid));
+  g_assert_cmpstr (store, ==, "acc/1");
   g_assert_cmpstr (folder, ==, "Lists/a b");
   g_assert_cmpstr (uid, ==, "12:34/5");
-  g_assert_false (lia_evo_mail_parse_item_id ("contact:abc", &untouched, &untouched));
-  g_assert_false (lia_evo_mail_parse_item_id ("mail:Inbox", &untouched, &untouched));
-  g_assert_false (lia_evo_mail_parse_item_id ("mail:/uid", &untouched, &untouched));
+  g_assert_true (g_str_has_prefix (id, fid));
+  g_assert_true (lia_evo_mail_parse_folder_id (fid, &store2, &folder2));
+  g_assert_cmpstr (store2, ==, "acc/1");
+  g_assert_cmpstr (folder2, ==, "Lists/a b");
+  g_assert_false (lia_evo_mail_parse_item_id ("contact:abc", &untouched, &untouched, &untouched));
+  g_assert_false (lia_evo_mail_parse_item_id (fid, &untouched, &untouched, &untouched));
+  g_assert_false (lia_evo_mail_parse_item_id ("mail:s/Inbox/", &untouched, &untouched, &untouched));
+  g_assert_false (lia_evo_mail_parse_item_id ("mail:s//uid", &untouched, &untouched, &untouched));
+  g_assert_false (lia_evo_mail_parse_folder_id (id, &untouched, &untouched));
   g_assert_cmpstr (untouched, ==, "x");
-  g_assert_null (lia_evo_mail_item_id (NULL, "u"));
+  g_assert_null (lia_evo_mail_item_id (NULL, "f", "u"));
+  g_assert_null (lia_evo_mail_item_id ("s", "f", NULL));
 }
 
 static void
@@ -311,7 +474,11 @@ test_contents_order (Fx *fx, gconstpointer data)
   tail = contents (fx, 5, 10);
   g_assert_cmpuint (tail->len, ==, 1);
 
-  none = lia_evo_mail_read_contents_sync (fx->mail, "No such folder", 0, 10, NULL, &error);
+  {
+    g_autofree char *nowhere = lia_evo_mail_folder_id (STORE_UID, "No such folder");
+
+    none = lia_evo_mail_read_contents_sync (fx->mail, nowhere, 0, 10, NULL, &error);
+  }
   g_assert_null (none);
   g_assert_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND);
 }
@@ -405,7 +572,11 @@ test_malformed (Fx *fx, gconstpointer data)
   g_assert_nonnull (strstr (error->message, bad));
   g_clear_error (&error);
 
-  hi = lia_evo_mail_read_item_sync (fx->mail, "mail:Inbox/no-such-uid", NULL, &error);
+  {
+    g_autofree char *nouid = id_of ("no-such-uid");
+
+    hi = lia_evo_mail_read_item_sync (fx->mail, nouid, NULL, &error);
+  }
   g_assert_null (hi);
   g_assert_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND);
   g_clear_error (&error);
@@ -438,7 +609,7 @@ write_ok (Fx *fx, const char *item_id, const LiaHostProps *props)
 {
   g_autoptr (GError) error = NULL;
 
-  g_assert_true (lia_evo_mail_write_props_sync (fx->mail, item_id, props, NULL, &error));
+  g_assert_true (lia_evo_mail_write_props_sync (fx->mail, item_id, NULL, props, NULL, &error));
   g_assert_no_error (error);
 }
 
@@ -574,7 +745,7 @@ test_async (Fx *fx, gconstpointer data)
                   "errors included");
   if (fx->mail == NULL)
     return;
-  lia_evo_mail_read_contents_async (fx->mail, "Inbox", 0, 3, NULL, got_result, &a);
+  lia_evo_mail_read_contents_async (fx->mail, fx->inbox, 0, 3, NULL, got_result, &a);
   wait_for (&a);
   rows = lia_evo_mail_read_contents_finish (fx->mail, a.result, &error);
   g_assert_no_error (error);
@@ -582,7 +753,7 @@ test_async (Fx *fx, gconstpointer data)
   g_assert_cmpstr (((LiaHostRow *) g_ptr_array_index (rows, 0))->item_id, ==, id);
 
   lia_host_props_set (&props, LIA_HOST_PROP_LINK_STATE, "1");
-  lia_evo_mail_write_props_async (fx->mail, id, &props, NULL, got_result, &b);
+  lia_evo_mail_write_props_async (fx->mail, id, NULL, &props, NULL, got_result, &b);
   wait_for (&b);
   g_assert_true (lia_evo_mail_write_props_finish (fx->mail, b.result, &error));
   g_assert_no_error (error);
@@ -593,7 +764,11 @@ test_async (Fx *fx, gconstpointer data)
   g_assert_no_error (error);
   g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_MARKED);
 
-  lia_evo_mail_read_item_async (fx->mail, "mail:Inbox/nope", NULL, got_result, &d);
+  {
+    g_autofree char *nope = id_of ("nope");
+
+    lia_evo_mail_read_item_async (fx->mail, nope, NULL, got_result, &d);
+  }
   wait_for (&d);
   none = lia_evo_mail_read_item_finish (fx->mail, d.result, &error);
   g_assert_null (none);
@@ -603,6 +778,987 @@ test_async (Fx *fx, gconstpointer data)
   g_object_unref (b.result);
   g_object_unref (c.result);
   g_object_unref (d.result);
+}
+
+/* ---- Folders and searches ---- */
+
+static void
+test_folders (Fx *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CamelFolder) junk = NULL;
+  g_autofree char *expected_sent = lia_evo_mail_folder_id (STORE_UID, SENT);
+  g_autofree char *expected_inbox = lia_evo_mail_folder_id (STORE_UID, "Inbox");
+  g_autofree char *foreign = lia_evo_mail_folder_name_from_uri (fx->mail, "folder://other-account/Sent");
+  g_autofree char *escaped = lia_evo_mail_folder_name_from_uri (fx->mail, "folder://" STORE_UID "/a%20b%2Fc");
+  LiaEvoMail *plain;
+  g_autoptr (LiaEvoHost) plain_host = NULL;
+
+  g_test_summary (
+      "The Inbox comes from the store, Sent and Drafts from the account's configured folder URIs; "
+      "a folder merely named Sent is not taken for the Sent folder (not by name); the host's "
+      "default email folder is the Inbox");
+  if (fx->mail == NULL)
+    return;
+  g_assert_cmpstr (fx->inbox, ==, expected_inbox);
+  g_assert_cmpstr (fx->sent, ==, expected_sent);
+  g_assert_nonnull (fx->drafts);
+  g_assert_null (foreign);
+  g_assert_cmpstr (escaped, ==, "a b/c");
+  {
+    g_autofree char *email =
+        lia_evo_host_get_vtable ()->dup_default_folder (fx->host, LIA_EVO_STORE, LIA_ENTITY_EMAIL);
+    g_autofree char *contacts =
+        lia_evo_host_get_vtable ()->dup_default_folder (fx->host, LIA_EVO_STORE, LIA_ENTITY_CONTACT);
+
+    g_assert_cmpstr (email, ==, fx->inbox);
+    g_assert_null (contacts);
+  }
+
+  /* Nothing configured: folders named Sent and Drafts exist, but a local
+   * maildir reports no folder types, so neither is taken. */
+  plain = lia_evo_mail_new (fx->store, ME);
+  g_assert_true (lia_evo_mail_resolve_folders_sync (plain, NULL, &error));
+  g_assert_no_error (error);
+  plain_host = lia_evo_host_new_for_mail (plain);
+  {
+    g_autofree char *inbox = lia_evo_mail_dup_folder (plain, LIA_EVO_MAIL_INBOX);
+    g_autofree char *sent = lia_evo_mail_dup_folder (plain, LIA_EVO_MAIL_SENT);
+    g_autofree char *drafts = lia_evo_mail_dup_folder (plain, LIA_EVO_MAIL_DRAFTS);
+
+    g_assert_cmpstr (inbox, ==, expected_inbox);
+    g_assert_null (sent);
+    g_assert_null (drafts);
+  }
+  junk = camel_folder (fx, "Junk");
+}
+
+static void
+test_search_expressions (Fx *fx, gconstpointer data)
+{
+  g_autoptr (CamelFolder) f = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *id = id_of (newest_first[2]);
+  g_auto (LiaHostProps) props = { 0 };
+  /* The exact expressions the adapter builds (lia-evo-mail.c). */
+  const char *odd_id = "mail:x/\"quoted\" \\ (paren)/1";
+  GPtrArray *uids;
+  GString *expr;
+
+  g_test_summary ("Every Camel search expression the adapter relies on matches what it should on a real "
+                  "maildir summary: (match-all #t) lists every message; (= (user-tag \"liaison-item-id\") v) "
+                  "finds exactly the tagged message, values with quotes, backslashes and parentheses "
+                  "included");
+  if (fx->mail == NULL)
+    return;
+  f = camel_folder (fx, "Inbox");
+  g_assert_true (camel_folder_refresh_info_sync (f, NULL, &error));
+  uids = camel_folder_search_by_expression (f, "(match-all #t)", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (uids->len, ==, G_N_ELEMENTS (newest_first));
+  camel_folder_search_free (f, uids);
+
+  lia_host_props_set (&props, LIA_HOST_PROP_LINK_STATE, "1");
+  g_assert_true (lia_evo_mail_write_props_sync (fx->mail, id, NULL, &props, NULL, &error));
+  g_assert_no_error (error);
+  {
+    g_autoptr (CamelMessageInfo) info = camel_folder_get_message_info (f, newest_first[1]);
+
+    /* Set as the adapter would for an id holding sexp metacharacters. */
+    camel_message_info_set_user_tag (info, "liaison-item-id", odd_id);
+  }
+  expr = g_string_new ("(match-all (= (user-tag \"liaison-item-id\") ");
+  camel_sexp_encode_string (expr, id);
+  g_string_append (expr, "))");
+  uids = camel_folder_search_by_expression (f, expr->str, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (uids->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (uids, 0), ==, newest_first[2]);
+  camel_folder_search_free (f, uids);
+  g_string_free (expr, TRUE);
+
+  expr = g_string_new ("(match-all (= (user-tag \"liaison-item-id\") ");
+  camel_sexp_encode_string (expr, odd_id);
+  g_string_append (expr, "))");
+  uids = camel_folder_search_by_expression (f, expr->str, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (uids->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (uids, 0), ==, newest_first[1]);
+  camel_folder_search_free (f, uids);
+  g_string_free (expr, TRUE);
+
+  /* No message carries this one. */
+  uids = camel_folder_search_by_expression (f, "(match-all (= (user-tag \"liaison-item-id\") \"mail:none\"))",
+                                            NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (uids->len, ==, 0);
+  camel_folder_search_free (f, uids);
+}
+
+/* ---- Through the host vtable ---- */
+
+static const LiaHostVTable *
+vt (void)
+{
+  return lia_evo_host_get_vtable ();
+}
+
+static void
+got_res (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (res);
+}
+
+static GPtrArray *
+host_contents (Fx *fx, const char *folder)
+{
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+  GPtrArray *rows;
+
+  vt ()->read_contents (fx->host, LIA_EVO_STORE, folder, 0, 1000, NULL, got_res, &res);
+  wait_res (&res);
+  rows = vt ()->read_contents_finish (fx->host, res, &error);
+  g_assert_no_error (error);
+  return rows;
+}
+
+static LiaHostItem *
+host_read (Fx *fx, const char *item_id, GError **error)
+{
+  g_autoptr (GAsyncResult) res = NULL;
+
+  vt ()->read_item (fx->host, LIA_EVO_STORE, item_id, NULL, got_res, &res);
+  wait_res (&res);
+  return vt ()->read_item_finish (fx->host, res, error);
+}
+
+static void
+host_write (Fx *fx, const char *item_id, const LiaHostProps *props)
+{
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+
+  vt ()->write_item (fx->host, LIA_EVO_STORE, item_id, NULL, props, NULL, got_res, &res);
+  wait_res (&res);
+  g_assert_true (vt ()->write_item_finish (fx->host, res, &error));
+  g_assert_no_error (error);
+}
+
+static gboolean
+rows_have (GPtrArray *rows, const char *item_id)
+{
+  for (guint i = 0; i < rows->len; i++)
+    if (g_str_equal (((LiaHostRow *) g_ptr_array_index (rows, i))->item_id, item_id))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+test_host_vtable (Fx *fx, gconstpointer data)
+{
+  g_autofree char *s_uid = NULL;
+  g_autofree char *o_uid = NULL;
+  g_autofree char *d_uid = NULL;
+  g_autofree char *s_id = NULL;
+  g_autofree char *o_id = NULL;
+  g_autofree char *d_id = NULL;
+  g_autofree char *m1_id = id_of (newest_first[4]);
+  g_autoptr (GPtrArray) inbox = NULL;
+  g_autoptr (GPtrArray) sent = NULL;
+  g_autoptr (GAsyncResult) cres = NULL;
+  g_autoptr (GAsyncResult) dres = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LiaItem) anything = lia_item_new (LIA_ENTITY_EMAIL);
+  g_auto (LiaHostProps) props = { 0 };
+
+  g_test_summary ("The host adapter serves mail through LiaHostVTable on the primary store: contents of the "
+                  "Inbox and Sent, messages read with direction by folder and address, drafts flagged, "
+                  "properties written; creating or deleting a message is refused (R-MAIL-TRACK, "
+                  "R-DEL-IN-EMAIL); a contact id on a mail-only host is not found");
+  if (fx->mail == NULL)
+    return;
+  s_uid = append (fx, SENT, sent1);
+  o_uid = append (fx, SENT, sent_other);
+  d_uid = append (fx, DRAFTS, draft1);
+  s_id = id_in (SENT, s_uid);
+  o_id = id_in (SENT, o_uid);
+  d_id = id_in (DRAFTS, d_uid);
+
+  inbox = host_contents (fx, fx->inbox);
+  g_assert_cmpuint (inbox->len, ==, G_N_ELEMENTS (newest_first));
+  g_assert_true (rows_have (inbox, m1_id));
+  sent = host_contents (fx, fx->sent);
+  g_assert_cmpuint (sent->len, ==, 2);
+  g_assert_true (rows_have (sent, s_id));
+  {
+    g_autoptr (LiaHostItem) hs = host_read (fx, s_id, &error);
+    g_autoptr (LiaHostItem) ho = host_read (fx, o_id, &error);
+    g_autoptr (LiaHostItem) hd = host_read (fx, d_id, &error);
+    g_autoptr (LiaHostItem) hm = host_read (fx, m1_id, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (hs->store, ==, LIA_EVO_STORE);
+    g_assert_cmpstr (hs->folder, ==, fx->sent);
+    g_assert_cmpstr (lia_value_get_enum (lia_item_get (hs->item, "direction")), ==, "outgoing");
+    g_assert_cmpstr (lia_value_get_enum (lia_item_get (ho->item, "direction")), ==, "outgoing");
+    g_assert_cmpstr (lia_value_get_enum (lia_item_get (hm->item, "direction")), ==, "incoming");
+    g_assert_false (hs->is_draft);
+    g_assert_true (hd->is_draft);
+    g_assert_cmpstr (hd->folder, ==, fx->drafts);
+  }
+  lia_host_props_set (&props, LIA_HOST_PROP_LINK_STATE, "1");
+  host_write (fx, s_id, &props);
+  {
+    g_autoptr (LiaHostItem) hs = host_read (fx, s_id, &error);
+
+    g_assert_cmpint (hs->props.link_state, ==, LIA_LINK_STATE_MARKED);
+  }
+
+  vt ()->create_item (fx->host, LIA_EVO_STORE, fx->inbox, anything, NULL, NULL, got_res, &cres);
+  wait_res (&cres);
+  g_assert_null (vt ()->create_item_finish (fx->host, cres, &error));
+  g_assert_error (error, LIA_ERROR, LIA_ERROR_REFUSED);
+  g_clear_error (&error);
+  vt ()->delete_item (fx->host, LIA_EVO_STORE, m1_id, NULL, got_res, &dres);
+  wait_res (&dres);
+  g_assert_false (vt ()->delete_item_finish (fx->host, dres, &error));
+  g_assert_error (error, LIA_ERROR, LIA_ERROR_REFUSED);
+  g_clear_error (&error);
+  {
+    g_autoptr (LiaHostItem) still = host_read (fx, m1_id, &error);
+
+    g_assert_no_error (error);
+  }
+  {
+    LiaHostItem *none = host_read (fx, "contact:abc", &error);
+
+    g_assert_null (none);
+    g_assert_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND);
+  }
+}
+
+/* ---- Notifications ---- */
+
+static void
+on_note (const LiaHostNotification *n, gpointer user_data)
+{
+  Fx *fx = user_data;
+
+  g_assert_cmpstr (n->store, ==, LIA_EVO_STORE);
+  g_assert_cmpint (n->entity, ==, LIA_ENTITY_EMAIL);
+  g_ptr_array_add (fx->notes, g_strdup_printf ("%s %s %s%s%s", lia_host_event_to_string (n->event),
+                                               n->item_id, n->folder, n->old_folder != NULL ? " from " : "",
+                                               n->old_folder != NULL ? n->old_folder : ""));
+}
+
+static gboolean
+notes_have (Fx *fx, const char *event, const char *item_id, const char *folder, guint wait_ms)
+{
+  g_autofree char *want = g_strdup_printf ("%s %s %s", event, item_id, folder);
+  gint64 until = g_get_monotonic_time () + wait_ms * 1000;
+
+  do
+    {
+      for (guint i = 0; i < fx->notes->len; i++)
+        if (g_str_has_prefix (g_ptr_array_index (fx->notes, i), want))
+          return TRUE;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  while (g_get_monotonic_time () < until);
+  return FALSE;
+}
+
+static void
+iterate_for (guint ms)
+{
+  gint64 until = g_get_monotonic_time () + ms * 1000;
+
+  while (g_get_monotonic_time () < until)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (2000);
+    }
+}
+
+static guint
+notes_about (Fx *fx, const char *item_id)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < fx->notes->len; i++)
+    if (strstr (g_ptr_array_index (fx->notes, i), item_id) != NULL)
+      n++;
+  return n;
+}
+
+static void
+watch (Fx *fx, LiaEvoNotifyFunc func)
+{
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+
+  lia_evo_host_watch_async (fx->host, func, fx, NULL, got_res, &res);
+  wait_res (&res);
+  g_assert_true (lia_evo_host_watch_finish (fx->host, res, &error));
+  g_assert_no_error (error);
+}
+
+/* Delivery by an MDA: a file in new/, then the folder refresh that
+ * Evolution runs periodically. */
+static void
+deliver (Fx *fx, const char *name, const char *text)
+{
+  g_autofree char *tmp = g_build_filename (fx->maildir, "tmp", name, NULL);
+  g_autofree char *path = g_build_filename (fx->maildir, "new", name, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CamelFolder) f = camel_folder (fx, "Inbox");
+
+  g_file_set_contents (tmp, text, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_rename (tmp, path), ==, 0);
+  g_assert_true (camel_folder_refresh_info_sync (f, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_notifications (Fx *fx, gconstpointer data)
+{
+  static const char arrived[] = "From: Zed <zed@example.com>\r\n"
+                                "To: " ME "\r\n"
+                                "Subject: just arrived\r\n"
+                                "Date: Tue, 14 Nov 2023 23:30:00 +0000\r\n"
+                                "Message-ID: <new1@example.com>\r\n"
+                                "\r\n"
+                                "Hello.\r\n";
+  g_autofree char *m3_id = id_of (newest_first[2]);
+  g_autofree char *m2_id = id_of (newest_first[3]);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CamelFolder) inbox = NULL;
+  g_auto (LiaHostProps) props = { 0 };
+  g_autofree char *new_id = NULL;
+  GPtrArray *uids;
+
+  g_test_summary (
+      "R-DET-NOTIFY on Camel: a message arriving in the Inbox is a created notification; a change "
+      "of a message's Liaison properties by another writer is a modified one, a flag change (read) "
+      "is none; the adapter's own property writes are not echoed; a removed message is a deleted "
+      "one carrying the last link state seen");
+  if (fx->mail == NULL)
+    return;
+  watch (fx, on_note);
+  inbox = camel_folder (fx, "Inbox");
+  deliver (fx, "1700002000.new1.test", arrived);
+  uids = camel_folder_search_by_expression (inbox, "(match-all (header-contains \"Message-ID\" \"new1@\"))",
+                                            NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (uids->len, ==, 1);
+  new_id = id_of (g_ptr_array_index (uids, 0));
+  camel_folder_search_free (inbox, uids);
+  g_assert_true (notes_have (fx, "created", new_id, fx->inbox, 10000));
+
+  /* Ours: not echoed, even though Camel reports the change. */
+  lia_host_props_set (&props, LIA_HOST_PROP_LINK_STATE, "2");
+  lia_host_props_set (&props, LIA_HOST_PROP_CRM_ID, "0f8fad5b-d9cb-469f-a165-70867728950e");
+  host_write (fx, m3_id, &props);
+  iterate_for (1500);
+  g_assert_cmpuint (notes_about (fx, m3_id), ==, 0);
+
+  /* The user reads it: flags are not an item change. */
+  {
+    g_autoptr (CamelMessageInfo) info = camel_folder_get_message_info (inbox, newest_first[2]);
+
+    camel_message_info_set_flags (info, CAMEL_MESSAGE_SEEN | CAMEL_MESSAGE_FLAGGED,
+                                  CAMEL_MESSAGE_SEEN | CAMEL_MESSAGE_FLAGGED);
+  }
+  iterate_for (1000);
+  g_assert_cmpuint (notes_about (fx, m3_id), ==, 0);
+
+  /* Another writer (a second Evolution on the same IMAP account, the
+   * user's filter) changes our properties. */
+  {
+    g_autoptr (CamelMessageInfo) info = camel_folder_get_message_info (inbox, newest_first[2]);
+
+    camel_message_info_set_user_tag (info, "liaison-regarding-id", "7c9e6679-7425-40de-944b-e07fc1f90ae7");
+  }
+  g_assert_true (notes_have (fx, "modified", m3_id, fx->inbox, 10000));
+
+  /* Removed (deleted and expunged): the last link state travels. */
+  {
+    g_autoptr (CamelMessageInfo) info = camel_folder_get_message_info (inbox, newest_first[3]);
+
+    camel_message_info_set_flags (info, CAMEL_MESSAGE_DELETED, CAMEL_MESSAGE_DELETED);
+    g_assert_true (camel_folder_expunge_sync (inbox, NULL, &error));
+    g_assert_no_error (error);
+  }
+  g_assert_true (notes_have (fx, "deleted", m2_id, fx->inbox, 10000));
+  lia_evo_host_unwatch (fx->host);
+}
+
+static void
+test_moved (Fx *fx, gconstpointer data)
+{
+  g_autofree char *m1_id = id_of (newest_first[4]);
+  g_autofree char *archive = lia_evo_mail_folder_id (STORE_UID, "Archive");
+  g_autoptr (CamelFolder) inbox = NULL;
+  g_autoptr (CamelFolder) dest = NULL;
+  g_autoptr (GPtrArray) uids = g_ptr_array_new ();
+  g_autoptr (GPtrArray) moved_uids = NULL;
+  g_autoptr (GError) error = NULL;
+  g_auto (LiaHostProps) props = { 0 };
+  g_autoptr (GPtrArray) rows = NULL;
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_auto (LiaHostProps) regarding = { 0 };
+
+  g_test_summary ("A tracked message the user files into another folder keeps its item id: a moved "
+                  "notification names the new folder, reads and writes of the id reach it there, and the new "
+                  "folder's contents list it under that id (the link survives, R-MARK-PROFILE)");
+  if (fx->mail == NULL)
+    return;
+  watch (fx, on_note);
+  lia_host_props_set (&props, LIA_HOST_PROP_LINK_STATE, "2");
+  lia_host_props_set (&props, LIA_HOST_PROP_CRM_ID, "0f8fad5b-d9cb-469f-a165-70867728950e");
+  host_write (fx, m1_id, &props);
+  inbox = camel_folder (fx, "Inbox");
+  dest = camel_folder (fx, "Archive");
+  g_ptr_array_add (uids, (gpointer) newest_first[4]);
+  g_assert_true (camel_folder_transfer_messages_to_sync (inbox, uids, dest, TRUE, &moved_uids, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (camel_folder_expunge_sync (inbox, NULL, &error));
+  g_assert_true (camel_folder_synchronize_sync (dest, FALSE, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (notes_have (fx, "moved", m1_id, archive, 10000));
+  iterate_for (500);
+  for (guint i = 0; i < fx->notes->len; i++)
+    g_assert_false (g_str_has_prefix (g_ptr_array_index (fx->notes, i), "deleted"));
+
+  hi = host_read (fx, m1_id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (hi->folder, ==, archive);
+  g_assert_cmpstr (hi->props.crm_id, ==, "0f8fad5b-d9cb-469f-a165-70867728950e");
+  g_assert_cmpstr (lia_item_get_text (hi->item, "message-id"), ==, "<m1@example.com>");
+  rows = host_contents (fx, archive);
+  g_assert_cmpuint (rows->len, ==, 1);
+  g_assert_cmpstr (((LiaHostRow *) g_ptr_array_index (rows, 0))->item_id, ==, m1_id);
+  lia_host_props_set (&regarding, LIA_HOST_PROP_REGARDING, "7c9e6679-7425-40de-944b-e07fc1f90ae7");
+  regarding.regarding_name = g_strdup ("Contoso");
+  host_write (fx, m1_id, &regarding);
+  {
+    g_autoptr (LiaHostItem) again = host_read (fx, m1_id, &error);
+
+    g_assert_cmpstr (again->props.regarding_name, ==, "Contoso");
+    g_assert_cmpstr (again->folder, ==, archive);
+  }
+  lia_evo_host_unwatch (fx->host);
+}
+
+/* ---- The engine end to end ---- */
+
+static void
+on_engine_note (const LiaHostNotification *n, gpointer user_data)
+{
+  Fx *fx = user_data;
+
+  on_note (n, user_data);
+  if (fx->plugin != NULL)
+    lia_plugin_internal_funcs ()->notify (fx->plugin, n);
+}
+
+static void
+engine_start (Fx *fx)
+{
+  LiaPluginConfig config = { LIA_PLUGIN_ABI_VERSION };
+  g_autoptr (GError) error = NULL;
+
+  if (fx->org == NULL)
+    {
+      g_autofree char *org_path = g_build_filename (fx->tmp, "org.db", NULL);
+
+      fx->clock = lia_clock_new_system ();
+      fx->org = lia_org_service_open (org_path, fx->clock, &error);
+      g_assert_no_error (error);
+      g_assert_true (lia_org_service_add_user (fx->org, "me", ME, FALSE, &fx->token, &error));
+      fx->crm = lia_crm_embedded_new_for_service (fx->org, fx->token);
+      fx->cache_path = g_build_filename (fx->tmp, "cache.db", NULL);
+    }
+  config.cache_path = fx->cache_path;
+  config.crm = fx->crm;
+  config.org_name = "test-org";
+  config.client_name = "me-evolution";
+  config.clock = fx->clock;
+  watch (fx, on_engine_note);
+  fx->plugin = lia_plugin_internal_funcs ()->load (&config, vt (), fx->host, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (fx->plugin);
+}
+
+static void
+engine_stop (Fx *fx)
+{
+  if (fx->host != NULL)
+    lia_evo_host_unwatch (fx->host);
+  if (fx->plugin != NULL)
+    {
+      g_clear_pointer (&fx->plugin, lia_plugin_internal_funcs ()->unload);
+      iterate_for (100);
+    }
+}
+
+static void
+engine_sync (Fx *fx)
+{
+  LiaEngine *engine = lia_plugin_get_engine (fx->plugin);
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+
+  lia_engine_sync_async (engine, NULL, got_res, &res);
+  wait_res (&res);
+  g_assert_true (lia_engine_sync_finish (engine, res, &error));
+  g_assert_no_error (error);
+  iterate_for (200);
+}
+
+static void
+command (Fx *fx, LiaCommandKind kind, const char *folder, const char *item_id, LiaLinkState state,
+         const char *regarding_id, const char *regarding_name, gboolean delete_in_crm)
+{
+  LiaCommand cmd = { LIA_PLUGIN_ABI_VERSION, kind, LIA_SURFACE_EXPLORER };
+  g_autoptr (GError) error = NULL;
+
+  cmd.store = LIA_EVO_STORE;
+  cmd.folder = folder;
+  cmd.item_id = item_id;
+  cmd.entity = LIA_ENTITY_EMAIL;
+  cmd.link_state = state;
+  cmd.regarding_id = regarding_id;
+  cmd.regarding_name = regarding_name;
+  cmd.delete_in_crm = delete_in_crm;
+  g_assert_true (lia_plugin_internal_funcs ()->command (fx->plugin, &cmd, &error));
+  g_assert_no_error (error);
+  iterate_for (300);
+}
+
+static LiaHostItem *
+host_read_ok (Fx *fx, const char *id)
+{
+  g_autoptr (GError) error = NULL;
+  LiaHostItem *hi = host_read (fx, id, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (hi);
+  return hi;
+}
+
+static LiaCrmRecord *
+crm_get (Fx *fx, LiaEntity entity, const char *id, GError **error)
+{
+  return lia_crm_retrieve_sync (fx->crm, entity, id, NULL, error);
+}
+
+static LiaCrmRecord *
+crm_email (Fx *fx, const char *id)
+{
+  g_autoptr (GError) error = NULL;
+  LiaCrmRecord *rec = crm_get (fx, LIA_ENTITY_EMAIL, id, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (rec);
+  return rec;
+}
+
+static void
+assert_crm_party (const LiaItem *item, const char *field, gsize index, const char *address)
+{
+  LiaValue *v = lia_item_get (item, field);
+
+  g_assert_nonnull (v);
+  g_assert_cmpuint (index, <, lia_value_get_n_parties (v));
+  g_assert_cmpstr (lia_value_get_party (v, index)->address, ==, address);
+}
+
+/* Tracks @item_id through the plugin and returns (transfer full) its CRM id. */
+static char *
+track (Fx *fx, const char *folder, const char *item_id)
+{
+  g_autoptr (LiaHostItem) hi = NULL;
+
+  command (fx, LIA_COMMAND_TRACK, folder, item_id, LIA_LINK_STATE_NONE, NULL, NULL, FALSE);
+  engine_sync (fx);
+  hi = host_read_ok (fx, item_id);
+  g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+  g_assert_nonnull (hi->props.crm_id);
+  g_assert_cmpstr (hi->props.crm_org, ==, "test-org");
+  return g_strdup (hi->props.crm_id);
+}
+
+static void
+test_engine_track (Fx *fx, gconstpointer data)
+{
+  g_autofree char *m3_id = id_of (newest_first[2]);
+  g_autofree char *s_uid = NULL;
+  g_autofree char *s_id = NULL;
+  g_autofree char *in_crm = NULL;
+  g_autofree char *out_crm = NULL;
+  g_autoptr (LiaCrmRecord) in = NULL;
+  g_autoptr (LiaCrmRecord) out = NULL;
+  const LiaItem *it;
+
+  g_test_summary ("R-MAIL-TRACK through the plugin and the embedded org: tracking a received and a sent "
+                  "message creates CRM email activities with direction, sender, to/cc, subject, plain-text "
+                  "body, date, Message-ID, In-Reply-To and References, and links the messages (user tag + "
+                  "the liaison-tracked flag)");
+  if (fx->mail == NULL)
+    return;
+  s_uid = append (fx, SENT, sent1);
+  s_id = id_in (SENT, s_uid);
+  engine_start (fx);
+  engine_sync (fx);
+  in_crm = track (fx, fx->inbox, m3_id);
+  out_crm = track (fx, fx->sent, s_id);
+
+  in = crm_email (fx, in_crm);
+  it = lia_crm_record_get_item (in);
+  g_assert_cmpstr (lia_value_get_enum (lia_item_get (it, "direction")), ==, "incoming");
+  assert_crm_party (it, "from", 0, "alice@example.com");
+  assert_crm_party (it, "to", 0, ME);
+  g_assert_cmpstr (lia_item_get_text (it, "subject"), ==, "Re: Caf\xc3\xa9");
+  g_assert_cmpstr (lia_item_get_text (it, "body"), ==, "Plain version");
+  g_assert_cmpstr (lia_item_get_text (it, "message-id"), ==, "<m3@example.com>");
+  g_assert_cmpstr (lia_item_get_text (it, "in-reply-to"), ==, "<m1@example.com>");
+  g_assert_cmpstr (lia_item_get_text (it, "references"), ==, "<m0@example.com> <m1@example.com>");
+  g_assert_cmpint (lia_value_get_instant (lia_item_get (it, "date")), ==,
+                   G_GINT64_CONSTANT (1700000400) * G_USEC_PER_SEC);
+
+  out = crm_email (fx, out_crm);
+  it = lia_crm_record_get_item (out);
+  g_assert_cmpstr (lia_value_get_enum (lia_item_get (it, "direction")), ==, "outgoing");
+  assert_crm_party (it, "from", 0, ME);
+  assert_crm_party (it, "to", 0, "alice@example.com");
+  assert_crm_party (it, "cc", 0, "bea@example.com");
+  g_assert_cmpstr (lia_item_get_text (it, "body"), ==, "Thanks, Alice.\n");
+  g_assert_cmpstr (lia_item_get_text (it, "in-reply-to"), ==, "<m3@example.com>");
+  g_assert_cmpstr (lia_item_get_text (it, "references"), ==, "<m1@example.com> <m3@example.com>");
+
+  /* The flag is what an IMAP server keeps. */
+  {
+    g_autoptr (CamelFolder) f = camel_folder (fx, "Inbox");
+    g_autoptr (CamelMessageInfo) info = camel_folder_get_message_info (f, newest_first[2]);
+
+    g_assert_true (camel_message_info_get_user_flag (info, LIA_EVO_MAIL_FLAG_TRACKED));
+  }
+  /* Tracked twice is still one activity (R-DUP-NONE). */
+  engine_sync (fx);
+  {
+    g_autoptr (LiaHostItem) hi = host_read_ok (fx, m3_id);
+
+    g_assert_cmpstr (hi->props.crm_id, ==, in_crm);
+  }
+}
+
+static char *
+crm_account (Fx *fx, const char *name)
+{
+  g_autoptr (LiaItem) item = lia_item_new (LIA_ENTITY_ACCOUNT);
+  g_autoptr (LiaCrmRecord) rec = NULL;
+  g_autoptr (LiaCrmRecord) made = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (lia_item_set_text (item, "name", name, NULL));
+  rec = lia_crm_record_new_for_item (item);
+  made = lia_crm_create_sync (fx->crm, rec, NULL, NULL, &error);
+  g_assert_no_error (error);
+  return g_strdup (lia_crm_record_get_id (made));
+}
+
+static void
+test_engine_regarding (Fx *fx, gconstpointer data)
+{
+  g_autofree char *m1_id = id_of (newest_first[4]);
+  g_autofree char *m2_id = id_of (newest_first[3]);
+  g_autofree char *account = NULL;
+  g_autofree char *crm_id = NULL;
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (LiaHostItem) h2 = NULL;
+  g_autoptr (LiaCrmRecord) rec = NULL;
+  g_autoptr (LiaCrmRecord) rec2 = NULL;
+  LiaValue *reg;
+
+  g_test_summary ("R-MARK-REGARDING on a message: Set Regarding on a tracked message links its CRM email to "
+                  "the account and shows the account's name on the message; on an untracked one it tracks "
+                  "it first; a later sync leaves the regarding as it is (only field synchronized)");
+  if (fx->mail == NULL)
+    return;
+  engine_start (fx);
+  engine_sync (fx);
+  account = crm_account (fx, "Contoso Caf\xc3\xa9");
+  crm_id = track (fx, fx->inbox, m1_id);
+  command (fx, LIA_COMMAND_SET_REGARDING, fx->inbox, m1_id, LIA_LINK_STATE_TRACKED, account, "Contoso",
+           FALSE);
+  engine_sync (fx);
+  hi = host_read_ok (fx, m1_id);
+  g_assert_cmpstr (hi->props.regarding_id, ==, account);
+  g_assert_cmpstr (hi->props.regarding_name, ==, "Contoso Caf\xc3\xa9");
+  reg = lia_item_get (hi->item, "regarding");
+  g_assert_nonnull (reg);
+  g_assert_cmpint (lia_value_get_reference_entity (reg), ==, LIA_ENTITY_ACCOUNT);
+  g_assert_cmpstr (lia_value_get_reference_id (reg), ==, account);
+  rec = crm_email (fx, crm_id);
+  reg = lia_item_get (lia_crm_record_get_item (rec), "regarding");
+  g_assert_nonnull (reg);
+  g_assert_cmpstr (lia_value_get_reference_id (reg), ==, account);
+
+  /* Untracked: Set Regarding tracks it with the regarding. */
+  command (fx, LIA_COMMAND_SET_REGARDING, fx->inbox, m2_id, LIA_LINK_STATE_NONE, account, "Contoso", FALSE);
+  engine_sync (fx);
+  h2 = host_read_ok (fx, m2_id);
+  g_assert_cmpint (h2->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+  g_assert_cmpstr (h2->props.regarding_id, ==, account);
+  rec2 = crm_email (fx, h2->props.crm_id);
+  g_assert_cmpstr (lia_value_get_reference_id (lia_item_get (lia_crm_record_get_item (rec2), "regarding")),
+                   ==, account);
+  engine_sync (fx);
+  {
+    g_autoptr (LiaCrmRecord) again = crm_email (fx, crm_id);
+
+    g_assert_cmpstr (lia_value_get_reference_id (lia_item_get (lia_crm_record_get_item (again), "regarding")),
+                     ==, account);
+  }
+}
+
+static void
+assert_unlinked (Fx *fx, const char *item_id)
+{
+  g_autoptr (LiaHostItem) hi = host_read_ok (fx, item_id);
+  g_autofree char *uid = NULL;
+  g_autofree char *store = NULL;
+  g_autofree char *full = NULL;
+  g_autoptr (CamelFolder) f = NULL;
+  g_autoptr (CamelMessageInfo) info = NULL;
+
+  g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_NONE);
+  g_assert_null (hi->props.crm_id);
+  g_assert_true (lia_evo_mail_parse_item_id (item_id, &store, &full, &uid));
+  f = camel_folder (fx, full);
+  info = camel_folder_get_message_info (f, uid);
+  g_assert_nonnull (info);
+  g_assert_false (camel_message_info_get_user_flag (info, LIA_EVO_MAIL_FLAG_TRACKED));
+  g_assert_null (camel_message_info_get_user_tag (info, "liaison-item-id"));
+}
+
+static void
+test_engine_untrack (Fx *fx, gconstpointer data)
+{
+  g_autofree char *keep_id = id_of (newest_first[4]);
+  g_autofree char *drop_id = id_of (newest_first[2]);
+  g_autofree char *keep_crm = NULL;
+  g_autofree char *drop_crm = NULL;
+  g_autoptr (LiaCrmRecord) kept = NULL;
+  g_autoptr (LiaCrmRecord) gone = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("R-DEL-OUT-EMAIL: untracking a message keeps its CRM email unless the user says to delete "
+                  "it; either way the message is kept and carries nothing of ours afterwards");
+  if (fx->mail == NULL)
+    return;
+  engine_start (fx);
+  engine_sync (fx);
+  keep_crm = track (fx, fx->inbox, keep_id);
+  drop_crm = track (fx, fx->inbox, drop_id);
+  command (fx, LIA_COMMAND_UNTRACK, fx->inbox, keep_id, LIA_LINK_STATE_TRACKED, NULL, NULL, FALSE);
+  command (fx, LIA_COMMAND_UNTRACK, fx->inbox, drop_id, LIA_LINK_STATE_TRACKED, NULL, NULL, TRUE);
+  engine_sync (fx);
+  assert_unlinked (fx, keep_id);
+  assert_unlinked (fx, drop_id);
+  kept = crm_email (fx, keep_crm);
+  g_assert_nonnull (kept);
+  gone = crm_get (fx, LIA_ENTITY_EMAIL, drop_crm, &error);
+  g_assert_null (gone);
+  g_assert_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND);
+}
+
+static void
+test_engine_host_delete (Fx *fx, gconstpointer data)
+{
+  g_autofree char *id = id_of (newest_first[4]);
+  g_autofree char *crm_id = NULL;
+  g_autoptr (CamelFolder) inbox = NULL;
+  g_autoptr (LiaCrmRecord) kept = NULL;
+  g_autoptr (GError) error = NULL;
+  LiaCache *cache;
+
+  g_test_summary ("R-DEL-OUT-EMAIL: deleting a tracked message in the mail client never deletes its CRM "
+                  "email; the notification unlinks it in the cache");
+  if (fx->mail == NULL)
+    return;
+  engine_start (fx);
+  engine_sync (fx);
+  crm_id = track (fx, fx->inbox, id);
+  inbox = camel_folder (fx, "Inbox");
+  {
+    g_autoptr (CamelMessageInfo) info = camel_folder_get_message_info (inbox, newest_first[4]);
+
+    camel_message_info_set_flags (info, CAMEL_MESSAGE_DELETED, CAMEL_MESSAGE_DELETED);
+  }
+  g_assert_true (camel_folder_expunge_sync (inbox, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (notes_have (fx, "deleted", id, fx->inbox, 10000));
+  iterate_for (300);
+  engine_sync (fx);
+  kept = crm_email (fx, crm_id);
+  g_assert_nonnull (kept);
+  cache = lia_engine_get_cache (lia_plugin_get_engine (fx->plugin));
+  g_assert_null (lia_cache_lookup_item (cache, LIA_EVO_STORE, id, NULL));
+}
+
+static void
+test_engine_crm_delete (Fx *fx, gconstpointer data)
+{
+  g_autofree char *id = id_of (newest_first[2]);
+  g_autofree char *crm_id = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary (
+      "R-DEL-IN-EMAIL: a CRM delete of a tracked email unlinks the host message at the next sync; "
+      "the message stays");
+  if (fx->mail == NULL)
+    return;
+  engine_start (fx);
+  engine_sync (fx);
+  crm_id = track (fx, fx->inbox, id);
+  g_assert_true (lia_crm_delete_sync (fx->crm, LIA_ENTITY_EMAIL, crm_id, 0, NULL, &error));
+  g_assert_no_error (error);
+  engine_sync (fx);
+  engine_sync (fx);
+  assert_unlinked (fx, id);
+  {
+    g_autoptr (LiaHostItem) hi = host_read_ok (fx, id);
+
+    g_assert_cmpstr (lia_item_get_text (hi->item, "message-id"), ==, "<m3@example.com>");
+  }
+}
+
+/* Hostile mail, each read by Camel from a real maildir file. */
+static char *
+huge_message (void)
+{
+  GString *s = g_string_new ("From: Flood <flood@example.com>\r\nTo: " ME "\r\nSubject: big\r\n"
+                             "Message-ID: <big@example.com>\r\n"
+                             "Content-Type: text/plain; charset=UTF-8\r\n\r\n");
+
+  /* 10 MB: lines of 76 bytes, a two-byte character straddling the cap. */
+  while (s->len < 10 * 1024 * 1024)
+    g_string_append (s, "\xc3\xa9"
+                        "123456789012345678901234567890123456789012345678901234567890123456789012\r\n");
+  return g_string_free (s, FALSE);
+}
+
+static void
+test_engine_hostile (Fx *fx, gconstpointer data)
+{
+  static const char injected[] = "From: Eve <eve@example.com>\r\n"
+                                 "To: " ME "\r\n"
+                                 /* An encoded CR LF that would start a Bcc header. */
+                                 "Subject: =?UTF-8?Q?Invoice=0D=0ABcc:_all@example.com?=\r\n"
+                                 "Message-ID: <inj@example.com>\r\n"
+                                 "\r\n"
+                                 "pay\r\n";
+  static const char bad_utf8[] = "From: =?UTF-8?B?/w==?= <odd@example.com>\r\n"
+                                 "To: " ME "\r\n"
+                                 "Subject: caf\xe9 \xff\xfe broken\r\n"
+                                 "Message-ID: <utf@example.com>\r\n"
+                                 "Content-Type: text/plain; charset=UTF-8\r\n"
+                                 "\r\n"
+                                 "bytes \xc3\x28 \xa0\xa1 \xf0\x28\x8c\x28 end\r\n";
+  static const char malformed[] = "From: \"unterminated <bad@example.com\r\n"
+                                  "To: ,,, <>, @, a@, \"\" <b@example.com>\r\n"
+                                  "Date: yesterday-ish\r\n"
+                                  "Message-ID: not-an-id\r\n"
+                                  "References: <a@b> garbage <c@d\r\n"
+                                  "Content-Type: multipart/mixed; boundary=\r\n"
+                                  "\r\n"
+                                  "--\r\nbody\r\n";
+  static const char no_sender[] = "To: " ME "\r\n"
+                                  "Subject: who sent this\r\n"
+                                  "\r\n"
+                                  "nobody\r\n";
+  g_autofree char *huge = huge_message ();
+  const char *names[] = { "1700003001.inj.test", "1700003002.utf.test", "1700003003.mal.test",
+                          "1700003004.huge.test", "1700003005.nosender.test" };
+  const char *texts[] = { injected, bad_utf8, malformed, huge, no_sender };
+  g_autofree char *ids[G_N_ELEMENTS (names)] = { NULL };
+  g_autoptr (GPtrArray) failed = NULL;
+  g_autoptr (GError) error = NULL;
+  gboolean reported = FALSE;
+  LiaCache *cache;
+
+  g_test_summary ("Hostile mail through the engine (issue 8): a subject smuggling a header line, invalid "
+                  "UTF-8, malformed headers and a 10 MB body are tracked with clean single-line text and a "
+                  "capped body; a message without a sender is rejected with a clear reason in the outbox; "
+                  "nothing crashes and the other messages still track");
+  if (fx->mail == NULL)
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      write_message (fx->maildir, names[i], texts[i], -1);
+      ids[i] = id_of (names[i]);
+    }
+  fx_close (fx);
+  g_assert_true (fx_open (fx));
+  engine_start (fx);
+  engine_sync (fx);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    command (fx, LIA_COMMAND_TRACK, fx->inbox, ids[i], LIA_LINK_STATE_NONE, NULL, NULL, FALSE);
+  engine_sync (fx);
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autoptr (LiaHostItem) hi = host_read_ok (fx, ids[i]);
+      g_autoptr (LiaCrmRecord) rec = NULL;
+      const char *subject;
+      const char *body;
+
+      g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+      rec = crm_email (fx, hi->props.crm_id);
+      subject = lia_item_get_text (lia_crm_record_get_item (rec), "subject");
+      body = lia_item_get_text (lia_crm_record_get_item (rec), "body");
+      g_assert_true (subject == NULL
+                     || (g_utf8_validate (subject, -1, NULL) && strpbrk (subject, "\r\n") == NULL));
+      g_assert_true (body == NULL || g_utf8_validate (body, -1, NULL));
+      if (i == 0)
+        g_assert_cmpstr (subject, ==, "Invoice Bcc: all@example.com");
+      if (i == 3)
+        {
+          g_assert_cmpuint (strlen (body), <=, LIA_EVO_MAIL_BODY_MAX);
+          g_assert_cmpuint (strlen (body), >, LIA_EVO_MAIL_BODY_MAX - 100);
+        }
+    }
+  {
+    g_autoptr (GError) why = NULL;
+    LiaHostItem *none = host_read (fx, ids[4], &why);
+    g_autoptr (CamelFolder) f = camel_folder (fx, "Inbox");
+    g_autoptr (CamelMessageInfo) info = camel_folder_get_message_info (f, names[4]);
+
+    /* Not an email a CRM can hold: read refused with the reason, never
+     * linked. */
+    g_assert_null (none);
+    g_assert_error (why, LIA_ERROR, LIA_ERROR_INVALID);
+    g_assert_nonnull (info);
+    g_assert_false (camel_message_info_get_user_flag (info, LIA_EVO_MAIL_FLAG_TRACKED));
+    g_assert_null (camel_message_info_get_user_tag (info, "liaison-crm-id"));
+  }
+  cache = lia_engine_get_cache (lia_plugin_get_engine (fx->plugin));
+  failed = lia_cache_list_changes (cache, LIA_CACHE_CHANGES_FAILED, 0, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < failed->len; i++)
+    {
+      const LiaCacheChange *c = g_ptr_array_index (failed, i);
+
+      g_assert_cmpstr (c->item_id, ==, ids[4]);
+      g_assert_nonnull (strstr (c->last_error, "no sender"));
+      reported = TRUE;
+    }
+  g_assert_true (reported);
 }
 
 int
@@ -632,10 +1788,21 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_test_add_func ("/evolution-mail/item-ids", test_item_ids);
 #define ADD(path, fn) g_test_add (path, Fx, NULL, fx_setup, fn, fx_teardown)
+  ADD ("/evolution-mail/folders/by-type-and-configuration", test_folders);
+  ADD ("/evolution-mail/search/expressions", test_search_expressions);
   ADD ("/evolution-mail/contents/newest-first", test_contents_order);
   ADD ("/evolution-mail/read/R-MAIL-TRACK-fields", test_read_messages);
   ADD ("/evolution-mail/read/malformed", test_malformed);
   ADD ("/evolution-mail/props/R-MARK-TRACK-R-MARK-UNTRACK-reopen", test_track_untrack);
   ADD ("/evolution-mail/async/main-context", test_async);
+  ADD ("/evolution-mail/host/vtable", test_host_vtable);
+  ADD ("/evolution-mail/notify/R-DET-NOTIFY-echo", test_notifications);
+  ADD ("/evolution-mail/notify/moved-keeps-id", test_moved);
+  ADD ("/evolution-mail/engine/R-MAIL-TRACK", test_engine_track);
+  ADD ("/evolution-mail/engine/R-MARK-REGARDING", test_engine_regarding);
+  ADD ("/evolution-mail/engine/R-DEL-OUT-EMAIL-untrack", test_engine_untrack);
+  ADD ("/evolution-mail/engine/R-DEL-OUT-EMAIL-host-delete", test_engine_host_delete);
+  ADD ("/evolution-mail/engine/R-DEL-IN-EMAIL", test_engine_crm_delete);
+  ADD ("/evolution-mail/engine/hostile-mail", test_engine_hostile);
   return g_test_run ();
 }
