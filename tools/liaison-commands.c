@@ -11,6 +11,10 @@
 #include "liaison-bus.h"
 #include "liaison-session.h"
 
+#ifdef LIA_HAVE_LIBSECRET
+#include <libsecret/secret.h>
+#endif
+
 /* Every failure is one line on stderr and exit status 1. */
 static int
 fail (const GError *error)
@@ -39,14 +43,93 @@ time_text (gint64 usec)
 
 /* ---- setup ---- */
 
+#ifdef LIA_HAVE_LIBSECRET
+/* The schema Evolution's preferences page stores the token under
+ * (ui-hooks/evolution/lia-ui-prefs.c): one secret per org and user. */
+static const SecretSchema *
+token_schema (void)
+{
+  static const SecretSchema schema = {
+    "org.gnome.Liaison.Token",
+    SECRET_SCHEMA_NONE,
+    {
+        { "org", SECRET_SCHEMA_ATTRIBUTE_STRING },
+        { "user", SECRET_SCHEMA_ATTRIBUTE_STRING },
+        { NULL, 0 },
+    },
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+  };
+
+  return &schema;
+}
+#endif
+
+/* The token from the keyring (libsecret), or NULL with @error saying why:
+ * not built with libsecret, keyring not reachable, or no token stored. */
+static char *
+keyring_lookup (const char *org, const char *user, GError **error)
+{
+#ifdef LIA_HAVE_LIBSECRET
+  g_autoptr (GError) local = NULL;
+  char *token = secret_password_lookup_sync (token_schema (), NULL, &local, "org", org, "user", user, NULL);
+
+  if (token == NULL)
+    g_set_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND, "%s",
+                 local != NULL ? local->message : "the keyring holds no token for this org and user");
+  return token;
+#else
+  g_set_error (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE, "this liaison was built without libsecret");
+  return NULL;
+#endif
+}
+
+static gboolean
+keyring_store (const char *org, const char *user, const char *token, GError **error)
+{
+#ifdef LIA_HAVE_LIBSECRET
+  g_autofree char *label = g_strdup_printf ("Liaison CRM token for %s", user);
+
+  return secret_password_store_sync (token_schema (), SECRET_COLLECTION_DEFAULT, label, token, NULL, error,
+                                     "org", org, "user", user, NULL);
+#else
+  g_set_error (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE, "this liaison was built without libsecret");
+  return FALSE;
+#endif
+}
+
+static char *
+read_token_line (const char *user)
+{
+  g_autoptr (GIOChannel) in = g_io_channel_unix_new (STDIN_FILENO);
+  char *line = NULL;
+
+  if (isatty (STDIN_FILENO))
+    g_printerr ("Token for \"%s\": ", user);
+  if (g_io_channel_read_line (in, &line, NULL, NULL, NULL) != G_IO_STATUS_NORMAL || line == NULL
+      || *g_strstrip (line) == '\0')
+    {
+      g_free (line);
+      return NULL;
+    }
+  return line;
+}
+
 int
 lia_cmd_setup (int argc, char **argv)
 {
   g_autoptr (LiaProfile) profile = NULL;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GIOChannel) in = NULL;
   g_autofree char *line = NULL;
+  g_autofree char *abs = NULL;
   const char *embedded = NULL, *server = NULL, *user = NULL;
+  gboolean keyring = FALSE, from_keyring = FALSE;
 
   for (int i = 0; i < argc; i++)
     {
@@ -56,18 +139,32 @@ lia_cmd_setup (int argc, char **argv)
         server = argv[++i];
       else if (g_str_equal (argv[i], "--user") && i + 1 < argc)
         user = argv[++i];
+      else if (g_str_equal (argv[i], "--keyring"))
+        keyring = TRUE;
+      else if (g_str_has_prefix (argv[i], "--token"))
+        return usage_error ("setup: the token is never taken from the command line (other users can read it "
+                            "in /proc): pipe it on standard input or use --keyring");
       else
         return usage_error ("setup: unknown argument");
     }
   if ((embedded == NULL) == (server == NULL) || user == NULL)
     return usage_error ("setup needs --embedded ORG.db or --server URL, and --user NAME");
-  /* The token comes from stdin, never from argv (which every local user
-   * can read in /proc). */
-  if (isatty (STDIN_FILENO))
-    g_printerr ("Token for \"%s\": ", user);
-  in = g_io_channel_unix_new (STDIN_FILENO);
-  if (g_io_channel_read_line (in, &line, NULL, NULL, &error) != G_IO_STATUS_NORMAL || line == NULL
-      || *g_strstrip (line) == '\0')
+  if (embedded != NULL)
+    abs = g_canonicalize_filename (embedded, NULL);
+  /* The token comes from the keyring (--keyring) or stdin, never from argv
+   * (which every local user can read in /proc). Without a reachable
+   * keyring, --keyring says so and falls back to stdin. */
+  if (keyring)
+    {
+      g_autoptr (GError) why = NULL;
+
+      line = keyring_lookup (embedded != NULL ? abs : server, user, &why);
+      from_keyring = line != NULL;
+      if (line == NULL)
+        g_printerr ("liaison: setup: no token from the keyring (%s); reading it from standard input\n",
+                    why->message);
+    }
+  if (line == NULL && (line = read_token_line (user)) == NULL)
     {
       g_printerr ("liaison: setup: no token on standard input (liaison-org user add prints one)\n");
       return 1;
@@ -78,11 +175,7 @@ lia_cmd_setup (int argc, char **argv)
                   embedded);
       return 1;
     }
-  {
-    g_autofree char *abs = embedded != NULL ? g_canonicalize_filename (embedded, NULL) : NULL;
-
-    profile = lia_profile_new (embedded != NULL, embedded != NULL ? abs : server, user, line);
-  }
+  profile = lia_profile_new (embedded != NULL, embedded != NULL ? abs : server, user, line);
   memset (line, 0, strlen (line));
   /* Check the token now rather than at the first sync. */
   {
@@ -97,6 +190,18 @@ lia_cmd_setup (int argc, char **argv)
   }
   if (!lia_profile_save (profile, &error))
     return fail (error);
+  /* --keyring with a token from stdin: keep it in the keyring too. */
+  if (keyring && !from_keyring)
+    {
+      if (keyring_store (profile->org, profile->user, profile->token, &error))
+        g_print ("token: stored in the keyring\n");
+      else
+        g_printerr ("liaison: setup: the keyring did not take the token (%s); it is in the profile only\n",
+                    error->message);
+      g_clear_error (&error);
+    }
+  else if (from_keyring)
+    g_print ("token: from the keyring\n");
   g_print ("profile: %s org \"%s\", user \"%s\"; cache %s\n", profile->embedded ? "embedded" : "server",
            profile->org, profile->user, profile->cache_path);
   return 0;
@@ -232,8 +337,12 @@ lia_cmd_status (int argc, char **argv)
   gint64 last_at = 0;
   int fd;
 
-  if (argc != 0)
-    return usage_error ("status takes no arguments");
+  gboolean items = argc == 1 && g_str_equal (argv[0], "--items");
+  guint by_entity[LIA_ENTITY_N] = { 0 };
+  guint shown = 0;
+
+  if (argc != 0 && !items)
+    return usage_error ("usage: liaison status [--items]");
   profile = lia_profile_load (&error);
   if (profile == NULL)
     return fail (error);
@@ -276,23 +385,52 @@ lia_cmd_status (int argc, char **argv)
     }
   last = time_text (last_at);
   g_print ("sync:     last %s\n", last);
-  g_print ("queue:    %" G_GUINT64_FORMAT " pending, %" G_GUINT64_FORMAT " failed\n", pending, nfailed);
+  g_print ("queue:    %" G_GUINT64_FORMAT " pending, %" G_GUINT64_FORMAT " failed%s\n", pending, nfailed,
+           nfailed > 0 ? " (\"liaison outbox\" lists them; --retry ID, --drop ID)" : "");
   for (guint i = 0; i < mappings->len; i++)
     {
       LiaCacheMapping *m = g_ptr_array_index (mappings, i);
 
       tracked++;
-      g_print ("item:     %-8s %s %s CRM %s\n", lia_link_state_to_string (m->state), m->item_id,
-               lia_entity_to_string (m->entity), m->crm_id != NULL ? m->crm_id : "(not yet)");
+      if ((guint) m->entity < LIA_ENTITY_N)
+        by_entity[m->entity]++;
+      if (items)
+        g_print ("item:     %-8s %s %s CRM %s\n", lia_link_state_to_string (m->state), m->item_id,
+                 lia_entity_to_string (m->entity), m->crm_id != NULL ? m->crm_id : "(not yet)");
     }
-  g_print ("tracked:  %u\n", tracked);
-  for (guint i = 0; i < failed->len; i++)
+  {
+    g_autoptr (GString) kinds = g_string_new (NULL);
+
+    for (guint e = 0; e < LIA_ENTITY_N; e++)
+      if (by_entity[e] > 0)
+        g_string_append_printf (kinds, "%s%u %s", kinds->len > 0 ? ", " : "", by_entity[e],
+                                lia_entity_to_string ((LiaEntity) e));
+    g_print ("tracked:  %u%s%s%s\n", tracked, kinds->len > 0 ? " (" : "", kinds->str,
+             kinds->len > 0 ? ")" : "");
+  }
+  /* The last errors: failed changes with their reasons, then what the
+   * journal recorded (newest first), five at most. */
+  for (guint i = 0; i < failed->len && shown < 5; i++, shown++)
     {
       LiaCacheChange *c = g_ptr_array_index (failed, i);
 
-      g_print ("error:    %s: %s\n", c->item_id != NULL ? c->item_id : c->crm_id,
-               c->last_error != NULL ? c->last_error : "?");
+      g_print ("error:    change %" G_GINT64_FORMAT " %s %s: %s\n", c->id, lia_change_op_to_string (c->op),
+               c->item_id != NULL ? c->item_id : c->crm_id, c->last_error != NULL ? c->last_error : "?");
     }
+  for (guint i = 0; i < journal->len && shown < 5; i++)
+    {
+      LiaCacheJournalEntry *e = g_ptr_array_index (journal, i);
+      g_autofree char *at = NULL;
+
+      if (!g_str_equal (e->kind, "error")
+          && !(g_str_equal (e->kind, "cycle") && strstr (e->message, "offline")))
+        continue;
+      at = time_text (e->at);
+      g_print ("error:    %s %s\n", at, e->message);
+      shown++;
+    }
+  if (shown == 0)
+    g_print ("errors:   none\n");
   lia_cache_close (cache);
   return 0;
 }
@@ -335,6 +473,8 @@ link_command (LiaCommandKind kind, const char *what, const char *item_kind, cons
   LiaCommand cmd = { LIA_PLUGIN_ABI_VERSION, kind, LIA_SURFACE_EXPLORER };
   LiaEngine *engine;
   LiaEntity entity;
+  g_autofree char *why = NULL;
+  gboolean offline = FALSE;
 
   if (!parse_item (item_kind, uid, &entity, &item_id))
     return usage_error ("the item kind is contact, event or task");
@@ -345,15 +485,24 @@ link_command (LiaCommandKind kind, const char *what, const char *item_kind, cons
     g_autoptr (GDBusConnection) bus = lia_bus_connect_engine ();
 
     if (bus != NULL)
-      return lia_bus_cmd_link (bus, what, item_kind, uid, item_id, delete_in_crm, regarding_id, regarding_name);
+      return lia_bus_cmd_link (bus, what, item_kind, uid, item_id, delete_in_crm, regarding_id,
+                               regarding_name);
   }
   session = lia_session_open (profile, what, FALSE, &error);
   if (session == NULL)
     return fail (error);
   engine = lia_session_get_engine (session);
-  /* The first cycle opens the cache and learns the org's filters. */
+  /* The first cycle opens the cache and learns the org's filters. With the
+   * org offline the command is still queued (R-IMM-FALLBACK): the cache
+   * remembers the filters of the last sync. */
   if (!lia_session_sync (session, &error))
-    return fail (error);
+    {
+      if (!g_error_matches (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE) || lia_engine_get_cache (engine) == NULL)
+        return fail (error);
+      offline = TRUE;
+      why = g_strdup (error->message);
+      g_clear_error (&error);
+    }
   folder =
       lia_evo_host_get_vtable ()->dup_default_folder (lia_session_get_host (session), LIA_EVO_STORE, entity);
   m = lia_cache_lookup_item (lia_engine_get_cache (engine), LIA_EVO_STORE, item_id, NULL);
@@ -370,8 +519,22 @@ link_command (LiaCommandKind kind, const char *what, const char *item_kind, cons
       g_printerr ("liaison: %s \"%s\" is not tracked\n", item_kind, uid);
       return 1;
     }
-  if (!lia_session_command (session, &cmd, &error) || !lia_session_sync (session, &error))
+  if (!lia_session_command (session, &cmd, &error))
     return fail (error);
+  if (!offline && !lia_session_sync (session, &error))
+    {
+      if (!g_error_matches (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE))
+        return fail (error);
+      offline = TRUE;
+      why = g_strdup (error->message);
+    }
+  if (offline)
+    {
+      g_print ("%s \"%s\": queued; the org is offline (%s): \"liaison outbox\" shows it, the next sync sends "
+               "it\n",
+               item_kind, uid, why);
+      return 0;
+    }
   g_clear_pointer (&m, lia_cache_mapping_free);
   m = lia_cache_lookup_item (lia_engine_get_cache (engine), LIA_EVO_STORE, item_id, NULL);
   if (kind == LIA_COMMAND_UNTRACK)
@@ -384,32 +547,204 @@ link_command (LiaCommandKind kind, const char *what, const char *item_kind, cons
   return 0;
 }
 
+/* ---- selection by search ---- */
+
+/* This command blocks its thread in the _sync calls: do not wait for the
+ * "connected" notice (see tools/liaison-eds-demo.c); local books and
+ * calendars are usable at once. */
+#define NO_WAIT ((guint32) -1)
+
+typedef struct
+{
+  char *uid;
+  char *label;
+} Match;
+
+static void
+match_free (gpointer data)
+{
+  Match *m = data;
+
+  g_free (m->uid);
+  g_free (m->label);
+  g_free (m);
+}
+
+/* The items of the default address book (full name, nickname or email
+ * contains @text) or calendar / task list (summary contains @text), as
+ * Evolution's own search does it, case-insensitively. */
+static GPtrArray *
+search_items (const char *item_kind, const char *text, GError **error)
+{
+  g_autoptr (ESourceRegistry) registry = e_source_registry_new_sync (NULL, error);
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (match_free);
+  g_autoptr (ESource) source = NULL;
+  g_autoptr (EClient) client = NULL;
+
+  if (registry == NULL)
+    return NULL;
+  if (g_str_equal (item_kind, "contact"))
+    {
+      EBookQuery *q =
+          e_book_query_orv (e_book_query_field_test (E_CONTACT_FULL_NAME, E_BOOK_QUERY_CONTAINS, text),
+                            e_book_query_field_test (E_CONTACT_NICKNAME, E_BOOK_QUERY_CONTAINS, text),
+                            e_book_query_field_test (E_CONTACT_EMAIL, E_BOOK_QUERY_CONTAINS, text), NULL);
+      g_autofree char *sexp = e_book_query_to_string (q);
+      GSList *contacts = NULL;
+
+      e_book_query_unref (q);
+
+      source = e_source_registry_ref_default_address_book (registry);
+      client = e_book_client_connect_sync (source, NO_WAIT, NULL, error);
+      if (client == NULL
+          || !e_book_client_get_contacts_sync (E_BOOK_CLIENT (client), sexp, &contacts, NULL, error))
+        return NULL;
+      for (GSList *l = contacts; l != NULL; l = l->next)
+        {
+          Match *m = g_new0 (Match, 1);
+          const char *email = e_contact_get_const (l->data, E_CONTACT_EMAIL_1);
+
+          m->uid = e_contact_get (l->data, E_CONTACT_UID);
+          m->label = g_strdup_printf (
+              "%s%s%s%s", (const char *) e_contact_get_const (l->data, E_CONTACT_FULL_NAME),
+              email != NULL ? " <" : "", email != NULL ? email : "", email != NULL ? ">" : "");
+          g_ptr_array_add (out, m);
+        }
+      g_slist_free_full (contacts, g_object_unref);
+    }
+  else
+    {
+      gboolean event = g_str_equal (item_kind, "event");
+      g_autoptr (GString) sexp = g_string_new ("(contains? \"summary\" ");
+      g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+      GSList *comps = NULL;
+
+      e_sexp_encode_string (sexp, text);
+      g_string_append_c (sexp, ')');
+      source = event ? e_source_registry_ref_default_calendar (registry)
+                     : e_source_registry_ref_default_task_list (registry);
+      client = e_cal_client_connect_sync (
+          source, event ? E_CAL_CLIENT_SOURCE_TYPE_EVENTS : E_CAL_CLIENT_SOURCE_TYPE_TASKS, NO_WAIT, NULL,
+          error);
+      if (client == NULL
+          || !e_cal_client_get_object_list_sync (E_CAL_CLIENT (client), sexp->str, &comps, NULL, error))
+        return NULL;
+      for (GSList *l = comps; l != NULL; l = l->next)
+        {
+          const char *uid = i_cal_component_get_uid (l->data);
+          Match *m;
+
+          /* A series and its detached instances share the UID: one item. */
+          if (uid == NULL || g_hash_table_contains (seen, uid))
+            continue;
+          m = g_new0 (Match, 1);
+          m->uid = g_strdup (uid);
+          m->label = g_strdup (i_cal_component_get_summary (l->data));
+          g_hash_table_add (seen, m->uid);
+          g_ptr_array_add (out, m);
+        }
+      g_slist_free_full (comps, g_object_unref);
+    }
+  return g_steal_pointer (&out);
+}
+
+/* `liaison track|untrack|regarding`: KIND (UID | --search TEXT [--all])
+ * [--delete-in-crm (untrack)] [CRM-ID [NAME] (regarding)]. With --search,
+ * one match is acted on; several only with --all, else they are listed. */
+static int
+link_main (LiaCommandKind kind, const char *what, const char *usage, int argc, char **argv)
+{
+  g_autoptr (GPtrArray) pos = g_ptr_array_new ();
+  g_autoptr (GPtrArray) matches = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *search = NULL, *item_kind, *regarding_id = NULL, *regarding_name = NULL;
+  gboolean all = FALSE, delete_in_crm = FALSE;
+  guint want_min, want_max, first_extra;
+  int rc = 0;
+
+  for (int i = 0; i < argc; i++)
+    {
+      if (g_str_equal (argv[i], "--search") && i + 1 < argc)
+        search = argv[++i];
+      else if (g_str_equal (argv[i], "--all"))
+        all = TRUE;
+      else if (g_str_equal (argv[i], "--delete-in-crm") && kind == LIA_COMMAND_UNTRACK)
+        delete_in_crm = TRUE;
+      else if (g_str_has_prefix (argv[i], "--"))
+        return usage_error (usage);
+      else
+        g_ptr_array_add (pos, argv[i]);
+    }
+  /* KIND, then UID unless searching, then CRM-ID [NAME] for regarding. */
+  first_extra = search != NULL ? 1 : 2;
+  want_min = first_extra + (kind == LIA_COMMAND_SET_REGARDING ? 1 : 0);
+  want_max = first_extra + (kind == LIA_COMMAND_SET_REGARDING ? 2 : 0);
+  if (pos->len < want_min || pos->len > want_max || (all && search == NULL)
+      || (search != NULL && *search == '\0'))
+    return usage_error (usage);
+  item_kind = g_ptr_array_index (pos, 0);
+  if (!g_str_equal (item_kind, "contact") && !g_str_equal (item_kind, "event")
+      && !g_str_equal (item_kind, "task"))
+    return usage_error ("the item kind is contact, event or task");
+  if (kind == LIA_COMMAND_SET_REGARDING)
+    {
+      regarding_id = g_ptr_array_index (pos, first_extra);
+      regarding_name = pos->len > first_extra + 1 ? g_ptr_array_index (pos, first_extra + 1) : NULL;
+    }
+  if (search == NULL)
+    return link_command (kind, what, item_kind, g_ptr_array_index (pos, 1), delete_in_crm, regarding_id,
+                         regarding_name);
+  matches = search_items (item_kind, search, &error);
+  if (matches == NULL)
+    return fail (error);
+  if (matches->len == 0)
+    {
+      g_printerr ("liaison: no %s matches \"%s\"\n", item_kind, search);
+      return 1;
+    }
+  if (matches->len > 1 && !all)
+    {
+      g_printerr ("liaison: %u %ss match \"%s\"; name one by UID, or add --all:\n", matches->len, item_kind,
+                  search);
+      for (guint i = 0; i < matches->len; i++)
+        {
+          Match *m = g_ptr_array_index (matches, i);
+
+          g_printerr ("  %s\t%s\n", m->uid, m->label != NULL ? m->label : "");
+        }
+      return 1;
+    }
+  for (guint i = 0; i < matches->len; i++)
+    {
+      Match *m = g_ptr_array_index (matches, i);
+      int one = link_command (kind, what, item_kind, m->uid, delete_in_crm, regarding_id, regarding_name);
+
+      rc = MAX (rc, one);
+    }
+  return rc;
+}
+
 int
 lia_cmd_track (int argc, char **argv)
 {
-  if (argc != 2)
-    return usage_error ("usage: liaison track contact|event|task UID");
-  return link_command (LIA_COMMAND_TRACK, "track", argv[0], argv[1], FALSE, NULL, NULL);
+  return link_main (LIA_COMMAND_TRACK, "track",
+                    "usage: liaison track contact|event|task UID|--search TEXT [--all]", argc, argv);
 }
 
 int
 lia_cmd_untrack (int argc, char **argv)
 {
-  gboolean delete_in_crm = argc == 3 && g_str_equal (argv[0], "--delete-in-crm");
-
-  if (argc != 2 && !delete_in_crm)
-    return usage_error ("usage: liaison untrack [--delete-in-crm] contact|event|task UID");
-  return link_command (LIA_COMMAND_UNTRACK, "untrack", argv[argc - 2], argv[argc - 1], delete_in_crm, NULL,
-                       NULL);
+  return link_main (LIA_COMMAND_UNTRACK, "untrack",
+                    "usage: liaison untrack [--delete-in-crm] contact|event|task UID|--search TEXT [--all]",
+                    argc, argv);
 }
 
 int
 lia_cmd_regarding (int argc, char **argv)
 {
-  if (argc != 3 && argc != 4)
-    return usage_error ("usage: liaison regarding event|task UID CRM-ID [NAME]");
-  return link_command (LIA_COMMAND_SET_REGARDING, "regarding", argv[0], argv[1], FALSE, argv[2],
-                       argc == 4 ? argv[3] : NULL);
+  return link_main (LIA_COMMAND_SET_REGARDING, "regarding",
+                    "usage: liaison regarding contact|event|task UID|--search TEXT [--all] CRM-ID [NAME]",
+                    argc, argv);
 }
 
 /* ---- outbox ---- */

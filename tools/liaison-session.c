@@ -203,8 +203,9 @@ lia_session_command (LiaSession *self, const LiaCommand *command, GError **error
   guint64 before;
   gint64 until;
 
-  /* The dispatcher queues into the cache, which the first cycle opens. */
-  if (!lia_engine_is_ready (lia_session_get_engine (self)) && !lia_session_sync (self, error))
+  /* The dispatcher queues into the cache, which the first cycle opens (also
+   * when the org is offline: R-OFF-QUEUE). */
+  if (lia_engine_get_cache (lia_session_get_engine (self)) == NULL && !lia_session_sync (self, error))
     return FALSE;
   before = queued (self);
   if (!lia_plugin_internal_funcs ()->command (self->plugin, command, error))
