@@ -2,6 +2,7 @@
 #pragma once
 
 #include "lia-engine.h"
+#include "lia-engine-mail.h"
 #include "lia-host-call-private.h"
 #include "lia-deletion-private.h"
 
@@ -75,6 +76,7 @@ struct _LiaEngine
   gboolean running;         /* guarded by lock */
   gboolean stopped;         /* guarded by lock */
   GPtrArray *waiters;       /* guarded by lock: GTask of sync_async */
+  LiaEngineMail *mail;      /* owned, guarded by lock (made once): lia-engine-mail.c */
 };
 
 /* One cycle, on the worker. */
@@ -135,5 +137,14 @@ gboolean lia_engine_upload (Cycle *c, GError **error);
 
 /* lia-engine-download.c */
 gboolean lia_engine_download (Cycle *c, GError **error);
+
+/* lia-engine-mail.c: the email phases around upload and download. */
+#define LIA_ENGINE_SETTING_MAIL_FOLDERS "mail-folders"
+#define LIA_ENGINE_SETTING_MAIL_TOKENS "mail-tokens"
+#define LIA_ENGINE_WATERMARK_TAGGING "mail-tagging"
+LiaEngineMail *lia_engine_mail_new (void);
+void lia_engine_mail_free (LiaEngineMail *mail);
+gboolean lia_engine_mail_before_upload (Cycle *c, GError **error);
+gboolean lia_engine_mail_after_download (Cycle *c, GError **error);
 
 G_END_DECLS

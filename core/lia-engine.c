@@ -85,6 +85,7 @@ lia_engine_unref (LiaEngine *engine)
   g_free (engine->primary_name);
   g_free (engine->last_error);
   g_ptr_array_unref (engine->waiters);
+  g_clear_pointer (&engine->mail, lia_engine_mail_free);
   g_mutex_clear (&engine->lock);
   g_atomic_rc_box_release (engine);
 }
@@ -434,6 +435,10 @@ cycle_run (LiaEngine *self, GCancellable *cancellable, GError **error)
   /* R-DET-SCAN-STARTUP: the first cycle after load is the start-up scan. */
   if (role != LIA_CLIENT_DELEGATE && !lia_engine_scan (&c, error))
     goto out;
+  /* SPEC section 8: auto-tracked and folder-tracked mail is queued before
+   * the upload, so this cycle creates it in CRM. */
+  if (role == LIA_CLIENT_PRIMARY && !lia_engine_mail_before_upload (&c, error))
+    goto out;
   lia_engine_set_state (self, LIA_SYNC_STATE_UPLOADING);
   if (!lia_engine_upload (&c, error))
     goto out;
@@ -441,6 +446,9 @@ cycle_run (LiaEngine *self, GCancellable *cancellable, GError **error)
   /* R-ROLE-SECONDARY-DEFER: only the primary brings CRM changes to the
    * shared mailbox; a secondary sees them through the mailbox. */
   if (role == LIA_CLIENT_PRIMARY && !lia_engine_download (&c, error))
+    goto out;
+  /* R-MAIL-TAGGING: regarding changes of tracked email, after the download. */
+  if (role == LIA_CLIENT_PRIMARY && !lia_engine_mail_after_download (&c, error))
     goto out;
   if (role != LIA_CLIENT_DELEGATE && !lia_engine_set_scan_watermarks (&c, error))
     goto out;

@@ -83,6 +83,14 @@ FWD (GPtrArray *, NULL, list_filters, (LiaCrm * crm, GCancellable *c, GError **e
      (INNER (crm), c, error))
 FWD (GHashTable *, NULL, get_settings, (LiaCrm * crm, GCancellable *c, GError **error),
      (INNER (crm), c, error))
+/* Email (SPEC section 8): sender resolution, tokens, the tagging poll. */
+FWD (GPtrArray *, NULL, resolve, (LiaCrm * crm, const char *const *a, GCancellable *c, GError **error),
+     (INNER (crm), a, c, error))
+FWD (GStrv, NULL, allocate_tokens, (LiaCrm * crm, guint n, GCancellable *c, GError **error),
+     (INNER (crm), n, c, error))
+FWD (GPtrArray *, NULL, email_changes,
+     (LiaCrm * crm, gint64 since, guint n, gint64 *last, GCancellable *c, GError **error),
+     (INNER (crm), since, n, last, c, error))
 
 static void
 switch_crm_iface_init (LiaCrmInterface *iface)
@@ -103,6 +111,9 @@ switch_crm_iface_init (LiaCrmInterface *iface)
   iface->remove = sw_delete;
   iface->list_filters = sw_list_filters;
   iface->get_settings = sw_get_settings;
+  iface->resolve = sw_resolve;
+  iface->allocate_tokens = sw_allocate_tokens;
+  iface->email_changes = sw_email_changes;
 }
 
 G_DEFINE_TYPE_WITH_CODE (SwitchCrm, switch_crm, G_TYPE_OBJECT,

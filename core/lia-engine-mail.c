@@ -1,0 +1,773 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "lia-cache-private.h"
+#include "lia-engine-private.h"
+#include "lia-mail-correlate.h"
+
+/* The email phases of a cycle (SPEC section 8), primary client only:
+ *
+ *   before upload: refresh the index of tracked messages, auto-track new
+ *                  Inbox mail (R-MAIL-AUTO, R-MAIL-CORRELATE-*), track new
+ *                  mail of tracked folders (R-MAIL-FOLDER), keep a pool of
+ *                  tracking tokens (R-MAIL-CORRELATE-TOKEN);
+ *   after download: the tagging poll (R-MAIL-TAGGING, R-SET-TAGGING).
+ *
+ * What it tracks goes through the change queue like a user's Track, so the
+ * upload of the same cycle creates the CRM emails, and a kill in between
+ * loses nothing (the queue is durable). Why a message was tracked is a
+ * journal line of kind "auto-track" or "folder-track" on the item (rule ID,
+ * earlier message), read back with lia_engine_mail_dup_reason().
+ *
+ * State: the index lives on the engine (worker only); tracked folders and
+ * the token pool are also read on the host's thread, under the lock. Both
+ * are persisted in cache settings, so a restart resumes them. */
+
+#define TOKEN_POOL_LOW 8
+#define TOKEN_POOL_FILL 32
+#define TAGGING_PAGE 200
+
+struct _LiaEngineMail
+{
+  LiaMailIndex *index; /* owned; worker only */
+  GHashTable *indexed; /* owned; worker only: item id -> crm id (owned) */
+  char *index_config;  /* owned; worker only: the settings the index was made for */
+  GMutex lock;
+  GHashTable *folders; /* owned, guarded by lock: "store/folder" -> "id\nname" or "" */
+  GPtrArray *tokens;   /* owned, guarded by lock: unused tokens, oldest first */
+  gboolean loaded;     /* guarded by lock: folders and tokens read from the cache */
+};
+
+void
+lia_engine_mail_free (LiaEngineMail *mail)
+{
+  if (mail == NULL)
+    return;
+  g_clear_pointer (&mail->index, lia_mail_index_free);
+  g_clear_pointer (&mail->indexed, g_hash_table_unref);
+  g_free (mail->index_config);
+  g_clear_pointer (&mail->folders, g_hash_table_unref);
+  g_clear_pointer (&mail->tokens, g_ptr_array_unref);
+  g_mutex_clear (&mail->lock);
+  g_free (mail);
+}
+
+LiaEngineMail *
+lia_engine_mail_new (void)
+{
+  LiaEngineMail *mail = g_new0 (LiaEngineMail, 1);
+
+  g_mutex_init (&mail->lock);
+  mail->indexed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  mail->folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  mail->tokens = g_ptr_array_new_with_free_func (g_free);
+  return mail;
+}
+
+static char *
+folder_key (const char *store, const char *folder)
+{
+  return g_strdup_printf ("%s/%s", store, folder);
+}
+
+/* Reads the tracked folders and the token pool from the cache once. */
+static void
+load_locked (LiaEngineMail *mail, LiaCache *cache)
+{
+  g_autofree char *folders = NULL;
+  g_autofree char *tokens = NULL;
+
+  if (mail->loaded || cache == NULL)
+    return;
+  mail->loaded = TRUE;
+  folders = lia_cache_dup_setting (cache, LIA_ENGINE_SETTING_MAIL_FOLDERS, NULL);
+  tokens = lia_cache_dup_setting (cache, LIA_ENGINE_SETTING_MAIL_TOKENS, NULL);
+  if (folders != NULL)
+    {
+      /* Lines "store/folder\tregarding-id\tregarding-name". */
+      g_auto (GStrv) lines = g_strsplit (folders, "\n", -1);
+      for (guint i = 0; lines[i] != NULL; i++)
+        {
+          g_auto (GStrv) f = g_strsplit (lines[i], "\t", 3);
+          if (g_strv_length (f) != 3 || *f[0] == '\0')
+            continue;
+          g_hash_table_replace (mail->folders, g_strdup (f[0]),
+                                *f[1] != '\0' ? g_strdup_printf ("%s\n%s", f[1], f[2]) : g_strdup (""));
+        }
+    }
+  if (tokens != NULL)
+    {
+      g_auto (GStrv) list = g_strsplit (tokens, " ", -1);
+      for (guint i = 0; list[i] != NULL; i++)
+        if (*list[i] != '\0')
+          g_ptr_array_add (mail->tokens, g_strdup (list[i]));
+    }
+}
+
+static char *
+folders_to_setting_locked (LiaEngineMail *mail)
+{
+  GString *out = g_string_new (NULL);
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, mail->folders);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      const char *regarding = value;
+      const char *nl = strchr (regarding, '\n');
+      if (out->len > 0)
+        g_string_append_c (out, '\n');
+      if (nl != NULL)
+        g_string_append_printf (out, "%s\t%.*s\t%s", (const char *) key, (int) (nl - regarding), regarding,
+                                nl + 1);
+      else
+        g_string_append_printf (out, "%s\t\t", (const char *) key);
+    }
+  return g_string_free (out, FALSE);
+}
+
+static LiaEngineMail *
+mail_of (LiaEngine *engine)
+{
+  LiaEngineMail *mail;
+
+  g_mutex_lock (&engine->lock);
+  if (engine->mail == NULL)
+    engine->mail = lia_engine_mail_new ();
+  mail = engine->mail;
+  g_mutex_unlock (&engine->lock);
+  return mail;
+}
+
+gboolean
+lia_engine_mail_set_folder (LiaEngine *engine, const char *store, const char *folder, gboolean tracked,
+                            const char *regarding_id, const char *regarding_name, GError **error)
+{
+  LiaEngineMail *mail;
+  LiaCache *cache;
+  g_autofree char *key = NULL;
+  g_autofree char *setting = NULL;
+  g_autofree char *mark = NULL;
+
+  g_return_val_if_fail (engine != NULL && store != NULL && folder != NULL, FALSE);
+  cache = lia_engine_get_cache (engine);
+  if (cache == NULL)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE, "Liaison is still starting; try again");
+      return FALSE;
+    }
+  if (strchr (store, '\t') != NULL || strchr (store, '\n') != NULL || strchr (folder, '\t') != NULL
+      || strchr (folder, '\n') != NULL || (regarding_id != NULL && strpbrk (regarding_id, "\t\n") != NULL)
+      || (regarding_name != NULL && strpbrk (regarding_name, "\t\n") != NULL))
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID,
+                   "Folder and regarding names cannot hold tabs or lines");
+      return FALSE;
+    }
+  if (tracked && g_strcmp0 (store, engine->store) != 0)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_REFUSED,
+                   "Only folders of your primary mailbox can be tracked in CRM; \"%s\" is another store",
+                   store);
+      return FALSE;
+    }
+  mail = mail_of (engine);
+  key = folder_key (store, folder);
+  g_mutex_lock (&mail->lock);
+  load_locked (mail, cache);
+  if (tracked)
+    g_hash_table_replace (mail->folders, g_strdup (key),
+                          regarding_id != NULL ? g_strdup_printf (
+                              "%s\n%s", regarding_id, regarding_name != NULL ? regarding_name : "")
+                                               : g_strdup (""));
+  else
+    g_hash_table_remove (mail->folders, key);
+  setting = folders_to_setting_locked (mail);
+  g_mutex_unlock (&mail->lock);
+  /* Mail already in the folder stays as it is: what arrives from now on is
+   * tracked (R-MAIL-FOLDER, "moved or filtered into it"). */
+  mark = g_strdup_printf ("%" G_GINT64_FORMAT, lia_clock_now (engine->clock));
+  {
+    g_autofree char *wkey = g_strdup_printf ("mail-folder:%s", key);
+    if (tracked && !lia_cache_set_watermark (cache, wkey, mark, error))
+      return FALSE;
+  }
+  return lia_cache_set_setting (cache, LIA_ENGINE_SETTING_MAIL_FOLDERS, setting, error);
+}
+
+gboolean
+lia_engine_mail_folder_is_tracked (LiaEngine *engine, const char *store, const char *folder)
+{
+  LiaEngineMail *mail;
+  g_autofree char *key = NULL;
+  gboolean tracked;
+
+  if (engine == NULL || store == NULL || folder == NULL)
+    return FALSE;
+  mail = mail_of (engine);
+  key = folder_key (store, folder);
+  g_mutex_lock (&mail->lock);
+  load_locked (mail, lia_engine_get_cache (engine));
+  tracked = g_hash_table_contains (mail->folders, key);
+  g_mutex_unlock (&mail->lock);
+  return tracked;
+}
+
+char *
+lia_engine_mail_take_token (LiaEngine *engine)
+{
+  LiaEngineMail *mail;
+  char *token = NULL;
+
+  g_return_val_if_fail (engine != NULL, NULL);
+  mail = mail_of (engine);
+  g_mutex_lock (&mail->lock);
+  load_locked (mail, lia_engine_get_cache (engine));
+  if (mail->tokens->len > 0)
+    token = g_ptr_array_steal_index (mail->tokens, 0);
+  g_mutex_unlock (&mail->lock);
+  return token;
+}
+
+/* Reasons ---------------------------------------------------------------- */
+
+gboolean
+lia_engine_mail_dup_reason (LiaCache *cache, const char *store, const char *item_id, char **out_kind,
+                            char **out_message, GError **error)
+{
+  static const char sql[] =
+      "SELECT kind, message FROM journal WHERE store = ?1 AND item_id = ?2"
+      " AND kind IN ('auto-track', 'folder-track', 'bulk-track') ORDER BY id DESC LIMIT 1";
+  sqlite3_stmt *stmt;
+  gboolean ok = TRUE;
+  int rc;
+
+  g_return_val_if_fail (cache != NULL && store != NULL && item_id != NULL, FALSE);
+  g_mutex_lock (&cache->read_lock);
+  rc = sqlite3_prepare_v2 (cache->read_db, sql, -1, &stmt, NULL);
+  if (rc == SQLITE_OK)
+    {
+      sqlite3_bind_text (stmt, 1, store, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 2, item_id, -1, SQLITE_TRANSIENT);
+      rc = sqlite3_step (stmt);
+      if (rc == SQLITE_ROW)
+        {
+          if (out_kind != NULL)
+            *out_kind = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+          if (out_message != NULL)
+            *out_message = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+        }
+      else if (rc == SQLITE_DONE)
+        {
+          if (out_kind != NULL)
+            *out_kind = NULL;
+          if (out_message != NULL)
+            *out_message = NULL;
+        }
+      else
+        ok = FALSE;
+      sqlite3_finalize (stmt);
+    }
+  else
+    ok = FALSE;
+  if (!ok)
+    lia_sqlite_set_error (error, cache->read_db, rc, cache->path, "read");
+  g_mutex_unlock (&cache->read_lock);
+  return ok;
+}
+
+/* Reading messages --------------------------------------------------------- */
+
+/* The addresses of from, to and cc, NULL-terminated (borrowed strings). */
+static GPtrArray *
+addresses_of (const LiaItem *item)
+{
+  static const char *const fields[] = { "from", "to", "cc" };
+  GPtrArray *out = g_ptr_array_new ();
+
+  for (guint f = 0; f < G_N_ELEMENTS (fields); f++)
+    {
+      LiaValue *list = lia_item_get (item, fields[f]);
+      gsize n = list != NULL && lia_value_get_kind (list) == LIA_VALUE_PARTY_LIST
+                    ? lia_value_get_n_parties (list)
+                    : 0;
+      /* Correlation needs a few addresses, not a 5,000-recipient list. */
+      for (gsize i = 0; i < n && out->len < 64; i++)
+        if (lia_value_get_party (list, i)->address != NULL)
+          g_ptr_array_add (out, (gpointer) lia_value_get_party (list, i)->address);
+    }
+  g_ptr_array_add (out, NULL);
+  return out;
+}
+
+static const char *
+sender_of (const LiaItem *item)
+{
+  LiaValue *from = lia_item_get (item, "from");
+
+  if (from == NULL || lia_value_get_kind (from) != LIA_VALUE_PARTY_LIST
+      || lia_value_get_n_parties (from) == 0)
+    return NULL;
+  return lia_value_get_party (from, 0)->address;
+}
+
+static void
+index_item (LiaEngineMail *mail, const LiaHostItem *hi, const char *crm_id)
+{
+  g_autoptr (GPtrArray) addrs = addresses_of (hi->item);
+  LiaValue *regarding = lia_item_get (hi->item, "regarding");
+  LiaMailTracked t = { 0 };
+
+  t.message_id = lia_item_get_text (hi->item, "message-id");
+  t.item_id = hi->item_id;
+  t.crm_id = crm_id;
+  t.subject = lia_item_get_text (hi->item, "subject");
+  t.addresses = (const char *const *) addrs->pdata;
+  t.regarding = regarding != NULL && lia_value_get_kind (regarding) == LIA_VALUE_REFERENCE ? regarding : NULL;
+  lia_mail_index_add (mail->index, &t);
+  g_hash_table_replace (mail->indexed, g_strdup (hi->item_id), g_strdup (crm_id));
+}
+
+/* Settings --------------------------------------------------------------- */
+
+typedef struct
+{
+  LiaMailCorrelateConfig config;
+  char *prefix;
+  LiaMailAutoTrack option;
+  gboolean tagging;
+} MailSettings;
+
+static void
+mail_settings_clear (MailSettings *s)
+{
+  g_free (s->prefix);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (MailSettings, mail_settings_clear)
+
+static void
+read_settings (Cycle *c, GHashTable *org, MailSettings *out)
+{
+  g_autofree char *option = lia_cache_dup_setting (c->cache, LIA_ENGINE_SETTING_AUTO_TRACK, NULL);
+  g_autofree char *tagging = lia_cache_dup_setting (c->cache, LIA_ENGINE_SETTING_TAGGING, NULL);
+  const char *digits = org != NULL ? g_hash_table_lookup (org, "tracking-token-digits") : NULL;
+  const char *min = org != NULL ? g_hash_table_lookup (org, "smart-matching-min-addresses") : NULL;
+  guint64 n = 0;
+
+  out->prefix = g_strdup (org != NULL && g_hash_table_lookup (org, "tracking-token-prefix") != NULL
+                              ? g_hash_table_lookup (org, "tracking-token-prefix")
+                              : "CRM:");
+  out->config.token_prefix = out->prefix;
+  out->config.token_digits =
+      digits != NULL && g_ascii_string_to_unsigned (digits, 10, 1, 18, &n, NULL) ? n : 7;
+  out->config.smart_min_overlap =
+      min != NULL && g_ascii_string_to_unsigned (min, 10, 1, 64, &n, NULL) ? n : 2;
+  out->config.token_enabled =
+      org == NULL || g_strcmp0 (g_hash_table_lookup (org, "tracking-token-enabled"), "false") != 0;
+  out->config.smart_enabled =
+      org == NULL || g_strcmp0 (g_hash_table_lookup (org, "smart-matching-enabled"), "false") != 0;
+  /* R-SET-AUTOTRACK: the default is "email in response to tracked email". */
+  if (option == NULL || !lia_mail_auto_track_from_string (option, &out->option, NULL))
+    out->option = LIA_MAIL_AUTO_DEFAULT;
+  /* R-SET-TAGGING: on unless the user turned it off; the org overrides. */
+  out->tagging = lia_mail_tagging_enabled (org != NULL ? g_hash_table_lookup (org, "tagging-override") : NULL,
+                                           g_strcmp0 (tagging, "off") != 0);
+}
+
+/* Brings the index in line with the cache's tracked emails. */
+static gboolean
+refresh_index (Cycle *c, LiaEngineMail *mail, const MailSettings *s, GError **error)
+{
+  LiaEngine *self = c->engine;
+  g_autofree char *config =
+      g_strdup_printf ("%s/%u/%u/%d/%d", s->prefix, s->config.token_digits, s->config.smart_min_overlap,
+                       s->config.token_enabled, s->config.smart_enabled);
+  g_autoptr (GPtrArray) mappings = NULL;
+  g_autoptr (GHashTable) live = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GPtrArray) gone = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer key;
+
+  if (mail->index == NULL || g_strcmp0 (config, mail->index_config) != 0)
+    {
+      g_clear_pointer (&mail->index, lia_mail_index_free);
+      mail->index = lia_mail_index_new (&s->config);
+      g_hash_table_remove_all (mail->indexed);
+      g_free (mail->index_config);
+      mail->index_config = g_steal_pointer (&config);
+    }
+  mappings = lia_cache_list_mappings (c->cache, self->store, NULL, error);
+  if (mappings == NULL)
+    return FALSE;
+  for (guint i = 0; i < mappings->len; i++)
+    {
+      const LiaCacheMapping *m = mappings->pdata[i];
+      g_autoptr (LiaHostItem) hi = NULL;
+      g_autoptr (GError) local = NULL;
+
+      if (m->entity != LIA_ENTITY_EMAIL || m->state != LIA_LINK_STATE_TRACKED)
+        continue;
+      g_hash_table_add (live, m->item_id);
+      if (g_hash_table_contains (mail->indexed, m->item_id))
+        continue;
+      hi = lia_host_call_read_item (&self->link, self->store, m->item_id, c->cancellable, &local);
+      if (hi == NULL)
+        {
+          if (g_error_matches (local, LIA_ERROR, LIA_ERROR_NOT_FOUND))
+            continue;
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+      index_item (mail, hi, m->crm_id);
+    }
+  g_hash_table_iter_init (&iter, mail->indexed);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (!g_hash_table_contains (live, key))
+      g_ptr_array_add (gone, key);
+  for (guint i = 0; i < gone->len; i++)
+    {
+      lia_mail_index_remove_item (mail->index, gone->pdata[i]);
+      g_hash_table_remove (mail->indexed, gone->pdata[i]);
+    }
+  return TRUE;
+}
+
+/* Marks @hi tracked at once (the UI shows it) and queues its Track with the
+ * regarding; the journal says why. */
+static gboolean
+track_now (Cycle *c, const LiaHostItem *hi, const char *regarding_id, const char *regarding_name,
+           const char *kind, const char *why, GError **error)
+{
+  LiaEngine *self = c->engine;
+  g_autoptr (LiaCacheChange) change = lia_cache_change_new (LIA_DIRECTION_TO_CRM, LIA_CHANGE_OP_TRACK,
+                                                            hi->store, hi->item_id, LIA_ENTITY_EMAIL, NULL);
+  g_auto (LiaHostProps) props = { 0 };
+
+  change->folder = g_strdup (hi->folder);
+  if (regarding_id != NULL)
+    {
+      g_autofree char *text =
+          g_strdup_printf ("%s\n%s", regarding_id, regarding_name != NULL ? regarding_name : "");
+      change->payload = g_bytes_new (text, strlen (text));
+    }
+  lia_host_props_set (&props, LIA_HOST_PROP_LINK_STATE, "1");
+  if (!lia_host_call_write_item (&self->link, hi->store, hi->item_id, NULL, &props, c->cancellable, error)
+      || !lia_cache_enqueue (c->cache, change, NULL, error))
+    return FALSE;
+  lia_engine_journal (c, kind, hi->item_id, NULL, why);
+  return TRUE;
+}
+
+typedef gboolean (*RowFunc) (Cycle *c, const LiaHostItem *hi, gpointer data, GError **error);
+
+/* Calls @func for every untracked message of @folder modified since the
+ * watermark @wkey (absent: none; the watermark starts now), newest first;
+ * then moves the watermark to this cycle's start. */
+static gboolean
+scan_new_mail (Cycle *c, const char *folder, const char *wkey, RowFunc func, gpointer data, GError **error)
+{
+  LiaEngine *self = c->engine;
+  g_autofree char *mark = lia_cache_dup_watermark (c->cache, wkey, NULL);
+  g_autofree char *next = g_strdup_printf ("%" G_GINT64_FORMAT, c->started_at);
+  gint64 watermark = 0;
+  gboolean done = FALSE;
+
+  if (mark != NULL && g_ascii_string_to_signed (mark, 10, 0, G_MAXINT64, &watermark, NULL))
+    {
+      for (guint offset = 0; !done; offset += LIA_ENGINE_SCAN_PAGE)
+        {
+          g_autoptr (GPtrArray) rows = lia_host_call_read_contents (
+              &self->link, self->store, folder, offset, LIA_ENGINE_SCAN_PAGE, c->cancellable, error);
+          if (rows == NULL)
+            return FALSE;
+          done = rows->len < LIA_ENGINE_SCAN_PAGE;
+          for (guint i = 0; i < rows->len; i++)
+            {
+              const LiaHostRow *row = rows->pdata[i];
+              g_autoptr (LiaCacheMapping) m = NULL;
+              g_autoptr (LiaHostItem) hi = NULL;
+              g_autoptr (GError) local = NULL;
+
+              if (row->modified_at < watermark)
+                {
+                  done = TRUE;
+                  break;
+                }
+              if (row->link_state != LIA_LINK_STATE_NONE)
+                continue;
+              m = lia_cache_lookup_item (c->cache, self->store, row->item_id, NULL);
+              if (m != NULL)
+                continue;
+              hi = lia_host_call_read_item (&self->link, self->store, row->item_id, c->cancellable, &local);
+              if (hi == NULL)
+                {
+                  if (g_error_matches (local, LIA_ERROR, LIA_ERROR_NOT_FOUND))
+                    continue;
+                  g_propagate_error (error, g_steal_pointer (&local));
+                  return FALSE;
+                }
+              if (hi->is_draft || lia_item_get_entity (hi->item) != LIA_ENTITY_EMAIL)
+                continue;
+              if (!func (c, hi, data, error))
+                return FALSE;
+            }
+        }
+    }
+  return lia_cache_set_watermark (c->cache, wkey, next, error);
+}
+
+typedef struct
+{
+  LiaEngineMail *mail;
+  const MailSettings *settings;
+} AutoData;
+
+static gboolean
+auto_track_one (Cycle *c, const LiaHostItem *hi, gpointer data, GError **error)
+{
+  AutoData *a = data;
+  g_autoptr (GPtrArray) addrs = addresses_of (hi->item);
+  g_auto (LiaMailMatch) match = { 0 };
+  LiaMailSenderKind sender = LIA_MAIL_SENDER_UNKNOWN;
+  LiaMailIncoming in = { 0 };
+  g_autofree char *why = NULL;
+
+  in.message_id = lia_item_get_text (hi->item, "message-id");
+  in.in_reply_to = lia_item_get_text (hi->item, "in-reply-to");
+  in.references = lia_item_get_text (hi->item, "references");
+  in.subject = lia_item_get_text (hi->item, "subject");
+  in.addresses = (const char *const *) addrs->pdata;
+  in.inbox = TRUE;
+  /* The sender rules need CRM: ask only when correlation did not decide. */
+  if ((a->settings->option == LIA_MAIL_AUTO_CRM_CONTACTS
+       || a->settings->option == LIA_MAIL_AUTO_EMAIL_ENABLED)
+      && !lia_mail_index_correlate (a->mail->index, &in, &match) && sender_of (hi->item) != NULL)
+    {
+      const char *one[] = { sender_of (hi->item), NULL };
+      g_autoptr (GError) local = NULL;
+      g_autoptr (GPtrArray) found = lia_crm_resolve_sync (c->engine->crm, one, c->cancellable, &local);
+      /* Unresolved is "not from CRM", unless the org is unreachable. */
+      if (found == NULL
+          && (lia_engine_is_network_error (local)
+              || g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED)))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+      for (guint i = 0; found != NULL && i < found->len; i++)
+        {
+          const LiaCrmMatch *f = found->pdata[i];
+          if (f->entity == LIA_ENTITY_CONTACT || f->entity == LIA_ENTITY_LEAD
+              || f->entity == LIA_ENTITY_ACCOUNT)
+            sender = LIA_MAIL_SENDER_CONTACT;
+          else if (sender == LIA_MAIL_SENDER_UNKNOWN)
+            sender = LIA_MAIL_SENDER_OTHER;
+        }
+    }
+  lia_mail_match_clear (&match);
+  if (!lia_mail_auto_decide (a->mail->index, a->settings->option, &in, sender, &match))
+    return TRUE;
+  why = lia_mail_match_describe (&match);
+  return track_now (c, hi, match.regarding != NULL ? lia_value_get_reference_id (match.regarding) : NULL,
+                    match.regarding != NULL ? lia_value_get_reference_name (match.regarding) : NULL,
+                    "auto-track", why, error);
+}
+
+static gboolean
+folder_track_one (Cycle *c, const LiaHostItem *hi, gpointer data, GError **error)
+{
+  const char *regarding = data;
+  const char *nl = strchr (regarding, '\n');
+  g_autofree char *id = nl != NULL ? g_strndup (regarding, (gsize) (nl - regarding)) : NULL;
+  g_autofree char *why = g_strdup_printf ("R-MAIL-FOLDER: arrived in tracked folder \"%s\"", hi->folder);
+
+  return track_now (c, hi, id, nl != NULL ? nl + 1 : NULL, "folder-track", why, error);
+}
+
+static gboolean
+refill_tokens (Cycle *c, LiaEngineMail *mail, const MailSettings *s, GError **error)
+{
+  g_auto (GStrv) fresh = NULL;
+  g_autofree char *setting = NULL;
+  g_autoptr (GError) local = NULL;
+  guint have;
+
+  if (!s->config.token_enabled)
+    return TRUE;
+  g_mutex_lock (&mail->lock);
+  have = mail->tokens->len;
+  g_mutex_unlock (&mail->lock);
+  if (have >= TOKEN_POOL_LOW)
+    return TRUE;
+  fresh = lia_crm_allocate_tokens_sync (c->engine->crm, TOKEN_POOL_FILL, c->cancellable, &local);
+  if (fresh == NULL)
+    {
+      /* An unapproved user (R-MAIL-APPROVED) or an older org: no tokens,
+       * and mail still goes out. */
+      if (lia_engine_is_network_error (local))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+      g_debug ("no tracking tokens: %s", local->message);
+      return TRUE;
+    }
+  g_mutex_lock (&mail->lock);
+  for (guint i = 0; fresh[i] != NULL; i++)
+    g_ptr_array_add (mail->tokens, g_strdup (fresh[i]));
+  g_ptr_array_add (mail->tokens, NULL);
+  setting = g_strjoinv (" ", (char **) mail->tokens->pdata);
+  g_ptr_array_remove_index (mail->tokens, mail->tokens->len - 1);
+  g_mutex_unlock (&mail->lock);
+  return lia_cache_set_setting (c->cache, LIA_ENGINE_SETTING_MAIL_TOKENS, setting, error);
+}
+
+gboolean
+lia_engine_mail_before_upload (Cycle *c, GError **error)
+{
+  LiaEngine *self = c->engine;
+  LiaEngineMail *mail = mail_of (self);
+  g_autoptr (GHashTable) org = lia_crm_get_settings_sync (self->crm, c->cancellable, NULL);
+  g_auto (MailSettings) s = { 0 };
+  g_autoptr (GHashTable) folders = NULL;
+  const char *inbox = self->folders[LIA_ENTITY_EMAIL];
+
+  read_settings (c, org, &s);
+  g_mutex_lock (&mail->lock);
+  load_locked (mail, c->cache);
+  folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  {
+    GHashTableIter iter;
+    gpointer k, v;
+    g_hash_table_iter_init (&iter, mail->folders);
+    while (g_hash_table_iter_next (&iter, &k, &v))
+      g_hash_table_insert (folders, g_strdup (k), g_strdup (v));
+  }
+  g_mutex_unlock (&mail->lock);
+
+  if (!refresh_index (c, mail, &s, error))
+    return FALSE;
+  /* R-MAIL-FOLDER first: a tracked folder's regarding wins over
+   * correlation. */
+  {
+    GHashTableIter iter;
+    gpointer k, v;
+    g_autofree char *prefix = g_strdup_printf ("%s/", self->store);
+    g_hash_table_iter_init (&iter, folders);
+    while (g_hash_table_iter_next (&iter, &k, &v))
+      {
+        g_autofree char *wkey = g_strdup_printf ("mail-folder:%s", (const char *) k);
+        if (!g_str_has_prefix (k, prefix))
+          continue;
+        if (!scan_new_mail (c, (const char *) k + strlen (prefix), wkey, folder_track_one, v, error))
+          return FALSE;
+      }
+  }
+  /* R-MAIL-AUTO: the Inbox only. */
+  if (inbox != NULL && s.option != LIA_MAIL_AUTO_NONE)
+    {
+      AutoData a = { mail, &s };
+      g_autofree char *wkey = g_strdup_printf ("mail-auto:%s/%s", self->store, inbox);
+      if (!scan_new_mail (c, inbox, wkey, auto_track_one, &a, error))
+        return FALSE;
+    }
+  return refill_tokens (c, mail, &s, error);
+}
+
+/* Tagging ------------------------------------------------------------------ */
+
+static gboolean
+apply_tag (Cycle *c, LiaEngineMail *mail, const LiaCrmRecord *rec, GError **error)
+{
+  LiaEngine *self = c->engine;
+  LiaValue *regarding = lia_item_get (lia_crm_record_get_item (rec), "regarding");
+  g_autoptr (LiaCacheMapping) m =
+      lia_cache_lookup_crm (c->cache, self->store, LIA_ENTITY_EMAIL, lia_crm_record_get_id (rec), NULL);
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (LiaItem) fields = NULL;
+  g_autoptr (GError) local = NULL;
+  g_auto (LiaHostProps) props = { 0 };
+  g_autofree char *why = NULL;
+
+  if (m == NULL || m->state != LIA_LINK_STATE_TRACKED)
+    return TRUE;
+  hi = lia_host_call_read_item (&self->link, self->store, m->item_id, c->cancellable, &local);
+  if (hi == NULL)
+    {
+      if (g_error_matches (local, LIA_ERROR, LIA_ERROR_NOT_FOUND))
+        return TRUE;
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  if (lia_value_equal (regarding, lia_item_get (hi->item, "regarding"))
+      && g_strcmp0 (hi->props.regarding_id, regarding != NULL ? lia_value_get_reference_id (regarding) : NULL)
+             == 0)
+    return TRUE;
+  fields = lia_item_copy (hi->item);
+  if (!lia_item_set (fields, "regarding", regarding, error))
+    return FALSE;
+  lia_host_props_set (&props, LIA_HOST_PROP_REGARDING,
+                      regarding != NULL ? lia_value_get_reference_id (regarding) : NULL);
+  props.regarding_name = regarding != NULL ? g_strdup (lia_value_get_reference_name (regarding)) : NULL;
+  if (!lia_host_call_write_item (&self->link, self->store, m->item_id, fields, &props, c->cancellable, error))
+    return FALSE;
+  if (mail->index != NULL)
+    lia_mail_index_set_regarding (mail->index, m->item_id, regarding);
+  why = g_strdup_printf ("R-MAIL-TAGGING: regarding changed in CRM to \"%s\"",
+                         regarding != NULL && lia_value_get_reference_name (regarding) != NULL
+                             ? lia_value_get_reference_name (regarding)
+                             : "(none)");
+  lia_engine_journal (c, "tagging", m->item_id, m->crm_id, why);
+  return TRUE;
+}
+
+gboolean
+lia_engine_mail_after_download (Cycle *c, GError **error)
+{
+  LiaEngine *self = c->engine;
+  LiaEngineMail *mail = mail_of (self);
+  g_autoptr (GHashTable) org = lia_crm_get_settings_sync (self->crm, c->cancellable, NULL);
+  g_auto (MailSettings) s = { 0 };
+  g_autofree char *mark = NULL;
+  gint64 since = 0;
+
+  read_settings (c, org, &s);
+  if (!s.tagging)
+    return TRUE;
+  mark = lia_cache_dup_watermark (c->cache, LIA_ENGINE_WATERMARK_TAGGING, NULL);
+  if (mark != NULL)
+    g_ascii_string_to_signed (mark, 10, 0, G_MAXINT64, &since, NULL);
+  for (;;)
+    {
+      gint64 last = since;
+      g_autofree char *next = NULL;
+      g_autoptr (GError) local = NULL;
+      g_autoptr (GPtrArray) recs =
+          lia_crm_email_changes_sync (self->crm, since, TAGGING_PAGE, &last, c->cancellable, &local);
+
+      if (recs == NULL)
+        {
+          /* An org without the poll is not an error of the cycle. */
+          if (lia_engine_is_network_error (local)
+              || g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+            {
+              g_propagate_error (error, g_steal_pointer (&local));
+              return FALSE;
+            }
+          g_debug ("tagging poll: %s", local->message);
+          return TRUE;
+        }
+      for (guint i = 0; i < recs->len; i++)
+        if (!apply_tag (c, mail, recs->pdata[i], error))
+          return FALSE;
+      next = g_strdup_printf ("%" G_GINT64_FORMAT, last);
+      if (!lia_cache_set_watermark (c->cache, LIA_ENGINE_WATERMARK_TAGGING, next, error))
+        return FALSE;
+      if (last <= since)
+        return TRUE;
+      since = last;
+    }
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "lia-engine.h"
+
+G_BEGIN_DECLS
+
+/* The engine's email features the plugin and hosts reach (SPEC section 8):
+ * tracked folders, tracking tokens for outgoing subjects, why a message was
+ * tracked. Private to libliaison and the plugin, like lia-engine.h. */
+
+typedef struct _LiaEngineMail LiaEngineMail;
+
+/* Cache settings (SPEC section 9). R-SET-AUTOTRACK: "none", "all",
+ * "response" (default), "crm-contacts", "email-enabled". R-SET-TAGGING:
+ * "on" (default) or "off"; the org's tagging-override wins. */
+#define LIA_ENGINE_SETTING_AUTO_TRACK "mail-auto-track"
+#define LIA_ENGINE_SETTING_TAGGING "mail-tagging"
+
+/* R-MAIL-FOLDER: marks (or unmarks) a mail folder of the primary store as
+ * tracked, with an optional regarding record; mail that arrives in it from
+ * now on (moved, filtered) is tracked at the next cycle. Writes the cache:
+ * call off the UI thread or for a user command. %LIA_ERROR_REFUSED for
+ * another store, %LIA_ERROR_UNAVAILABLE before start-up. */
+LIA_API gboolean lia_engine_mail_set_folder (LiaEngine *engine, const char *store, const char *folder,
+                                             gboolean tracked, const char *regarding_id,
+                                             const char *regarding_name, GError **error);
+/* Whether @folder is tracked; no I/O after the first call. Any thread. */
+LIA_API gboolean lia_engine_mail_folder_is_tracked (LiaEngine *engine, const char *store, const char *folder);
+/* R-MAIL-CORRELATE-TOKEN: a tracking token for the subject of a tracked
+ * outgoing message, from the pool the cycles keep filled; NULL when the
+ * pool is empty (no org tokens yet, or tokens disabled). Any thread. */
+LIA_API char *lia_engine_mail_take_token (LiaEngine *engine);
+/* Why @item_id was tracked automatically: @out_kind "auto-track",
+ * "folder-track" or "bulk-track" and a line naming the rule ID and the
+ * earlier message; both NULL when it was not. Reads the cache. */
+LIA_API gboolean lia_engine_mail_dup_reason (LiaCache *cache, const char *store, const char *item_id,
+                                             char **out_kind, char **out_message, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,460 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* SPEC section 8 end to end: the plugin's code and the test host against
+ * the embedded org. Auto-tracking and correlation of received mail
+ * (R-MAIL-AUTO, R-SET-AUTOTRACK, R-MAIL-CORRELATE-SMART,
+ * R-MAIL-CORRELATE-TOKEN), tagging (R-MAIL-TAGGING, R-SET-TAGGING),
+ * folder-level tracking (R-MAIL-FOLDER), bulk tracking (R-MAIL-BULK) and
+ * hostile mail. */
+
+#include "engine-fixture.h"
+#include "lia-engine-private.h"
+#include "lia-mail-correlate.h"
+
+static LiaValue *
+parties (const char *const *addresses)
+{
+  LiaParty list[8] = { 0 };
+  guint n = 0;
+
+  for (; addresses != NULL && addresses[n] != NULL && n < G_N_ELEMENTS (list); n++)
+    {
+      list[n].address = addresses[n];
+      list[n].entity = LIA_ENTITY_N;
+    }
+  return lia_value_new_party_list (list, n);
+}
+
+static LiaItem *
+mail (const char *message_id, const char *in_reply_to, const char *subject, const char *from,
+      const char *const *to, gboolean outgoing)
+{
+  LiaItem *item = lia_item_new (LIA_ENTITY_EMAIL);
+  const char *const sender[] = { from, NULL };
+  g_autoptr (LiaValue) f = parties (sender);
+  g_autoptr (LiaValue) t = parties (to);
+  g_autoptr (LiaValue) d = lia_value_new_enum (outgoing ? "outgoing" : "incoming");
+
+  g_assert_true (lia_item_set_text (item, "subject", subject, NULL));
+  g_assert_true (lia_item_set_text (item, "message-id", message_id, NULL));
+  if (in_reply_to != NULL)
+    g_assert_true (lia_item_set_text (item, "in-reply-to", in_reply_to, NULL));
+  g_assert_true (lia_item_set (item, "from", f, NULL));
+  g_assert_true (lia_item_set (item, "to", t, NULL));
+  g_assert_true (lia_item_set (item, "direction", d, NULL));
+  return item;
+}
+
+static char *
+account (Ef *ef, const char *name)
+{
+  g_autoptr (LiaCrmRecord) a = lia_crm_record_new (LIA_ENTITY_ACCOUNT);
+  g_autoptr (LiaCrmRecord) made = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (lia_item_set_text (lia_crm_record_get_item (a), "name", name, NULL));
+  made = lia_org_service_create (ef->org, ef->alice, a, NULL, &error);
+  g_assert_no_error (error);
+  return g_strdup (lia_crm_record_get_id (made));
+}
+
+static void
+command (Ef *ef, LiaCommandKind kind, const char *folder, const char *item_id, const char *regarding_id,
+         const char *regarding_name)
+{
+  LiaCommand cmd = { LIA_PLUGIN_ABI_VERSION, kind, LIA_SURFACE_EXPLORER };
+  g_autoptr (GError) error = NULL;
+
+  cmd.store = LIA_TEST_STORE;
+  cmd.folder = folder;
+  cmd.item_id = item_id;
+  cmd.entity = LIA_ENTITY_EMAIL;
+  cmd.regarding_id = regarding_id;
+  cmd.regarding_name = regarding_name;
+  g_assert_true (lia_plugin_internal_funcs ()->command (ef->a.plugin, &cmd, &error));
+  g_assert_no_error (error);
+}
+
+/* A sent message tracked by hand with a regarding, synced. */
+static char *
+sent_tracked (Ef *ef, const char *message_id, const char *subject, const char *const *to, const char *acct)
+{
+  g_autoptr (LiaItem) m = mail (message_id, NULL, subject, "alice@example.org", to, TRUE);
+  char *id = lia_test_host_user_create (ef->a.host, LIA_TEST_STORE, "sent", m, FALSE);
+  g_autoptr (LiaHostItem) hi = NULL;
+
+  command (ef, LIA_COMMAND_SET_REGARDING, "sent", id, acct, "Acme");
+  ef_wait_queued (&ef->a, 1);
+  ef_sync (&ef->a);
+  hi = lia_test_host_dup_item (ef->a.host, id);
+  g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+  return id;
+}
+
+static LiaCache *
+cache_of (EfClient *client)
+{
+  return lia_engine_get_cache (lia_plugin_get_engine (client->plugin));
+}
+
+static void
+set_user (Ef *ef, const char *key, const char *value)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (lia_cache_set_setting (cache_of (&ef->a), key, value, &error));
+  g_assert_no_error (error);
+}
+
+static char *
+receive (Ef *ef, const char *folder, const char *message_id, const char *in_reply_to, const char *subject,
+         const char *from)
+{
+  const char *const to[] = { "alice@example.org", NULL };
+  g_autoptr (LiaItem) m = mail (message_id, in_reply_to, subject, from, to, FALSE);
+
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  return lia_test_host_user_create (ef->a.host, LIA_TEST_STORE, folder, m, FALSE);
+}
+
+static LiaLinkState
+state_of (Ef *ef, const char *item_id)
+{
+  g_autoptr (LiaHostItem) hi = lia_test_host_dup_item (ef->a.host, item_id);
+
+  return hi->props.link_state;
+}
+
+static char *
+regarding_of (Ef *ef, const char *item_id)
+{
+  g_autoptr (LiaHostItem) hi = lia_test_host_dup_item (ef->a.host, item_id);
+  LiaValue *r = lia_item_get (hi->item, "regarding");
+
+  g_assert_cmpstr (hi->props.regarding_id, ==, r != NULL ? lia_value_get_reference_id (r) : NULL);
+  return g_strdup (hi->props.regarding_id);
+}
+
+static char *
+reason_of (Ef *ef, const char *item_id)
+{
+  g_autofree char *kind = NULL;
+  char *message = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (
+      lia_engine_mail_dup_reason (cache_of (&ef->a), LIA_TEST_STORE, item_id, &kind, &message, &error));
+  g_assert_no_error (error);
+  return message;
+}
+
+static void
+check_cache (Ef *ef)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (lia_cache_check (cache_of (&ef->a), &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_auto_response (Ef *ef, gconstpointer data)
+{
+  const char *const to[] = { "client@example.com", NULL };
+  g_autofree char *acct = NULL;
+  g_autofree char *sent = NULL;
+  g_autofree char *reply = NULL;
+  g_autofree char *cold = NULL;
+  g_autofree char *in_sent = NULL;
+  g_autofree char *smart = NULL;
+  g_autofree char *why = NULL;
+  g_autofree char *why_smart = NULL;
+  g_autofree char *reg = NULL;
+  g_autofree char *reg_smart = NULL;
+
+  g_test_summary ("R-MAIL-AUTO, R-SET-AUTOTRACK, R-MAIL-CORRELATE-SMART: with the default option a "
+                  "received reply (In-Reply-To, or subject and addresses) to tracked mail is tracked with "
+                  "the thread's regarding and records why; unrelated mail and mail outside the Inbox are "
+                  "not");
+  ef_sync (&ef->a);
+  acct = account (ef, "Acme");
+  sent = sent_tracked (ef, "<q1@example.org>", "Quote for May", to, acct);
+  reply = receive (ef, "inbox", "<r1@example.com>", "<q1@example.org>", "RE: Quote for May",
+                   "client@example.com");
+  cold = receive (ef, "inbox", "<c1@example.com>", NULL, "Hello there", "stranger@example.net");
+  in_sent =
+      receive (ef, "sent", "<s2@example.com>", "<q1@example.org>", "RE: Quote for May", "client@example.com");
+  smart = receive (ef, "inbox", "<r2@example.com>", NULL, "AW: Fwd: quote for may", "client@example.com");
+  ef_sync (&ef->a);
+  g_assert_cmpint (state_of (ef, reply), ==, LIA_LINK_STATE_TRACKED);
+  reg = regarding_of (ef, reply);
+  g_assert_cmpstr (reg, ==, acct);
+  why = reason_of (ef, reply);
+  g_assert_nonnull (why);
+  g_assert_nonnull (strstr (why, "q1@example.org"));
+  g_assert_true (g_str_has_prefix (why, "R-MAIL-CORRELATE-SMART"));
+  g_assert_cmpint (state_of (ef, smart), ==, LIA_LINK_STATE_TRACKED);
+  reg_smart = regarding_of (ef, smart);
+  g_assert_cmpstr (reg_smart, ==, acct);
+  why_smart = reason_of (ef, smart);
+  g_assert_nonnull (strstr (why_smart, "subject and 2 addresses"));
+  g_assert_cmpint (state_of (ef, cold), ==, LIA_LINK_STATE_NONE);
+  g_assert_cmpint (state_of (ef, in_sent), ==, LIA_LINK_STATE_NONE);
+  g_assert_cmpuint (ef_crm_count (ef, LIA_ENTITY_EMAIL), ==, 3);
+  check_cache (ef);
+}
+
+static void
+test_auto_options (Ef *ef, gconstpointer data)
+{
+  const char *const to[] = { "client@example.com", NULL };
+  g_autofree char *acct = NULL;
+  g_autofree char *sent = NULL;
+  g_autofree char *r_none = NULL;
+  g_autofree char *cold_all = NULL;
+  g_autofree char *from_contact = NULL;
+  g_autofree char *from_stranger = NULL;
+  g_autofree char *from_user = NULL;
+  g_autofree char *why = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("R-SET-AUTOTRACK, R-MAIL-AUTO: none tracks no reply; all tracks any Inbox mail; "
+                  "crm-contacts tracks mail from a CRM contact only; email-enabled also from a CRM user");
+  ef_sync (&ef->a);
+  acct = account (ef, "Acme");
+  sent = sent_tracked (ef, "<q1@example.org>", "Quote for May", to, acct);
+  set_user (ef, LIA_ENGINE_SETTING_AUTO_TRACK, "none");
+  r_none = receive (ef, "inbox", "<r1@example.com>", "<q1@example.org>", "RE: Quote", "client@example.com");
+  ef_sync (&ef->a);
+  g_assert_cmpint (state_of (ef, r_none), ==, LIA_LINK_STATE_NONE);
+
+  set_user (ef, LIA_ENGINE_SETTING_AUTO_TRACK, "all");
+  cold_all = receive (ef, "inbox", "<c1@example.com>", NULL, "Newsletter", "news@example.net");
+  ef_sync (&ef->a);
+  g_assert_cmpint (state_of (ef, cold_all), ==, LIA_LINK_STATE_TRACKED);
+  why = reason_of (ef, cold_all);
+  g_assert_true (g_str_has_prefix (why, "R-MAIL-AUTO"));
+
+  set_user (ef, LIA_ENGINE_SETTING_AUTO_TRACK, "crm-contacts");
+  {
+    g_autoptr (LiaCrmRecord) c = ef_contact ("Carl", "Client");
+    g_autoptr (LiaCrmRecord) made = NULL;
+    g_assert_true (lia_item_set_text (lia_crm_record_get_item (c), "email-1", "carl@client.example", NULL));
+    made = lia_org_service_create (ef->org, ef->alice, c, NULL, &error);
+    g_assert_no_error (error);
+  }
+  from_contact = receive (ef, "inbox", "<k1@client.example>", NULL, "Order", "Carl@Client.example");
+  from_stranger = receive (ef, "inbox", "<k2@x.example>", NULL, "Order", "nobody@x.example");
+  from_user = receive (ef, "inbox", "<k3@example.org>", NULL, "Lunch?", "bob@example.org");
+  ef_sync (&ef->a);
+  g_assert_cmpint (state_of (ef, from_contact), ==, LIA_LINK_STATE_TRACKED);
+  g_assert_cmpint (state_of (ef, from_stranger), ==, LIA_LINK_STATE_NONE);
+  g_assert_cmpint (state_of (ef, from_user), ==, LIA_LINK_STATE_NONE);
+
+  set_user (ef, LIA_ENGINE_SETTING_AUTO_TRACK, "email-enabled");
+  {
+    g_autofree char *from_user2 =
+        receive (ef, "inbox", "<k4@example.org>", NULL, "Lunch!", "bob@example.org");
+    ef_sync (&ef->a);
+    g_assert_cmpint (state_of (ef, from_user2), ==, LIA_LINK_STATE_TRACKED);
+  }
+  check_cache (ef);
+}
+
+static void
+test_token (Ef *ef, gconstpointer data)
+{
+  const char *const to[] = { "client@example.com", NULL };
+  g_autofree char *acct = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *subject = NULL;
+  g_autofree char *sent = NULL;
+  g_autofree char *reply = NULL;
+  g_autofree char *why = NULL;
+  g_autofree char *reg = NULL;
+  guint64 number = 0;
+
+  g_test_summary ("R-MAIL-CORRELATE-TOKEN: the engine keeps org tokens for tracked outgoing subjects; "
+                  "a reply under another subject, without In-Reply-To, from another address, carrying "
+                  "the token is tracked with the same regarding");
+  ef_sync (&ef->a);
+  token = lia_engine_mail_take_token (lia_plugin_get_engine (ef->a.plugin));
+  g_assert_nonnull (token);
+  g_assert_true (lia_mail_token_find (token, "CRM:", 7, &number, NULL, NULL));
+  g_assert_cmpuint (number, >=, 1001);
+  acct = account (ef, "Acme");
+  subject = lia_mail_subject_add_token ("Quote for May", token, "CRM:", 7);
+  sent = sent_tracked (ef, "<q1@example.org>", subject, to, acct);
+  {
+    g_autofree char *re = g_strdup_printf ("Totally new subject %s", token);
+    reply = receive (ef, "inbox", "<r9@elsewhere.example>", NULL, re, "someone@elsewhere.example");
+  }
+  ef_sync (&ef->a);
+  g_assert_cmpint (state_of (ef, reply), ==, LIA_LINK_STATE_TRACKED);
+  reg = regarding_of (ef, reply);
+  g_assert_cmpstr (reg, ==, acct);
+  why = reason_of (ef, reply);
+  g_assert_true (g_str_has_prefix (why, "R-MAIL-CORRELATE-TOKEN"));
+}
+
+static void
+test_tagging (Ef *ef, gconstpointer data)
+{
+  const char *const to[] = { "bob@example.org", NULL };
+  g_autofree char *acct_a = NULL;
+  g_autofree char *acct_b = NULL;
+  g_autofree char *acct_c = NULL;
+  g_autofree char *sent = NULL;
+  g_autofree char *after = NULL;
+  g_autofree char *off = NULL;
+  g_autofree char *forced = NULL;
+  g_autofree char *why = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LiaCrm) bob = lia_crm_embedded_new_for_service (ef->org, ef->bob_token);
+  g_autoptr (LiaCrm) root = NULL;
+
+  g_test_summary ("R-MAIL-TAGGING, R-SET-TAGGING: another user tracking the same message with another "
+                  "regarding changes the regarding shown on the host at the next cycle; with the user's "
+                  "switch off it does not, unless the org overrides it on");
+  ef_sync (&ef->a);
+  acct_a = account (ef, "Record A");
+  acct_b = account (ef, "Record B");
+  acct_c = account (ef, "Record C");
+  sent = sent_tracked (ef, "<t1@example.org>", "Plan", to, acct_a);
+  {
+    g_autoptr (LiaItem) m = mail ("<t1@example.org>", NULL, "Plan", "alice@example.org", to, FALSE);
+    g_autoptr (LiaCrmRecord) rec = lia_crm_record_new_for_item (m);
+    g_autoptr (LiaValue) b = lia_value_new_reference (LIA_ENTITY_ACCOUNT, acct_b, "Record B");
+    g_autoptr (LiaCrmRecord) made = NULL;
+    g_assert_true (lia_item_set (lia_crm_record_get_item (rec), "regarding", b, NULL));
+    made = lia_crm_create_sync (bob, rec, NULL, NULL, &error);
+    g_assert_no_error (error);
+  }
+  ef_sync (&ef->a);
+  after = regarding_of (ef, sent);
+  g_assert_cmpstr (after, ==, acct_b);
+  why = reason_of (ef, sent);
+  g_assert_null (why); /* tracked by hand: no auto-track reason */
+
+  set_user (ef, LIA_ENGINE_SETTING_TAGGING, "off");
+  {
+    g_autoptr (LiaItem) m = mail ("<t1@example.org>", NULL, "Plan", "alice@example.org", to, FALSE);
+    g_autoptr (LiaCrmRecord) rec = lia_crm_record_new_for_item (m);
+    g_autoptr (LiaValue) cv = lia_value_new_reference (LIA_ENTITY_ACCOUNT, acct_c, "Record C");
+    g_autoptr (LiaCrmRecord) made = NULL;
+    g_assert_true (lia_item_set (lia_crm_record_get_item (rec), "regarding", cv, NULL));
+    made = lia_crm_create_sync (bob, rec, NULL, NULL, &error);
+    g_assert_no_error (error);
+  }
+  ef_sync (&ef->a);
+  off = regarding_of (ef, sent);
+  g_assert_cmpstr (off, ==, acct_b);
+  /* The org override wins over the user's switch; the poll resumes from
+   * where it stopped, so the change made while off arrives too. */
+  {
+    g_autofree char *root_token = NULL;
+    g_assert_true (lia_org_service_add_user (ef->org, "root", "root@example.org", TRUE, &root_token, &error));
+    root = lia_crm_embedded_new_for_service (ef->org, root_token);
+    g_assert_true (lia_crm_set_setting_sync (root, "tagging-override", "on", NULL, &error));
+    g_assert_no_error (error);
+  }
+  lia_cache_set_watermark (cache_of (&ef->a), LIA_ENGINE_WATERMARK_TAGGING, "0", NULL);
+  ef_sync (&ef->a);
+  forced = regarding_of (ef, sent);
+  g_assert_cmpstr (forced, ==, acct_c);
+  check_cache (ef);
+}
+
+static void
+test_folder (Ef *ef, gconstpointer data)
+{
+  g_autofree char *acct = NULL;
+  g_autofree char *moved = NULL;
+  g_autofree char *filtered = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *elsewhere = NULL;
+  g_autofree char *reg = NULL;
+  g_autofree char *why = NULL;
+  g_autoptr (GError) error = NULL;
+  LiaEngine *engine = lia_plugin_get_engine (ef->a.plugin);
+
+  g_test_summary ("R-MAIL-FOLDER: a folder marked tracked with a regarding tracks mail moved or filtered "
+                  "into it afterwards, with that regarding; mail already there and mail of other folders "
+                  "stay untracked; another store's folder cannot be tracked");
+  ef_sync (&ef->a);
+  set_user (ef, LIA_ENGINE_SETTING_AUTO_TRACK, "none");
+  acct = account (ef, "Project X");
+  before = receive (ef, "project-x", "<b1@example.com>", NULL, "Old", "a@example.com");
+  g_assert_false (lia_engine_mail_set_folder (engine, LIA_TEST_STORE_OTHER, "x", TRUE, NULL, NULL, &error));
+  g_assert_error (error, LIA_ERROR, LIA_ERROR_REFUSED);
+  g_clear_error (&error);
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  g_assert_true (
+      lia_engine_mail_set_folder (engine, LIA_TEST_STORE, "project-x", TRUE, acct, "Project X", &error));
+  g_assert_no_error (error);
+  g_assert_true (lia_engine_mail_folder_is_tracked (engine, LIA_TEST_STORE, "project-x"));
+  moved = receive (ef, "inbox", "<m1@example.com>", NULL, "Specs", "a@example.com");
+  elsewhere = receive (ef, "inbox", "<m2@example.com>", NULL, "Other", "a@example.com");
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  g_assert_true (lia_test_host_user_move (ef->a.host, moved, LIA_TEST_STORE, "project-x"));
+  filtered = receive (ef, "project-x", "<m3@example.com>", NULL, "Filtered", "b@example.com");
+  ef_sync (&ef->a);
+  g_assert_cmpint (state_of (ef, moved), ==, LIA_LINK_STATE_TRACKED);
+  g_assert_cmpint (state_of (ef, filtered), ==, LIA_LINK_STATE_TRACKED);
+  reg = regarding_of (ef, moved);
+  g_assert_cmpstr (reg, ==, acct);
+  why = reason_of (ef, filtered);
+  g_assert_true (g_str_has_prefix (why, "R-MAIL-FOLDER"));
+  g_assert_cmpint (state_of (ef, before), ==, LIA_LINK_STATE_NONE);
+  g_assert_cmpint (state_of (ef, elsewhere), ==, LIA_LINK_STATE_NONE);
+  /* Untracking the folder stops it; survives a restart otherwise. */
+  g_assert_true (lia_engine_mail_set_folder (engine, LIA_TEST_STORE, "project-x", FALSE, NULL, NULL, &error));
+  {
+    g_autofree char *later = receive (ef, "project-x", "<m4@example.com>", NULL, "Later", "b@example.com");
+    ef_sync (&ef->a);
+    g_assert_cmpint (state_of (ef, later), ==, LIA_LINK_STATE_NONE);
+  }
+  check_cache (ef);
+}
+
+static void
+test_hostile (Ef *ef, gconstpointer data)
+{
+  const char *const to[] = { "client@example.com", NULL };
+  g_autoptr (LiaItem) big = mail ("<big@example.org>", "<not closed", "Hi\r\nBcc: victim@example.org",
+                                  "alice@example.org", to, FALSE);
+  g_autofree char *body = g_strnfill (10 * 1024 * 1024, 'x');
+  g_autofree char *item_id = NULL;
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (LiaCrmRecord) rec = NULL;
+
+  g_test_summary ("Hostile mail: a 10 MB body, a malformed In-Reply-To and a header injection attempt "
+                  "in the subject are tracked as data (the subject stays one CRM field), the cache "
+                  "stays sound, correlation does not trip");
+  ef_sync (&ef->a);
+  set_user (ef, LIA_ENGINE_SETTING_AUTO_TRACK, "all");
+  g_assert_true (lia_item_set_text (big, "body", body, NULL));
+  item_id = lia_test_host_user_create (ef->a.host, LIA_TEST_STORE, "inbox", big, FALSE);
+  ef_sync (&ef->a);
+  hi = lia_test_host_dup_item (ef->a.host, item_id);
+  g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+  rec = ef_crm_get (ef, LIA_ENTITY_EMAIL, hi->props.crm_id);
+  g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (rec), "subject"), ==,
+                   "Hi\r\nBcc: victim@example.org");
+  check_cache (ef);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+#define ADD(path, fn) g_test_add (path, Ef, NULL, ef_setup, fn, ef_teardown)
+  ADD ("/mail/engine/R-MAIL-AUTO/response-default", test_auto_response);
+  ADD ("/mail/engine/R-SET-AUTOTRACK/options", test_auto_options);
+  ADD ("/mail/engine/R-MAIL-CORRELATE-TOKEN/reply-with-token", test_token);
+  ADD ("/mail/engine/R-MAIL-TAGGING/regarding-rolls-down", test_tagging);
+  ADD ("/mail/engine/R-MAIL-FOLDER/moved-and-filtered", test_folder);
+  ADD ("/mail/engine/hostile/big-and-injected", test_hostile);
+#undef ADD
+  return g_test_run ();
+}
