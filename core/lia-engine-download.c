@@ -10,8 +10,8 @@
 
 /* ---- download (R-DET-SERVER, R-MARK-FILTER) ---- */
 
-static const LiaHostRow *
-find_by_crm_id (Cycle *c, LiaEntity entity, const char *crm_id, GError **error)
+const LiaHostRow *
+lia_engine_find_by_crm_id (Cycle *c, LiaEntity entity, const char *crm_id, GError **error)
 {
   LiaEngine *self = c->engine;
 
@@ -85,7 +85,7 @@ download_upsert (Cycle *c, const LiaSyncChange *change, LiaCacheBatch *page_batc
     }
   /* R-DUP-NONE: an item that carries this CRM id is relinked, never
    * duplicated, whatever happened to the cache. */
-  row = find_by_crm_id (c, change->entity, change->id, error);
+  row = lia_engine_find_by_crm_id (c, change->entity, change->id, error);
   if (row == NULL && c->by_crm_id[change->entity] == NULL)
     return FALSE;
   if (row != NULL)

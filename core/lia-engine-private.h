@@ -137,6 +137,9 @@ gboolean lia_engine_upload (Cycle *c, GError **error);
 
 /* lia-engine-download.c */
 gboolean lia_engine_download (Cycle *c, GError **error);
+/* The row of @entity's folder whose item carries @crm_id, from an index
+ * read once per cycle; NULL with @error unset when none does. */
+const LiaHostRow *lia_engine_find_by_crm_id (Cycle *c, LiaEntity entity, const char *crm_id, GError **error);
 
 /* lia-engine-mail.c: the email phases around upload and download. */
 #define LIA_ENGINE_SETTING_MAIL_FOLDERS "mail-folders"

@@ -81,6 +81,47 @@ upload_track (Cycle *c, const LiaCacheChange *change, GError **error)
   return TRUE;
 }
 
+/* An item with no mapping under its id that carries a CRM id: when the
+ * mapping of that CRM id belongs to an item the host no longer has, this
+ * is that item moved under a new id. Relinks it (never delete + create);
+ * returns the mapping now found, or NULL. */
+static LiaCacheMapping *
+relink_moved (Cycle *c, const LiaCacheChange *change, gboolean promote_marked, GError **error)
+{
+  LiaEngine *self = c->engine;
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (GError) local = NULL;
+  gboolean relinked = FALSE;
+
+  hi = lia_host_call_read_item (&self->link, change->store, change->item_id, c->cancellable, &local);
+  if (hi == NULL)
+    {
+      if (!g_error_matches (local, LIA_ERROR, LIA_ERROR_NOT_FOUND))
+        g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
+  if (hi->props.link_state == LIA_LINK_STATE_MARKED && promote_marked)
+    {
+      /* Marked, moved before its promotion: the mark moved with it. */
+      g_autoptr (LiaCacheMapping) marked =
+          lia_cache_mapping_new (self->store, change->folder, change->item_id, lia_item_get_entity (hi->item),
+                                 NULL, LIA_LINK_STATE_MARKED, LIA_LINK_ORIGIN_MANUAL);
+
+      if (!lia_cache_map (c->cache, marked, error))
+        return NULL;
+      return g_steal_pointer (&marked);
+    }
+  if (hi->props.link_state != LIA_LINK_STATE_TRACKED || hi->props.crm_id == NULL)
+    return NULL;
+  if (!lia_scanner_relink_if_moved (&self->link, c->cache, self->store, change->folder,
+                                    lia_item_get_entity (hi->item), hi->props.crm_id, change->item_id,
+                                    &relinked, c->cancellable, error)
+      || !relinked)
+    return NULL;
+  lia_engine_journal (c, "moved", change->item_id, hi->props.crm_id, "relinked after a move (R-DUP-NONE)");
+  return lia_cache_lookup_item (c->cache, self->store, change->item_id, NULL);
+}
+
 static gboolean
 upload_update (Cycle *c, const LiaCacheChange *change, GError **error)
 {
@@ -90,8 +131,19 @@ upload_update (Cycle *c, const LiaCacheChange *change, GError **error)
   g_autoptr (LiaCrmRecord) rec = NULL;
   g_autoptr (GError) local = NULL;
 
+  if (m == NULL && g_strcmp0 (change->store, self->store) != 0)
+    m = lia_cache_lookup_item (c->cache, self->store, change->item_id, NULL);
   if (m == NULL)
-    return TRUE; /* untracked since: nothing to send */
+    {
+      m = relink_moved (c, change, FALSE, &local);
+      if (m == NULL)
+        {
+          if (local == NULL)
+            return TRUE; /* untracked since: nothing to send */
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+    }
   if (m->state == LIA_LINK_STATE_MARKED)
     return upload_track (c, change, error);
   hi = lia_host_call_read_item (&self->link, change->store, change->item_id, c->cancellable, &local);
@@ -204,6 +256,63 @@ upload_regarding (Cycle *c, const LiaCacheChange *change, GError **error)
   return TRUE;
 }
 
+/* The host moved a linked item and gave it a new id: the payload is
+ * "old store\nold item id". The link moves with the item (R-MARK-PROFILE,
+ * R-DUP-NONE); a marked item is then promoted, a tracked one merged. */
+static gboolean
+upload_move (Cycle *c, const LiaCacheChange *change, GError **error)
+{
+  LiaEngine *self = c->engine;
+  g_autoptr (LiaCacheMapping) old = NULL;
+  g_autoptr (LiaCacheMapping) m = NULL;
+  g_autoptr (GError) local = NULL;
+  g_autofree char *old_store = NULL;
+  const char *payload;
+  const char *newline;
+  gsize size = 0;
+  LiaCacheChange moved;
+
+  payload = change->payload != NULL ? g_bytes_get_data (change->payload, &size) : NULL;
+  newline = payload != NULL ? memchr (payload, '\n', size) : NULL;
+  if (newline == NULL || newline + 1 >= payload + size)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "a move names no former item");
+      return FALSE;
+    }
+  old_store = g_strndup (payload, (gsize) (newline - payload));
+  {
+    g_autofree char *old_id = g_strndup (newline + 1, (gsize) (payload + size - newline - 1));
+
+    old = lia_cache_lookup_item (c->cache, *old_store != '\0' ? old_store : change->store, old_id, NULL);
+    if (old == NULL)
+      old = lia_cache_lookup_item (c->cache, self->store, old_id, NULL);
+  }
+  moved = *change;
+  if (old != NULL)
+    {
+      if (!lia_scanner_relink (c->cache, old, change->folder, change->item_id, error))
+        return FALSE;
+      lia_engine_journal (c, "moved", change->item_id, old->crm_id, "relinked after a move (R-DUP-NONE)");
+      moved.store = old->store;
+      m = lia_cache_lookup_item (c->cache, old->store, change->item_id, NULL);
+    }
+  else
+    {
+      m = relink_moved (c, change, TRUE, &local);
+      if (m == NULL)
+        {
+          if (local == NULL)
+            return TRUE; /* not linked: nothing to carry */
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+      moved.store = m->store;
+    }
+  if (m != NULL && m->state == LIA_LINK_STATE_MARKED)
+    return upload_track (c, &moved, error);
+  return upload_update (c, &moved, error);
+}
+
 /* Host deletes and untracks (SPEC section 6, outgoing). */
 static gboolean
 upload_remove (Cycle *c, const LiaCacheChange *change, GError **error)
@@ -220,6 +329,30 @@ upload_remove (Cycle *c, const LiaCacheChange *change, GError **error)
     return TRUE;
   if (m->crm_id == NULL || m->state != LIA_LINK_STATE_TRACKED)
     return lia_cache_unmap (c->cache, change->store, change->item_id, error);
+  /* A host that reports a move as a delete and a create (or a create the
+   * scanner found): the item carrying this CRM id under another id is the
+   * same item. Relink it; nothing is deleted on either side. */
+  if (!untrack && m->entity != LIA_ENTITY_EMAIL && self->folders[m->entity] != NULL)
+    {
+      const LiaHostRow *row = lia_engine_find_by_crm_id (c, m->entity, m->crm_id, &local);
+      g_autoptr (LiaCacheMapping) taken = NULL;
+
+      if (row == NULL && local != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+      if (row != NULL)
+        taken = lia_cache_lookup_item (c->cache, self->store, row->item_id, NULL);
+      if (row != NULL && taken == NULL && row->link_state == LIA_LINK_STATE_TRACKED
+          && g_strcmp0 (row->item_id, m->item_id) != 0)
+        {
+          if (!lia_scanner_relink (c->cache, m, self->folders[m->entity], row->item_id, error))
+            return FALSE;
+          lia_engine_journal (c, "moved", row->item_id, m->crm_id, "relinked after a move (R-DUP-NONE)");
+          return TRUE;
+        }
+    }
   d.entity = m->entity;
   d.event = untrack ? LIA_DELETION_HOST_UNTRACKED : LIA_DELETION_HOST_DELETED;
   /* The untrack payload says whether the user chose to delete the CRM copy. */
@@ -313,6 +446,8 @@ lia_engine_upload (Cycle *c, GError **error)
             ok = upload_regarding (c, change, &local);
           else if (change->op == LIA_CHANGE_OP_TRACK || change->op == LIA_CHANGE_OP_CREATE)
             ok = upload_track (c, change, &local);
+          else if (change->op == LIA_CHANGE_OP_MOVE)
+            ok = upload_move (c, change, &local);
           else if (change->op == LIA_CHANGE_OP_DELETE || change->op == LIA_CHANGE_OP_UNTRACK)
             ok = upload_remove (c, change, &local);
           else

@@ -29,6 +29,22 @@ gboolean lia_scanner_scan_folder (const LiaHostLink *link, LiaCache *cache, cons
                                   GHashTable *queued, LiaScanStats *stats, GCancellable *cancellable,
                                   GError **error);
 
+/* Moves the link of @from (mapping and original, in one transaction) to
+ * the item @item_id in @folder (NULL: unchanged): the same item after its
+ * host moved it and gave it a new id. */
+gboolean lia_scanner_relink (LiaCache *cache, const LiaCacheMapping *from, const char *folder,
+                             const char *item_id, GError **error);
+
+/* The mapping holding @crm_id in @store belongs to an item that is gone:
+ * the item @item_id carrying the same CRM id is that item, moved with a
+ * new id by its host; relinks it. *@out_relinked is FALSE when no mapping
+ * holds @crm_id or its item still exists (a real duplicate, for the
+ * doctor). */
+gboolean lia_scanner_relink_if_moved (const LiaHostLink *link, LiaCache *cache, const char *store,
+                                      const char *folder, LiaEntity entity, const char *crm_id,
+                                      const char *item_id, gboolean *out_relinked, GCancellable *cancellable,
+                                      GError **error);
+
 /* Queues a host deletion for every mapping of @folder whose item is gone. */
 gboolean lia_scanner_reconcile_deletes (const LiaHostLink *link, LiaCache *cache, const char *store,
                                         const char *folder, guint *out_queued, GCancellable *cancellable,

@@ -60,6 +60,64 @@ differs_from_original (LiaCache *cache, const LiaHostItem *hi)
 }
 
 gboolean
+lia_scanner_relink (LiaCache *cache, const LiaCacheMapping *from, const char *folder, const char *item_id,
+                    GError **error)
+{
+  g_autoptr (LiaCacheBatch) batch = lia_cache_batch_new ();
+  g_autoptr (LiaCacheMapping) to = lia_cache_mapping_copy (from);
+  g_autoptr (LiaCacheOriginal) orig = lia_cache_load_original (cache, from->store, from->item_id, NULL);
+
+  if (g_strcmp0 (from->item_id, item_id) == 0)
+    return TRUE;
+  g_free (to->item_id);
+  to->item_id = g_strdup (item_id);
+  if (folder != NULL)
+    {
+      g_free (to->folder);
+      to->folder = g_strdup (folder);
+    }
+  /* One transaction: the link is never lost nor held twice. The mapping
+   * keeps its store (the profile's primary store, R-MARK-PROFILE) so that
+   * lookups by CRM id still find it. */
+  lia_cache_batch_unmap (batch, from->store, from->item_id);
+  lia_cache_batch_map (batch, to);
+  if (orig != NULL)
+    {
+      g_free (orig->item_id);
+      orig->item_id = g_strdup (item_id);
+      lia_cache_batch_store_original (batch, orig);
+    }
+  g_debug ("scanner: relinked %s -> %s (moved)", from->item_id, item_id);
+  return lia_cache_apply (cache, batch, error);
+}
+
+gboolean
+lia_scanner_relink_if_moved (const LiaHostLink *link, LiaCache *cache, const char *store, const char *folder,
+                             LiaEntity entity, const char *crm_id, const char *item_id,
+                             gboolean *out_relinked, GCancellable *cancellable, GError **error)
+{
+  g_autoptr (LiaCacheMapping) holder = lia_cache_lookup_crm (cache, store, entity, crm_id, NULL);
+  g_autoptr (LiaHostItem) old = NULL;
+  g_autoptr (GError) local = NULL;
+
+  *out_relinked = FALSE;
+  if (holder == NULL)
+    return TRUE;
+  old = lia_host_call_read_item (link, holder->store, holder->item_id, cancellable, &local);
+  if (old != NULL && g_strcmp0 (old->props.crm_id, crm_id) == 0)
+    return TRUE;
+  if (old == NULL && !g_error_matches (local, LIA_ERROR, LIA_ERROR_NOT_FOUND))
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  if (!lia_scanner_relink (cache, holder, folder, item_id, error))
+    return FALSE;
+  *out_relinked = TRUE;
+  return TRUE;
+}
+
+gboolean
 lia_scanner_scan_folder (const LiaHostLink *link, LiaCache *cache, const char *store, const char *folder,
                          LiaEntity entity, gint64 watermark, gboolean promote, GHashTable *queued,
                          LiaScanStats *stats, GCancellable *cancellable, GError **error)
@@ -112,12 +170,31 @@ lia_scanner_scan_folder (const LiaHostLink *link, LiaCache *cache, const char *s
                                                row->crm_id, LIA_LINK_STATE_TRACKED, LIA_LINK_ORIGIN_FILTER);
               if (!lia_cache_map (cache, rebuilt, &dup))
                 {
-                  /* Another item holds this CRM id already: leave this one
-                   * for the doctor (R-DUP-DOCTOR) rather than guess. */
-                  if (g_error_matches (dup, LIA_ERROR, LIA_ERROR_CONFLICT))
+                  gboolean relinked = FALSE;
+
+                  if (!g_error_matches (dup, LIA_ERROR, LIA_ERROR_CONFLICT))
+                    {
+                      g_propagate_error (error, g_steal_pointer (&dup));
+                      return FALSE;
+                    }
+                  /* Another item holds this CRM id. When the host no longer
+                   * has it, this is that item moved under a new id: relink,
+                   * never delete + create. Otherwise leave this one for the
+                   * doctor (R-DUP-DOCTOR) rather than guess. */
+                  if (!lia_scanner_relink_if_moved (link, cache, store, folder,
+                                                    lia_item_get_entity (hi->item), row->crm_id, row->item_id,
+                                                    &relinked, cancellable, error))
+                    return FALSE;
+                  if (!relinked)
                     continue;
-                  g_propagate_error (error, g_steal_pointer (&dup));
-                  return FALSE;
+                  stats->relinked++;
+                  if (differs_from_original (cache, hi))
+                    {
+                      enqueue (batch, LIA_CHANGE_OP_UPDATE, store, folder, row->item_id,
+                               lia_item_get_entity (hi->item), row->crm_id);
+                      stats->queued++;
+                    }
+                  continue;
                 }
               if (hi->props.original != NULL)
                 {

@@ -136,6 +136,32 @@ enqueue (LiaDispatcher *self, LiaChangeOp op, const char *store, const char *fol
   enqueue_full (self, op, store, folder, item_id, entity, delete_in_crm, NULL, NULL, sync_now);
 }
 
+/* A move that changed the item's id: "old store\nold id" for the worker. */
+static void
+enqueue_move (LiaDispatcher *self, const LiaHostNotification *n)
+{
+  LiaCache *cache = lia_engine_get_cache (self->engine);
+  g_autoptr (LiaCacheChange) change = NULL;
+  g_autofree char *text = NULL;
+  EnqueueDone *done;
+
+  if (cache == NULL)
+    {
+      g_debug ("move of \"%s\" before start-up; the scanner will relink it", n->item_id);
+      return;
+    }
+  change =
+      lia_cache_change_new (LIA_DIRECTION_TO_CRM, LIA_CHANGE_OP_MOVE, n->store, n->item_id, n->entity, NULL);
+  change->folder = g_strdup (n->folder);
+  text = g_strdup_printf ("%s\n%s", n->old_store != NULL ? n->old_store : "", n->old_item_id);
+  change->payload = g_bytes_new (text, strlen (text));
+  done = g_new0 (EnqueueDone, 1);
+  done->pending = g_atomic_rc_box_acquire (self->pending);
+  done->engine = lia_engine_ref (self->engine);
+  g_atomic_int_inc ((gint *) self->pending);
+  lia_cache_enqueue_async (cache, change, enqueue_done, done);
+}
+
 typedef struct
 {
   const LiaHostVTable *vtable; /* borrowed */
@@ -201,9 +227,30 @@ lia_dispatcher_notify (LiaDispatcher *self, const LiaHostNotification *n)
     return;
   switch (n->event)
     {
+    case LIA_HOST_EVENT_MOVED:
+      if (n->old_item_id != NULL && g_strcmp0 (n->old_item_id, n->item_id) != 0)
+        {
+          gpointer key = NULL;
+          gpointer value = NULL;
+
+          /* What waits for the Inspector's close/save/send follows the
+           * item to its new id. */
+          if (g_hash_table_steal_extended (self->deferred, n->old_item_id, &key, &value))
+            {
+              g_free (key);
+              g_hash_table_replace (self->deferred, g_strdup (n->item_id), value);
+            }
+          if (deferred_until_send (self, n->item_id))
+            break;
+          /* The link moves with the item: relinked, never deleted and
+           * created again (R-DUP-NONE). */
+          if (n->link_state >= LIA_LINK_STATE_MARKED)
+            enqueue_move (self, n);
+          break;
+        }
+      G_GNUC_FALLTHROUGH;
     case LIA_HOST_EVENT_CREATED:
     case LIA_HOST_EVENT_MODIFIED:
-    case LIA_HOST_EVENT_MOVED:
       /* R-DET-NOTIFY: a change of an item in link state >= 1 is queued at
        * once; sending it waits for the next cycle (SPEC section 3). */
       /* R-IMM-DRAFT: a draft waiting for its send carries the mark but is

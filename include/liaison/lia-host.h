@@ -199,6 +199,10 @@ LIA_API const char *lia_host_event_to_string (LiaHostEvent event);
  * @entity: the item's entity (what its folder holds)
  * @link_state: its `link-state` property as the host read it; for
  *   deletions the last one it knew
+ * @old_item_id: (nullable): for moves that changed the item's id (another
+ *   store or folder with its own ids): the id it had before; %NULL when
+ *   the id is unchanged. Appended: hosts that fill the struct with an
+ *   initializer leave it %NULL.
  *
  * One change notification; borrowed for the duration of the call. The
  * host fills @entity and @link_state from the item it already holds, so
@@ -215,6 +219,7 @@ typedef struct
   const char *old_folder;
   LiaEntity entity;
   LiaLinkState link_state;
+  const char *old_item_id;
 } LiaHostNotification;
 
 /**

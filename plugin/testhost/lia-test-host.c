@@ -523,6 +523,60 @@ lia_test_host_user_move (LiaTestHost *host, const char *item_id, const char *sto
   return TRUE;
 }
 
+char *
+lia_test_host_user_move_new_id (LiaTestHost *host, const char *item_id, const char *store, const char *folder,
+                                gboolean report_move)
+{
+  TestItem *ti = g_hash_table_lookup (host->mailbox->items, item_id);
+  g_autofree char *old_id = NULL;
+  g_autofree char *old_store = NULL;
+  g_autofree char *old_folder = NULL;
+  LiaHostNotification n = { LIA_HOST_ABI_VERSION };
+
+  if (ti == NULL)
+    return NULL;
+  g_hash_table_steal (host->mailbox->items, item_id);
+  old_id = g_steal_pointer (&ti->id);
+  old_store = g_steal_pointer (&ti->store);
+  old_folder = g_steal_pointer (&ti->folder);
+  /* Like a MAPI store or an IMAP folder: the item gets the id of its new
+   * place; its fields and named properties travel with it. */
+  ti->id = g_strdup_printf ("item-%08u", host->mailbox->next_id++);
+  ti->store = g_strdup (store);
+  ti->folder = g_strdup (folder);
+  ti->modified_at = lia_clock_now (host->mailbox->clock);
+  g_hash_table_insert (host->mailbox->items, ti->id, ti);
+  mailbox_changed (host->mailbox, old_id);
+  mailbox_changed (host->mailbox, ti->id);
+  n.entity = lia_item_get_entity (ti->item);
+  n.link_state = ti->props.link_state;
+  if (host->notify != NULL && !host->drop)
+    {
+      if (report_move)
+        {
+          n.event = LIA_HOST_EVENT_MOVED;
+          n.store = ti->store;
+          n.folder = ti->folder;
+          n.item_id = ti->id;
+          n.old_store = old_store;
+          n.old_folder = old_folder;
+          n.old_item_id = old_id;
+          host->notify (&n, host->notify_data);
+        }
+      else
+        {
+          /* A client that cannot report moves: a delete, then a create. */
+          n.event = LIA_HOST_EVENT_DELETED;
+          n.store = old_store;
+          n.folder = old_folder;
+          n.item_id = old_id;
+          host->notify (&n, host->notify_data);
+          host_notify (host, LIA_HOST_EVENT_CREATED, ti, NULL, NULL);
+        }
+    }
+  return g_strdup (ti->id);
+}
+
 LiaHostItem *
 lia_test_host_dup_item (LiaTestHost *host, const char *item_id)
 {

@@ -227,6 +227,132 @@ test_regarding_inspector (Ef *ef, gconstpointer data)
   g_assert_cmpuint (ef_crm_count (ef, LIA_ENTITY_APPOINTMENT), ==, 1);
 }
 
+static guint
+count_all (EfClient *client, const char *folder)
+{
+  return lia_test_host_count_items (client->host, LIA_TEST_STORE, folder)
+         + lia_test_host_count_items (client->host, LIA_TEST_STORE_OTHER, folder);
+}
+
+/* A tracked future appointment (a host delete would delete it in CRM) and
+ * a contact marked while the org is unreachable are moved by the host to
+ * places that give them new ids. */
+static void
+moved_new_id (Ef *ef, gboolean report_move)
+{
+  const char *to_store = report_move ? LIA_TEST_STORE_OTHER : LIA_TEST_STORE;
+  g_autofree char *appt = host_activity (&ef->a, LIA_ENTITY_APPOINTMENT, "Board meeting");
+  g_autofree char *appt2 = NULL;
+  g_autofree char *contact = NULL;
+  g_autofree char *contact2 = NULL;
+  g_autofree char *crm_id = NULL;
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (LiaCrmRecord) rec = NULL;
+  g_autoptr (GError) error = NULL;
+
+  ef_sync (&ef->a);
+  g_assert_true (command (&ef->a, LIA_COMMAND_TRACK, LIA_SURFACE_EXPLORER, LIA_TEST_STORE, appt,
+                          LIA_ENTITY_APPOINTMENT, LIA_LINK_STATE_NONE, &error));
+  g_assert_no_error (error);
+  ef_wait_queued (&ef->a, 0);
+  ef_sync (&ef->a);
+  hi = lia_test_host_dup_item (ef->a.host, appt);
+  g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+  crm_id = g_strdup (hi->props.crm_id);
+  g_clear_pointer (&hi, lia_host_item_free);
+
+  /* Tracked (state 2), moved under a new id. */
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  appt2 = lia_test_host_user_move_new_id (ef->a.host, appt, to_store, "calendar", report_move);
+  g_assert_nonnull (appt2);
+  g_assert_cmpstr (appt2, !=, appt);
+  ef_iterate ();
+  ef_sync (&ef->a);
+  ef_sync (&ef->a);
+  rec = ef_crm_get (ef, LIA_ENTITY_APPOINTMENT, crm_id);
+  g_assert_cmpint (lia_crm_record_get_state (rec), !=, LIA_RECORD_STATE_CANCELED);
+  g_clear_pointer (&rec, lia_crm_record_free);
+  {
+    g_autoptr (LiaCacheMapping) m =
+        lia_cache_lookup_crm (lia_engine_get_cache (lia_plugin_get_engine (ef->a.plugin)), LIA_TEST_STORE,
+                              LIA_ENTITY_APPOINTMENT, crm_id, NULL);
+
+    g_assert_nonnull (m);
+    g_assert_cmpstr (m->item_id, ==, appt2);
+  }
+  /* Still linked both ways, on the new id. */
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  g_assert_true (lia_test_host_user_edit (ef->a.host, appt2, "location", "Room 4"));
+  ef_wait_queued (&ef->a, 0);
+  ef_sync (&ef->a);
+  rec = ef_crm_get (ef, LIA_ENTITY_APPOINTMENT, crm_id);
+  g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (rec), "location"), ==, "Room 4");
+  g_clear_pointer (&rec, lia_crm_record_free);
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  ef_crm_edit (ef, LIA_ENTITY_APPOINTMENT, crm_id, "subject", "Board meeting (moved)");
+  ef_sync (&ef->a);
+  hi = lia_test_host_dup_item (ef->a.host, appt2);
+  g_assert_cmpstr (lia_item_get_text (hi->item, "subject"), ==, "Board meeting (moved)");
+  g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+  g_assert_cmpstr (hi->props.crm_id, ==, crm_id);
+  g_clear_pointer (&hi, lia_host_item_free);
+
+  /* Marked (state 1) while the org is unreachable, moved before its
+   * promotion: promoted once, on its new id. */
+  contact = host_contact (&ef->a, LIA_TEST_STORE, "Val", "Vance");
+  switch_crm_set_down (ef->a.crm, TRUE);
+  g_assert_true (command (&ef->a, LIA_COMMAND_TRACK, LIA_SURFACE_EXPLORER, LIA_TEST_STORE, contact,
+                          LIA_ENTITY_CONTACT, LIA_LINK_STATE_NONE, &error));
+  g_assert_no_error (error);
+  ef_iterate ();
+  g_assert_cmpint (link_state (&ef->a, contact), ==, LIA_LINK_STATE_MARKED);
+  contact2 = lia_test_host_user_move_new_id (ef->a.host, contact, to_store, "contacts", report_move);
+  ef_iterate ();
+  switch_crm_set_down (ef->a.crm, FALSE);
+  lia_clock_advance (ef->clock, 60 * EF_MINUTE);
+  ef_sync (&ef->a);
+  ef_sync (&ef->a);
+  hi = lia_test_host_dup_item (ef->a.host, contact2);
+  g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+  g_assert_nonnull (hi->props.crm_id);
+  g_clear_pointer (&hi, lia_host_item_free);
+
+  /* A restart reconciles deletions: neither item is taken for deleted. */
+  ef_client_stop (&ef->a);
+  ef_client_start (ef, &ef->a, ef->mailbox, ef->alice_token, "alice-laptop", "alice-laptop.db", FALSE);
+  ef_sync (&ef->a);
+  ef_sync (&ef->a);
+  rec = ef_crm_get (ef, LIA_ENTITY_APPOINTMENT, crm_id);
+  g_assert_nonnull (rec);
+  g_assert_cmpuint (ef_crm_count (ef, LIA_ENTITY_APPOINTMENT), ==, 1);
+  g_assert_cmpuint (ef_crm_count (ef, LIA_ENTITY_CONTACT), ==, 1);
+  g_assert_cmpuint (count_all (&ef->a, "calendar"), ==, 1);
+  g_assert_cmpuint (count_all (&ef->a, "contacts"), ==, 1);
+  g_assert_cmpint (link_state (&ef->a, appt2), ==, LIA_LINK_STATE_TRACKED);
+  g_assert_cmpint (link_state (&ef->a, contact2), ==, LIA_LINK_STATE_TRACKED);
+  g_assert_cmpuint (queued (&ef->a), ==, 0);
+}
+
+static void
+test_moved_reported (Ef *ef, gconstpointer data)
+{
+  g_test_summary (
+      "R-DUP-NONE, R-MARK-PROFILE, R-DET-NOTIFY: a tracked appointment and a marked contact moved "
+      "to another store that gives them new ids, reported as one \"moved\" notification with "
+      "the old id, are relinked (not deleted and created): no CRM delete, no duplicate on "
+      "either side, changes flow both ways on the new id");
+  moved_new_id (ef, TRUE);
+}
+
+static void
+test_moved_as_delete_create (Ef *ef, gconstpointer data)
+{
+  g_test_summary ("R-DUP-NONE, R-DET-SCAN: a host that reports a move as a delete and a create: the new "
+                  "item carrying the same crm-id is relinked, the delete deletes nothing in CRM, no "
+                  "duplicate on either side");
+  moved_new_id (ef, FALSE);
+}
+
 static void
 test_delegate (Ef *ef, gconstpointer data)
 {
@@ -842,6 +968,8 @@ main (int argc, char **argv)
   ADD ("/engine/R-MARK-REGARDING/R-IMM-REGARDING-EXPL/activities", test_regarding_activities);
   ADD ("/engine/R-IMM-UPDATE-INSP/R-IMM-TRACK-INSP/regarding-on-close-and-save", test_regarding_inspector);
   ADD ("/engine/R-MARK-UNTRACK/keeps-crm", test_untrack);
+  ADD ("/engine/R-DUP-NONE/moved-new-id-reported", test_moved_reported);
+  ADD ("/engine/R-DUP-NONE/moved-new-id-delete-create", test_moved_as_delete_create);
   ADD ("/engine/R-DET-NOTIFY/queued-at-once", test_notify_queues);
   ADD ("/engine/R-OFF-QUEUE/replayed-after-offline", test_offline_queue);
   ADD ("/engine/R-OFF-QUEUE/R-OFF-STATUS/scanned-while-unreachable", test_offline_start);
