@@ -53,10 +53,14 @@ engine_state() {
   gdbus call --session --dest org.gnome.Liaison --object-path /org/gnome/Liaison/Engine \
     --method org.gnome.Liaison.Engine1.Status 2>/dev/null | sed -n "s/.*'state': <'\([a-z]*\)'>.*/\1/p"
 }
+# The processes this test started (their environment names its directory).
+ours() {
+  for p in $(ps -eo pid=,comm= | awk '$2 ~ /^(evolution|Xvfb|xvfb-run|liaison|liaison-server)$/ {print $1}'); do
+    grep -qs "$T" "/proc/$p/environ" && [ "$p" != $$ ] && echo "$p"
+  done
+}
 cleanup() {
-  [ -n "${srv_pid:-}" ] && kill "$srv_pid" 2>/dev/null
-  [ -n "${engine_pid:-}" ] && kill "$engine_pid" 2>/dev/null
-  [ -n "${evo_pid:-}" ] && kill "$evo_pid" 2>/dev/null
+  for p in $(ours); do kill "$p" 2>/dev/null; done
   wait 2>/dev/null
 }
 trap cleanup EXIT
@@ -74,7 +78,9 @@ check "setup --server against liaison-server on loopback" sh -c "echo '$token' |
 if [ "$mode" = evolution ]; then
   # The module in the per-user module dir (EVOLUTION.md "Loading"); its
   # libliaison from the build tree (the copy loses the build rpath).
-  moddir="$HOME/.local/share/evolution/modules/lib/evolution/modules"
+  # Evolution's user data dir is $XDG_DATA_HOME/evolution (~/.local/share
+  # by default).
+  moddir="$XDG_DATA_HOME/evolution/modules/lib/evolution/modules"
   mkdir -p "$moddir" "$XDG_CONFIG_HOME/glib-2.0/settings"
   cp "$module" "$moddir/"
   printf '[org/gnome/evolution/shell]\nuse-header-bar=false\n' >"$XDG_CONFIG_HOME/glib-2.0/settings/keyfile"
@@ -129,9 +135,11 @@ if [ "$mode" = serve ]; then
 else
   # Evolution quits through its GApplication; the module stops the engine
   # on prepare-for-quit and the lock is released with the process.
-  evolution --quit >/dev/null 2>&1 || true
+  # Evolution quits on SIGTERM (its main.c); xvfb-run then stops Xvfb.
+  evo=$(for p in $(ours); do grep -qs '^evolution' "/proc/$p/comm" && echo "$p"; done)
+  kill -TERM $evo 2>/dev/null
   for _ in $(seq 300); do kill -0 "$engine_pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$engine_pid" 2>/dev/null; then kill "$engine_pid"; fi
+  kill -0 "$engine_pid" 2>/dev/null && { echo "# Evolution did not quit on SIGTERM"; kill -KILL $evo; }
   wait "$engine_pid" 2>/dev/null
   engine_pid=
 fi
@@ -140,12 +148,8 @@ if ! has "engine in Evolution"; then ok "and it did not go over D-Bus"; else not
 
 kill "$srv_pid" 2>/dev/null; wait "$srv_pid" 2>/dev/null; srv_pid=
 sleep 0.5
-left=$(ps -eo pid,ppid,comm | awk -v t="$T" 'NR>1 {print}' | grep -E ' (evolution|Xvfb|liaison|liaison-server)$' || true)
-mine=""
-for p in $(echo "$left" | awk '{print $1}'); do
-  if grep -qs "$T" "/proc/$p/environ" 2>/dev/null; then mine="$mine $p"; fi
-done
-echo "$left" >"$T/out"
-expect "no process of this test is left behind" test -z "$mine"
+for _ in $(seq 50); do [ -z "$(ours)" ] && break; sleep 0.1; done
+ps -o pid,comm,args -p "$(ours | tr '\n' ',' | sed 's/,$//')" >"$T/out" 2>/dev/null
+expect "no process of this test is left behind (evolution, Xvfb, liaison, liaison-server)" test -z "$(ours)"
 
 exit $((failed > 0))
