@@ -47,6 +47,9 @@ struct _LiaEvoHost
    * echoes to swallow, so the engine hears only other writers. */
   GHashTable *echoes;      /* owned */
   GHashTable *link_states; /* owned: item id -> last known link state */
+  /* Contact creates waiting to go to EDS together (create_contacts_flush). */
+  GPtrArray *contact_batch; /* owned: GTask, nullable */
+  GSource *batch_source;    /* owned, nullable */
   /* The primary mail account (lia-evo-mail.h). */
   LiaEvoMail *mail; /* owned, nullable */
 };
@@ -239,6 +242,15 @@ lia_evo_host_free (LiaEvoHost *host)
   if (host == NULL)
     return;
   lia_evo_host_unwatch (host);
+  if (host->batch_source != NULL)
+    {
+      g_source_destroy (host->batch_source);
+      g_clear_pointer (&host->batch_source, g_source_unref);
+    }
+  for (guint i = 0; host->contact_batch != NULL && i < host->contact_batch->len; i++)
+    g_task_return_new_error (g_ptr_array_index (host->contact_batch, i), G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                             "the host closed");
+  g_clear_pointer (&host->contact_batch, g_ptr_array_unref);
   for (guint k = 0; k < KIND_N; k++)
     {
       if (host->views[k] != NULL)
@@ -817,6 +829,121 @@ create_item_thread (GTask *task, gpointer source, gpointer data, GCancellable *c
     g_task_return_pointer (task, id, g_free);
 }
 
+/* Contact creates in batches. Creates that are waiting together when the
+ * main context goes idle (a caller that hands over several at once) go to
+ * EDS in one e_book_client_add_contacts_sync: one D-Bus call and one
+ * backend transaction instead of one per contact, which is what a contact
+ * costs EDS (bench/evolution: ~0.2 ms a contact in batches of 100 against
+ * 2.5-5 ms one by one). One create alone goes as before. Each call still
+ * completes on its own with its own result: when a batch fails, its
+ * contacts are added one by one so that each error belongs to its item. */
+#define CONTACT_BATCH_MAX 200
+
+static void
+create_contacts_thread (GTask *batch_task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  GPtrArray *tasks = data;
+  g_autoptr (GPtrArray) valid = g_ptr_array_new ();
+  GSList *contacts = NULL;
+  g_autoptr (GError) batch_error = NULL;
+  EBookClient *book = NULL;
+
+  for (guint i = 0; i < tasks->len; i++)
+    {
+      GTask *task = g_ptr_array_index (tasks, i);
+      Call *call = g_task_get_task_data (task);
+      EContact *contact = e_contact_new ();
+      GError *error = NULL;
+
+      book = E_BOOK_CLIENT (call->host->clients[KIND_CONTACT]);
+      e_contact_set (contact, E_CONTACT_UID, call->uid);
+      if (g_task_return_error_if_cancelled (task))
+        g_object_unref (contact);
+      else if (!lia_evo_contact_apply (contact, call->fields, call->has_props ? &call->props : NULL, &error))
+        {
+          g_object_unref (contact);
+          g_task_return_error (task, error);
+        }
+      else
+        {
+          contacts = g_slist_prepend (contacts, contact);
+          g_ptr_array_add (valid, task);
+        }
+    }
+  contacts = g_slist_reverse (contacts);
+  if (valid->len > 1
+      && e_book_client_add_contacts_sync (book, contacts, E_BOOK_OPERATION_FLAG_NONE, NULL, NULL,
+                                          &batch_error))
+    for (guint i = 0; i < valid->len; i++)
+      {
+        Call *call = g_task_get_task_data (g_ptr_array_index (valid, i));
+
+        g_task_return_pointer (g_ptr_array_index (valid, i), lia_evo_item_id_for_contact (call->uid), g_free);
+      }
+  else
+    for (guint i = 0; i < valid->len; i++)
+      {
+        Call *call = g_task_get_task_data (g_ptr_array_index (valid, i));
+        g_autoptr (EContact) added = NULL;
+        GError *error = NULL;
+        char *id = NULL;
+
+        /* A backend that failed half way may have added some: the UID is
+         * ours, so one that is there is this create's. */
+        if (batch_error != NULL && e_book_client_get_contact_sync (book, call->uid, &added, NULL, NULL))
+          id = lia_evo_item_id_for_contact (call->uid);
+        else
+          id = create_item_sync (call, NULL, &error);
+
+        if (id == NULL)
+          g_task_return_error (g_ptr_array_index (valid, i), error);
+        else
+          g_task_return_pointer (g_ptr_array_index (valid, i), id, g_free);
+      }
+  g_slist_free_full (contacts, g_object_unref);
+  g_task_return_boolean (batch_task, TRUE);
+}
+
+static gboolean
+create_contacts_flush (gpointer data)
+{
+  LiaEvoHost *host = data;
+
+  g_clear_pointer (&host->batch_source, g_source_unref);
+  while (host->contact_batch != NULL && host->contact_batch->len > 0)
+    {
+      guint n = MIN (host->contact_batch->len, CONTACT_BATCH_MAX);
+      g_autoptr (GTask) batch = g_task_new (NULL, NULL, NULL, NULL);
+      GPtrArray *tasks = g_ptr_array_new_with_free_func (g_object_unref);
+
+      for (guint i = 0; i < n; i++)
+        g_ptr_array_add (tasks, g_ptr_array_index (host->contact_batch, i));
+      g_ptr_array_remove_range (host->contact_batch, 0, n);
+      g_task_set_name (batch, "[liaison] create contacts");
+      g_task_set_task_data (batch, tasks, (GDestroyNotify) g_ptr_array_unref);
+      g_task_run_in_thread (batch, create_contacts_thread);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+create_contact_queue (LiaEvoHost *host, GTask *task)
+{
+  if (host->contact_batch == NULL)
+    host->contact_batch = g_ptr_array_new ();
+  /* The batch owns the reference the caller's g_autoptr gives up. */
+  g_ptr_array_add (host->contact_batch, g_object_ref (task));
+  if (host->batch_source == NULL)
+    {
+      /* Below the default priority: the creates posted meanwhile join. */
+      host->batch_source = g_idle_source_new ();
+      g_source_set_priority (host->batch_source, G_PRIORITY_DEFAULT_IDLE);
+      g_source_set_callback (host->batch_source, create_contacts_flush, host, NULL);
+      g_source_set_static_name (host->batch_source, "[liaison] create contacts");
+      g_source_attach (host->batch_source, g_main_context_get_thread_default ());
+    }
+}
+
 static void
 vt_create_item (gpointer h, const char *store, const char *folder, const LiaItem *item,
                 const LiaHostProps *props, GCancellable *cancellable, GAsyncReadyCallback callback,
@@ -854,7 +981,10 @@ vt_create_item (gpointer h, const char *store, const char *folder, const LiaItem
                                                    call->uid, NULL);
   if (((LiaEvoHost *) h)->notify != NULL)
     echo_expect (h, call->item_id);
-  g_task_run_in_thread (task, create_item_thread);
+  if (call->kind == KIND_CONTACT)
+    create_contact_queue (h, task);
+  else
+    g_task_run_in_thread (task, create_item_thread);
 }
 
 static char *
