@@ -752,6 +752,88 @@ test_notifications (Fx *fx, gconstpointer data)
   lia_evo_host_unwatch (fx->host);
 }
 
+static LiaHostItem *
+read_ok_plain (Fx *fx, const char *id)
+{
+  g_autoptr (GError) error = NULL;
+  LiaHostItem *hi = host_read (fx, id, &error);
+
+  g_assert_no_error (error);
+  return hi;
+}
+
+/* Creates handed over together go to EDS in one add_contacts call
+ * (lia-evo-host.c, "Contact creates in batches"); each still completes
+ * with its own id, its fields and link properties, and no echo. */
+typedef struct
+{
+  Fx *fx;
+  GPtrArray *ids;
+  guint left;
+} Together;
+
+static void
+together_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Together *t = user_data;
+  g_autoptr (GError) error = NULL;
+  char *id = vt ()->create_item_finish (t->fx->host, res, &error);
+
+  g_assert_no_error (error);
+  g_ptr_array_add (t->ids, id);
+  t->left--;
+}
+
+static void
+test_batched_creates (Fx *fx, gconstpointer data)
+{
+  g_autofree char *folder = vt ()->dup_default_folder (fx->host, LIA_EVO_STORE, LIA_ENTITY_CONTACT);
+  Together t = { fx, g_ptr_array_new_with_free_func (g_free), 0 };
+  g_autoptr (GHashTable) distinct = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GPtrArray) rows = NULL;
+  const guint n = 60;
+
+  g_test_summary ("60 contact creates handed over at once (one EDS add_contacts call) each complete with "
+                  "their own id; every contact reads back with its fields and CRM id, and none echoes "
+                  "back as a notification");
+  watch (fx, on_note, fx);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *given = g_strdup_printf ("Batch%02u", i);
+      g_autofree char *crm_id = g_strdup_printf ("crm-batch-%02u", i);
+      g_autoptr (LiaItem) item = contact_item (given, "Together");
+      g_auto (LiaHostProps) props = { 0 };
+
+      lia_host_props_set (&props, LIA_HOST_PROP_LINK_STATE, "2");
+      lia_host_props_set (&props, LIA_HOST_PROP_CRM_ID, crm_id);
+      t.left++;
+      vt ()->create_item (fx->host, LIA_EVO_STORE, folder, item, &props, NULL, together_done, &t);
+    }
+  while (t.left > 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (t.ids->len, ==, n);
+  rows = host_contents (fx, LIA_ENTITY_CONTACT);
+  for (guint i = 0; i < n; i++)
+    {
+      const char *id = g_ptr_array_index (t.ids, i);
+      g_autoptr (LiaHostItem) hi = read_ok_plain (fx, id);
+      const char *given = lia_item_get_text (hi->item, "given-name");
+      g_autofree char *want_crm = g_strdup_printf ("crm-batch-%s", given + strlen ("Batch"));
+
+      g_assert_true (g_hash_table_add (distinct, (gpointer) id));
+      g_assert_true (rows_have (rows, id));
+      g_assert_true (g_str_has_prefix (given, "Batch"));
+      g_assert_cmpstr (lia_item_get_text (hi->item, "family-name"), ==, "Together");
+      g_assert_cmpstr (hi->props.crm_id, ==, want_crm);
+      g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+    }
+  iterate_for (1000);
+  for (guint i = 0; i < fx->notes->len; i++)
+    g_assert_null (strstr (g_ptr_array_index (fx->notes, i), "contact:"));
+  lia_evo_host_unwatch (fx->host);
+  g_ptr_array_unref (t.ids);
+}
+
 /* ---- The engine end to end ---- */
 
 static void
@@ -1193,6 +1275,7 @@ main (int argc, char **argv)
   ADD ("/evolution/calendar/all-day-series", test_all_day_series);
   ADD ("/evolution/properties/round-trip", test_named_props);
   ADD ("/evolution/notifications/views", test_notifications);
+  ADD ("/evolution/contacts/batched-creates", test_batched_creates);
   ADD ("/evolution/engine/two-way", test_engine_two_way);
   ADD ("/evolution/engine/R-DET-SCAN-STARTUP-R-DET-DELETES", test_engine_offline);
   ADD ("/evolution/contacts/unusual-vcard", test_unusual);
