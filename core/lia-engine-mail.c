@@ -38,6 +38,7 @@ struct _LiaEngineMail
   GHashTable *folders; /* owned, guarded by lock: "store/folder" -> "id\nname" or "" */
   GPtrArray *tokens;   /* owned, guarded by lock: unused tokens, oldest first */
   gboolean loaded;     /* guarded by lock: folders and tokens read from the cache */
+  gint bulk_pending;   /* atomic: bulk batches not yet written */
 };
 
 void
@@ -770,4 +771,221 @@ lia_engine_mail_after_download (Cycle *c, GError **error)
         return TRUE;
       since = last;
     }
+}
+
+/* Bulk -------------------------------------------------------------------- */
+
+static const char *const bulk_state_names[] = {
+  [LIA_BULK_PENDING] = "pending",
+  [LIA_BULK_TRACKED] = "tracked",
+  [LIA_BULK_FAILED] = "failed",
+  [LIA_BULK_NONE] = "none",
+};
+G_STATIC_ASSERT (G_N_ELEMENTS (bulk_state_names) == LIA_BULK_N);
+
+const char *
+lia_bulk_state_to_string (LiaBulkState state)
+{
+  g_return_val_if_fail (state < LIA_BULK_N, NULL);
+  return bulk_state_names[state];
+}
+
+void
+lia_bulk_result_free (LiaBulkResult *result)
+{
+  if (result == NULL)
+    return;
+  g_free (result->item_id);
+  g_free (result->message);
+  g_free (result);
+}
+
+typedef struct
+{
+  LiaEngine *engine; /* owned ref */
+  LiaCache *cache;   /* borrowed: the engine keeps it open */
+  char *store;       /* owned */
+  char *folder;      /* owned, nullable */
+  GStrv item_ids;    /* owned */
+  char *payload;     /* owned, nullable: "id\nname" */
+} BulkJob;
+
+static void
+bulk_job_free (BulkJob *job)
+{
+  lia_engine_unref (job->engine);
+  g_free (job->store);
+  g_free (job->folder);
+  g_strfreev (job->item_ids);
+  g_free (job->payload);
+  g_free (job);
+}
+
+static void
+bulk_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  BulkJob *job = task_data;
+  g_autoptr (LiaCacheBatch) batch = lia_cache_batch_new ();
+  g_autofree char *why = NULL;
+  g_autoptr (GError) error = NULL;
+  guint n = g_strv_length (job->item_ids);
+
+  why = g_strdup_printf ("R-MAIL-BULK: tracked with %u selected messages", n);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (LiaCacheChange) change = lia_cache_change_new (
+          LIA_DIRECTION_TO_CRM, LIA_CHANGE_OP_TRACK, job->store, job->item_ids[i], LIA_ENTITY_EMAIL, NULL);
+      g_autoptr (LiaCacheJournalEntry) entry = lia_cache_journal_entry_new ("bulk-track", why);
+
+      change->folder = g_strdup (job->folder);
+      if (job->payload != NULL)
+        change->payload = g_bytes_new (job->payload, strlen (job->payload));
+      lia_cache_batch_enqueue (batch, change);
+      entry->store = g_strdup (job->store);
+      entry->item_id = g_strdup (job->item_ids[i]);
+      lia_cache_batch_append_journal (batch, entry);
+    }
+  if (!lia_cache_apply (job->cache, batch, &error))
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+bulk_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  LiaEngine *engine = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (res), &error))
+    /* The marks stay on the host: the scanner of a later cycle cannot
+     * queue email, so say it; the user tracks again. */
+    g_warning ("bulk track not queued: %s", error->message);
+  else
+    lia_engine_request_sync (engine);
+  g_atomic_int_dec_and_test (&mail_of (engine)->bulk_pending);
+  lia_engine_unref (engine);
+}
+
+static void
+bulk_mark_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  LiaEngine *engine = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!engine->link.vtable->write_item_finish (engine->link.host, res, &error))
+    g_debug ("bulk: link state not written: %s", error->message);
+  lia_engine_unref (engine);
+}
+
+gboolean
+lia_engine_mail_bulk_track (LiaEngine *engine, const char *store, const char *folder,
+                            const char *const *item_ids, const char *regarding_id, const char *regarding_name,
+                            GError **error)
+{
+  LiaCache *cache;
+  BulkJob *job;
+  g_autoptr (GTask) task = NULL;
+  g_auto (LiaHostProps) props = { 0 };
+  guint n;
+
+  g_return_val_if_fail (engine != NULL && store != NULL && item_ids != NULL, FALSE);
+  n = g_strv_length ((GStrv) item_ids);
+  if (n == 0 || n > 100000)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "Select 1 to 100,000 messages to track at once");
+      return FALSE;
+    }
+  if (g_strcmp0 (store, engine->store) != 0)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_REFUSED,
+                   "Only items in your primary mailbox can be tracked in CRM; \"%s\" is another store",
+                   store);
+      return FALSE;
+    }
+  cache = lia_engine_get_cache (engine);
+  if (cache == NULL)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE, "Liaison is still starting; try again");
+      return FALSE;
+    }
+  /* The UI shows every message as tracked at once (white paper: "the
+   * properties of items are immediately updated"). */
+  lia_host_props_set (&props, LIA_HOST_PROP_LINK_STATE, "1");
+  for (guint i = 0; i < n; i++)
+    engine->link.vtable->write_item (engine->link.host, store, item_ids[i], NULL, &props, NULL,
+                                     bulk_mark_done, lia_engine_ref (engine));
+  job = g_new0 (BulkJob, 1);
+  job->engine = lia_engine_ref (engine);
+  job->cache = cache;
+  job->store = g_strdup (store);
+  job->folder = g_strdup (folder);
+  job->item_ids = g_strdupv ((GStrv) item_ids);
+  if (regarding_id != NULL)
+    job->payload = g_strdup_printf ("%s\n%s", regarding_id, regarding_name != NULL ? regarding_name : "");
+  g_atomic_int_inc (&mail_of (engine)->bulk_pending);
+  task = g_task_new (NULL, NULL, bulk_done, lia_engine_ref (engine));
+  g_task_set_source_tag (task, lia_engine_mail_bulk_track);
+  g_task_set_name (task, "[liaison] bulk track");
+  g_task_set_task_data (task, job, (GDestroyNotify) bulk_job_free);
+  g_task_run_in_thread (task, bulk_thread);
+  return TRUE;
+}
+
+guint
+lia_engine_mail_bulk_pending (LiaEngine *engine)
+{
+  g_return_val_if_fail (engine != NULL, 0);
+  return (guint) g_atomic_int_get (&mail_of (engine)->bulk_pending);
+}
+
+GPtrArray *
+lia_engine_mail_bulk_results (LiaEngine *engine, const char *store, const char *const *item_ids,
+                              GError **error)
+{
+  LiaCache *cache;
+  g_autoptr (GPtrArray) changes = NULL;
+  g_autoptr (GHashTable) queued = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) lia_bulk_result_free);
+
+  g_return_val_if_fail (engine != NULL && store != NULL && item_ids != NULL, NULL);
+  cache = lia_engine_get_cache (engine);
+  if (cache == NULL)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE, "Liaison is still starting; try again");
+      return NULL;
+    }
+  changes = lia_cache_list_changes (cache, LIA_CACHE_CHANGES_ALL, G_MAXINT, error);
+  if (changes == NULL)
+    return NULL;
+  for (guint i = 0; i < changes->len; i++)
+    {
+      const LiaCacheChange *ch = changes->pdata[i];
+      if (ch->item_id != NULL && g_strcmp0 (ch->store, store) == 0 && ch->direction == LIA_DIRECTION_TO_CRM)
+        g_hash_table_insert (queued, ch->item_id, (gpointer) ch);
+    }
+  for (guint i = 0; item_ids[i] != NULL; i++)
+    {
+      LiaBulkResult *r = g_new0 (LiaBulkResult, 1);
+      const LiaCacheChange *ch = g_hash_table_lookup (queued, item_ids[i]);
+      g_autoptr (LiaCacheMapping) m = lia_cache_lookup_item (cache, store, item_ids[i], NULL);
+
+      r->item_id = g_strdup (item_ids[i]);
+      if (ch != NULL && ch->attempts > 0)
+        {
+          r->state = LIA_BULK_FAILED;
+          r->message = g_strdup (ch->last_error);
+        }
+      else if (ch != NULL)
+        r->state = LIA_BULK_PENDING;
+      else if (m != NULL && m->state == LIA_LINK_STATE_TRACKED)
+        {
+          r->state = LIA_BULK_TRACKED;
+          r->message = g_strdup (m->crm_id);
+        }
+      else
+        r->state = LIA_BULK_NONE;
+      g_ptr_array_add (out, r);
+    }
+  return g_steal_pointer (&out);
 }

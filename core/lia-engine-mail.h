@@ -37,4 +37,46 @@ LIA_API char *lia_engine_mail_take_token (LiaEngine *engine);
 LIA_API gboolean lia_engine_mail_dup_reason (LiaCache *cache, const char *store, const char *item_id,
                                              char **out_kind, char **out_message, GError **error);
 
+/* R-MAIL-BULK ----------------------------------------------------------- */
+
+typedef enum
+{
+  LIA_BULK_PENDING, /* queued; CRM has not answered yet */
+  LIA_BULK_TRACKED, /* linked to its CRM email */
+  LIA_BULK_FAILED,  /* tried and failed; retried with backoff */
+  LIA_BULK_NONE,    /* not tracked and nothing queued */
+  LIA_BULK_N
+} LiaBulkState;
+
+LIA_API const char *lia_bulk_state_to_string (LiaBulkState state);
+
+typedef struct
+{
+  char *item_id; /* owned */
+  LiaBulkState state;
+  char *message; /* owned, nullable: the CRM id, or why it failed */
+} LiaBulkResult;
+
+LIA_API void lia_bulk_result_free (LiaBulkResult *result);
+
+/* Tracks many messages of @store's @folder at once (R-MAIL-BULK): every
+ * message is marked (link state 1) on the host at once, from this call, on
+ * the host's main context; the cache work (one transaction: the queued
+ * Tracks and a "bulk-track" journal line each) runs on a worker, then a
+ * sync starts. The queue is durable, so a restart resumes what CRM has not
+ * done. Untracking is never done in bulk. %LIA_ERROR_REFUSED for another
+ * store, %LIA_ERROR_UNAVAILABLE before start-up, %LIA_ERROR_INVALID for an
+ * empty list or more than 100,000 messages. */
+LIA_API gboolean lia_engine_mail_bulk_track (LiaEngine *engine, const char *store, const char *folder,
+                                             const char *const *item_ids, const char *regarding_id,
+                                             const char *regarding_name, GError **error);
+/* How many bulk batches are still being written to the cache. */
+LIA_API guint lia_engine_mail_bulk_pending (LiaEngine *engine);
+/* (element-type LiaBulkResult): the result of each of @item_ids, in order;
+ * reads the cache. */
+LIA_API GPtrArray *lia_engine_mail_bulk_results (LiaEngine *engine, const char *store,
+                                                 const char *const *item_ids, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LiaBulkResult, lia_bulk_result_free)
+
 G_END_DECLS

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <string.h>
+
 #include "lia-plugin-admin.h"
+#include "lia-plugin-mail.h"
 #include "lia-plugin-private.h"
 
 #ifdef LIA_PLUGIN_EMBEDDED_ORG
@@ -119,7 +122,8 @@ plugin_load (const LiaPluginConfig *config, const LiaHostVTable *vtable, gpointe
   if (self->engine == NULL)
     return NULL;
   self->dispatcher = lia_dispatcher_new (self->engine, vtable, host);
-  self->scheduler = lia_scheduler_new (self->engine, config->interval_s);
+  self->scheduler =
+      lia_scheduler_new_full (self->engine, config->interval_s, !config->manual_sync, NULL, NULL);
   /* The first cycle starts the engine on its worker: returns at once. */
   lia_engine_request_sync (self->engine);
   g_debug ("plugin loaded for \"%s\"", config->client_name != NULL ? config->client_name : "");
@@ -166,6 +170,89 @@ plugin_get_status (LiaPlugin *plugin, LiaSyncStatus *out_status)
   lia_engine_get_status (plugin->engine, out_status);
 }
 
+static gboolean
+setting_key_valid (const char *key, GError **error)
+{
+  gsize n = key != NULL ? strlen (key) : 0;
+
+  for (gsize i = 0; i < n; i++)
+    if (!g_ascii_islower (key[i]) && !g_ascii_isdigit (key[i]) && key[i] != '-' && key[i] != '.')
+      n = 0;
+  if (n == 0 || n > 64)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID,
+                   "\"%s\" is not a setting name (lower-case letters, digits, '-' and '.')",
+                   key != NULL ? key : "");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static char *
+plugin_dup_setting (LiaPlugin *plugin, const char *key, GError **error)
+{
+  LiaCache *cache;
+  g_autoptr (GError) local = NULL;
+  char *value;
+
+  g_return_val_if_fail (plugin != NULL, NULL);
+  if (!setting_key_valid (key, error))
+    return NULL;
+  cache = lia_engine_get_cache (plugin->engine);
+  if (cache == NULL)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE, "the sync cache is not open yet");
+      return NULL;
+    }
+  value = lia_cache_dup_setting (cache, key, &local);
+  if (value == NULL && local != NULL && !g_error_matches (local, LIA_ERROR, LIA_ERROR_NOT_FOUND))
+    g_propagate_error (error, g_steal_pointer (&local));
+  return value;
+}
+
+static gboolean
+plugin_set_setting (LiaPlugin *plugin, const char *key, const char *value, GError **error)
+{
+  LiaCache *cache;
+  gint automatic = -1;
+  guint interval_s = 0;
+
+  g_return_val_if_fail (plugin != NULL, FALSE);
+  if (!setting_key_valid (key, error))
+    return FALSE;
+  if (value != NULL && !lia_engine_parse_schedule (key, value, &automatic, &interval_s, error))
+    return FALSE;
+  if (value != NULL && g_str_equal (key, LIA_SETTING_UPDATE_COMPANY) && !g_str_equal (value, "on")
+      && !g_str_equal (value, "off"))
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID,
+                   "updating the Company field is \"on\" or \"off\", not \"%s\"", value);
+      return FALSE;
+    }
+  cache = lia_engine_get_cache (plugin->engine);
+  if (cache == NULL)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE, "the sync cache is not open yet");
+      return FALSE;
+    }
+  if (!lia_cache_set_setting (cache, key, value, error))
+    return FALSE;
+  /* R-SET-INTERVAL applies at once: the timer is armed or removed now. */
+  if (g_str_equal (key, LIA_SETTING_SYNC_AUTOMATIC))
+    {
+      if (value == NULL)
+        automatic = 1;
+      lia_engine_set_schedule (plugin->engine, automatic, 0);
+      lia_scheduler_set_automatic (plugin->scheduler, automatic != 0);
+    }
+  else if (g_str_equal (key, LIA_SETTING_SYNC_INTERVAL))
+    {
+      lia_engine_set_schedule (plugin->engine, -1, interval_s);
+      lia_scheduler_set_interval_s (plugin->scheduler, interval_s);
+    }
+  return TRUE;
+}
+
 static const LiaPluginFuncs funcs = {
   .abi_version = LIA_PLUGIN_ABI_VERSION,
   .load = plugin_load,
@@ -175,6 +262,9 @@ static const LiaPluginFuncs funcs = {
   .command = plugin_command,
   .get_status = plugin_get_status,
   LIA_PLUGIN_ADMIN_FUNCS,
+  LIA_PLUGIN_MAIL_FUNCS,
+  .dup_setting = plugin_dup_setting,
+  .set_setting = plugin_set_setting,
 };
 
 const LiaPluginFuncs *

@@ -129,6 +129,10 @@ typedef void (*LiaSyncStatusFunc) (const LiaSyncStatus *status, gpointer user_da
  * @interval_s: the background sync interval; 0 for the default (15 min)
  * @status_func: (nullable): told of every status change
  * @status_data: user data for @status_func
+ * @manual_sync: automatic synchronization off (R-SET-INTERVAL): no
+ *   background interval, only Synchronize Now, push and offline retries.
+ *   The host's default; the user's choice in the cache
+ *   (%LIA_SETTING_SYNC_AUTOMATIC) wins once read. Appended.
  *
  * How a host configures the plugin; borrowed for the duration of load.
  */
@@ -148,6 +152,7 @@ typedef struct
   guint interval_s;
   LiaSyncStatusFunc status_func;
   gpointer status_data;
+  gboolean manual_sync;
 } LiaPluginConfig;
 
 /**
@@ -263,6 +268,26 @@ typedef struct
  *   %NULL without error when it has none
  * @list_journal: (element-type LiaCacheJournalEntry): the newest @limit
  *   journal entries, newest first ("what moved where")
+ * @track_many: R-MAIL-BULK: Track (or Set Regarding) of many selected
+ *   messages: all are marked at once, the cache and CRM work runs in the
+ *   background, resumable after a restart; %LIA_ERROR_REFUSED for Untrack
+ *   (bulk untrack is not offered)
+ * @dup_track_result: one message's result: "tracked: CRM-ID", "pending",
+ *   "failed: REASON" or "none"
+ * @set_folder_tracked: R-MAIL-FOLDER: marks a mail folder tracked (with an
+ *   optional regarding) or not; mail moved or filtered into it is tracked
+ * @dup_send_subject: R-MAIL-CORRELATE-TOKEN: the subject to send a tracked
+ *   message with: the org's tracking token appended (when the org hands
+ *   them out), CR/LF and control characters removed
+ * @dup_track_reason: (nullable): why a message was tracked automatically
+ *   (rule ID and earlier message), %NULL when it was not
+ * @dup_setting: (nullable): a user setting of the sync cache (SPEC section
+ *   9, keys such as %LIA_SETTING_SYNC_AUTOMATIC), %NULL without error when
+ *   unset; %LIA_ERROR_UNAVAILABLE before the cache opened
+ * @set_setting: writes a user setting (@value %NULL: back to the default);
+ *   %LIA_ERROR_INVALID for a malformed key or value, and nothing changes.
+ *   %LIA_SETTING_SYNC_AUTOMATIC and %LIA_SETTING_SYNC_INTERVAL apply at
+ *   once, the others from the next cycle
  *
  * The plugin's entry points. The administration entry points from
  * @sync_async on were appended in plugin/lia-plugin-admin.c (the outbox,
@@ -288,7 +313,37 @@ typedef struct
   gboolean (*drop_change) (LiaPlugin *plugin, gint64 id, GError **error);
   LiaCacheMapping *(*lookup_item) (LiaPlugin *plugin, const char *store, const char *item_id, GError **error);
   GPtrArray *(*list_journal) (LiaPlugin *plugin, guint limit, GError **error);
+  gboolean (*track_many) (LiaPlugin *plugin, const LiaCommand *command, const char *const *item_ids,
+                          GError **error);
+  char *(*dup_track_result) (LiaPlugin *plugin, const char *store, const char *item_id, GError **error);
+  gboolean (*set_folder_tracked) (LiaPlugin *plugin, const char *store, const char *folder, gboolean tracked,
+                                  const char *regarding_id, const char *regarding_name, GError **error);
+  char *(*dup_send_subject) (LiaPlugin *plugin, const char *subject);
+  char *(*dup_track_reason) (LiaPlugin *plugin, const char *store, const char *item_id, GError **error);
+  char *(*dup_setting) (LiaPlugin *plugin, const char *key, GError **error);
+  gboolean (*set_setting) (LiaPlugin *plugin, const char *key, const char *value, GError **error);
 } LiaPluginFuncs;
+
+/**
+ * LIA_SETTING_SYNC_AUTOMATIC:
+ *
+ * R-SET-INTERVAL: automatic synchronization, "on" (default) or "off".
+ */
+#define LIA_SETTING_SYNC_AUTOMATIC "sync-automatic"
+/**
+ * LIA_SETTING_SYNC_INTERVAL:
+ *
+ * R-SET-INTERVAL: the interval in minutes, 1 to 1440 (default 15); the
+ * org's minimum still applies.
+ */
+#define LIA_SETTING_SYNC_INTERVAL "sync-interval-minutes"
+/**
+ * LIA_SETTING_UPDATE_COMPANY:
+ *
+ * R-SET-COMPANY: update the Company field of host contacts, "on"
+ * (default) or "off".
+ */
+#define LIA_SETTING_UPDATE_COMPANY "update-company-field"
 
 /**
  * LiaPluginQueryFunc:

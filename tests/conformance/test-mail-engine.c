@@ -10,6 +10,7 @@
 #include "engine-fixture.h"
 #include "lia-engine-private.h"
 #include "lia-mail-correlate.h"
+#include "lia-plugin-mail.h"
 
 static LiaValue *
 parties (const char *const *addresses)
@@ -444,6 +445,135 @@ test_hostile (Ef *ef, gconstpointer data)
   check_cache (ef);
 }
 
+static void
+test_bulk (Ef *ef, gconstpointer data)
+{
+  LiaCommand cmd = { LIA_PLUGIN_ABI_VERSION, LIA_COMMAND_TRACK, LIA_SURFACE_EXPLORER };
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) results = NULL;
+  g_autoptr (GError) error = NULL;
+  const guint n = 200;
+  guint marked = 0;
+
+  g_test_summary ("R-MAIL-BULK: tracking 200 selected messages marks them all at once, queues the work "
+                  "in the background, survives a restart before CRM saw any, ends with one CRM email "
+                  "each and a per-message result; bulk untrack is refused");
+  ef_sync (&ef->a);
+  set_user (ef, LIA_ENGINE_SETTING_AUTO_TRACK, "none");
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *msgid = g_strdup_printf ("<bulk%u@example.com>", i);
+      g_autofree char *subject = g_strdup_printf ("Order %u", i);
+      g_ptr_array_add (ids, receive (ef, "inbox", msgid, NULL, subject, "shop@example.com"));
+    }
+  g_ptr_array_add (ids, NULL);
+  cmd.store = LIA_TEST_STORE;
+  cmd.folder = "inbox";
+  cmd.entity = LIA_ENTITY_EMAIL;
+  /* No bulk untrack. */
+  cmd.kind = LIA_COMMAND_UNTRACK;
+  g_assert_false (lia_plugin_internal_funcs ()->track_many (ef->a.plugin, &cmd,
+                                                            (const char *const *) ids->pdata, &error));
+  g_assert_error (error, LIA_ERROR, LIA_ERROR_REFUSED);
+  g_clear_error (&error);
+  cmd.kind = LIA_COMMAND_TRACK;
+  g_assert_true (lia_plugin_internal_funcs ()->track_many (ef->a.plugin, &cmd,
+                                                           (const char *const *) ids->pdata, &error));
+  g_assert_no_error (error);
+  /* Marked at once: the host writes are already posted. */
+  ef_iterate ();
+  for (guint i = 0; i < n; i++)
+    marked += state_of (ef, ids->pdata[i]) >= LIA_LINK_STATE_MARKED ? 1 : 0;
+  g_assert_cmpuint (marked, ==, n);
+  while (lia_engine_mail_bulk_pending (lia_plugin_get_engine (ef->a.plugin)) > 0)
+    g_main_context_iteration (NULL, TRUE);
+  /* Killed and restarted before the cycle ran: the queue is durable. */
+  ef_client_stop (&ef->a);
+  ef_client_start (ef, &ef->a, ef->mailbox, ef->alice_token, "alice-laptop", "alice-laptop.db", FALSE);
+  ef_sync (&ef->a);
+  ef_sync (&ef->a);
+  results = lia_engine_mail_bulk_results (lia_plugin_get_engine (ef->a.plugin), LIA_TEST_STORE,
+                                          (const char *const *) ids->pdata, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (results->len, ==, n);
+  for (guint i = 0; i < n; i++)
+    {
+      const LiaBulkResult *r = results->pdata[i];
+      g_assert_cmpint (r->state, ==, LIA_BULK_TRACKED);
+      g_assert_nonnull (r->message);
+      g_assert_cmpint (state_of (ef, ids->pdata[i]), ==, LIA_LINK_STATE_TRACKED);
+    }
+  g_assert_cmpuint (ef_crm_count (ef, LIA_ENTITY_EMAIL), ==, n);
+  {
+    g_autofree char *one =
+        lia_plugin_internal_funcs ()->dup_track_result (ef->a.plugin, LIA_TEST_STORE, ids->pdata[0], &error);
+    g_autofree char *why =
+        lia_plugin_internal_funcs ()->dup_track_reason (ef->a.plugin, LIA_TEST_STORE, ids->pdata[0], &error);
+    g_assert_true (g_str_has_prefix (one, "tracked: "));
+    g_assert_true (g_str_has_prefix (why, "R-MAIL-BULK"));
+  }
+  check_cache (ef);
+}
+
+static void
+test_bulk_failure (Ef *ef, gconstpointer data)
+{
+  LiaCommand cmd = { LIA_PLUGIN_ABI_VERSION, LIA_COMMAND_SET_REGARDING, LIA_SURFACE_EXPLORER };
+  g_autofree char *a = NULL;
+  g_autofree char *b = NULL;
+  g_autofree char *ra = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("R-MAIL-BULK: each message has its own result: a bulk Set Regarding to a record that "
+                  "does not exist reports the reason per message and keeps the change for a retry");
+  ef_sync (&ef->a);
+  set_user (ef, LIA_ENGINE_SETTING_AUTO_TRACK, "none");
+  a = receive (ef, "inbox", "<f1@example.com>", NULL, "One", "shop@example.com");
+  b = receive (ef, "inbox", "<f2@example.com>", NULL, "Two", "shop@example.com");
+  {
+    const char *ids[] = { a, b, NULL };
+    cmd.store = LIA_TEST_STORE;
+    cmd.folder = "inbox";
+    cmd.entity = LIA_ENTITY_EMAIL;
+    cmd.regarding_id = "00000000-0000-4000-8000-00000000dead";
+    cmd.regarding_name = "Gone";
+    g_assert_true (lia_plugin_internal_funcs ()->track_many (ef->a.plugin, &cmd, ids, &error));
+    g_assert_no_error (error);
+  }
+  while (lia_engine_mail_bulk_pending (lia_plugin_get_engine (ef->a.plugin)) > 0)
+    g_main_context_iteration (NULL, TRUE);
+  ef_sync (&ef->a);
+  ra = lia_plugin_internal_funcs ()->dup_track_result (ef->a.plugin, LIA_TEST_STORE, a, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_prefix (ra, "failed: "));
+  g_assert_nonnull (strstr (ra, "does not exist"));
+  {
+    const char *other[] = { LIA_TEST_STORE, NULL };
+    cmd.kind = LIA_COMMAND_TRACK;
+    cmd.store = LIA_TEST_STORE_OTHER;
+    g_assert_false (lia_plugin_internal_funcs ()->track_many (ef->a.plugin, &cmd, other, &error));
+    g_assert_error (error, LIA_ERROR, LIA_ERROR_REFUSED);
+  }
+  check_cache (ef);
+}
+
+static void
+test_send_subject (Ef *ef, gconstpointer data)
+{
+  g_autofree char *s1 = NULL;
+  g_autofree char *s2 = NULL;
+
+  g_test_summary ("R-MAIL-CORRELATE-TOKEN: a tracked outgoing message is sent with a fresh org token in "
+                  "its subject; each send gets its own; header injection is removed");
+  ef_sync (&ef->a);
+  s1 = lia_plugin_internal_funcs ()->dup_send_subject (ef->a.plugin, "Quote\r\nBcc: x@y");
+  s2 = lia_plugin_internal_funcs ()->dup_send_subject (ef->a.plugin, "Quote");
+  g_assert_null (strpbrk (s1, "\r\n"));
+  g_assert_true (g_str_has_prefix (s1, "Quote  Bcc: x@y CRM:"));
+  g_assert_true (g_str_has_prefix (s2, "Quote CRM:"));
+  g_assert_cmpstr (s1 + strlen ("Quote  Bcc: x@y "), !=, s2 + strlen ("Quote "));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -455,6 +585,9 @@ main (int argc, char **argv)
   ADD ("/mail/engine/R-MAIL-TAGGING/regarding-rolls-down", test_tagging);
   ADD ("/mail/engine/R-MAIL-FOLDER/moved-and-filtered", test_folder);
   ADD ("/mail/engine/hostile/big-and-injected", test_hostile);
+  ADD ("/mail/engine/R-MAIL-BULK/track-many-restart", test_bulk);
+  ADD ("/mail/engine/R-MAIL-BULK/per-message-result", test_bulk_failure);
+  ADD ("/mail/engine/R-MAIL-CORRELATE-TOKEN/send-subject", test_send_subject);
 #undef ADD
   return g_test_run ();
 }
