@@ -1,9 +1,229 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <calendar/gui/e-comp-editor-event.h>
+#include <calendar/gui/e-comp-editor-task.h>
+#include <calendar/gui/e-comp-editor.h>
+
+#include "lia-evo-host.h"
 #include "lia-ui-evo-private.h"
+
+/* Track in CRM, Untrack, Set Regarding… in the event and task editors
+ * (Inspectors), in the editor's "individual" action group and its
+ * always-visible toolbar placeholder "after-content"; and the Inspector
+ * events the dispatcher needs: open when the editor shows, save and close
+ * from "editor-closed" (saved) (SPEC section 5: Inspector saves and
+ * closes). "fill-component" is not used: it fires many times per edit. */
+
+typedef struct
+{
+  EExtension parent;
+} LiaUiCompEditor;
+typedef struct
+{
+  EExtensionClass parent_class;
+} LiaUiCompEditorClass;
+
+GType lia_ui_comp_editor_get_type (void);
+G_DEFINE_DYNAMIC_TYPE (LiaUiCompEditor, lia_ui_comp_editor, E_TYPE_EXTENSION)
+
+static const char ui_definition[] = "<ui>"
+                                    "  <toolbar name='main-toolbar'>"
+                                    "    <placeholder name='after-content'>"
+                                    "      <toolitem action='" LIA_UI_ACTION_TRACK "'/>"
+                                    "      <toolitem action='" LIA_UI_ACTION_UNTRACK "'/>"
+                                    "      <toolitem action='" LIA_UI_ACTION_REGARDING "'/>"
+                                    "    </placeholder>"
+                                    "  </toolbar>"
+                                    "</ui>";
+
+static ECompEditor *
+editor_of (gpointer self)
+{
+  return E_COMP_EDITOR (e_extension_get_extensible (E_EXTENSION (self)));
+}
+
+/* The item id and entity of the component being edited; NULL for a new
+ * component not yet saved (no UID in the store yet). */
+static char *
+editor_item_id (ECompEditor *editor, LiaEntity *out_entity)
+{
+  ICalComponent *comp = e_comp_editor_get_component (editor);
+  const char *uid = comp != NULL ? i_cal_component_get_uid (comp) : NULL;
+
+  if (uid == NULL)
+    return NULL;
+  if (E_IS_COMP_EDITOR_TASK (editor))
+    {
+      *out_entity = LIA_ENTITY_TASK;
+      return lia_evo_engine_item_id_for_task (uid);
+    }
+  *out_entity = LIA_ENTITY_APPOINTMENT;
+  return lia_evo_engine_item_id_for_event (uid, NULL);
+}
+
+static void
+send_ui_event (ECompEditor *editor, LiaUiEventKind kind)
+{
+  LiaEvoEngine *engine = lia_ui_engine ();
+  LiaPlugin *plugin = engine != NULL ? lia_evo_engine_get_plugin (engine) : NULL;
+  const LiaPluginFuncs *funcs = engine != NULL ? lia_evo_engine_get_funcs (engine) : NULL;
+  LiaEntity entity = LIA_ENTITY_N;
+  g_autofree char *item_id = editor_item_id (editor, &entity);
+  LiaUiEvent event = {
+    .abi_version = LIA_PLUGIN_ABI_VERSION,
+    .kind = kind,
+    .store = LIA_EVO_STORE,
+    .item_id = item_id,
+  };
+
+  if (plugin == NULL || funcs == NULL || item_id == NULL)
+    return;
+  funcs->ui_event (plugin, &event);
+  lia_ui_selftest_log ("editor event %d for %s", kind, item_id);
+}
+
+static void
+command (ECompEditor *editor, LiaCommandKind kind, const LiaUiRegarding *regarding, gboolean delete_in_crm)
+{
+  LiaEntity entity = LIA_ENTITY_N;
+  g_autofree char *item_id = editor_item_id (editor, &entity);
+  LiaCommand c = {
+    .abi_version = LIA_PLUGIN_ABI_VERSION,
+    .kind = kind,
+    .surface = LIA_SURFACE_INSPECTOR,
+    .item_id = item_id,
+    .regarding_id = regarding != NULL ? regarding->id : NULL,
+    .regarding_name = regarding != NULL ? regarding->name : NULL,
+    .delete_in_crm = delete_in_crm,
+    .entity = entity,
+    .link_state = lia_ui_link_state (item_id),
+  };
+
+  if (item_id == NULL)
+    {
+      lia_ui_alert (E_ALERT_SINK (editor), GTK_WINDOW (editor), "refused", _ ("Save the item first."));
+      return;
+    }
+  lia_ui_command (&c, E_ALERT_SINK (editor), GTK_WINDOW (editor));
+}
+
+static void
+on_track (GtkAction *action, gpointer self)
+{
+  command (editor_of (self), LIA_COMMAND_TRACK, NULL, FALSE);
+}
+
+static void
+on_untrack (GtkAction *action, gpointer self)
+{
+  gboolean delete_in_crm = FALSE;
+
+  if (lia_ui_ask_untrack (GTK_WINDOW (editor_of (self)), 1, &delete_in_crm))
+    command (editor_of (self), LIA_COMMAND_UNTRACK, NULL, delete_in_crm);
+}
+
+static void
+on_regarding (GtkAction *action, gpointer self)
+{
+  g_auto (LiaUiRegarding) regarding = { 0 };
+
+  if (lia_ui_regarding_run (GTK_WINDOW (editor_of (self)), &regarding))
+    command (editor_of (self), LIA_COMMAND_SET_REGARDING, &regarding, FALSE);
+}
+
+static void
+update_sensitivity (ECompEditor *editor, GtkActionGroup *group)
+{
+  LiaEntity entity = LIA_ENTITY_N;
+  g_autofree char *item_id = editor_item_id (editor, &entity);
+  LiaLinkState link = lia_ui_link_state (item_id);
+  gboolean engine = lia_ui_engine () != NULL;
+  GtkAction *action;
+
+  if ((action = gtk_action_group_get_action (group, LIA_UI_ACTION_TRACK)) != NULL)
+    gtk_action_set_sensitive (action, engine && link == LIA_LINK_STATE_NONE);
+  if ((action = gtk_action_group_get_action (group, LIA_UI_ACTION_UNTRACK)) != NULL)
+    gtk_action_set_sensitive (action, engine && link != LIA_LINK_STATE_NONE);
+  if ((action = gtk_action_group_get_action (group, LIA_UI_ACTION_REGARDING)) != NULL)
+    gtk_action_set_sensitive (action, engine);
+}
+
+static void
+on_editor_closed (ECompEditor *editor, gboolean saved, gpointer self)
+{
+  if (saved)
+    send_ui_event (editor, LIA_UI_EVENT_SAVE);
+  send_ui_event (editor, LIA_UI_EVENT_CLOSE);
+}
+
+static gboolean
+setup_idle (gpointer data)
+{
+  GWeakRef *weak = data;
+  g_autoptr (GObject) self = g_weak_ref_get (weak);
+  ECompEditor *editor;
+  GtkActionGroup *group;
+  g_autoptr (GError) error = NULL;
+
+  if (self == NULL)
+    return G_SOURCE_REMOVE;
+  editor = editor_of (self);
+  if (!E_IS_COMP_EDITOR_EVENT (editor) && !E_IS_COMP_EDITOR_TASK (editor))
+    return G_SOURCE_REMOVE; /* memos are not synchronized */
+  group = e_comp_editor_get_action_group (editor, "individual");
+  if (group == NULL)
+    return G_SOURCE_REMOVE;
+  /* The actions act on the editor, not the shell's selection: no Sync Now. */
+  lia_ui_add_actions (group, self, G_CALLBACK (on_track), G_CALLBACK (on_untrack), G_CALLBACK (on_regarding),
+                      NULL);
+  if (gtk_ui_manager_add_ui_from_string (e_comp_editor_get_ui_manager (editor), ui_definition, -1, &error)
+      == 0)
+    g_warning ("cannot add the Liaison actions to the editor: %s", error->message);
+  update_sensitivity (editor, group);
+  g_signal_connect_object (editor, "editor-closed", G_CALLBACK (on_editor_closed), self, 0);
+  send_ui_event (editor, LIA_UI_EVENT_INSPECTOR_OPEN);
+  lia_ui_selftest_log ("%s: actions in place", G_OBJECT_TYPE_NAME (editor));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+free_weak (gpointer data)
+{
+  g_weak_ref_clear (data);
+  g_free (data);
+}
+
+static void
+lia_ui_comp_editor_constructed (GObject *object)
+{
+  GWeakRef *weak = g_new0 (GWeakRef, 1);
+
+  G_OBJECT_CLASS (lia_ui_comp_editor_parent_class)->constructed (object);
+  /* The editor fills its component after construction: set up from idle. */
+  g_weak_ref_init (weak, object);
+  g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, setup_idle, weak, free_weak);
+}
+
+static void
+lia_ui_comp_editor_class_init (LiaUiCompEditorClass *klass)
+{
+  G_OBJECT_CLASS (klass)->constructed = lia_ui_comp_editor_constructed;
+  E_EXTENSION_CLASS (klass)->extensible_type = E_TYPE_COMP_EDITOR;
+}
+
+static void
+lia_ui_comp_editor_class_finalize (LiaUiCompEditorClass *klass)
+{
+}
+
+static void
+lia_ui_comp_editor_init (LiaUiCompEditor *self)
+{
+}
 
 void
 lia_ui_comp_editor_register (GTypeModule *module)
 {
+  lia_ui_comp_editor_register_type (module);
 }

@@ -172,6 +172,16 @@ lia_ui_entity_label (LiaEntity entity)
     }
 }
 
+static void
+on_status (GtkAction *action, gpointer user_data)
+{
+  GApplication *app = g_application_get_default ();
+  GtkWindow *parent =
+      GTK_IS_APPLICATION (app) ? gtk_application_get_active_window (GTK_APPLICATION (app)) : NULL;
+
+  lia_ui_status_window_show (parent);
+}
+
 void
 lia_ui_add_actions (GtkActionGroup *group, gpointer user_data, GCallback on_track, GCallback on_untrack,
                     GCallback on_regarding, GCallback on_sync)
@@ -191,6 +201,9 @@ lia_ui_add_actions (GtkActionGroup *group, gpointer user_data, GCallback on_trac
     { LIA_UI_ACTION_REGARDING, "insert-link", N_ ("Set _Regarding…"),
       N_ ("Link the selected items to a CRM account, contact, lead, opportunity or case"), on_regarding },
     { LIA_UI_ACTION_SYNC, "view-refresh", N_ ("S_ynchronize Now"), N_ ("Synchronize with CRM now"), on_sync },
+    { LIA_UI_ACTION_STATUS, "dialog-information", N_ ("CRM _Status…"),
+      N_ ("Show the synchronization status, the queued changes and recent synchronizations"),
+      G_CALLBACK (on_status) },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (entries); i++)

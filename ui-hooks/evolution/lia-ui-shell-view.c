@@ -1,9 +1,466 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <gmodule.h>
+
+#include <calendar/gui/e-cal-model.h>
+#include <calendar/gui/e-calendar-view.h>
+#include <calendar/gui/e-task-table.h>
+#include <libebook/libebook.h>
+#include <shell/e-shell-content.h>
+#include <shell/e-shell-view.h>
+#include <shell/e-shell-window.h>
+
 #include "lia-ui-evo-private.h"
+
+/* Track in CRM, Untrack, Set Regarding…, Synchronize Now in the contacts,
+ * calendar and tasks views (Explorers): the toolbar and the item popups
+ * (contact-popup, calendar-event-popup/event-popup-actions, task-popup),
+ * on the whole selection. The UI is merged while the view is active and
+ * removed when another view takes over (EShellView::toggled).
+ *
+ * Selections: the calendar's ECalendarView and the tasks' ETaskTable have
+ * installed headers. The contacts' EAddressbookView has none in 3.46: its
+ * type is found by name and e_addressbook_view_get_selected() resolved
+ * from the process (libeabwidgets); without it the contact actions stay
+ * insensitive and say why. */
+
+typedef enum
+{
+  VIEW_NONE,
+  VIEW_CONTACTS,
+  VIEW_CALENDAR,
+  VIEW_TASKS
+} ViewKind;
+
+typedef struct
+{
+  EExtension parent;
+  ViewKind kind;
+  GtkActionGroup *group; /* owned by the shell window's UI manager */
+  guint merge_id;
+} LiaUiShellView;
+typedef struct
+{
+  EExtensionClass parent_class;
+} LiaUiShellViewClass;
+
+GType lia_ui_shell_view_get_type (void);
+G_DEFINE_DYNAMIC_TYPE (LiaUiShellView, lia_ui_shell_view, E_TYPE_EXTENSION)
+
+static const char *const ui_definitions[] = {
+  [VIEW_NONE] = NULL,
+  [VIEW_CONTACTS] = "<ui>"
+                    "  <toolbar name='main-toolbar'>"
+                    "    <separator/>"
+                    "    <toolitem action='" LIA_UI_ACTION_TRACK "'/>"
+                    "    <toolitem action='" LIA_UI_ACTION_REGARDING "'/>"
+                    "    <toolitem action='" LIA_UI_ACTION_SYNC "'/>"
+                    "  </toolbar>"
+                    "  <popup name='contact-popup'>"
+                    "    <separator/>"
+                    "    <menuitem action='" LIA_UI_ACTION_TRACK "'/>"
+                    "    <menuitem action='" LIA_UI_ACTION_UNTRACK "'/>"
+                    "    <menuitem action='" LIA_UI_ACTION_SYNC "'/>"
+                    "  </popup>"
+                    "</ui>",
+  [VIEW_CALENDAR] = "<ui>"
+                    "  <toolbar name='main-toolbar'>"
+                    "    <separator/>"
+                    "    <toolitem action='" LIA_UI_ACTION_TRACK "'/>"
+                    "    <toolitem action='" LIA_UI_ACTION_REGARDING "'/>"
+                    "    <toolitem action='" LIA_UI_ACTION_SYNC "'/>"
+                    "  </toolbar>"
+                    "  <popup name='calendar-event-popup'>"
+                    "    <placeholder name='event-popup-actions'>"
+                    "      <separator/>"
+                    "      <menuitem action='" LIA_UI_ACTION_TRACK "'/>"
+                    "      <menuitem action='" LIA_UI_ACTION_UNTRACK "'/>"
+                    "      <menuitem action='" LIA_UI_ACTION_REGARDING "'/>"
+                    "      <menuitem action='" LIA_UI_ACTION_SYNC "'/>"
+                    "    </placeholder>"
+                    "  </popup>"
+                    "</ui>",
+  [VIEW_TASKS] = "<ui>"
+                 "  <toolbar name='main-toolbar'>"
+                 "    <separator/>"
+                 "    <toolitem action='" LIA_UI_ACTION_TRACK "'/>"
+                 "    <toolitem action='" LIA_UI_ACTION_REGARDING "'/>"
+                 "    <toolitem action='" LIA_UI_ACTION_SYNC "'/>"
+                 "  </toolbar>"
+                 "  <popup name='task-popup'>"
+                 "    <separator/>"
+                 "    <menuitem action='" LIA_UI_ACTION_TRACK "'/>"
+                 "    <menuitem action='" LIA_UI_ACTION_UNTRACK "'/>"
+                 "    <menuitem action='" LIA_UI_ACTION_REGARDING "'/>"
+                 "    <menuitem action='" LIA_UI_ACTION_SYNC "'/>"
+                 "  </popup>"
+                 "</ui>",
+};
+
+static const char *const group_names[] = {
+  [VIEW_NONE] = NULL,
+  [VIEW_CONTACTS] = "liaison-contacts",
+  [VIEW_CALENDAR] = "liaison-calendar",
+  [VIEW_TASKS] = "liaison-tasks",
+};
+
+static ViewKind
+kind_of (EShellView *view)
+{
+  const char *name = e_shell_view_get_name (view);
+
+  if (g_strcmp0 (name, "addressbook") == 0)
+    return VIEW_CONTACTS;
+  if (g_strcmp0 (name, "calendar") == 0)
+    return VIEW_CALENDAR;
+  if (g_strcmp0 (name, "task") == 0)
+    return VIEW_TASKS;
+  return VIEW_NONE;
+}
+
+/* ---- selections: one (item id, entity) per selected item ---- */
+
+typedef struct
+{
+  char *item_id;
+  LiaEntity entity;
+} Sel;
+
+static void
+sel_free (gpointer data)
+{
+  Sel *s = data;
+
+  g_free (s->item_id);
+  g_free (s);
+}
+
+static void
+add_sel (GPtrArray *out, char *item_id, LiaEntity entity)
+{
+  Sel *s;
+
+  if (item_id == NULL)
+    return;
+  s = g_new0 (Sel, 1);
+  s->item_id = item_id;
+  s->entity = entity;
+  g_ptr_array_add (out, s);
+}
+
+static GtkWidget *
+find_mapped (GtkWidget *widget, GType type)
+{
+  GtkWidget *found = NULL;
+  g_autoptr (GList) children = NULL;
+
+  if (type == G_TYPE_INVALID || !gtk_widget_get_mapped (widget))
+    return NULL;
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    return widget;
+  if (!GTK_IS_CONTAINER (widget))
+    return NULL;
+  children = gtk_container_get_children (GTK_CONTAINER (widget));
+  for (GList *l = children; l != NULL && found == NULL; l = l->next)
+    found = find_mapped (l->data, type);
+  return found;
+}
+
+/* An event selected in a view: a detached instance carries its
+ * RECURRENCE-ID; anything else is the single event or the series. */
+static char *
+event_item_id (ICalComponent *icalcomp)
+{
+  const char *uid = i_cal_component_get_uid (icalcomp);
+  g_autofree char *rid = NULL;
+
+  if (e_cal_util_component_has_property (icalcomp, I_CAL_RECURRENCEID_PROPERTY)
+      && !e_cal_util_component_has_rrules (icalcomp))
+    {
+      ICalTime *tt = i_cal_component_get_recurrenceid (icalcomp);
+
+      if (tt != NULL && i_cal_time_is_valid_time (tt) && !i_cal_time_is_null_time (tt))
+        rid = i_cal_time_as_ical_string (tt);
+      g_clear_object (&tt);
+    }
+  return lia_evo_engine_item_id_for_event (uid, rid);
+}
+
+typedef GPtrArray *(*GetSelectedFunc) (GtkWidget *view);
+
+static GPtrArray *
+selection_of (EShellView *shell_view, ViewKind kind, gboolean *out_supported)
+{
+  GtkWidget *content = GTK_WIDGET (e_shell_view_get_shell_content (shell_view));
+  GPtrArray *out = g_ptr_array_new_with_free_func (sel_free);
+
+  *out_supported = TRUE;
+  if (kind == VIEW_CONTACTS)
+    {
+      static GetSelectedFunc get_selected;
+      static gboolean looked_up;
+      GtkWidget *view;
+
+      if (!looked_up)
+        {
+          /* The process itself: kept open, the symbol stays valid. */
+          GModule *self = g_module_open (NULL, 0);
+
+          looked_up = TRUE;
+          if (self == NULL
+              || !g_module_symbol (self, "e_addressbook_view_get_selected", (gpointer *) &get_selected))
+            get_selected = NULL;
+        }
+      view = find_mapped (content, g_type_from_name ("EAddressbookView"));
+      if (get_selected == NULL)
+        *out_supported = FALSE;
+      else if (view != NULL)
+        {
+          g_autoptr (GPtrArray) contacts = get_selected (view);
+
+          for (guint i = 0; contacts != NULL && i < contacts->len; i++)
+            {
+              EContact *contact = g_ptr_array_index (contacts, i);
+
+              add_sel (out, lia_evo_engine_item_id_for_contact (e_contact_get_const (contact, E_CONTACT_UID)),
+                       LIA_ENTITY_CONTACT);
+            }
+        }
+    }
+  else if (kind == VIEW_CALENDAR)
+    {
+      GtkWidget *view = find_mapped (content, E_TYPE_CALENDAR_VIEW);
+      GSList *events = view != NULL ? e_calendar_view_get_selected_events (E_CALENDAR_VIEW (view)) : NULL;
+
+      for (GSList *l = events; l != NULL; l = l->next)
+        {
+          ECalendarViewSelectionData *data = l->data;
+
+          add_sel (out, event_item_id (data->icalcomp), LIA_ENTITY_APPOINTMENT);
+        }
+      g_slist_free_full (events, e_calendar_view_selection_data_free);
+    }
+  else if (kind == VIEW_TASKS)
+    {
+      GtkWidget *table = find_mapped (content, E_TYPE_TASK_TABLE);
+      GSList *tasks = table != NULL ? e_task_table_get_selected (E_TASK_TABLE (table)) : NULL;
+
+      for (GSList *l = tasks; l != NULL; l = l->next)
+        {
+          ECalModelComponent *comp = l->data;
+
+          add_sel (out, lia_evo_engine_item_id_for_task (i_cal_component_get_uid (comp->icalcomp)),
+                   LIA_ENTITY_TASK);
+        }
+      g_slist_free (tasks);
+    }
+  return out;
+}
+
+static EAlertSink *
+sink_of (EShellView *view)
+{
+  return E_ALERT_SINK (e_shell_view_get_shell_content (view));
+}
+
+static void
+command_on_selection (EShellView *view, ViewKind kind, LiaCommandKind command,
+                      const LiaUiRegarding *regarding, gboolean delete_in_crm)
+{
+  gboolean supported;
+  g_autoptr (GPtrArray) sel = selection_of (view, kind, &supported);
+
+  for (guint i = 0; i < sel->len; i++)
+    {
+      const Sel *s = g_ptr_array_index (sel, i);
+      /* The engine fills the primary store and its folder. */
+      LiaCommand c = {
+        .abi_version = LIA_PLUGIN_ABI_VERSION,
+        .kind = command,
+        .surface = LIA_SURFACE_EXPLORER,
+        .item_id = s->item_id,
+        .regarding_id = regarding != NULL ? regarding->id : NULL,
+        .regarding_name = regarding != NULL ? regarding->name : NULL,
+        .delete_in_crm = delete_in_crm,
+        .entity = s->entity,
+        .link_state = lia_ui_link_state (s->item_id),
+      };
+
+      if (!lia_ui_command (&c, sink_of (view), NULL))
+        break;
+    }
+}
+
+static EShellView *
+view_of (LiaUiShellView *self)
+{
+  return E_SHELL_VIEW (e_extension_get_extensible (E_EXTENSION (self)));
+}
+
+static void
+on_track (GtkAction *action, LiaUiShellView *self)
+{
+  command_on_selection (view_of (self), self->kind, LIA_COMMAND_TRACK, NULL, FALSE);
+}
+
+static void
+on_untrack (GtkAction *action, LiaUiShellView *self)
+{
+  gboolean supported, delete_in_crm = FALSE;
+  g_autoptr (GPtrArray) sel = selection_of (view_of (self), self->kind, &supported);
+  GtkWindow *window = GTK_WINDOW (e_shell_view_get_shell_window (view_of (self)));
+
+  if (sel->len == 0 || !lia_ui_ask_untrack (window, sel->len, &delete_in_crm))
+    return;
+  command_on_selection (view_of (self), self->kind, LIA_COMMAND_UNTRACK, NULL, delete_in_crm);
+}
+
+static void
+on_regarding (GtkAction *action, LiaUiShellView *self)
+{
+  g_auto (LiaUiRegarding) regarding = { 0 };
+  GtkWindow *window = GTK_WINDOW (e_shell_view_get_shell_window (view_of (self)));
+
+  if (lia_ui_regarding_run (window, &regarding))
+    command_on_selection (view_of (self), self->kind, LIA_COMMAND_SET_REGARDING, &regarding, FALSE);
+}
+
+static void
+on_sync (GtkAction *action, LiaUiShellView *self)
+{
+  LiaCommand c = { .abi_version = LIA_PLUGIN_ABI_VERSION,
+                   .kind = LIA_COMMAND_SYNC_NOW,
+                   .surface = LIA_SURFACE_EXPLORER };
+
+  lia_ui_command (&c, sink_of (view_of (self)), NULL);
+}
+
+static void
+set_action (GtkActionGroup *group, const char *name, gboolean sensitive, const char *tooltip)
+{
+  GtkAction *action = gtk_action_group_get_action (group, name);
+
+  if (action == NULL)
+    return;
+  gtk_action_set_sensitive (action, sensitive);
+  if (tooltip != NULL)
+    gtk_action_set_tooltip (action, tooltip);
+}
+
+/* EShellView::update-actions: a selection is needed; for one item its
+ * link state picks Track or Untrack; several items leave both to the
+ * plugin's per-item rules. Set Regarding applies to activities only. */
+static void
+on_update_actions (EShellView *view, LiaUiShellView *self)
+{
+  gboolean supported;
+  g_autoptr (GPtrArray) sel = NULL;
+  gboolean engine = lia_ui_engine () != NULL;
+  LiaLinkState link = LIA_LINK_STATE_NONE;
+
+  if (self->group == NULL || !e_shell_view_is_active (view))
+    return;
+  sel = selection_of (view, self->kind, &supported);
+  if (sel->len == 1)
+    link = lia_ui_link_state (((Sel *) g_ptr_array_index (sel, 0))->item_id);
+  set_action (self->group, LIA_UI_ACTION_TRACK,
+              engine && supported && sel->len > 0 && (sel->len > 1 || link == LIA_LINK_STATE_NONE),
+              supported ? NULL : _ ("This Evolution does not tell which contacts are selected"));
+  set_action (self->group, LIA_UI_ACTION_UNTRACK,
+              engine && supported && sel->len > 0 && (sel->len > 1 || link != LIA_LINK_STATE_NONE), NULL);
+  set_action (self->group, LIA_UI_ACTION_REGARDING, engine && sel->len > 0 && self->kind != VIEW_CONTACTS,
+              NULL);
+  set_action (self->group, LIA_UI_ACTION_SYNC, engine, NULL);
+}
+
+static void
+on_toggled (EShellView *view, LiaUiShellView *self)
+{
+  GtkUIManager *ui_manager = e_shell_window_get_ui_manager (e_shell_view_get_shell_window (view));
+
+  if (e_shell_view_is_active (view) && self->merge_id == 0)
+    {
+      g_autoptr (GError) error = NULL;
+
+      self->merge_id = gtk_ui_manager_add_ui_from_string (ui_manager, ui_definitions[self->kind], -1, &error);
+      if (self->merge_id == 0)
+        g_warning ("cannot add the Liaison actions to the %s view: %s", e_shell_view_get_name (view),
+                   error->message);
+      lia_ui_selftest_log ("%s view: actions merged", e_shell_view_get_name (view));
+    }
+  else if (!e_shell_view_is_active (view) && self->merge_id != 0)
+    {
+      gtk_ui_manager_remove_ui (ui_manager, self->merge_id);
+      self->merge_id = 0;
+    }
+  if (self->group != NULL)
+    gtk_action_group_set_visible (self->group, e_shell_view_is_active (view));
+}
+
+static gboolean
+setup_idle (gpointer data)
+{
+  GWeakRef *weak = data;
+  g_autoptr (GObject) object = g_weak_ref_get (weak);
+  LiaUiShellView *self = (LiaUiShellView *) object;
+  EShellView *view;
+  EShellWindow *window;
+
+  if (self == NULL)
+    return G_SOURCE_REMOVE;
+  view = view_of (self);
+  self->kind = kind_of (view);
+  if (self->kind == VIEW_NONE)
+    return G_SOURCE_REMOVE;
+  window = e_shell_view_get_shell_window (view);
+  e_shell_window_add_action_group (window, group_names[self->kind]);
+  self->group = e_shell_window_get_action_group (window, group_names[self->kind]);
+  lia_ui_add_actions (self->group, self, G_CALLBACK (on_track), G_CALLBACK (on_untrack),
+                      G_CALLBACK (on_regarding), G_CALLBACK (on_sync));
+  g_signal_connect_object (view, "toggled", G_CALLBACK (on_toggled), self, 0);
+  g_signal_connect_object (view, "update-actions", G_CALLBACK (on_update_actions), self, G_CONNECT_AFTER);
+  on_toggled (view, self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+free_weak (gpointer data)
+{
+  g_weak_ref_clear (data);
+  g_free (data);
+}
+
+static void
+lia_ui_shell_view_constructed (GObject *object)
+{
+  GWeakRef *weak = g_new0 (GWeakRef, 1);
+
+  G_OBJECT_CLASS (lia_ui_shell_view_parent_class)->constructed (object);
+  /* The view builds its UI after its extensions: set up from idle. */
+  g_weak_ref_init (weak, object);
+  g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, setup_idle, weak, free_weak);
+}
+
+static void
+lia_ui_shell_view_class_init (LiaUiShellViewClass *klass)
+{
+  G_OBJECT_CLASS (klass)->constructed = lia_ui_shell_view_constructed;
+  E_EXTENSION_CLASS (klass)->extensible_type = E_TYPE_SHELL_VIEW;
+}
+
+static void
+lia_ui_shell_view_class_finalize (LiaUiShellViewClass *klass)
+{
+}
+
+static void
+lia_ui_shell_view_init (LiaUiShellView *self)
+{
+}
 
 void
 lia_ui_shell_view_register (GTypeModule *module)
 {
+  lia_ui_shell_view_register_type (module);
 }
