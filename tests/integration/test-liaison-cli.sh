@@ -214,6 +214,11 @@ check "regarding event --search ACCOUNT" "$liaison" regarding event --search "re
 if export_org && grep "id=\"$ev_crm\"" "$LIA_CLI_TEST_INNER/export" | grep -q "name=\"regarding\" ref-entity=\"account\" ref-id=\"$acct\""; then
   ok "the CRM appointment is regarding the account"; else not_ok "the CRM appointment is regarding the account"; fi
 
+check "regarding contact --search ACCOUNT tracks it with that company" "$liaison" regarding contact --search sara.s@ "$acct"
+sara_crm=$(crm_of "contact:$sara")
+if [ -n "$sara_crm" ] && export_org && grep "id=\"$sara_crm\"" "$LIA_CLI_TEST_INNER/export" | grep -q "name=\"company\" ref-entity=\"account\" ref-id=\"$acct\""; then
+  ok "the CRM contact's company is the account"; else not_ok "the CRM contact's company is the account"; fi
+
 # ---- untrack (R-MARK-UNTRACK) and untrack --delete-in-crm ----
 check "untrack task --search" "$liaison" untrack task --search "Call Smithers"
 if [ -z "$(crm_of "task:$tk")" ] && export_has "id=\"$tk_crm\""; then ok "the task is unmapped; its CRM record stays"; else not_ok "the task is unmapped; its CRM record stays"; fi
