@@ -127,7 +127,7 @@ lia_dbus_status_to_variant (const LiaSyncStatus *status, const char *org, const 
 static void
 current_status (LiaDBusService *self, LiaSyncStatus *out)
 {
-  if (self->plugin != NULL)
+  if (self->plugin != NULL && self->funcs != NULL)
     {
       self->funcs->get_status (self->plugin, out);
       return;
@@ -167,7 +167,7 @@ need_plugin (LiaDBusService *self, GDBusMethodInvocation *invocation)
 {
   g_autofree char *message = NULL;
 
-  if (self->plugin != NULL)
+  if (self->plugin != NULL && self->funcs != NULL)
     return TRUE;
   message = self->start_error != NULL
                 ? g_strdup_printf ("the sync engine did not start: %s", self->start_error)
@@ -632,6 +632,12 @@ lia_dbus_service_new (const LiaPluginFuncs *funcs, LiaDBusResolveFunc resolve, g
   self->last_state = LIA_SYNC_STATE_N;
   lia_dbus_register_errors ();
   return self;
+}
+
+void
+lia_dbus_service_set_funcs (LiaDBusService *self, const LiaPluginFuncs *funcs)
+{
+  self->funcs = funcs;
 }
 
 void

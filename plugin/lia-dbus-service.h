@@ -33,6 +33,9 @@ GDBusInterfaceInfo *lia_dbus_interface_info (void);
 
 LiaDBusService *lia_dbus_service_new (const LiaPluginFuncs *funcs, LiaDBusResolveFunc resolve,
                                       gpointer resolve_data, const char *org, const char *user);
+/* The plugin's entry points, when the service was made before the plugin
+ * was loaded (@funcs NULL at creation). */
+void lia_dbus_service_set_funcs (LiaDBusService *self, const LiaPluginFuncs *funcs);
 /* The plugin instance (borrowed); NULL while starting or after stopping.
  * A failure to start is reported through @error_message. */
 void lia_dbus_service_set_plugin (LiaDBusService *self, LiaPlugin *plugin, const char *error_message);

@@ -205,6 +205,22 @@ fail:
   return NULL;
 }
 
+LiaEvoHost *
+lia_evo_host_new_for_clients (EBookClient *book, ECalClient *events, ECalClient *tasks)
+{
+  LiaEvoHost *host;
+
+  g_return_val_if_fail (E_IS_BOOK_CLIENT (book) && E_IS_CAL_CLIENT (events) && E_IS_CAL_CLIENT (tasks), NULL);
+  host = host_alloc ();
+  host->clients[KIND_CONTACT] = g_object_ref (E_CLIENT (book));
+  host->clients[KIND_EVENT] = g_object_ref (E_CLIENT (events));
+  host->clients[KIND_TASK] = g_object_ref (E_CLIENT (tasks));
+  host->folders[KIND_CONTACT] = g_strdup (e_source_get_uid (e_client_get_source (E_CLIENT (book))));
+  host->folders[KIND_EVENT] = g_strdup (e_source_get_uid (e_client_get_source (E_CLIENT (events))));
+  host->folders[KIND_TASK] = g_strdup (e_source_get_uid (e_client_get_source (E_CLIENT (tasks))));
+  return host;
+}
+
 static void
 new_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {

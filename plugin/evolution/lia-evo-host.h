@@ -47,6 +47,10 @@ LiaEvoHost *lia_evo_host_new_sync (ESourceRegistry *registry, GCancellable *canc
 void lia_evo_host_new_async (ESourceRegistry *registry, GCancellable *cancellable,
                              GAsyncReadyCallback callback, gpointer user_data);
 LiaEvoHost *lia_evo_host_new_finish (GAsyncResult *result, GError **error);
+/* Over clients someone else opened and shares (Evolution's EClientCache):
+ * the default address book, calendar and task list. No I/O; takes
+ * references. */
+LiaEvoHost *lia_evo_host_new_for_clients (EBookClient *book, ECalClient *events, ECalClient *tasks);
 void lia_evo_host_free (LiaEvoHost *host);
 
 const LiaHostVTable *lia_evo_host_get_vtable (void);

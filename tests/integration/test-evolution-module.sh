@@ -65,7 +65,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ "$mode" = evolution ]; then echo "1..14"; else echo "1..17"; fi
+if [ "$mode" = evolution ]; then echo "1..17"; else echo "1..22"; fi
 
 # The org: a demo org behind a real liaison-server on a free loopback port.
 "$org" --db "$db" init >/dev/null && "$org" --db "$db" demo >/dev/null && token=$("$org" --db "$db" user token alice)
@@ -121,11 +121,21 @@ check "sync over D-Bus" "$liaison" sync
 "$org" --db "$db" export - >"$T/export" 2>&1
 if grep -q "Module Buyer 17" "$T/export"; then ok "the EDS change reached the org through the engine"; else not_ok "the EDS change reached the org through the engine"; cat "$T/export" | tail -3 | sed 's/^/# /'; fi
 
+# A change in the org (an export edited and imported back, keeping ids)
+# reaches EDS through the running engine.
+sed 's/Module Buyer 17/Module Director 17/' "$T/export" >"$T/import"
+"$org" --db "$db" import "$T/import" >"$T/out" 2>&1
+check "sync over D-Bus after an org change" "$liaison" sync
+if [ "$("$eds" get-contact "$uid" title)" = "Module Director 17" ]; then ok "the org change reached EDS through the engine"; else not_ok "the org change reached EDS through the engine"; fi
+
 check "doctor (not offered over D-Bus) is refused by the engine lock" sh -c "'$liaison' doctor; test \$? -eq 1"
 if has "already running" && has "liaison $( [ "$mode" = evolution ] && echo evolution || echo serve)"; then
   ok "the refusal names the engine holding the lock"; else not_ok "the refusal names the engine holding the lock"; fi
 
 if [ "$mode" = serve ]; then
+  check "untrack over D-Bus" "$liaison" untrack contact "$uid"
+  if has "untracked"; then ok "the contact is untracked"; else not_ok "the contact is untracked"; fi
+  check "an unknown item kind of id is refused in one line (exit 1)" sh -c "'$liaison' untrack contact no-such-uid; test \$? -eq 1"
   check "a bad outbox id is one clear line over D-Bus (exit 1)" sh -c "'$liaison' outbox --drop 999999; test \$? -eq 1"
   if [ "$(wc -l <"$T/out")" -eq 1 ] && has "^liaison: " && ! has "GDBus.Error"; then ok "and the message is the engine's, not D-Bus's"; else not_ok "and the message is the engine's, not D-Bus's"; fi
   kill -TERM "$engine_pid"
@@ -142,6 +152,8 @@ else
   kill -0 "$engine_pid" 2>/dev/null && { echo "# Evolution did not quit on SIGTERM"; kill -KILL $evo; }
   wait "$engine_pid" 2>/dev/null
   engine_pid=
+  grep -E 'liaison[a-z-]*-(WARNING|CRITICAL)|CRITICAL.*lia_|Liaison: ' "$T/evolution.log" >"$T/out"
+  expect "Evolution logged no Liaison warning or critical (module load/unload/load, start, quit)" test ! -s "$T/out"
 fi
 check "without an engine on the bus, sync runs its own engine under the lock" "$liaison" sync
 if ! has "engine in Evolution"; then ok "and it did not go over D-Bus"; else not_ok "and it did not go over D-Bus"; fi

@@ -7,13 +7,18 @@
  *         `liaison sync` makes us retry every 30 s), open
  *         liaison-plugin.so through the plugin ABI, export the D-Bus
  *         interface (state "starting");
- *   async: the EDS host adapter over Evolution's ESourceRegistry, its
- *         views; then the plugin's load, which returns at once and opens
- *         the cache and the org on the engine's worker ("ready").
+ *   async: Evolution's own clients of the default address book, calendar
+ *         and task list from its EClientCache, the default mail account's
+ *         store from its mail session (EMailSession), the EDS host adapter
+ *         over them and its views; then the plugin's load, which returns at
+ *         once and opens the cache and the org on the engine's worker
+ *         ("ready").
  *
  * The type is registered with the module's GTypeModule (dynamic), so the
  * load/unload/load sequence leaves no dangling static type. */
 #include "config.h"
+
+#include <mail/e-mail-backend.h>
 
 #include "lia-dbus-service.h"
 #include "lia-evo-engine-private.h"
@@ -35,8 +40,11 @@ struct _LiaEvoEngine
   guint retry_id;
   LiaPluginModule *module; /* owned */
   const LiaPluginFuncs *funcs;
-  LiaPlugin *plugin; /* owned through funcs->unload */
-  LiaEvoHost *host;  /* owned */
+  LiaPlugin *plugin;   /* owned through funcs->unload */
+  LiaEvoHost *host;    /* owned */
+  EClient *clients[3]; /* book, events, tasks while opening */
+  guint clients_pending;
+  LiaEvoMail *mail; /* owned until the host takes it */
   GCancellable *cancellable;
   LiaDBusService *service; /* owned */
   char *client_name;
@@ -142,24 +150,35 @@ resolve_item (gpointer data, const char *item_id, char **out_store, char **out_f
 {
   LiaEvoEngine *self = data;
   LiaEntity entity;
+  g_autofree char *store_uid = NULL;
+  g_autofree char *full_name = NULL;
 
+  if (self->host == NULL)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE,
+                   "the address book and calendars are not open yet");
+      return FALSE;
+    }
   if (g_str_has_prefix (item_id, "contact:"))
     entity = LIA_ENTITY_CONTACT;
   else if (g_str_has_prefix (item_id, "event:"))
     entity = LIA_ENTITY_APPOINTMENT;
   else if (g_str_has_prefix (item_id, "task:"))
     entity = LIA_ENTITY_TASK;
+  else if (lia_evo_mail_parse_item_id (item_id, &store_uid, &full_name, NULL))
+    {
+      /* A message: its folder is where the id says it was tracked. */
+      *out_entity = LIA_ENTITY_EMAIL;
+      *out_store = g_strdup (LIA_EVO_STORE);
+      *out_folder = lia_evo_mail_folder_id (store_uid, full_name);
+      return TRUE;
+    }
   else
     {
       g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID,
-                   "\"%s\" is not an item id of contacts, events or tasks (contact:UID, event:UID, task:UID)",
+                   "\"%s\" is not an item id of Evolution (contact:UID, event:UID, task:UID, "
+                   "mail:STORE/FOLDER/UID)",
                    item_id);
-      return FALSE;
-    }
-  if (self->host == NULL)
-    {
-      g_set_error (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE,
-                   "the address book and calendars are not open yet");
       return FALSE;
     }
   *out_entity = entity;
@@ -208,12 +227,7 @@ lia_evo_engine_dup_link_state (LiaEvoEngine *self, const char *item_id, char **o
     *out_crm_id = NULL;
   if (self->plugin == NULL)
     return LIA_LINK_STATE_NONE;
-  if (!g_str_has_prefix (item_id, "mail:"))
-    {
-      if (!resolve_item (self, item_id, &store, &folder, &entity, NULL))
-        return LIA_LINK_STATE_NONE;
-    }
-  else if (!lia_evo_mail_parse_item_id (item_id, &store, NULL, NULL))
+  if (!resolve_item (self, item_id, &store, &folder, &entity, NULL))
     return LIA_LINK_STATE_NONE;
   m = self->funcs->lookup_item (self->plugin, store, item_id, NULL);
   if (m == NULL)
@@ -301,23 +315,160 @@ host_watched (GObject *source, GAsyncResult *result, gpointer user_data)
   g_object_unref (self);
 }
 
+/* All of Evolution's clients are there (and the mail store resolved, or
+ * given up): make the host and watch it. Holds a reference on self. */
 static void
-host_opened (GObject *source, GAsyncResult *result, gpointer user_data)
+make_host (LiaEvoEngine *self)
 {
-  LiaEvoEngine *self = user_data;
-  g_autoptr (GError) error = NULL;
-  LiaEvoHost *host = lia_evo_host_new_finish (result, &error);
-
-  if (host == NULL || self->stopped)
+  if (self->stopped)
     {
-      if (host == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        fail_start (self, "cannot open the address book and calendars", error);
-      g_clear_pointer (&host, lia_evo_host_free);
       g_object_unref (self);
       return;
     }
-  self->host = host;
+  self->host = lia_evo_host_new_for_clients (
+      E_BOOK_CLIENT (self->clients[0]), E_CAL_CLIENT (self->clients[1]), E_CAL_CLIENT (self->clients[2]));
+  for (guint i = 0; i < G_N_ELEMENTS (self->clients); i++)
+    g_clear_object (&self->clients[i]);
+  if (self->mail != NULL)
+    lia_evo_host_set_mail (self->host, g_steal_pointer (&self->mail));
   lia_evo_host_watch_async (self->host, on_note, self, self->cancellable, host_watched, self);
+}
+
+static void
+one_part_done (LiaEvoEngine *self)
+{
+  g_return_if_fail (self->clients_pending > 0);
+  if (--self->clients_pending > 0)
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (self->clients); i++)
+    if (self->clients[i] == NULL)
+      {
+        g_object_unref (self);
+        return;
+      }
+  make_host (self);
+}
+
+static void
+client_opened (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  LiaEvoEngine *self = user_data;
+  g_autoptr (GError) error = NULL;
+  EClient *client = e_client_cache_get_client_finish (E_CLIENT_CACHE (source), result, &error);
+  guint i;
+
+  if (client == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        fail_start (self, "cannot open the address book and calendars", error);
+    }
+  else
+    {
+      if (E_IS_BOOK_CLIENT (client))
+        i = 0;
+      else if (e_cal_client_get_source_type (E_CAL_CLIENT (client)) == E_CAL_CLIENT_SOURCE_TYPE_EVENTS)
+        i = 1;
+      else
+        i = 2;
+      g_clear_object (&self->clients[i]);
+      self->clients[i] = client;
+    }
+  one_part_done (self);
+}
+
+static void
+mail_resolved (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  LiaEvoEngine *self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (self->mail != NULL && !lia_evo_mail_resolve_folders_finish (self->mail, result, &error))
+    {
+      /* Contacts, events and tasks still sync; mail waits for a restart. */
+      g_warning ("Liaison: mail is not synchronized: %s", error->message);
+      g_clear_pointer (&self->mail, lia_evo_mail_free);
+    }
+  one_part_done (self);
+}
+
+/* The default mail account's store of Evolution's mail session
+ * (R-MARK-PROFILE), or NULL when there is none. */
+static LiaEvoMail *
+open_mail (EShell *shell)
+{
+  ESourceRegistry *registry = e_shell_get_registry (shell);
+  EShellBackend *backend = e_shell_get_backend_by_name (shell, "mail");
+  EMailSession *session = backend != NULL ? e_mail_backend_get_session (E_MAIL_BACKEND (backend)) : NULL;
+  g_autoptr (ESource) account = e_source_registry_ref_default_mail_account (registry);
+  g_autoptr (ESource) identity = NULL;
+  g_autoptr (CamelService) service = NULL;
+  const char *address = NULL;
+  LiaEvoMail *mail;
+
+  if (session == NULL || account == NULL)
+    return NULL;
+  service = camel_session_ref_service (CAMEL_SESSION (session), e_source_get_uid (account));
+  if (!CAMEL_IS_STORE (service))
+    return NULL;
+  if (e_source_has_extension (account, E_SOURCE_EXTENSION_MAIL_ACCOUNT))
+    {
+      ESourceMailAccount *ext = e_source_get_extension (account, E_SOURCE_EXTENSION_MAIL_ACCOUNT);
+      const char *identity_uid = e_source_mail_account_get_identity_uid (ext);
+
+      identity = identity_uid != NULL ? e_source_registry_ref_source (registry, identity_uid) : NULL;
+    }
+  if (identity != NULL && e_source_has_extension (identity, E_SOURCE_EXTENSION_MAIL_IDENTITY))
+    address = e_source_mail_identity_get_address (
+        e_source_get_extension (identity, E_SOURCE_EXTENSION_MAIL_IDENTITY));
+  mail = lia_evo_mail_new (CAMEL_STORE (service), address);
+  if (identity != NULL && e_source_has_extension (identity, E_SOURCE_EXTENSION_MAIL_SUBMISSION)
+      && e_source_has_extension (identity, E_SOURCE_EXTENSION_MAIL_COMPOSITION))
+    {
+      ESourceMailSubmission *sub = e_source_get_extension (identity, E_SOURCE_EXTENSION_MAIL_SUBMISSION);
+      ESourceMailComposition *comp = e_source_get_extension (identity, E_SOURCE_EXTENSION_MAIL_COMPOSITION);
+      g_autofree char *sent =
+          lia_evo_mail_folder_name_from_uri (mail, e_source_mail_submission_get_sent_folder (sub));
+      g_autofree char *drafts =
+          lia_evo_mail_folder_name_from_uri (mail, e_source_mail_composition_get_drafts_folder (comp));
+
+      lia_evo_mail_set_configured_folders (mail, sent, drafts);
+    }
+  return mail;
+}
+
+/* Reuses Evolution's registry, client cache and mail session. */
+static void
+open_host (LiaEvoEngine *self, EShell *shell)
+{
+  ESourceRegistry *registry = e_shell_get_registry (shell);
+  EClientCache *cache = e_shell_get_client_cache (shell);
+  g_autoptr (ESource) book = e_source_registry_ref_default_address_book (registry);
+  g_autoptr (ESource) cal = e_source_registry_ref_default_calendar (registry);
+  g_autoptr (ESource) tasks = e_source_registry_ref_default_task_list (registry);
+
+  if (book == NULL || cal == NULL || tasks == NULL)
+    {
+      g_autoptr (GError) error = g_error_new_literal (LIA_ERROR, LIA_ERROR_NOT_FOUND,
+                                                      "no default address book, calendar or task list");
+
+      fail_start (self, "cannot start", error);
+      return;
+    }
+  /* One reference on self for the whole opening, dropped at its end. */
+  g_object_ref (self);
+  self->clients_pending = 3;
+  self->mail = open_mail (shell);
+  if (self->mail != NULL)
+    self->clients_pending++;
+  /* 30 s: a backend that is still starting answers within that. */
+  e_client_cache_get_client (cache, book, E_SOURCE_EXTENSION_ADDRESS_BOOK, 30, self->cancellable,
+                             client_opened, self);
+  e_client_cache_get_client (cache, cal, E_SOURCE_EXTENSION_CALENDAR, 30, self->cancellable, client_opened,
+                             self);
+  e_client_cache_get_client (cache, tasks, E_SOURCE_EXTENSION_TASK_LIST, 30, self->cancellable, client_opened,
+                             self);
+  if (self->mail != NULL)
+    lia_evo_mail_resolve_folders_async (self->mail, self->cancellable, mail_resolved, self);
 }
 
 static char *
@@ -374,16 +525,9 @@ start_idle (gpointer user_data)
       return G_SOURCE_REMOVE;
     }
   g_clear_error (&error);
-  path = plugin_path ();
-  self->module = lia_plugin_module_open (path, &error);
-  if (self->module == NULL)
-    {
-      fail_start (self, "cannot load the Liaison plugin", error);
-      return G_SOURCE_REMOVE;
-    }
-  self->funcs = lia_plugin_module_get_funcs (self->module);
-  self->service =
-      lia_dbus_service_new (self->funcs, resolve_item, self, self->profile->org, self->profile->user);
+  /* The interface first: when the plugin cannot start, `liaison status`
+   * still hears why from this engine. */
+  self->service = lia_dbus_service_new (NULL, resolve_item, self, self->profile->org, self->profile->user);
   bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
   if (bus == NULL || !lia_dbus_service_export (self->service, bus, &error))
     {
@@ -392,7 +536,16 @@ start_idle (gpointer user_data)
       g_warning ("Liaison: no session D-Bus interface: %s", error->message);
       g_clear_error (&error);
     }
-  lia_evo_host_new_async (e_shell_get_registry (shell), self->cancellable, host_opened, g_object_ref (self));
+  path = plugin_path ();
+  self->module = lia_plugin_module_open (path, &error);
+  if (self->module == NULL)
+    {
+      fail_start (self, "cannot load the Liaison plugin", error);
+      return G_SOURCE_REMOVE;
+    }
+  self->funcs = lia_plugin_module_get_funcs (self->module);
+  lia_dbus_service_set_funcs (self->service, self->funcs);
+  open_host (self, shell);
   return G_SOURCE_REMOVE;
 }
 
@@ -435,6 +588,9 @@ lia_evo_engine_stop (LiaEvoEngine *self)
       g_signal_emit (self, signals[SIGNAL_STOPPED], 0);
     }
   g_clear_pointer (&self->host, lia_evo_host_free);
+  g_clear_pointer (&self->mail, lia_evo_mail_free);
+  for (guint i = 0; i < G_N_ELEMENTS (self->clients); i++)
+    g_clear_object (&self->clients[i]);
   lia_profile_unlock (self->lock_fd);
   self->lock_fd = -1;
   /* The module stays open: its code may still be on the stack of an idle
