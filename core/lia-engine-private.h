@@ -76,6 +76,8 @@ struct _LiaEngine
   gboolean running;         /* guarded by lock */
   gboolean stopped;         /* guarded by lock */
   GPtrArray *waiters;       /* guarded by lock: GTask of sync_async */
+  gint auto_sync;           /* guarded by lock: R-SET-INTERVAL, -1 unknown */
+  guint sync_interval_s;    /* guarded by lock: R-SET-INTERVAL, 0 unknown */
   LiaEngineMail *mail;      /* owned, guarded by lock (made once): lia-engine-mail.c */
 };
 

@@ -37,6 +37,7 @@ lia_engine_new (const LiaEngineConfig *config, GError **error)
   self->state = LIA_SYNC_STATE_STARTING;
   self->online = TRUE;
   self->waiters = g_ptr_array_new_with_free_func (g_object_unref);
+  self->auto_sync = -1;
   g_mutex_init (&self->lock);
   /* Stores and folders come from the host without I/O (lia-host.h), and
    * we are on its main context: read them once. */
@@ -181,6 +182,82 @@ lia_engine_get_crm (LiaEngine *engine)
   return engine->crm;
 }
 
+gboolean
+lia_engine_parse_schedule (const char *key, const char *value, gint *out_automatic, guint *out_interval_s,
+                           GError **error)
+{
+  guint64 minutes = 0;
+
+  *out_automatic = -1;
+  *out_interval_s = 0;
+  if (g_strcmp0 (key, LIA_ENGINE_SETTING_SYNC_AUTOMATIC) == 0)
+    {
+      if (g_strcmp0 (value, "on") != 0 && g_strcmp0 (value, "off") != 0)
+        {
+          g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID,
+                       "automatic synchronization is \"on\" or \"off\", not \"%s\"",
+                       value != NULL ? value : "");
+          return FALSE;
+        }
+      *out_automatic = g_str_equal (value, "on");
+      return TRUE;
+    }
+  if (g_strcmp0 (key, LIA_ENGINE_SETTING_SYNC_INTERVAL) == 0)
+    {
+      if (value == NULL || !g_ascii_string_to_unsigned (value, 10, 1, 24 * 60, &minutes, NULL))
+        {
+          g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID,
+                       "the synchronization interval is a number of minutes from 1 to 1440, not \"%s\"",
+                       value != NULL ? value : "");
+          return FALSE;
+        }
+      *out_interval_s = (guint) minutes * 60;
+      return TRUE;
+    }
+  return TRUE;
+}
+
+void
+lia_engine_get_schedule (LiaEngine *engine, gint *out_automatic, guint *out_interval_s)
+{
+  g_mutex_lock (&engine->lock);
+  *out_automatic = engine->auto_sync;
+  *out_interval_s = engine->sync_interval_s;
+  g_mutex_unlock (&engine->lock);
+}
+
+void
+lia_engine_set_schedule (LiaEngine *engine, gint automatic, guint interval_s)
+{
+  g_mutex_lock (&engine->lock);
+  if (automatic >= 0)
+    engine->auto_sync = automatic != 0;
+  if (interval_s > 0)
+    engine->sync_interval_s = interval_s;
+  g_mutex_unlock (&engine->lock);
+}
+
+/* Worker: R-SET-INTERVAL as the cache says; a value that does not parse
+ * (written by an older or broken tool) is ignored. */
+static void
+read_schedule (LiaEngine *self, LiaCache *cache)
+{
+  g_autofree char *automatic = lia_cache_dup_setting (cache, LIA_ENGINE_SETTING_SYNC_AUTOMATIC, NULL);
+  g_autofree char *minutes = lia_cache_dup_setting (cache, LIA_ENGINE_SETTING_SYNC_INTERVAL, NULL);
+  gint a = -1;
+  guint i = 0;
+  guint unused = 0;
+  gint unused_a = -1;
+
+  if (automatic != NULL
+      && !lia_engine_parse_schedule (LIA_ENGINE_SETTING_SYNC_AUTOMATIC, automatic, &a, &unused, NULL))
+    a = -1;
+  if (minutes != NULL
+      && !lia_engine_parse_schedule (LIA_ENGINE_SETTING_SYNC_INTERVAL, minutes, &unused_a, &i, NULL))
+    i = 0;
+  lia_engine_set_schedule (self, a, i);
+}
+
 void
 lia_engine_get_client (LiaEngine *engine, LiaClientRole *out_role, char **out_primary_name)
 {
@@ -280,6 +357,7 @@ open_cache (LiaEngine *self, GError **error)
           self->role = LIA_CLIENT_SECONDARY;
         g_mutex_unlock (&self->lock);
       }
+      read_schedule (self, cache);
     }
   return cache;
 }
@@ -430,6 +508,7 @@ cycle_run (LiaEngine *self, GCancellable *cancellable, GError **error)
     /* R-SET-COMPANY defaults to on; only an explicit "off" turns it off. */
     c.update_company = g_strcmp0 (company, "off") != 0;
   }
+  read_schedule (self, c.cache);
 
   lia_engine_set_state (self, LIA_SYNC_STATE_SCANNING);
   /* R-DET-SCAN-STARTUP: the first cycle after load is the start-up scan. */

@@ -68,7 +68,24 @@ LIA_API gboolean lia_engine_is_ready (LiaEngine *engine);
 /* The cache setting of R-SET-COMPANY: "on" or "off"; absent means on. The
  * engine reads it at the start of every cycle, so a change made in the
  * host's preferences applies from the next cycle. */
-#define LIA_ENGINE_SETTING_UPDATE_COMPANY "update-company-field"
+#define LIA_ENGINE_SETTING_UPDATE_COMPANY LIA_SETTING_UPDATE_COMPANY
+
+/* The cache settings of R-SET-INTERVAL: automatic synchronization "on" or
+ * "off" (absent: the host's configuration, on by default) and the interval
+ * in minutes (absent: the host's configuration, 15 by default; the org's
+ * minimum still applies). Read when the cache opens and at every cycle;
+ * lia_engine_set_schedule() makes a change known at once. */
+#define LIA_ENGINE_SETTING_SYNC_AUTOMATIC LIA_SETTING_SYNC_AUTOMATIC
+#define LIA_ENGINE_SETTING_SYNC_INTERVAL LIA_SETTING_SYNC_INTERVAL
+
+/* What the cache says of R-SET-INTERVAL: @out_automatic -1 when it says
+ * nothing, else 0 or 1; @out_interval_s 0 when it says nothing. */
+LIA_API void lia_engine_get_schedule (LiaEngine *engine, gint *out_automatic, guint *out_interval_s);
+/* Records a schedule just written to the cache (-1 / 0: leave as is). */
+LIA_API void lia_engine_set_schedule (LiaEngine *engine, gint automatic, guint interval_s);
+/* Parses a value of the settings above: %FALSE with %LIA_ERROR_INVALID. */
+LIA_API gboolean lia_engine_parse_schedule (const char *key, const char *value, gint *out_automatic,
+                                            guint *out_interval_s, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LiaEngine, lia_engine_unref)
 

@@ -208,10 +208,50 @@ lia_scheduler_free (LiaScheduler *scheduler)
 }
 
 void
+lia_scheduler_set_automatic (LiaScheduler *scheduler, gboolean automatic)
+{
+  g_return_if_fail (scheduler != NULL);
+  scheduler->automatic = automatic;
+  if (!scheduler->stopped)
+    arm_interval (scheduler);
+}
+
+gboolean
+lia_scheduler_get_automatic (LiaScheduler *scheduler)
+{
+  return scheduler->automatic;
+}
+
+void
+lia_scheduler_set_interval_s (LiaScheduler *scheduler, guint interval_s)
+{
+  g_return_if_fail (scheduler != NULL);
+  scheduler->requested_s = interval_s > 0 ? interval_s : LIA_SCHEDULER_DEFAULT_INTERVAL_S;
+  if (!scheduler->stopped)
+    arm_interval (scheduler);
+}
+
+/* R-SET-INTERVAL: the user's choice in the cache, once the engine read it,
+ * wins over the host's configuration. */
+static void
+apply_engine_schedule (LiaScheduler *s)
+{
+  gint automatic = -1;
+  guint interval_s = 0;
+
+  lia_engine_get_schedule (s->engine, &automatic, &interval_s);
+  if (automatic >= 0)
+    s->automatic = automatic != 0;
+  if (interval_s > 0)
+    s->requested_s = interval_s;
+}
+
+void
 lia_scheduler_status_changed (LiaScheduler *s, const LiaSyncStatus *status)
 {
   if (s->stopped)
     return;
+  apply_engine_schedule (s);
   if (status->state == LIA_SYNC_STATE_OFFLINE)
     {
       /* Offline: retry with a doubling delay, at most the interval. */

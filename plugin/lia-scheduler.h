@@ -34,6 +34,13 @@ LiaScheduler *lia_scheduler_new (LiaEngine *engine, guint interval_s);
 LiaScheduler *lia_scheduler_new_full (LiaEngine *engine, guint interval_s, gboolean automatic,
                                       const LiaSchedulerTimers *timers, gpointer timers_data);
 void lia_scheduler_free (LiaScheduler *scheduler);
+/* R-SET-INTERVAL at run time: automatic synchronization on or off, and the
+ * user's interval (0: the default); the timer is re-armed or removed at
+ * once. The engine's schedule from the cache (lia_engine_get_schedule())
+ * is applied again at every status change. */
+void lia_scheduler_set_automatic (LiaScheduler *scheduler, gboolean automatic);
+gboolean lia_scheduler_get_automatic (LiaScheduler *scheduler);
+void lia_scheduler_set_interval_s (LiaScheduler *scheduler, guint interval_s);
 /* Called by the plugin on every status change of the engine. */
 void lia_scheduler_status_changed (LiaScheduler *scheduler, const LiaSyncStatus *status);
 /* The interval in effect, in seconds, and the current offline delay. */

@@ -26,6 +26,7 @@ typedef struct
   char *cache_path;  /* owned */
   gboolean roaming;  /* set before ef_client_start (R-ROLE-ROAMING) */
   gboolean down;     /* set before ef_client_start: the org unreachable */
+  gboolean manual;   /* set before ef_client_start: automatic sync off */
 } EfClient;
 
 typedef struct
@@ -80,6 +81,7 @@ ef_client_start (Ef *ef, EfClient *client, LiaTestMailbox *mailbox, const char *
   config.client_name = name;
   config.delegate = delegate;
   config.roaming = client->roaming;
+  config.manual_sync = client->manual;
   config.clock = ef->clock;
   client->plugin =
       lia_plugin_internal_funcs ()->load (&config, lia_test_host_get_vtable (), client->host, &error);

@@ -234,6 +234,126 @@ test_network_back (Ef *ef, gconstpointer data)
   fake_timers_free (ft);
 }
 
+static void
+test_toggle_timers (Ef *ef, gconstpointer data)
+{
+  FakeTimers *ft = fake_timers_new ();
+  LiaEngine *engine = lia_plugin_get_engine (ef->a.plugin);
+  LiaScheduler *s;
+
+  g_test_summary ("R-SET-INTERVAL: automatic synchronization turned off at run time removes the "
+                  "background timer at once, on again arms it; the interval changes the timer's delay; "
+                  "the schedule the engine read from the cache applies at the end of the next cycle");
+  ef_sync (&ef->a);
+  s = lia_scheduler_new_full (engine, 0, TRUE, &fake_timers, ft);
+  g_assert_cmpuint (armed_count (ft), ==, 1);
+  lia_scheduler_set_automatic (s, FALSE);
+  g_assert_false (lia_scheduler_get_automatic (s));
+  g_assert_cmpuint (armed_count (ft), ==, 0);
+  lia_scheduler_set_automatic (s, TRUE);
+  g_assert_cmpuint (armed_count (ft), ==, 1);
+  lia_scheduler_set_interval_s (s, 20 * 60);
+  g_assert_cmpuint (armed_count (ft), ==, 1);
+  g_assert_cmpuint (g_array_index (ft->armed, FakeTimer, 0).delay_s, ==, 20 * 60);
+  /* As the engine finds "off" and 40 minutes in the cache. */
+  lia_engine_set_schedule (engine, 0, 40 * 60);
+  status (s, LIA_SYNC_STATE_IDLE);
+  g_assert_cmpuint (armed_count (ft), ==, 0);
+  g_assert_cmpuint (lia_scheduler_get_interval_s (s), ==, 40 * 60);
+  lia_engine_set_schedule (engine, 1, 0);
+  status (s, LIA_SYNC_STATE_IDLE);
+  g_assert_cmpuint (armed_count (ft), ==, 1);
+  g_assert_cmpuint (g_array_index (ft->armed, FakeTimer, 0).delay_s, ==, 40 * 60);
+  lia_scheduler_free (s);
+  fake_timers_free (ft);
+}
+
+static gboolean
+plugin_automatic (EfClient *client)
+{
+  return lia_scheduler_get_automatic (lia_plugin_get_scheduler (client->plugin));
+}
+
+static void
+test_setting_runtime (Ef *ef, gconstpointer data)
+{
+  const LiaPluginFuncs *funcs = lia_plugin_internal_funcs ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *value = NULL;
+
+  g_test_summary ("R-SET-INTERVAL: automatic synchronization and the interval are cache settings changed "
+                  "through the plugin at run time: applied at once, kept across a restart, and a bad "
+                  "value is refused with a clear error and changes nothing");
+  ef_sync (&ef->a);
+  g_assert_true (plugin_automatic (&ef->a));
+  g_assert_false (funcs->set_setting (ef->a.plugin, LIA_SETTING_SYNC_AUTOMATIC, "maybe", &error));
+  g_assert_error (error, LIA_ERROR, LIA_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (funcs->set_setting (ef->a.plugin, "Bad Key", "on", &error));
+  g_assert_error (error, LIA_ERROR, LIA_ERROR_INVALID);
+  g_clear_error (&error);
+  value = funcs->dup_setting (ef->a.plugin, LIA_SETTING_SYNC_AUTOMATIC, &error);
+  g_assert_no_error (error);
+  g_assert_null (value);
+  g_assert_true (plugin_automatic (&ef->a));
+
+  g_assert_true (funcs->set_setting (ef->a.plugin, LIA_SETTING_SYNC_AUTOMATIC, "off", &error));
+  g_assert_no_error (error);
+  g_assert_false (plugin_automatic (&ef->a));
+  value = funcs->dup_setting (ef->a.plugin, LIA_SETTING_SYNC_AUTOMATIC, &error);
+  g_assert_cmpstr (value, ==, "off");
+  g_clear_pointer (&value, g_free);
+  g_assert_false (funcs->set_setting (ef->a.plugin, LIA_SETTING_SYNC_INTERVAL, "0", &error));
+  g_assert_error (error, LIA_ERROR, LIA_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (funcs->set_setting (ef->a.plugin, LIA_SETTING_SYNC_INTERVAL, "ten", &error));
+  g_assert_error (error, LIA_ERROR, LIA_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_true (funcs->set_setting (ef->a.plugin, LIA_SETTING_SYNC_INTERVAL, "20", &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (lia_scheduler_get_interval_s (lia_plugin_get_scheduler (ef->a.plugin)), ==, 20 * 60);
+  /* A cycle does not bring back the host's default. */
+  ef_sync (&ef->a);
+  ef_iterate ();
+  g_assert_false (plugin_automatic (&ef->a));
+
+  /* Restart with the host's configuration saying "automatic": the user's
+   * choice in the cache wins once read. */
+  ef_client_stop (&ef->a);
+  ef_client_start (ef, &ef->a, ef->mailbox, ef->alice_token, "alice-laptop", "alice-laptop.db", FALSE);
+  ef_sync (&ef->a);
+  ef_iterate ();
+  g_assert_false (plugin_automatic (&ef->a));
+  g_assert_cmpuint (lia_scheduler_get_interval_s (lia_plugin_get_scheduler (ef->a.plugin)), ==, 20 * 60);
+  g_assert_true (funcs->set_setting (ef->a.plugin, LIA_SETTING_SYNC_AUTOMATIC, "on", &error));
+  g_assert_no_error (error);
+  g_assert_true (plugin_automatic (&ef->a));
+  ef_sync (&ef->a);
+  ef_iterate ();
+  g_assert_true (plugin_automatic (&ef->a));
+}
+
+static void
+test_config_manual (Ef *ef, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("R-SET-INTERVAL: a host configures automatic synchronization off through "
+                  "LiaPluginConfig.manual_sync: no background timer from load on, Synchronize Now still "
+                  "works, and the user can turn it on");
+  ef_client_stop (&ef->a);
+  ef->a.manual = TRUE;
+  ef_client_start (ef, &ef->a, ef->mailbox, ef->alice_token, "alice-laptop", "alice-laptop.db", FALSE);
+  g_assert_false (plugin_automatic (&ef->a));
+  ef_sync (&ef->a);
+  ef_iterate ();
+  g_assert_false (plugin_automatic (&ef->a));
+  g_assert_true (
+      lia_plugin_internal_funcs ()->set_setting (ef->a.plugin, LIA_SETTING_SYNC_AUTOMATIC, "on", &error));
+  g_assert_no_error (error);
+  g_assert_true (plugin_automatic (&ef->a));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -242,6 +362,9 @@ main (int argc, char **argv)
   ADD ("/scheduler/R-SET-INTERVAL/default-15-minutes", test_default_interval);
   ADD ("/scheduler/R-SET-INTERVAL/org-minimum", test_org_minimum);
   ADD ("/scheduler/R-SET-INTERVAL/automatic-off-no-timer", test_automatic_off);
+  ADD ("/scheduler/R-SET-INTERVAL/toggle-at-run-time", test_toggle_timers);
+  ADD ("/scheduler/R-SET-INTERVAL/setting-in-cache", test_setting_runtime);
+  ADD ("/scheduler/R-SET-INTERVAL/config-manual-sync", test_config_manual);
   ADD ("/scheduler/offline/backoff-doubles-and-resets", test_backoff);
   ADD ("/scheduler/offline/network-back-retries-now", test_network_back);
 #undef ADD
