@@ -134,6 +134,46 @@ lia_engine_record_facts_changed (const LiaCacheOriginal *row, const LiaCrmRecord
          || row->crm_version != lia_crm_record_get_version (rec);
 }
 
+/* The fields CRM owns for this item (direction CRM to host, after the
+ * entity rules) whose host value differs from CRM's, when the record
+ * changed since the last sync: the host's wrong-side edits, to be
+ * overwritten (R-MERGE-DIRECTION, R-APPT-SERVICE, R-CONTACT-COMPANY).
+ * Fields the merge already writes are left to it. Values borrowed from
+ * @crm_view. */
+static GArray *
+owned_field_writes (const LiaFieldPolicy *policy, const LiaCacheOriginal *row, const LiaCrmRecord *rec,
+                    const LiaItem *host, const LiaItem *crm_view, const LiaFieldWrite *merged, guint n_merged)
+{
+  GArray *out = g_array_new (FALSE, TRUE, sizeof (LiaFieldWrite));
+  const LiaFieldInfo *fields;
+  guint n = 0;
+
+  if (row == NULL || row->crm_version == lia_crm_record_get_version (rec))
+    return out;
+  fields = lia_field_list (lia_item_get_entity (host), &n);
+  for (guint i = 0; i < n; i++)
+    {
+      LiaValue *h = lia_item_get_at (host, i);
+      LiaValue *r = lia_item_get_at (crm_view, i);
+      gboolean merged_already = FALSE;
+
+      if (lia_field_policy_get_direction (policy, fields[i].name) != LIA_DIRECTION_TO_HOST)
+        continue;
+      if ((h == NULL) == (r == NULL) && (h == NULL || lia_value_equal (h, r)))
+        continue;
+      for (guint w = 0; w < n_merged; w++)
+        if (merged[w].index == i)
+          merged_already = TRUE;
+      if (!merged_already)
+        {
+          LiaFieldWrite write = { i, &fields[i], r };
+
+          g_array_append_val (out, write);
+        }
+    }
+  return out;
+}
+
 /* Merges one linked pair and applies the result on both sides in
  * R-MERGE-ORDER: CRM to host first (and its original), then host to CRM
  * (and the final original). @fallback_original is the item's own
@@ -191,6 +231,16 @@ lia_engine_sync_pair (Cycle *c, const LiaHostItem *hi, const LiaCrmRecord *rec_i
           continue;
         }
       writes = lia_merge_result_get_host_writes (result, &n_host);
+      /* R-MERGE-DIRECTION: a CRM-to-host field the user changed on the host
+       * is overwritten by the next change from CRM, of whatever field. */
+      g_autoptr (GArray) owned = owned_field_writes (policy, row, rec, host_cur, crm_view, writes, n_host);
+      if (owned->len > 0)
+        {
+          for (guint w = 0; w < n_host; w++)
+            g_array_append_val (owned, writes[w]);
+          writes = (const LiaFieldWrite *) (gpointer) owned->data;
+          n_host = owned->len;
+        }
       if (n_host > 0)
         {
           g_autofree char *mid_xml = lia_engine_encode (lia_merge_result_get_original_after_host (result));

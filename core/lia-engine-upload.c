@@ -43,6 +43,16 @@ upload_track (Cycle *c, const LiaCacheChange *change, GError **error)
 
       return rec != NULL && lia_engine_sync_pair (c, hi, rec, TRUE, hi->props.original, error);
     }
+  /* R-APPT-SERVICE (and R-UNSUPPORTED): what may not be tracked from the
+   * host never creates a CRM record, whatever marked it (the dispatcher
+   * refuses the command; a mark set by another client or a scan ends
+   * here). Kept as a failed change with the rule's message for the user. */
+  if (!lia_entity_rules_check_track (entity, &local))
+    {
+      lia_engine_journal (c, "refused", change->item_id, NULL, local->message);
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
   {
     /* R-APPT-PAST does not hold yet (no CRM side): tracking a past
      * appointment creates its record; the rules hold it afterwards. */

@@ -347,6 +347,9 @@ lia_dispatcher_command (LiaDispatcher *self, const LiaCommand *cmd, GError **err
                    lia_entity_to_string (cmd->entity));
       return FALSE;
     }
+  /* R-APPT-SERVICE, R-UNSUPPORTED: kinds that only come from CRM. */
+  if (action != LIA_ACTION_UNTRACK && !tracked && !lia_entity_rules_check_track (cmd->entity, error))
+    return FALSE;
   /* R-MARK-NEEDS-FILTER: hand tracking of PIM items needs a filter. */
   if (action == LIA_ACTION_TRACK && !tracked && kind == LIA_ITEM_KIND_PIM
       && !lia_engine_has_filter (self->engine, cmd->entity))

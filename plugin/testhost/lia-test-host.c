@@ -468,6 +468,19 @@ lia_test_host_user_edit (LiaTestHost *host, const char *item_id, const char *fie
 }
 
 gboolean
+lia_test_host_user_set (LiaTestHost *host, const char *item_id, const char *field, const LiaValue *value)
+{
+  TestItem *ti = g_hash_table_lookup (host->mailbox->items, item_id);
+
+  if (ti == NULL || !lia_item_set (ti->item, field, (LiaValue *) value, NULL))
+    return FALSE;
+  ti->modified_at = lia_clock_now (host->mailbox->clock);
+  mailbox_changed (host->mailbox, ti->id);
+  host_notify (host, LIA_HOST_EVENT_MODIFIED, ti, NULL, NULL);
+  return TRUE;
+}
+
+gboolean
 lia_test_host_user_set_props (LiaTestHost *host, const char *item_id, const LiaHostProps *props)
 {
   TestItem *ti = g_hash_table_lookup (host->mailbox->items, item_id);

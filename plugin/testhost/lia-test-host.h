@@ -50,6 +50,9 @@ char *lia_test_host_user_create (LiaTestHost *host, const char *store, const cha
                                  const LiaItem *item, gboolean is_draft);
 gboolean lia_test_host_user_edit (LiaTestHost *host, const char *item_id, const char *field,
                                   const char *text);
+/* Sets any field (a reference, a date) as the user's editor would. */
+gboolean lia_test_host_user_set (LiaTestHost *host, const char *item_id, const char *field,
+                                 const LiaValue *value);
 gboolean lia_test_host_user_delete (LiaTestHost *host, const char *item_id);
 gboolean lia_test_host_user_move (LiaTestHost *host, const char *item_id, const char *store,
                                   const char *folder);

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
 #include "engine-fixture.h"
 
 /* SPEC section 7 end to end: the entity rules narrow each item's merge in
@@ -122,18 +124,40 @@ test_appt_past (Ef *ef, gconstpointer data)
   host_text_is (ef, item_id, "subject", "Lunch (host edit)");
 }
 
+static guint
+count_row (const LiaOrgRow *row, gpointer user_data, GError **error)
+{
+  (*(guint *) user_data)++;
+  return TRUE;
+}
+
+static guint
+crm_count (Ef *ef, LiaEntity entity)
+{
+  guint n = 0;
+
+  g_assert_true (lia_org_service_foreach_record (ef->org, entity, (LiaOrgRowFunc) count_row, &n, NULL));
+  return n;
+}
+
 static void
 test_appt_service (Ef *ef, gconstpointer data)
 {
   g_autoptr (LiaCrmRecord) rec = lia_crm_record_new (LIA_ENTITY_SERVICE_APPOINTMENT);
   g_autoptr (LiaCrmRecord) made = NULL;
   g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (LiaItem) local = activity (LIA_ENTITY_SERVICE_APPOINTMENT, "Pump check", 3 * EF_HOUR);
   g_autoptr (GError) error = NULL;
   g_autofree char *subject = NULL;
   g_autofree char *item_id = NULL;
+  g_autofree char *local_id = NULL;
+  LiaCommand cmd = { LIA_PLUGIN_ABI_VERSION, LIA_COMMAND_TRACK, LIA_SURFACE_EXPLORER };
+  g_auto (LiaHostProps) mark = { 0 };
 
   g_test_summary ("R-APPT-SERVICE: a service appointment comes from CRM to the host; a host edit is not "
-                  "sent back and the next CRM change overwrites it");
+                  "sent back and the next CRM change, even of another field, overwrites it; one made on "
+                  "the host cannot be tracked (refused with the rule's message) and a mark set on it by "
+                  "another client never creates a CRM record");
   g_assert_true (lia_item_set_text (lia_crm_record_get_item (rec), "subject", "Boiler service", NULL));
   set_time (lia_crm_record_get_item (rec), "start", EF_NOW + 5 * EF_HOUR);
   set_time (lia_crm_record_get_item (rec), "end", EF_NOW + 6 * EF_HOUR);
@@ -148,13 +172,41 @@ test_appt_service (Ef *ef, gconstpointer data)
   host_edit_and_sync (ef, item_id, "subject", "Boiler (host edit)");
   subject = crm_text (ef, LIA_ENTITY_SERVICE_APPOINTMENT, lia_crm_record_get_id (made), "subject");
   g_assert_cmpstr (subject, ==, "Boiler service");
-  host_text_is (ef, item_id, "subject", "Boiler (host edit)");
 
   lia_clock_advance (ef->clock, EF_MINUTE);
-  ef_crm_edit (ef, LIA_ENTITY_SERVICE_APPOINTMENT, lia_crm_record_get_id (made), "subject",
-               "Boiler service (moved)");
+  ef_crm_edit (ef, LIA_ENTITY_SERVICE_APPOINTMENT, lia_crm_record_get_id (made), "location", "Basement");
   ef_sync (&ef->a);
-  host_text_is (ef, item_id, "subject", "Boiler service (moved)");
+  host_text_is (ef, item_id, "location", "Basement");
+  host_text_is (ef, item_id, "subject", "Boiler service");
+
+  /* Made on the host: Track is refused, nothing is queued. */
+  local_id = lia_test_host_user_create (ef->a.host, LIA_TEST_STORE, "calendar", local, FALSE);
+  ef_iterate ();
+  cmd.store = LIA_TEST_STORE;
+  cmd.folder = "calendar";
+  cmd.item_id = local_id;
+  cmd.entity = LIA_ENTITY_SERVICE_APPOINTMENT;
+  g_assert_false (lia_plugin_internal_funcs ()->command (ef->a.plugin, &cmd, &error));
+  g_assert_error (error, LIA_ERROR, LIA_ERROR_REFUSED);
+  g_assert_nonnull (strstr (error->message, "Service appointments"));
+  g_clear_error (&error);
+  g_clear_pointer (&hi, lia_host_item_free);
+  hi = lia_test_host_dup_item (ef->a.host, local_id);
+  g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_NONE);
+
+  /* Marked by another client: the primary's scan finds the mark, and the
+   * upload refuses to create it. */
+  lia_host_props_set (&mark, LIA_HOST_PROP_LINK_STATE, "1");
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  g_assert_true (lia_test_host_user_set_props (ef->a.host, local_id, &mark));
+  ef_iterate ();
+  ef_sync (&ef->a);
+  ef_sync (&ef->a);
+  g_assert_cmpuint (crm_count (ef, LIA_ENTITY_SERVICE_APPOINTMENT), ==, 1);
+  g_clear_pointer (&hi, lia_host_item_free);
+  hi = lia_test_host_dup_item (ef->a.host, local_id);
+  g_assert_cmpint (hi->props.link_state, !=, LIA_LINK_STATE_TRACKED);
+  g_assert_null (hi->props.crm_id);
 }
 
 static void
@@ -236,8 +288,9 @@ test_contact_company (Ef *ef, gconstpointer data)
   LiaCache *cache;
 
   g_test_summary ("R-CONTACT-COMPANY, R-SET-COMPANY: with the setting on (the default) the CRM contact's "
-                  "parent account name is written to the host's company field; with it off it is not; "
-                  "either way a host edit never sends the company to CRM");
+                  "parent account name is written to the host's company field and a company typed on the "
+                  "host is overwritten by CRM's at the next CRM change; with it off it is not written and "
+                  "the host keeps its own; either way a host edit never sends the company to CRM");
   ef_sync (&ef->a);
   cache = lia_engine_get_cache (lia_plugin_get_engine (ef->a.plugin));
   g_assert_nonnull (cache);
@@ -263,6 +316,37 @@ test_contact_company (Ef *ef, gconstpointer data)
     g_assert_cmpstr (host_company (after), ==, "Contoso");
   else
     g_assert_null (host_company (after));
+
+  /* The user types another company on the host: never sent to CRM. With
+   * the setting on, CRM owns the field: its next change (of any field)
+   * puts CRM's company back; with it off the host keeps its own. */
+  {
+    g_autoptr (LiaCrmRecord) other = lia_crm_record_new (LIA_ENTITY_ACCOUNT);
+    g_autoptr (LiaCrmRecord) other_made = NULL;
+    g_autoptr (LiaValue) ref = NULL;
+    g_autoptr (LiaHostItem) last = NULL;
+    g_autoptr (LiaCrmRecord) crm_after = NULL;
+    g_autoptr (GError) error = NULL;
+
+    g_assert_true (lia_item_set_text (lia_crm_record_get_item (other), "name", "Fabrikam", NULL));
+    other_made = lia_org_service_create (ef->org, ef->alice, other, NULL, &error);
+    g_assert_no_error (error);
+    ref = lia_value_new_reference (LIA_ENTITY_ACCOUNT, lia_crm_record_get_id (other_made), "Fabrikam");
+    lia_clock_advance (ef->clock, EF_MINUTE);
+    g_assert_true (lia_test_host_user_set (ef->a.host, hi->item_id, "company", ref));
+    ef_iterate ();
+    ef_sync (&ef->a);
+    crm_after = ef_crm_get (ef, LIA_ENTITY_CONTACT, id);
+    g_assert_cmpstr (
+        lia_value_get_reference_name (lia_item_get (lia_crm_record_get_item (crm_after), "company")), ==,
+        "Contoso");
+    lia_clock_advance (ef->clock, EF_MINUTE);
+    ef_crm_edit (ef, LIA_ENTITY_CONTACT, id, "job-title", "Head buyer");
+    ef_sync (&ef->a);
+    last = lia_test_host_dup_item (ef->a.host, hi->item_id);
+    g_assert_cmpstr (lia_item_get_text (last->item, "job-title"), ==, "Head buyer");
+    g_assert_cmpstr (host_company (last), ==, on ? "Contoso" : "Fabrikam");
+  }
 }
 
 int
