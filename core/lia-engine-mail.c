@@ -626,6 +626,171 @@ refill_tokens (Cycle *c, LiaEngineMail *mail, const MailSettings *s, GError **er
   return lia_cache_set_setting (c->cache, LIA_ENGINE_SETTING_MAIL_TOKENS, setting, error);
 }
 
+/* The many-messages path of the upload (R-MAIL-BULK): queued Tracks of
+ * email without a regarding do what the upload's track does (create with a
+ * request id, mark manual, link the host message), but each page of them
+ * writes the cache once (mappings, originals, journal, completions) instead
+ * of four commits per message. Anything else in a page is released to the
+ * upload, which follows in the same cycle. */
+#define BULK_PAGE 256
+
+typedef struct
+{
+  const LiaCacheChange *change; /* borrowed from the claimed page */
+  LiaHostItem *hi;              /* owned */
+  LiaCrmRecord *made;           /* owned */
+  char *xml;                    /* owned */
+} BulkItem;
+
+static void
+bulk_item_clear (BulkItem *b)
+{
+  g_clear_pointer (&b->hi, lia_host_item_free);
+  g_clear_pointer (&b->made, lia_crm_record_free);
+  g_clear_pointer (&b->xml, g_free);
+}
+
+static gboolean
+bulk_selectable (Cycle *c, const LiaCacheChange *change)
+{
+  g_autoptr (LiaCacheMapping) m = NULL;
+
+  if (change->entity != LIA_ENTITY_EMAIL || change->item_id == NULL || change->payload != NULL
+      || (change->op != LIA_CHANGE_OP_TRACK && change->op != LIA_CHANGE_OP_CREATE))
+    return FALSE;
+  m = lia_cache_lookup_item (c->cache, change->store, change->item_id, NULL);
+  return m == NULL || m->state != LIA_LINK_STATE_TRACKED;
+}
+
+/* One message: read, create in CRM, mark manual, link on the host. FALSE
+ * with @error for a failure of this message; *@out_gone when the message
+ * no longer exists. */
+static gboolean
+bulk_one (Cycle *c, BulkItem *b, gboolean *out_gone, GError **error)
+{
+  LiaEngine *self = c->engine;
+  const LiaCacheChange *change = b->change;
+  g_autoptr (LiaItem) created = NULL;
+  g_autoptr (LiaCrmRecord) record = NULL;
+  g_autoptr (LiaItem) made_view = NULL;
+  g_autofree char *request_id = NULL;
+  g_autoptr (GError) local = NULL;
+  g_auto (LiaHostProps) props = { 0 };
+
+  *out_gone = FALSE;
+  b->hi = lia_host_call_read_item (&self->link, change->store, change->item_id, c->cancellable, &local);
+  if (b->hi == NULL)
+    {
+      if (g_error_matches (local, LIA_ERROR, LIA_ERROR_NOT_FOUND))
+        {
+          *out_gone = TRUE;
+          return TRUE;
+        }
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  {
+    g_autoptr (LiaFieldPolicy) policy = lia_engine_item_policy (c, LIA_ENTITY_EMAIL, b->hi->item, NULL);
+    created = lia_merge_dup_created (policy, b->hi->item, LIA_SIDE_CRM);
+  }
+  record = lia_crm_record_new_for_item (created);
+  /* The upload's request id: a retry on either path finds this create. */
+  request_id = g_strdup_printf ("%s/%s/%s", c->sub, change->store, change->item_id);
+  b->made = lia_crm_create_sync (self->crm, record, request_id, c->cancellable, error);
+  if (b->made == NULL
+      || !lia_crm_track_sync (self->crm, c->sub, LIA_ENTITY_EMAIL, lia_crm_record_get_id (b->made), TRUE,
+                              c->cancellable, error))
+    return FALSE;
+  made_view = lia_entity_rules_dup_crm_view (lia_crm_record_get_item (b->made));
+  b->xml = lia_engine_encode (made_view);
+  lia_engine_link_props (self, &props, LIA_LINK_STATE_TRACKED, lia_crm_record_get_id (b->made), b->xml);
+  return lia_host_call_write_item (&self->link, change->store, change->item_id, NULL, &props, c->cancellable,
+                                   error);
+}
+
+static gboolean
+bulk_upload (Cycle *c, GError **error)
+{
+  LiaEngine *self = c->engine;
+
+  for (;;)
+    {
+      g_autoptr (GPtrArray) page =
+          lia_cache_claim (c->cache, LIA_DIRECTION_TO_CRM, BULK_PAGE, LIA_ENGINE_CLAIM_LEASE_US, error);
+      g_autoptr (LiaCacheBatch) batch = NULL;
+      g_autoptr (GError) stop = NULL;
+      gboolean all = TRUE;
+
+      if (page == NULL)
+        return FALSE;
+      if (page->len == 0)
+        return TRUE;
+      batch = lia_cache_batch_new ();
+      for (guint i = 0; i < page->len; i++)
+        {
+          const LiaCacheChange *change = page->pdata[i];
+          BulkItem b = { change };
+          g_autoptr (GError) local = NULL;
+          gboolean gone = FALSE;
+
+          if (stop != NULL || !bulk_selectable (c, change))
+            {
+              all = FALSE;
+              continue;
+            }
+          if (!bulk_one (c, &b, &gone, &local))
+            {
+              bulk_item_clear (&b);
+              /* R-IMM-FALLBACK: kept, retried with backoff; a network
+               * failure stops the page (the rest stays queued). */
+              if (!lia_cache_fail (c->cache, change->id, local->message, NULL, error))
+                return FALSE;
+              if (lia_engine_is_network_error (local)
+                  || g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+                stop = g_steal_pointer (&local);
+              continue;
+            }
+          if (!gone)
+            {
+              g_autoptr (LiaCacheMapping) mapping = lia_cache_mapping_new (
+                  change->store, b.hi->folder, change->item_id, LIA_ENTITY_EMAIL,
+                  lia_crm_record_get_id (b.made), LIA_LINK_STATE_TRACKED, LIA_LINK_ORIGIN_MANUAL);
+              g_autoptr (LiaCacheOriginal) orig =
+                  lia_cache_original_new (self->store, change->item_id, b.xml);
+              g_autoptr (LiaCacheJournalEntry) entry =
+                  lia_cache_journal_entry_new ("track", "tracked in CRM (R-MARK-TRACK)");
+
+              orig->host_modified_at = b.hi->modified_at;
+              orig->crm_version = lia_crm_record_get_version (b.made);
+              orig->crm_modified_at = lia_crm_record_get_modified_on (b.made);
+              orig->crm_owner = g_strdup (lia_crm_record_get_owner (b.made));
+              orig->crm_state = lia_crm_record_get_state (b.made);
+              entry->store = g_strdup (self->store);
+              entry->item_id = g_strdup (change->item_id);
+              entry->crm_id = g_strdup (lia_crm_record_get_id (b.made));
+              lia_cache_batch_map (batch, mapping);
+              if (b.xml != NULL)
+                lia_cache_batch_store_original (batch, orig);
+              lia_cache_batch_append_journal (batch, entry);
+              c->uploaded++;
+            }
+          lia_cache_batch_complete (batch, change->id);
+          bulk_item_clear (&b);
+        }
+      if (lia_cache_batch_get_size (batch) > 0 && !lia_cache_apply (c->cache, batch, error))
+        return FALSE;
+      lia_engine_progress (c);
+      if (stop != NULL)
+        {
+          lia_cache_release_claims (c->cache, NULL);
+          g_propagate_error (error, g_steal_pointer (&stop));
+          return FALSE;
+        }
+      if (!all)
+        return lia_cache_release_claims (c->cache, error);
+    }
+}
+
 gboolean
 lia_engine_mail_before_upload (Cycle *c, GError **error)
 {
@@ -675,7 +840,9 @@ lia_engine_mail_before_upload (Cycle *c, GError **error)
       if (!scan_new_mail (c, inbox, wkey, auto_track_one, &a, error))
         return FALSE;
     }
-  return refill_tokens (c, mail, &s, error);
+  if (!refill_tokens (c, mail, &s, error))
+    return FALSE;
+  return bulk_upload (c, error);
 }
 
 /* Tagging ------------------------------------------------------------------ */
@@ -695,6 +862,12 @@ apply_tag (Cycle *c, LiaEngineMail *mail, const LiaCrmRecord *rec, GError **erro
 
   if (m == NULL || m->state != LIA_LINK_STATE_TRACKED)
     return TRUE;
+  /* Unchanged since this client linked it: nothing to read on the host. */
+  {
+    g_autoptr (LiaCacheOriginal) orig = lia_cache_load_original (c->cache, self->store, m->item_id, NULL);
+    if (orig != NULL && orig->crm_version >= lia_crm_record_get_version (rec))
+      return TRUE;
+  }
   hi = lia_host_call_read_item (&self->link, self->store, m->item_id, c->cancellable, &local);
   if (hi == NULL)
     {

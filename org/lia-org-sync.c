@@ -678,18 +678,36 @@ lia_org_sync_has_changes (LiaOrgService *service, const LiaOrgCaller *caller, co
   return has_changes_locked (service, caller, subscription, out_changed, error);
 }
 
+/* How long a push wait lets commits pile up before it looks again. */
+#define LIA_ORG_WAIT_COALESCE_US (50 * 1000)
+
 gboolean
 lia_org_sync_wait (LiaOrgService *service, const LiaOrgCaller *caller, const char *subscription,
                    guint timeout_ms, GCancellable *cancellable, GError **error)
 {
   gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  gint64 last_check = 0;
   LOCK (service);
 
   for (;;)
     {
       gboolean changed = FALSE;
       guint64 seq = service->change_seq;
+      gint64 now = g_get_monotonic_time ();
 
+      /* A burst of commits (a bulk track makes thousands) is checked at
+       * most every LIA_ORG_WAIT_COALESCE_US, not after each: the check
+       * scans the records since the anchor under the service lock, so
+       * checking per commit made the burst quadratic and stalled it. */
+      if (last_check != 0 && now - last_check < LIA_ORG_WAIT_COALESCE_US)
+        {
+          if (g_cancellable_set_error_if_cancelled (cancellable, error) || now >= deadline)
+            return FALSE;
+          g_cond_wait_until (&service->changed, &service->lock,
+                             MIN (deadline, last_check + LIA_ORG_WAIT_COALESCE_US));
+          continue;
+        }
+      last_check = now;
       if (!has_changes_locked (service, caller, subscription, &changed, error))
         return FALSE;
       if (changed)
@@ -697,14 +715,12 @@ lia_org_sync_wait (LiaOrgService *service, const LiaOrgCaller *caller, const cha
       /* Wake at each change committed in this process, and every 100 ms
        * anyway: another process (liaison-org, a second client) may write
        * the same file, and GCond has no cancellable. */
-      {
-        gint64 now = g_get_monotonic_time ();
-        if (g_cancellable_set_error_if_cancelled (cancellable, error))
-          return FALSE;
-        if (now >= deadline)
-          return FALSE;
-        if (seq == service->change_seq)
-          g_cond_wait_until (&service->changed, &service->lock, MIN (deadline, now + 100 * 1000));
-      }
+      now = g_get_monotonic_time ();
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      if (now >= deadline)
+        return FALSE;
+      if (seq == service->change_seq)
+        g_cond_wait_until (&service->changed, &service->lock, MIN (deadline, now + 100 * 1000));
     }
 }

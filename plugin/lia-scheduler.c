@@ -131,7 +131,11 @@ push_done (GObject *source, GAsyncResult *res, gpointer user_data)
   /* R-DET-PUSH: a server change starts a cycle at once. */
   if (changed)
     lia_engine_request_sync (s->engine);
-  if (error == NULL)
+  /* After a change the wait resumes when that cycle ends (IDLE in
+   * lia_scheduler_status_changed()): until PrepareSync runs the org keeps
+   * answering "changed" at once, and re-arming here spun a core against
+   * the org's lock through every long cycle (a bulk track). */
+  if (error == NULL && !changed)
     push_wait (s);
   /* On failure the push resumes with the next successful cycle. */
   sched_unref (s);

@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+#include <string.h>
+
+#include "engine-fixture.h"
+#include "lia-engine-mail.h"
+#include "lia-mail-correlate.h"
+
+/* Email figures against issue 8's targets (docs/performance.md):
+ *  - bulk-tracking 10,000 messages of the test host's Inbox into the
+ *    embedded org, end to end: from the user's selection (track_many) to
+ *    every message linked (state 2) with its CRM email (target <= 5 s);
+ *  - peak memory during that bulk track;
+ *  - correlation cost per received message against 100,000 tracked
+ *    messages (target <= 50 microseconds), with the index's build time.
+ * Real parts: the org file, the cache file, the test host, the plugin's
+ * code. Options: --bulk N, --index N (smaller runs). */
+
+static guint n_bulk = 10000;
+static guint n_index = 100000;
+
+static glong
+status_kb (const char *field)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+    return -1;
+  line = strstr (status, field);
+  return line != NULL ? strtol (line + strlen (field), NULL, 10) : -1;
+}
+
+static LiaValue *
+parties (const char *const *addresses)
+{
+  LiaParty list[4] = { 0 };
+  guint n = 0;
+
+  for (; addresses[n] != NULL && n < G_N_ELEMENTS (list); n++)
+    {
+      list[n].address = addresses[n];
+      list[n].entity = LIA_ENTITY_N;
+    }
+  return lia_value_new_party_list (list, n);
+}
+
+static void
+bench_bulk (Ef *ef)
+{
+  LiaCommand cmd = { LIA_PLUGIN_ABI_VERSION, LIA_COMMAND_TRACK, LIA_SURFACE_EXPLORER };
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *body = g_strnfill (2000, 'b');
+  const char *const from[] = { "shop@example.com", NULL };
+  const char *const to[] = { "alice@example.org", "orders@example.org", NULL };
+  g_autoptr (LiaValue) f = parties (from);
+  g_autoptr (LiaValue) t = parties (to);
+  LiaEngine *engine = lia_plugin_get_engine (ef->a.plugin);
+  gint64 t0, t_marked, t_queued, t_done;
+  glong rss_before, hwm_before, hwm_after;
+  guint cycles = 0;
+
+  ef_sync (&ef->a);
+  g_assert_true (
+      lia_cache_set_setting (lia_engine_get_cache (engine), LIA_ENGINE_SETTING_AUTO_TRACK, "none", NULL));
+  for (guint i = 0; i < n_bulk; i++)
+    {
+      g_autoptr (LiaItem) m = lia_item_new (LIA_ENTITY_EMAIL);
+      g_autofree char *msgid = g_strdup_printf ("<bulk-%u@example.com>", i);
+      g_autofree char *subject = g_strdup_printf ("Order %u confirmed", i);
+      g_autoptr (LiaValue) d = lia_value_new_enum ("incoming");
+
+      lia_item_set_text (m, "subject", subject, NULL);
+      lia_item_set_text (m, "message-id", msgid, NULL);
+      lia_item_set_text (m, "body", body, NULL);
+      lia_item_set (m, "from", f, NULL);
+      lia_item_set (m, "to", t, NULL);
+      lia_item_set (m, "direction", d, NULL);
+      g_ptr_array_add (ids, lia_test_host_user_create (ef->a.host, LIA_TEST_STORE, "inbox", m, FALSE));
+    }
+  g_ptr_array_add (ids, NULL);
+  ef_iterate ();
+  rss_before = status_kb ("VmRSS:");
+  hwm_before = status_kb ("VmHWM:");
+
+  cmd.store = LIA_TEST_STORE;
+  cmd.folder = "inbox";
+  cmd.entity = LIA_ENTITY_EMAIL;
+  t0 = g_get_monotonic_time ();
+  g_assert_true (lia_plugin_internal_funcs ()->track_many (ef->a.plugin, &cmd,
+                                                           (const char *const *) ids->pdata, &error));
+  g_assert_no_error (error);
+  ef_iterate ();
+  t_marked = g_get_monotonic_time ();
+  while (lia_engine_mail_bulk_pending (engine) > 0)
+    g_main_context_iteration (NULL, TRUE);
+  t_queued = g_get_monotonic_time ();
+  /* Cycles until nothing is left in the queue (the one bulk_done started
+   * is joined by the first). */
+  for (;;)
+    {
+      guint64 left = 0;
+      ef_sync (&ef->a);
+      cycles++;
+      g_assert_true (
+          lia_cache_count_changes (lia_engine_get_cache (engine), LIA_CACHE_CHANGES_ALL, &left, NULL));
+      if (left == 0 || cycles > 50)
+        break;
+    }
+  t_done = g_get_monotonic_time ();
+  hwm_after = status_kb ("VmHWM:");
+  {
+    g_autoptr (GPtrArray) results =
+        lia_engine_mail_bulk_results (engine, LIA_TEST_STORE, (const char *const *) ids->pdata, &error);
+    guint tracked = 0;
+    g_assert_no_error (error);
+    for (guint i = 0; i < results->len; i++)
+      tracked += ((LiaBulkResult *) results->pdata[i])->state == LIA_BULK_TRACKED ? 1 : 0;
+    g_assert_cmpuint (tracked, ==, n_bulk);
+    g_assert_cmpuint (ef_crm_count (ef, LIA_ENTITY_EMAIL), ==, n_bulk);
+  }
+  printf ("bulk track: %u Inbox messages marked in the UI in %.1f ms; queued in the cache in %.0f ms\n",
+          n_bulk, (t_marked - t0) / 1000.0, (t_queued - t0) / 1000.0);
+  printf ("bulk track: %u messages end to end (selection to all linked with their CRM email) in %.2f s in %u "
+          "cycles, %.0f messages/s (target <= 5 s, ratio %.2f)\n",
+          n_bulk, (t_done - t0) / 1e6, cycles, n_bulk / ((t_done - t0) / 1e6), (t_done - t0) / 5e6);
+  printf ("bulk track: peak RSS %.1f MB (before the bulk: RSS %.1f MB, peak %.1f MB; growth %.1f MB)\n",
+          hwm_after / 1024.0, rss_before / 1024.0, hwm_before / 1024.0, (hwm_after - rss_before) / 1024.0);
+}
+
+static const char *const words[] = {
+  "quote", "order", "invoice", "meeting", "plan",   "contract", "renewal",
+  "demo",  "specs", "budget",  "review",  "launch", "support",  "pricing"
+};
+
+static void
+bench_correlate (void)
+{
+  const LiaMailCorrelateConfig config = { "CRM:", 7, 2, TRUE, TRUE };
+  g_autoptr (LiaMailIndex) index = lia_mail_index_new (&config);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (8);
+  gint64 t0, t_built, t_done;
+  glong rss0, rss1;
+  guint hits[LIA_MAIL_RULE_N] = { 0 };
+  guint n_in = 100000;
+  g_autoptr (GPtrArray) subjects = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) senders = g_ptr_array_new_with_free_func (g_free);
+
+  /* Threads of 1..4 messages with 2..4 parties out of 20,000 addresses. */
+  rss0 = status_kb ("VmRSS:");
+  t0 = g_get_monotonic_time ();
+  for (guint i = 0; i < n_index; i++)
+    {
+      g_autofree char *msgid = g_strdup_printf ("<t%u@example.org>", i);
+      g_autofree char *item = g_strdup_printf ("item-%u", i);
+      g_autofree char *token = i % 3 == 0 ? g_strdup_printf ("CRM:%07u", 1001 + i) : NULL;
+      char *subject = g_strdup_printf ("%s%s %s %u%s%s", i % 4 == 0 ? "Re: " : "",
+                                       words[i % G_N_ELEMENTS (words)], words[(i / 7) % G_N_ELEMENTS (words)],
+                                       i / 3, token != NULL ? " " : "", token != NULL ? token : "");
+      char *a = g_strdup_printf ("user%u@client%u.example", g_rand_int_range (rand, 0, 20000), i % 50);
+      g_autofree char *b = g_strdup_printf ("sales%u@example.org", i % 40);
+      g_autofree char *c = g_strdup_printf ("cc%u@example.net", g_rand_int_range (rand, 0, 5000));
+      const char *addrs[] = { a, b, c, NULL };
+      g_autoptr (LiaValue) regarding = lia_value_new_reference (LIA_ENTITY_ACCOUNT, "acct", "Acme");
+      LiaMailTracked t = { msgid, item, NULL, subject, token, addrs, regarding };
+
+      lia_mail_index_add (index, &t);
+      g_ptr_array_add (subjects, subject);
+      g_ptr_array_add (senders, a);
+    }
+  t_built = g_get_monotonic_time ();
+  rss1 = status_kb ("VmRSS:");
+
+  /* Received mail: a quarter replies by In-Reply-To, a quarter carry a
+   * token under another subject, a quarter smart matches (reply prefix,
+   * sender and our address), a quarter match nothing. */
+  {
+    g_autoptr (GPtrArray) in_subjects = g_ptr_array_new_with_free_func (g_free);
+    g_autoptr (GPtrArray) in_reply = g_ptr_array_new_with_free_func (g_free);
+    g_autoptr (GPtrArray) in_from = g_ptr_array_new_with_free_func (g_free);
+    g_autoptr (GPtrArray) in_to = g_ptr_array_new_with_free_func (g_free);
+    gint64 t_in;
+
+    for (guint i = 0; i < n_in; i++)
+      {
+        guint k = g_rand_int_range (rand, 0, n_index);
+        switch (i % 4)
+          {
+          case 0:
+            g_ptr_array_add (in_subjects, g_strdup_printf ("RE: %s", (char *) subjects->pdata[k]));
+            g_ptr_array_add (in_reply, g_strdup_printf ("<t%u@example.org>", k));
+            g_ptr_array_add (in_from, g_strdup (senders->pdata[k]));
+            break;
+          case 1:
+            k -= k % 3;
+            g_ptr_array_add (in_subjects, g_strdup_printf ("AW: something else CRM:%07u", 1001 + k));
+            g_ptr_array_add (in_reply, NULL);
+            g_ptr_array_add (in_from, g_strdup ("stranger@x.example"));
+            break;
+          case 2:
+            g_ptr_array_add (in_subjects, g_strdup_printf ("Antw: Fwd: %s", (char *) subjects->pdata[k]));
+            g_ptr_array_add (in_reply, NULL);
+            g_ptr_array_add (in_from, g_strdup (senders->pdata[k]));
+            break;
+          default:
+            g_ptr_array_add (in_subjects, g_strdup_printf ("Newsletter %u", i));
+            g_ptr_array_add (in_reply, NULL);
+            g_ptr_array_add (in_from, g_strdup_printf ("news%u@list.example", i));
+            break;
+          }
+        g_ptr_array_add (in_to, g_strdup_printf ("sales%u@example.org", k % 40));
+      }
+    t_in = g_get_monotonic_time ();
+    for (guint i = 0; i < n_in; i++)
+      {
+        const char *addrs[] = { in_from->pdata[i], in_to->pdata[i], "alice@example.org", NULL };
+        LiaMailIncoming in = { NULL, in_reply->pdata[i], NULL, in_subjects->pdata[i], addrs, TRUE };
+        g_auto (LiaMailMatch) m = { 0 };
+
+        if (lia_mail_index_correlate (index, &in, &m))
+          hits[m.rule]++;
+        else
+          hits[LIA_MAIL_RULE_NONE]++;
+      }
+    t_done = g_get_monotonic_time ();
+    printf ("correlation: index of %u tracked messages built in %.0f ms (%.2f us each), RSS +%.1f MB\n",
+            n_index, (t_built - t0) / 1000.0, (double) (t_built - t0) / n_index, (rss1 - rss0) / 1024.0);
+    printf (
+        "correlation: %u received messages in %.0f ms, %.2f us per message (target <= 50 us, ratio %.3f); "
+        "by headers %u, token %u, smart %u, none %u\n",
+        n_in, (t_done - t_in) / 1000.0, (double) (t_done - t_in) / n_in,
+        (double) (t_done - t_in) / n_in / 50.0, hits[LIA_MAIL_RULE_REPLY_HEADER], hits[LIA_MAIL_RULE_TOKEN],
+        hits[LIA_MAIL_RULE_SMART], hits[LIA_MAIL_RULE_NONE]);
+    g_assert_cmpuint (hits[LIA_MAIL_RULE_REPLY_HEADER], ==, n_in / 4);
+    /* A smart-match candidate whose thread carries a token matches by it
+     * first (token before smart), so only their sum is fixed. */
+    g_assert_cmpuint (hits[LIA_MAIL_RULE_TOKEN] + hits[LIA_MAIL_RULE_SMART], ==, n_in / 2);
+    g_assert_cmpuint (hits[LIA_MAIL_RULE_NONE], ==, n_in / 4);
+  }
+}
+
+static void
+bench_all (void)
+{
+  Ef ef = { 0 };
+
+  bench_correlate ();
+  ef_setup (&ef, NULL);
+  bench_bulk (&ef);
+  ef_teardown (&ef, NULL);
+}
+
+int
+main (int argc, char **argv)
+{
+  for (int i = 1; i + 1 < argc; i++)
+    {
+      if (g_str_equal (argv[i], "--bulk"))
+        n_bulk = (guint) g_ascii_strtoull (argv[i + 1], NULL, 10);
+      else if (g_str_equal (argv[i], "--index"))
+        n_index = (guint) g_ascii_strtoull (argv[i + 1], NULL, 10);
+    }
+  /* A test case only for its isolated XDG directories. */
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  g_test_add_func ("/bench/email", bench_all);
+  return g_test_run ();
+}
