@@ -18,8 +18,10 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 
 # Debian 12 package names. Keep in step with docs/building.md.
-build_pkgs="gcc pkg-config meson ninja-build python3 libglib2.0-dev libsqlite3-dev libxml2-dev libsoup-3.0-dev evolution-data-server-dev libebook1.2-dev libecal2.0-dev libcamel1.2-dev dbus evolution-data-server"
-test_pkgs="$build_pkgs clang libclang-rt-14-dev clang-format sqlite3 openssl glib-networking"
+build_pkgs="gcc pkg-config meson ninja-build python3 libglib2.0-dev libsqlite3-dev libxml2-dev libsoup-3.0-dev evolution-data-server-dev libebook1.2-dev libecal2.0-dev libcamel1.2-dev libsecret-1-dev dbus evolution-data-server"
+# The CLI test keeps the token in a keyring on its private bus (liaison setup --keyring).
+test_pkgs_cli="gnome-keyring"
+test_pkgs="$build_pkgs $test_pkgs_cli clang libclang-rt-14-dev clang-format sqlite3 openssl glib-networking"
 # The UI test (tests/ui): the real Evolution under Xvfb.
 test_pkgs="$test_pkgs evolution evolution-dev libsecret-1-dev xvfb xauth xdotool imagemagick x11-apps"
 
