@@ -634,6 +634,137 @@ refill_tokens (Cycle *c, LiaEngineMail *mail, const MailSettings *s, GError **er
  * upload, which follows in the same cycle. */
 #define BULK_PAGE 256
 
+/* Many host calls of one kind in one round trip to the host's main
+ * context: the worker posts them all and waits once, instead of once per
+ * message. Reference counted like lia-host-call.c's calls: a cancelled
+ * worker may leave while the host still holds callbacks. */
+typedef struct
+{
+  LiaHostLink link; /* borrowed pointers */
+  gboolean write;
+  char *store;         /* owned */
+  GPtrArray *ids;      /* owned: char * */
+  LiaHostProps *props; /* owned, writes: one per id */
+  LiaHostItem **items; /* owned, reads: one per id, NULL on failure */
+  GError **errors;     /* owned: one per id */
+  GMutex lock;
+  GCond cond;
+  guint pending; /* guarded by lock */
+} Many;
+
+typedef struct
+{
+  Many *many; /* owned ref */
+  guint index;
+} ManyOne;
+
+static void
+many_clear (gpointer data)
+{
+  Many *m = data;
+
+  for (guint i = 0; i < m->ids->len; i++)
+    {
+      if (m->props != NULL)
+        lia_host_props_clear (&m->props[i]);
+      if (m->items != NULL)
+        g_clear_pointer (&m->items[i], lia_host_item_free);
+      g_clear_error (&m->errors[i]);
+    }
+  g_free (m->props);
+  g_free (m->items);
+  g_free (m->errors);
+  g_ptr_array_unref (m->ids);
+  g_free (m->store);
+  g_mutex_clear (&m->lock);
+  g_cond_clear (&m->cond);
+}
+
+static void
+many_unref (Many *m)
+{
+  g_atomic_rc_box_release_full (m, many_clear);
+}
+
+static void
+many_one_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  ManyOne *one = user_data;
+  Many *m = one->many;
+  GError *error = NULL;
+
+  if (m->write)
+    m->link.vtable->write_item_finish (m->link.host, res, &error);
+  else
+    {
+      LiaHostItem *item = m->link.vtable->read_item_finish (m->link.host, res, &error);
+      g_mutex_lock (&m->lock);
+      m->items[one->index] = item;
+      g_mutex_unlock (&m->lock);
+    }
+  g_mutex_lock (&m->lock);
+  m->errors[one->index] = error;
+  if (--m->pending == 0)
+    g_cond_signal (&m->cond);
+  g_mutex_unlock (&m->lock);
+  many_unref (m);
+  g_free (one);
+}
+
+static gboolean
+many_start (gpointer data)
+{
+  Many *m = data;
+
+  for (guint i = 0; i < m->ids->len; i++)
+    {
+      ManyOne *one = g_new0 (ManyOne, 1);
+      one->many = g_atomic_rc_box_acquire (m);
+      one->index = i;
+      if (m->write)
+        m->link.vtable->write_item (m->link.host, m->store, m->ids->pdata[i], NULL, &m->props[i], NULL,
+                                    many_one_done, one);
+      else
+        m->link.vtable->read_item (m->link.host, m->store, m->ids->pdata[i], NULL, many_one_done, one);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs the calls and waits for all of them; FALSE when cancelled. */
+static gboolean
+many_run (Many *m, GCancellable *cancellable, GError **error)
+{
+  gboolean done;
+
+  m->pending = m->ids->len;
+  if (m->pending == 0)
+    return TRUE;
+  g_main_context_invoke_full (m->link.context, G_PRIORITY_DEFAULT, many_start, g_atomic_rc_box_acquire (m),
+                              (GDestroyNotify) many_unref);
+  g_mutex_lock (&m->lock);
+  while (m->pending > 0 && !g_cancellable_is_cancelled (cancellable))
+    g_cond_wait_until (&m->cond, &m->lock, g_get_monotonic_time () + 100 * 1000);
+  done = m->pending == 0;
+  g_mutex_unlock (&m->lock);
+  if (!done)
+    g_cancellable_set_error_if_cancelled (cancellable, error);
+  return done;
+}
+
+static Many *
+many_new (LiaEngine *engine, const char *store, gboolean write)
+{
+  Many *m = g_atomic_rc_box_new0 (Many);
+
+  m->link = engine->link;
+  m->write = write;
+  m->store = g_strdup (store);
+  m->ids = g_ptr_array_new_with_free_func (g_free);
+  g_mutex_init (&m->lock);
+  g_cond_init (&m->cond);
+  return m;
+}
+
 typedef struct
 {
   const LiaCacheChange *change; /* borrowed from the claimed page */
@@ -662,11 +793,10 @@ bulk_selectable (Cycle *c, const LiaCacheChange *change)
   return m == NULL || m->state != LIA_LINK_STATE_TRACKED;
 }
 
-/* One message: read, create in CRM, mark manual, link on the host. FALSE
- * with @error for a failure of this message; *@out_gone when the message
- * no longer exists. */
+/* One message's CRM work: create (with the upload's request id, so a
+ * retry on either path finds this create) and mark manual. */
 static gboolean
-bulk_one (Cycle *c, BulkItem *b, gboolean *out_gone, GError **error)
+bulk_one (Cycle *c, BulkItem *b, GError **error)
 {
   LiaEngine *self = c->engine;
   const LiaCacheChange *change = b->change;
@@ -674,118 +804,170 @@ bulk_one (Cycle *c, BulkItem *b, gboolean *out_gone, GError **error)
   g_autoptr (LiaCrmRecord) record = NULL;
   g_autoptr (LiaItem) made_view = NULL;
   g_autofree char *request_id = NULL;
-  g_autoptr (GError) local = NULL;
-  g_auto (LiaHostProps) props = { 0 };
 
-  *out_gone = FALSE;
-  b->hi = lia_host_call_read_item (&self->link, change->store, change->item_id, c->cancellable, &local);
-  if (b->hi == NULL)
-    {
-      if (g_error_matches (local, LIA_ERROR, LIA_ERROR_NOT_FOUND))
-        {
-          *out_gone = TRUE;
-          return TRUE;
-        }
-      g_propagate_error (error, g_steal_pointer (&local));
-      return FALSE;
-    }
   {
     g_autoptr (LiaFieldPolicy) policy = lia_engine_item_policy (c, LIA_ENTITY_EMAIL, b->hi->item, NULL);
     created = lia_merge_dup_created (policy, b->hi->item, LIA_SIDE_CRM);
   }
   record = lia_crm_record_new_for_item (created);
-  /* The upload's request id: a retry on either path finds this create. */
   request_id = g_strdup_printf ("%s/%s/%s", c->sub, change->store, change->item_id);
   b->made = lia_crm_create_sync (self->crm, record, request_id, c->cancellable, error);
-  if (b->made == NULL
-      || !lia_crm_track_sync (self->crm, c->sub, LIA_ENTITY_EMAIL, lia_crm_record_get_id (b->made), TRUE,
-                              c->cancellable, error))
+  if (b->made == NULL)
     return FALSE;
+  if (!lia_crm_track_sync (self->crm, c->sub, LIA_ENTITY_EMAIL, lia_crm_record_get_id (b->made), TRUE,
+                           c->cancellable, error))
+    {
+      /* Only linked messages count as made: the retry finds the create. */
+      g_clear_pointer (&b->made, lia_crm_record_free);
+      return FALSE;
+    }
   made_view = lia_entity_rules_dup_crm_view (lia_crm_record_get_item (b->made));
   b->xml = lia_engine_encode (made_view);
-  lia_engine_link_props (self, &props, LIA_LINK_STATE_TRACKED, lia_crm_record_get_id (b->made), b->xml);
-  return lia_host_call_write_item (&self->link, change->store, change->item_id, NULL, &props, c->cancellable,
-                                   error);
+  return TRUE;
+}
+
+/* One page: read every message in one host round trip, create them in CRM,
+ * link them on the host in one round trip, then one cache transaction:
+ * host first, cache second, as the upload does (a crash in between leaves
+ * messages carrying their CRM id, which the scanner relinks). */
+static gboolean
+bulk_page (Cycle *c, GPtrArray *page, gboolean *out_all, GError **error)
+{
+  LiaEngine *self = c->engine;
+  g_autoptr (LiaCacheBatch) batch = lia_cache_batch_new ();
+  g_autoptr (GArray) items = g_array_new (FALSE, TRUE, sizeof (BulkItem));
+  g_autoptr (GError) stop = NULL;
+  Many *reads = many_new (self, self->store, FALSE);
+  Many *writes = many_new (self, self->store, TRUE);
+  gboolean ok = FALSE;
+
+  g_array_set_clear_func (items, (GDestroyNotify) bulk_item_clear);
+  *out_all = TRUE;
+  for (guint i = 0; i < page->len; i++)
+    {
+      const LiaCacheChange *change = page->pdata[i];
+      BulkItem b = { change };
+      if (!bulk_selectable (c, change))
+        {
+          *out_all = FALSE;
+          continue;
+        }
+      g_array_append_val (items, b);
+      g_ptr_array_add (reads->ids, g_strdup (change->item_id));
+    }
+  reads->items = g_new0 (LiaHostItem *, reads->ids->len);
+  reads->errors = g_new0 (GError *, reads->ids->len);
+  if (!many_run (reads, c->cancellable, error))
+    goto out;
+  writes->props = g_new0 (LiaHostProps, items->len);
+  writes->errors = g_new0 (GError *, items->len);
+  for (guint i = 0; i < items->len; i++)
+    {
+      BulkItem *b = &g_array_index (items, BulkItem, i);
+      g_autoptr (GError) local = NULL;
+
+      if (reads->items[i] == NULL)
+        {
+          /* Gone before it could be tracked: nothing to do. */
+          if (g_error_matches (reads->errors[i], LIA_ERROR, LIA_ERROR_NOT_FOUND))
+            {
+              lia_cache_batch_complete (batch, b->change->id);
+              continue;
+            }
+          local = g_error_copy (reads->errors[i]);
+        }
+      else
+        {
+          b->hi = g_steal_pointer (&reads->items[i]);
+          if (stop == NULL && bulk_one (c, b, &local))
+            {
+              lia_engine_link_props (self, &writes->props[writes->ids->len], LIA_LINK_STATE_TRACKED,
+                                     lia_crm_record_get_id (b->made), b->xml);
+              g_ptr_array_add (writes->ids, g_strdup (b->change->item_id));
+              continue;
+            }
+        }
+      if (stop != NULL)
+        continue; /* stays claimed until released below, then queued */
+      /* R-IMM-FALLBACK: kept, retried with backoff; a network failure
+       * stops the page (the rest stays queued). */
+      if (!lia_cache_fail (c->cache, b->change->id, local->message, NULL, error))
+        goto out;
+      if (lia_engine_is_network_error (local) || g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        stop = g_steal_pointer (&local);
+    }
+  if (!many_run (writes, c->cancellable, error))
+    goto out;
+  for (guint i = 0, w = 0; i < items->len; i++)
+    {
+      BulkItem *b = &g_array_index (items, BulkItem, i);
+      g_autoptr (LiaCacheMapping) mapping = NULL;
+      g_autoptr (LiaCacheOriginal) orig = NULL;
+      g_autoptr (LiaCacheJournalEntry) entry = NULL;
+
+      if (b->made == NULL)
+        continue;
+      if (writes->errors[w] != NULL)
+        {
+          /* The CRM email exists; the retry's create finds it by its
+           * request id and links the message then. */
+          if (!lia_cache_fail (c->cache, b->change->id, writes->errors[w]->message, NULL, error))
+            goto out;
+          w++;
+          continue;
+        }
+      w++;
+      mapping = lia_cache_mapping_new (b->change->store, b->hi->folder, b->change->item_id, LIA_ENTITY_EMAIL,
+                                       lia_crm_record_get_id (b->made), LIA_LINK_STATE_TRACKED,
+                                       LIA_LINK_ORIGIN_MANUAL);
+      orig = lia_cache_original_new (self->store, b->change->item_id, b->xml);
+      orig->host_modified_at = b->hi->modified_at;
+      orig->crm_version = lia_crm_record_get_version (b->made);
+      orig->crm_modified_at = lia_crm_record_get_modified_on (b->made);
+      orig->crm_owner = g_strdup (lia_crm_record_get_owner (b->made));
+      orig->crm_state = lia_crm_record_get_state (b->made);
+      entry = lia_cache_journal_entry_new ("track", "tracked in CRM (R-MARK-TRACK)");
+      entry->store = g_strdup (self->store);
+      entry->item_id = g_strdup (b->change->item_id);
+      entry->crm_id = g_strdup (lia_crm_record_get_id (b->made));
+      lia_cache_batch_map (batch, mapping);
+      if (b->xml != NULL)
+        lia_cache_batch_store_original (batch, orig);
+      lia_cache_batch_append_journal (batch, entry);
+      lia_cache_batch_complete (batch, b->change->id);
+      c->uploaded++;
+    }
+  if (lia_cache_batch_get_size (batch) > 0 && !lia_cache_apply (c->cache, batch, error))
+    goto out;
+  lia_engine_progress (c);
+  if (stop != NULL)
+    {
+      lia_cache_release_claims (c->cache, NULL);
+      g_propagate_error (error, g_steal_pointer (&stop));
+      goto out;
+    }
+  ok = TRUE;
+out:
+  many_unref (reads);
+  many_unref (writes);
+  return ok;
 }
 
 static gboolean
 bulk_upload (Cycle *c, GError **error)
 {
-  LiaEngine *self = c->engine;
-
   for (;;)
     {
       g_autoptr (GPtrArray) page =
           lia_cache_claim (c->cache, LIA_DIRECTION_TO_CRM, BULK_PAGE, LIA_ENGINE_CLAIM_LEASE_US, error);
-      g_autoptr (LiaCacheBatch) batch = NULL;
-      g_autoptr (GError) stop = NULL;
       gboolean all = TRUE;
 
       if (page == NULL)
         return FALSE;
       if (page->len == 0)
         return TRUE;
-      batch = lia_cache_batch_new ();
-      for (guint i = 0; i < page->len; i++)
-        {
-          const LiaCacheChange *change = page->pdata[i];
-          BulkItem b = { change };
-          g_autoptr (GError) local = NULL;
-          gboolean gone = FALSE;
-
-          if (stop != NULL || !bulk_selectable (c, change))
-            {
-              all = FALSE;
-              continue;
-            }
-          if (!bulk_one (c, &b, &gone, &local))
-            {
-              bulk_item_clear (&b);
-              /* R-IMM-FALLBACK: kept, retried with backoff; a network
-               * failure stops the page (the rest stays queued). */
-              if (!lia_cache_fail (c->cache, change->id, local->message, NULL, error))
-                return FALSE;
-              if (lia_engine_is_network_error (local)
-                  || g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-                stop = g_steal_pointer (&local);
-              continue;
-            }
-          if (!gone)
-            {
-              g_autoptr (LiaCacheMapping) mapping = lia_cache_mapping_new (
-                  change->store, b.hi->folder, change->item_id, LIA_ENTITY_EMAIL,
-                  lia_crm_record_get_id (b.made), LIA_LINK_STATE_TRACKED, LIA_LINK_ORIGIN_MANUAL);
-              g_autoptr (LiaCacheOriginal) orig =
-                  lia_cache_original_new (self->store, change->item_id, b.xml);
-              g_autoptr (LiaCacheJournalEntry) entry =
-                  lia_cache_journal_entry_new ("track", "tracked in CRM (R-MARK-TRACK)");
-
-              orig->host_modified_at = b.hi->modified_at;
-              orig->crm_version = lia_crm_record_get_version (b.made);
-              orig->crm_modified_at = lia_crm_record_get_modified_on (b.made);
-              orig->crm_owner = g_strdup (lia_crm_record_get_owner (b.made));
-              orig->crm_state = lia_crm_record_get_state (b.made);
-              entry->store = g_strdup (self->store);
-              entry->item_id = g_strdup (change->item_id);
-              entry->crm_id = g_strdup (lia_crm_record_get_id (b.made));
-              lia_cache_batch_map (batch, mapping);
-              if (b.xml != NULL)
-                lia_cache_batch_store_original (batch, orig);
-              lia_cache_batch_append_journal (batch, entry);
-              c->uploaded++;
-            }
-          lia_cache_batch_complete (batch, change->id);
-          bulk_item_clear (&b);
-        }
-      if (lia_cache_batch_get_size (batch) > 0 && !lia_cache_apply (c->cache, batch, error))
+      if (!bulk_page (c, page, &all, error))
         return FALSE;
-      lia_engine_progress (c);
-      if (stop != NULL)
-        {
-          lia_cache_release_claims (c->cache, NULL);
-          g_propagate_error (error, g_steal_pointer (&stop));
-          return FALSE;
-        }
       if (!all)
         return lia_cache_release_claims (c->cache, error);
     }
