@@ -226,6 +226,9 @@ check "untrack --delete-in-crm contact UID" "$liaison" untrack --delete-in-crm c
 if [ -z "$(crm_of "contact:$sam")" ] && export_org && ! grep "id=\"$sam_crm\"" "$LIA_CLI_TEST_INNER/export" | grep -q 'state="open"'; then
   ok "the contact is unmapped and its CRM record deleted"; else not_ok "the contact is unmapped and its CRM record deleted"; fi
 check "untrack --search with no match fails" sh -c "'$liaison' untrack contact --search no-such-name-xyz; test \$? -eq 1"
+# Search text is data, never query syntax (quotes, parentheses, backslashes).
+check "track event --search with query syntax in it matches nothing" sh -c "'$liaison' track event --search 'x\") (or #t) (\"\\\\'; test \$? -eq 1"
+if has "no event matches"; then ok "and says so (no query error, nothing tracked)"; else not_ok "and says so (no query error, nothing tracked)"; fi
 stop_server
 
 echo "1..$n"
