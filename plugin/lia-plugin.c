@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <dlfcn.h>
+
 #include <string.h>
 
 #include "lia-plugin-admin.h"
 #include "lia-plugin-mail.h"
 #include "lia-plugin-private.h"
 
-#ifdef LIA_PLUGIN_EMBEDDED_ORG
 #include "lia-crm-embedded.h"
-#endif
 
 /* liaison-plugin.so: the entry points of lia-plugin.h over the engine, the
  * dispatcher and the scheduler. Loading returns at once; the engine opens
@@ -61,7 +61,9 @@ open_crm (const LiaPluginConfig *config, GError **error)
     }
   if (config->org_path != NULL)
     {
-#ifdef LIA_PLUGIN_EMBEDDED_ORG
+      /* Both builds of the plugin carry the org store: the in-process one
+       * through liaison-org-internal, liaison-plugin.so compiled against the
+       * shared libliaison (plugin/meson.build). */
       if (config->token == NULL)
         {
           g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "no token configured for the org file \"%s\"",
@@ -69,14 +71,6 @@ open_crm (const LiaPluginConfig *config, GError **error)
           return NULL;
         }
       return lia_crm_embedded_new (config->org_path, config->token, config->clock, error);
-#else
-      /* The embedded org is built with org/ into the in-process plugin
-       * (liaison-plugin-internal); the loadable module links only the
-       * shared libliaison, which carries no org. */
-      g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID,
-                   "this plugin cannot open the org file \"%s\": configure a server URL", config->org_path);
-      return NULL;
-#endif
     }
   g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "no CRM connector configured");
   return NULL;
@@ -288,8 +282,36 @@ lia_plugin_get_scheduler (LiaPlugin *plugin)
 /* The one exported symbol (LIA_PLUGIN_QUERY_SYMBOL). */
 G_MODULE_EXPORT const LiaPluginFuncs *lia_plugin_query (void);
 
+/* The module registers a static GType (the embedded connector's
+ * LiaCrmEmbedded), which cannot be unregistered: once queried, the module
+ * stays loaded for the life of the process, so that a host that closes
+ * and opens it again finds the type's code where the type system left it. */
+static void
+make_resident (void)
+{
+  static gsize done = 0;
+
+  if (g_once_init_enter (&done))
+    {
+      g_autofree char *path = NULL;
+      GModule *self = NULL;
+      Dl_info info;
+
+      if (dladdr ((const void *) lia_plugin_query, &info) != 0 && info.dli_fname != NULL)
+        path = g_strdup (info.dli_fname);
+      if (path != NULL)
+        self = g_module_open (path, G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
+      if (self != NULL)
+        g_module_make_resident (self);
+      else
+        g_warning ("liaison-plugin: cannot keep the module loaded: %s", g_module_error ());
+      g_once_init_leave (&done, 1);
+    }
+}
+
 G_MODULE_EXPORT const LiaPluginFuncs *
 lia_plugin_query (void)
 {
+  make_resident ();
   return &funcs;
 }

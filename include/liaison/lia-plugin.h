@@ -117,8 +117,8 @@ typedef void (*LiaSyncStatusFunc) (const LiaSyncStatus *status, gpointer user_da
  * @cache_path: the sync cache file of this profile and org
  * @crm: (nullable): a connector to use (tests, several users in one
  *   process); otherwise @org_path or @org_url with @token
- * @org_path: (nullable): an embedded org file; only a plugin built with the
- *   org (in-process) opens one, liaison-plugin.so refuses it
+ * @org_path: (nullable): an embedded org file (with @token); every build
+ *   of the plugin, liaison-plugin.so included, opens one
  * @org_url: (nullable): a liaison-server base URL
  * @token: (nullable): the user's bearer token
  * @org_name: the org's name, written to items as `crm-org`
