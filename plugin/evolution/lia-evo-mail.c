@@ -53,6 +53,26 @@ session_get_password (CamelSession *session, CamelService *service, const char *
   return password;
 }
 
+/* One attempt with the password set on the service: a standalone process
+ * never prompts (Evolution's session asks the keyring and the user). */
+static gboolean
+session_authenticate_sync (CamelSession *session, CamelService *service, const char *mechanism,
+                           GCancellable *cancellable, GError **error)
+{
+  switch (camel_service_authenticate_sync (service, mechanism, cancellable, error))
+    {
+    case CAMEL_AUTHENTICATION_ACCEPTED:
+      return TRUE;
+    case CAMEL_AUTHENTICATION_REJECTED:
+      g_set_error (error, CAMEL_SERVICE_ERROR, CAMEL_SERVICE_ERROR_CANT_AUTHENTICATE,
+                   "\"%s\" rejected the password", camel_service_get_display_name (service));
+      return FALSE;
+    case CAMEL_AUTHENTICATION_ERROR:
+    default:
+      return FALSE;
+    }
+}
+
 /* New mail in an Inbox goes through the session's filters; a standalone
  * session has none (Evolution's own session runs the user's). */
 static CamelFilterDriver *
@@ -65,6 +85,7 @@ static void
 lia_evo_mail_session_class_init (LiaEvoMailSessionClass *klass)
 {
   CAMEL_SESSION_CLASS (klass)->get_password = session_get_password;
+  CAMEL_SESSION_CLASS (klass)->authenticate_sync = session_authenticate_sync;
   CAMEL_SESSION_CLASS (klass)->get_filter_driver = session_get_filter_driver;
 }
 
@@ -89,8 +110,10 @@ lia_evo_mail_session_new (const char *data_dir, const char *cache_dir)
       camel_provider_init ();
       g_once_init_leave (&inited, 1);
     }
+  /* Online: a remote store of a standalone process connects when asked
+   * (Evolution's session follows the network monitor). */
   return g_object_new (LIA_TYPE_EVO_MAIL_SESSION, "user-data-dir", data_dir, "user-cache-dir", cache_dir,
-                       NULL);
+                       "online", TRUE, NULL);
 }
 
 CamelStore *
@@ -416,14 +439,32 @@ lia_evo_mail_resolve_folders_sync (LiaEvoMail *mail, GCancellable *cancellable, 
   CamelFolderInfo *fi;
 
   g_return_val_if_fail (mail != NULL, FALSE);
+  /* A remote store of a standalone session starts offline (Evolution's
+   * session brings its stores online itself). */
+  if (CAMEL_IS_OFFLINE_STORE (mail->store))
+    {
+      g_autoptr (CamelSession) session = camel_service_ref_session (CAMEL_SERVICE (mail->store));
+
+      if (!camel_offline_store_get_online (CAMEL_OFFLINE_STORE (mail->store)) && session != NULL
+          && camel_session_get_online (session)
+          && !camel_offline_store_set_online_sync (CAMEL_OFFLINE_STORE (mail->store), TRUE, cancellable,
+                                                   error))
+        {
+          translate_error (error, LIA_ERROR_UNAVAILABLE);
+          return FALSE;
+        }
+    }
   if (CAMEL_IS_NETWORK_SERVICE (mail->store)
       && !camel_service_connect_sync (CAMEL_SERVICE (mail->store), cancellable, error))
     {
       translate_error (error, LIA_ERROR_UNAVAILABLE);
       return FALSE;
     }
-  fi = camel_store_get_folder_info_sync (mail->store, NULL, CAMEL_STORE_FOLDER_INFO_RECURSIVE, cancellable,
-                                         error);
+  /* REFRESH: an IMAP store answers from its summary otherwise, which
+   * lacks the SPECIAL-USE types until its first background LIST. */
+  fi = camel_store_get_folder_info_sync (mail->store, NULL,
+                                         CAMEL_STORE_FOLDER_INFO_RECURSIVE | CAMEL_STORE_FOLDER_INFO_REFRESH,
+                                         cancellable, error);
   if (fi == NULL && error != NULL && *error != NULL)
     {
       translate_error (error, LIA_ERROR_UNAVAILABLE);

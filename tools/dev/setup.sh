@@ -24,6 +24,8 @@ test_pkgs_cli="gnome-keyring"
 test_pkgs="$build_pkgs $test_pkgs_cli clang libclang-rt-14-dev clang-format sqlite3 openssl glib-networking"
 # The UI test (tests/ui): the real Evolution under Xvfb.
 test_pkgs="$test_pkgs evolution evolution-dev libsecret-1-dev xvfb xauth xdotool imagemagick x11-apps"
+# The IMAP path of the mail adapter: a dovecot the test starts on loopback.
+test_pkgs="$test_pkgs dovecot-imapd"
 
 need_packages() {
   missing=""

@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "lia-crm-embedded.h"
+#include "lia-evo-host.h"
+#include "lia-org-service.h"
+#include "lia-plugin-private.h"
+#include "lia-test-dovecot.h"
+
+/* The mail adapter over Camel's IMAPX provider against a real IMAP server:
+ * dovecot started by the test on loopback (lia-test-dovecot.c). A message
+ * is tracked through the plugin and the embedded org; the liaison-tracked
+ * user flag must reach the server as an IMAP keyword, seen by a second,
+ * fresh Camel session; the default folders come from the server's
+ * SPECIAL-USE flags, not from names. */
+
+#define STORE_UID "liaison-test-imap"
+#define USER "me"
+#define ME "me@example.org"
+
+static const char incoming[] = "From: Alice Martin <alice@example.com>\r\n"
+                               "To: Me <" ME ">\r\n"
+                               "Subject: Offer for =?UTF-8?Q?Caf=C3=A9?=\r\n"
+                               "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
+                               "Message-ID: <imap1@example.com>\r\n"
+                               "Content-Type: text/plain; charset=UTF-8\r\n"
+                               "\r\n"
+                               "Here is the offer.\r\n";
+
+typedef struct
+{
+  char *tmp;
+  LiaTestDovecot *server;
+} Fx;
+
+static void
+got_res (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (res);
+}
+
+static void
+wait_res (GAsyncResult **res)
+{
+  gint64 until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  while (*res == NULL && g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_nonnull (*res);
+}
+
+static void
+iterate_for (guint ms)
+{
+  gint64 until = g_get_monotonic_time () + ms * 1000;
+
+  while (g_get_monotonic_time () < until)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (2000);
+    }
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  if (dir != NULL)
+    while ((name = g_dir_read_name (dir)) != NULL)
+      {
+        g_autofree char *child = g_build_filename (path, name, NULL);
+
+        if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+          remove_tree (child);
+        else
+          g_unlink (child);
+      }
+  g_rmdir (path);
+}
+
+/* A Camel session of its own (as a separate process would have) with an
+ * IMAPX store on the test server. */
+static CamelStore *
+imap_store (Fx *fx, const char *name, CamelSession **out_session)
+{
+  g_autofree char *data = g_build_filename (fx->tmp, name, "data", NULL);
+  g_autofree char *cache = g_build_filename (fx->tmp, name, "cache", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CamelSettings) settings = NULL;
+  CamelSession *session = lia_evo_mail_session_new (data, cache);
+  CamelService *service =
+      camel_session_add_service (session, STORE_UID, "imapx", CAMEL_PROVIDER_STORE, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (CAMEL_IS_STORE (service));
+  settings = camel_service_ref_settings (service);
+  camel_network_settings_set_host (CAMEL_NETWORK_SETTINGS (settings), "127.0.0.1");
+  camel_network_settings_set_port (CAMEL_NETWORK_SETTINGS (settings), lia_test_dovecot_get_port (fx->server));
+  camel_network_settings_set_user (CAMEL_NETWORK_SETTINGS (settings), USER);
+  camel_network_settings_set_security_method (CAMEL_NETWORK_SETTINGS (settings),
+                                              CAMEL_NETWORK_SECURITY_METHOD_NONE);
+  camel_network_settings_set_auth_mechanism (CAMEL_NETWORK_SETTINGS (settings), "PLAIN");
+  camel_service_set_password (service, LIA_TEST_DOVECOT_PASSWORD);
+  *out_session = session;
+  return CAMEL_STORE (service);
+}
+
+static void
+fx_setup (Fx *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = NULL;
+
+  fx->tmp = g_dir_make_tmp ("liaison-imap-XXXXXX", &error);
+  g_assert_no_error (error);
+  dir = g_build_filename (fx->tmp, "dovecot", NULL);
+  fx->server = lia_test_dovecot_start (dir, &error);
+  if (fx->server == NULL)
+    {
+      g_autofree char *why = g_strdup_printf ("no local IMAP server: %s", error->message);
+
+      /* Installed but failing is a failure; absent is a skip. */
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+      g_test_skip (why);
+    }
+}
+
+static void
+fx_teardown (Fx *fx, gconstpointer data)
+{
+  if (fx->server != NULL)
+    g_assert_cmpuint (lia_test_dovecot_stop (fx->server), ==, 0);
+  remove_tree (fx->tmp);
+  g_free (fx->tmp);
+}
+
+static void
+test_track_keyword (Fx *fx, gconstpointer data)
+{
+  CamelSession *session = NULL;
+  CamelSession *session2 = NULL;
+  g_autoptr (CamelStore) store = NULL;
+  g_autoptr (CamelStore) store2 = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (LiaEvoHost) host = NULL;
+  g_autofree char *uid = NULL;
+  g_autofree char *item_id = NULL;
+  g_autofree char *inbox = NULL;
+  g_autofree char *sent = NULL;
+  g_autofree char *drafts = NULL;
+  g_autofree char *want_inbox = lia_evo_mail_folder_id (STORE_UID, "INBOX");
+  g_autofree char *want_sent = lia_evo_mail_folder_id (STORE_UID, "Sent");
+  g_autofree char *want_drafts = lia_evo_mail_folder_id (STORE_UID, "Drafts");
+  g_autofree char *org_path = NULL;
+  g_autofree char *cache_path = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *crm_id = NULL;
+  g_autoptr (LiaClock) clock = NULL;
+  LiaOrgService *org = NULL;
+  g_autoptr (LiaCrm) crm = NULL;
+  LiaPlugin *plugin = NULL;
+  LiaEvoMail *mail;
+  LiaPluginConfig config = { LIA_PLUGIN_ABI_VERSION };
+  LiaCommand cmd = { LIA_PLUGIN_ABI_VERSION, LIA_COMMAND_TRACK, LIA_SURFACE_EXPLORER };
+
+  g_test_summary ("IMAP path (issue 8) on a real dovecot on loopback: Inbox from the store, Sent and Drafts "
+                  "from the account configuration (never by name), a received "
+                  "message tracked through the plugin into the embedded org (R-MAIL-TRACK), and the "
+                  "liaison-tracked keyword on the server as a second fresh Camel session sees it; dovecot "
+                  "stops leaving no process");
+  if (fx->server == NULL)
+    return;
+  store = imap_store (fx, "one", &session);
+
+  /* Delivered: appended over IMAP. */
+  {
+    g_autoptr (CamelFolder) f = NULL;
+    g_autoptr (CamelMimeMessage) msg = camel_mime_message_new ();
+    g_autoptr (CamelStream) stream = camel_stream_mem_new_with_buffer (incoming, strlen (incoming));
+
+    camel_offline_store_set_online_sync (CAMEL_OFFLINE_STORE (store), TRUE, NULL, &error);
+    g_assert_no_error (error);
+    camel_service_connect_sync (CAMEL_SERVICE (store), NULL, &error);
+    g_assert_no_error (error);
+    f = camel_store_get_inbox_folder_sync (store, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_true (
+        camel_data_wrapper_construct_from_stream_sync (CAMEL_DATA_WRAPPER (msg), stream, NULL, &error));
+    g_assert_true (camel_folder_append_message_sync (f, msg, NULL, &uid, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_true (camel_folder_refresh_info_sync (f, NULL, &error));
+    g_assert_no_error (error);
+    if (uid == NULL)
+      {
+        GPtrArray *uids = camel_folder_get_uids (f);
+
+        g_assert_cmpuint (uids->len, ==, 1);
+        uid = g_strdup (g_ptr_array_index (uids, 0));
+        camel_folder_free_uids (f, uids);
+      }
+  }
+
+  mail = lia_evo_mail_new (store, ME);
+  lia_evo_mail_resolve_folders_async (mail, NULL, got_res, &res);
+  wait_res (&res);
+  g_assert_true (lia_evo_mail_resolve_folders_finish (mail, res, &error));
+  g_assert_no_error (error);
+  /* Camel 3.46's IMAPX drops the types the server advertises (SPECIAL-USE)
+   * from CamelFolderInfo on purpose (camel-imapx-store.c: "Do not inherit
+   * folder types"): with nothing configured, dovecot's \\Sent folder
+   * named "Sent" is not taken for the Sent folder. */
+  sent = lia_evo_mail_dup_folder (mail, LIA_EVO_MAIL_SENT);
+  g_assert_null (sent);
+  /* Evolution's account editor writes them into the identity. */
+  {
+    g_autofree char *s_name = lia_evo_mail_folder_name_from_uri (mail, "folder://" STORE_UID "/Sent");
+    g_autofree char *d_name = lia_evo_mail_folder_name_from_uri (mail, "folder://" STORE_UID "/Drafts");
+
+    lia_evo_mail_set_configured_folders (mail, s_name, d_name);
+    g_assert_true (lia_evo_mail_resolve_folders_sync (mail, NULL, &error));
+    g_assert_no_error (error);
+  }
+  inbox = lia_evo_mail_dup_folder (mail, LIA_EVO_MAIL_INBOX);
+  sent = lia_evo_mail_dup_folder (mail, LIA_EVO_MAIL_SENT);
+  drafts = lia_evo_mail_dup_folder (mail, LIA_EVO_MAIL_DRAFTS);
+  g_assert_cmpstr (inbox, ==, want_inbox);
+  g_assert_cmpstr (sent, ==, want_sent);
+  g_assert_cmpstr (drafts, ==, want_drafts);
+  host = lia_evo_host_new_for_mail (mail);
+  item_id = lia_evo_mail_item_id (STORE_UID, "INBOX", uid);
+
+  /* The engine over it, with the embedded org. */
+  org_path = g_build_filename (fx->tmp, "org.db", NULL);
+  cache_path = g_build_filename (fx->tmp, "cache.db", NULL);
+  clock = lia_clock_new_system ();
+  org = lia_org_service_open (org_path, clock, &error);
+  g_assert_no_error (error);
+  g_assert_true (lia_org_service_add_user (org, USER, ME, FALSE, &token, &error));
+  crm = lia_crm_embedded_new_for_service (org, token);
+  config.cache_path = cache_path;
+  config.crm = crm;
+  config.org_name = "test-org";
+  config.client_name = "me-imap";
+  config.clock = clock;
+  plugin = lia_plugin_internal_funcs ()->load (&config, lia_evo_host_get_vtable (), host, &error);
+  g_assert_no_error (error);
+  for (guint round = 0; round < 2; round++)
+    {
+      LiaEngine *engine = lia_plugin_get_engine (plugin);
+      g_autoptr (GAsyncResult) sres = NULL;
+
+      if (round == 1)
+        {
+          cmd.store = LIA_EVO_STORE;
+          cmd.folder = inbox;
+          cmd.item_id = item_id;
+          cmd.entity = LIA_ENTITY_EMAIL;
+          g_assert_true (lia_plugin_internal_funcs ()->command (plugin, &cmd, &error));
+          g_assert_no_error (error);
+          iterate_for (300);
+        }
+      lia_engine_sync_async (engine, NULL, got_res, &sres);
+      wait_res (&sres);
+      g_assert_true (lia_engine_sync_finish (engine, sres, &error));
+      g_assert_no_error (error);
+    }
+  {
+    g_autoptr (GAsyncResult) rres = NULL;
+    g_autoptr (LiaHostItem) hi = NULL;
+    g_autoptr (LiaCrmRecord) rec = NULL;
+
+    lia_evo_host_get_vtable ()->read_item (host, LIA_EVO_STORE, item_id, NULL, got_res, &rres);
+    wait_res (&rres);
+    hi = lia_evo_host_get_vtable ()->read_item_finish (host, rres, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+    g_assert_nonnull (hi->props.crm_id);
+    crm_id = g_strdup (hi->props.crm_id);
+    rec = lia_crm_retrieve_sync (crm, LIA_ENTITY_EMAIL, crm_id, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (rec), "subject"), ==,
+                     "Offer for Caf\xc3\xa9");
+    g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (rec), "message-id"), ==,
+                     "<imap1@example.com>");
+  }
+  g_clear_pointer (&plugin, lia_plugin_internal_funcs ()->unload);
+  iterate_for (100);
+  g_clear_pointer (&host, lia_evo_host_free);
+  camel_service_disconnect_sync (CAMEL_SERVICE (store), TRUE, NULL, NULL);
+
+  /* Another client of the same account: only what the server keeps. */
+  store2 = imap_store (fx, "two", &session2);
+  {
+    g_autoptr (LiaEvoMail) mail2 = lia_evo_mail_new (store2, ME);
+    g_autoptr (CamelFolder) f = NULL;
+    g_autoptr (CamelMessageInfo) info = NULL;
+    g_autoptr (GPtrArray) rows = NULL;
+    const LiaHostRow *row;
+
+    g_assert_true (lia_evo_mail_resolve_folders_sync (mail2, NULL, &error));
+    g_assert_no_error (error);
+    f = camel_store_get_folder_sync (store2, "INBOX", 0, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_true (camel_folder_refresh_info_sync (f, NULL, &error));
+    info = camel_folder_get_message_info (f, uid);
+    g_assert_nonnull (info);
+    g_assert_true (camel_message_info_get_user_flag (info, LIA_EVO_MAIL_FLAG_TRACKED));
+    /* Tags are local to a client: the CRM id is not on the server. */
+    g_assert_null (camel_message_info_get_user_tag (info, "liaison-crm-id"));
+    rows = lia_evo_mail_read_contents_sync (mail2, want_inbox, 0, 10, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (rows->len, ==, 1);
+    row = g_ptr_array_index (rows, 0);
+    g_assert_cmpint (row->link_state, ==, LIA_LINK_STATE_TRACKED);
+    g_assert_cmpstr (row->item_id, ==, item_id);
+    camel_service_disconnect_sync (CAMEL_SERVICE (store2), TRUE, NULL, NULL);
+  }
+  camel_session_remove_service (session2, CAMEL_SERVICE (store2));
+  camel_session_remove_service (session, CAMEL_SERVICE (store));
+  g_clear_object (&store2);
+  g_clear_object (&store);
+  g_object_unref (session2);
+  g_object_unref (session);
+  lia_org_service_unref (org);
+}
+
+int
+main (int argc, char **argv)
+{
+  const char *data_dirs = g_getenv ("XDG_DATA_DIRS");
+  g_auto (GStrv) dirs = g_strsplit (
+      data_dirs != NULL && *data_dirs != '\0' ? data_dirs : "/usr/local/share:/usr/share", ":", -1);
+
+  /* Camel reads its GSettings schemas; ISOLATE_DIRS hides them. */
+  for (const char *const *d = (const char *const *) dirs; *d != NULL; d++)
+    {
+      g_autofree char *dir = g_build_filename (*d, "glib-2.0", "schemas", NULL);
+      g_autofree char *compiled = g_build_filename (dir, "gschemas.compiled", NULL);
+
+      if (g_file_test (compiled, G_FILE_TEST_EXISTS))
+        {
+          g_setenv ("GSETTINGS_SCHEMA_DIR", dir, TRUE);
+          break;
+        }
+    }
+  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  g_test_add ("/evolution-mail-imap/dovecot/R-MAIL-TRACK-keyword", Fx, NULL, fx_setup, test_track_keyword,
+              fx_teardown);
+  return g_test_run ();
+}
