@@ -152,6 +152,7 @@ resolve_item (gpointer data, const char *item_id, char **out_store, char **out_f
   LiaEntity entity;
   g_autofree char *store_uid = NULL;
   g_autofree char *full_name = NULL;
+  g_autofree char *message_uid = NULL;
 
   if (self->host == NULL)
     {
@@ -165,7 +166,7 @@ resolve_item (gpointer data, const char *item_id, char **out_store, char **out_f
     entity = LIA_ENTITY_APPOINTMENT;
   else if (g_str_has_prefix (item_id, "task:"))
     entity = LIA_ENTITY_TASK;
-  else if (lia_evo_mail_parse_item_id (item_id, &store_uid, &full_name, NULL))
+  else if (lia_evo_mail_parse_item_id (item_id, &store_uid, &full_name, &message_uid))
     {
       /* A message: its folder is where the id says it was tracked. */
       *out_entity = LIA_ENTITY_EMAIL;
@@ -330,7 +331,13 @@ make_host (LiaEvoEngine *self)
   for (guint i = 0; i < G_N_ELEMENTS (self->clients); i++)
     g_clear_object (&self->clients[i]);
   if (self->mail != NULL)
-    lia_evo_host_set_mail (self->host, g_steal_pointer (&self->mail));
+    {
+      g_debug ("host: Evolution's clients and the mail store \"%s\"",
+               lia_evo_mail_get_store_uid (self->mail));
+      lia_evo_host_set_mail (self->host, g_steal_pointer (&self->mail));
+    }
+  else
+    g_debug ("host: Evolution's clients, no default mail account");
   lia_evo_host_watch_async (self->host, on_note, self, self->cancellable, host_watched, self);
 }
 
