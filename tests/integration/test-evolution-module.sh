@@ -65,7 +65,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ "$mode" = evolution ]; then echo "1..18"; else echo "1..22"; fi
+if [ "$mode" = evolution ]; then echo "1..18"; else echo "1..31"; fi
 
 # The org: a demo org behind a real liaison-server on a free loopback port.
 "$org" --db "$db" init >/dev/null && "$org" --db "$db" demo >/dev/null && token=$("$org" --db "$db" user token alice)
@@ -146,6 +146,31 @@ if [ "$mode" = serve ]; then
   check "untrack over D-Bus" "$liaison" untrack contact "$uid"
   if has "untracked"; then ok "the contact is untracked"; else not_ok "the contact is untracked"; fi
   check "an unknown item kind of id is refused in one line (exit 1)" sh -c "'$liaison' untrack contact no-such-uid; test \$? -eq 1"
+  # The org goes away: the change waits in the outbox, which the engine
+  # lists, retries and drops over D-Bus (R-OFF-STATUS, R-OFF-QUEUE).
+  uid2=$("$eds" add-contact Otto Offline otto@example.org)
+  "$liaison" track contact "$uid2" >"$T/out" 2>&1
+  port=${url##*:}; port=${port%%/*}
+  kill "$srv_pid"; wait "$srv_pid" 2>/dev/null; srv_pid=
+  "$eds" set-contact "$uid2" title "Offline 99" >/dev/null
+  "$liaison" sync >"$T/out" 2>&1
+  check "status over D-Bus with the org away" "$liaison" status
+  if has "offline"; then ok "the engine says it is offline"; else not_ok "the engine says it is offline"; fi
+  check "outbox over D-Bus" "$liaison" outbox
+  change=$(awk -F'\t' '$0 ~ /contact/ {print $1; exit}' "$T/out")
+  if [ -n "$change" ] && has "1 change in the outbox"; then ok "the offline change waits in the outbox"; else not_ok "the offline change waits in the outbox"; fi
+  check "retry over D-Bus" "$liaison" outbox --retry "${change:-0}"
+  "$liaison" outbox >"$T/out" 2>&1
+  change=$(awk -F'\t' '$0 ~ /contact/ {print $1; exit}' "$T/out")
+  # The retry started a cycle; a change moves only between cycles.
+  for _ in $(seq 100); do case $(engine_state) in idle | offline) break ;; esac; sleep 0.1; done
+  check "drop over D-Bus" "$liaison" outbox --drop "${change:-0}"
+  "$liaison" outbox >"$T/out" 2>&1
+  if has "^0 changes in the outbox"; then ok "the dropped change is gone"; else not_ok "the dropped change is gone"; fi
+  "$server" --db "$db" --listen "127.0.0.1:$port" >"$T/server.out" 2>"$T/server.err" &
+  srv_pid=$!
+  for _ in $(seq 100); do grep -q '^listening ' "$T/server.out" && break; sleep 0.1; done
+  check "sync over D-Bus once the org is back" "$liaison" sync
   check "a bad outbox id is one clear line over D-Bus (exit 1)" sh -c "'$liaison' outbox --drop 999999; test \$? -eq 1"
   if [ "$(wc -l <"$T/out")" -eq 1 ] && has "^liaison: " && ! has "GDBus.Error"; then ok "and the message is the engine's, not D-Bus's"; else not_ok "and the message is the engine's, not D-Bus's"; fi
   kill -TERM "$engine_pid"
