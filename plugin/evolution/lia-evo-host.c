@@ -166,6 +166,67 @@ lia_evo_host_get_mail (LiaEvoHost *host)
   return host->mail;
 }
 
+LiaEvoMail *
+lia_evo_host_mail_for_account (ESource *account, ESource *identity, CamelSession *session, GError **error)
+{
+  g_autoptr (CamelService) service = NULL;
+  g_autofree char *address = NULL;
+  g_autofree char *sent_uri = NULL;
+  g_autofree char *drafts_uri = NULL;
+  g_autofree char *sent = NULL;
+  g_autofree char *drafts = NULL;
+  LiaEvoMail *mail;
+
+  g_return_val_if_fail (E_IS_SOURCE (account) && CAMEL_IS_SESSION (session), NULL);
+  service = camel_session_ref_service (session, e_source_get_uid (account));
+  if (!CAMEL_IS_STORE (service))
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND, "the mail session has no store for account \"%s\"",
+                   e_source_get_display_name (account));
+      return NULL;
+    }
+  if (identity != NULL)
+    {
+      if (e_source_has_extension (identity, E_SOURCE_EXTENSION_MAIL_IDENTITY))
+        address = e_source_mail_identity_dup_address (
+            e_source_get_extension (identity, E_SOURCE_EXTENSION_MAIL_IDENTITY));
+      if (e_source_has_extension (identity, E_SOURCE_EXTENSION_MAIL_SUBMISSION))
+        sent_uri = e_source_mail_submission_dup_sent_folder (
+            e_source_get_extension (identity, E_SOURCE_EXTENSION_MAIL_SUBMISSION));
+      if (e_source_has_extension (identity, E_SOURCE_EXTENSION_MAIL_COMPOSITION))
+        drafts_uri = e_source_mail_composition_dup_drafts_folder (
+            e_source_get_extension (identity, E_SOURCE_EXTENSION_MAIL_COMPOSITION));
+    }
+  mail = lia_evo_mail_new (CAMEL_STORE (service), address);
+  /* Folders of another account (a local Sent for an IMAP account) are not
+   * this store's: they stay unset. */
+  sent = lia_evo_mail_folder_name_from_uri (mail, sent_uri);
+  drafts = lia_evo_mail_folder_name_from_uri (mail, drafts_uri);
+  lia_evo_mail_set_configured_folders (mail, sent, drafts);
+  return mail;
+}
+
+LiaEvoMail *
+lia_evo_host_mail_for_default_account (ESourceRegistry *registry, CamelSession *session, GError **error)
+{
+  g_autoptr (ESource) account = NULL;
+  g_autoptr (ESource) identity = NULL;
+  g_autofree char *identity_uid = NULL;
+
+  g_return_val_if_fail (E_IS_SOURCE_REGISTRY (registry), NULL);
+  account = e_source_registry_ref_default_mail_account (registry);
+  if (account == NULL || !e_source_has_extension (account, E_SOURCE_EXTENSION_MAIL_ACCOUNT))
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND, "no default mail account");
+      return NULL;
+    }
+  identity_uid = e_source_mail_account_dup_identity_uid (
+      e_source_get_extension (account, E_SOURCE_EXTENSION_MAIL_ACCOUNT));
+  if (identity_uid != NULL)
+    identity = e_source_registry_ref_source (registry, identity_uid);
+  return lia_evo_host_mail_for_account (account, identity, session, error);
+}
+
 LiaEvoHost *
 lia_evo_host_new_sync (ESourceRegistry *registry, GCancellable *cancellable, GError **error)
 {
@@ -759,8 +820,9 @@ vt_write_item (gpointer h, const char *store, const char *item_id, const LiaItem
     {
       /* A message's fields never change; the mail part keeps regarding's
        * entity and writes the properties (echoes suppressed there). */
-      lia_evo_mail_write_props_async (host->mail, item_id, fields, props != NULL ? props : &(LiaHostProps){ 0 },
-                                      cancellable, callback, user_data);
+      lia_evo_mail_write_props_async (host->mail, item_id, fields,
+                                      props != NULL ? props : &(LiaHostProps){ 0 }, cancellable, callback,
+                                      user_data);
       return;
     }
   task = call_task (h, vt_write_item, "[liaison] write item", cancellable, callback, user_data, &call);
@@ -1397,7 +1459,8 @@ lia_evo_host_watch_async (LiaEvoHost *host, LiaEvoNotifyFunc func, gpointer func
       e_cal_client_get_view (E_CAL_CLIENT (host->clients[k]), "#t", cancellable, cal_view_ready,
                              g_object_ref (task));
   if (host->mail != NULL)
-    lia_evo_mail_watch_async (host->mail, on_mail_note, host, cancellable, mail_watch_ready, g_object_ref (task));
+    lia_evo_mail_watch_async (host->mail, on_mail_note, host, cancellable, mail_watch_ready,
+                              g_object_ref (task));
   g_object_unref (task);
 }
 

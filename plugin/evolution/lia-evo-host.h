@@ -68,6 +68,17 @@ void lia_evo_host_set_mail (LiaEvoHost *host, LiaEvoMail *mail);
 /* Borrowed, nullable: the module hands MailFolderCache's folders to
  * lia_evo_mail_watch_folder() through it. */
 LiaEvoMail *lia_evo_host_get_mail (LiaEvoHost *host);
+/* (transfer full) the adapter over @account's store in @session (inside
+ * Evolution: the EMailSession), with the account's address and its
+ * configured Sent and Drafts folders from @identity (the identity source
+ * the account names). No I/O; resolve its folders before
+ * lia_evo_host_set_mail(). LIA_ERROR_NOT_FOUND when @session has no store
+ * of that uid. */
+LiaEvoMail *lia_evo_host_mail_for_account (ESource *account, ESource *identity, CamelSession *session,
+                                           GError **error);
+/* The same for the registry's default mail account (R-MARK-PROFILE). */
+LiaEvoMail *lia_evo_host_mail_for_default_account (ESourceRegistry *registry, CamelSession *session,
+                                                   GError **error);
 /* A host of mail alone (no address book, calendar or task list): the
  * liaison command without EDS, and the mail tests. Takes @mail. */
 LiaEvoHost *lia_evo_host_new_for_mail (LiaEvoMail *mail);

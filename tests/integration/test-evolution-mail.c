@@ -834,6 +834,56 @@ test_folders (Fx *fx, gconstpointer data)
 }
 
 static void
+test_account_sources (Fx *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ESource) account = e_source_new_with_uid (STORE_UID, NULL, &error);
+  g_autoptr (ESource) identity = e_source_new_with_uid ("identity-1", NULL, &error);
+  g_autoptr (ESource) stranger = e_source_new_with_uid ("no-such-account", NULL, &error);
+  g_autoptr (LiaEvoMail) mail = NULL;
+  g_autoptr (LiaEvoMail) none = NULL;
+  g_autofree char *sent = NULL;
+  g_autofree char *drafts = NULL;
+  g_autofree char *want_sent = lia_evo_mail_folder_id (STORE_UID, SENT);
+
+  g_test_summary ("The adapter for an Evolution mail account takes the store of the account's uid from the "
+                  "session, the identity's address (outgoing mail) and its configured Sent folder; a Drafts "
+                  "folder of another account is not this store's and stays unset; an account without a store "
+                  "is not found");
+  if (fx->mail == NULL)
+    return;
+  g_assert_no_error (error);
+  e_source_mail_account_set_identity_uid (e_source_get_extension (account, E_SOURCE_EXTENSION_MAIL_ACCOUNT),
+                                          "identity-1");
+  e_source_mail_identity_set_address (e_source_get_extension (identity, E_SOURCE_EXTENSION_MAIL_IDENTITY),
+                                      ME);
+  e_source_mail_submission_set_sent_folder (
+      e_source_get_extension (identity, E_SOURCE_EXTENSION_MAIL_SUBMISSION), "folder://" STORE_UID "/" SENT);
+  e_source_mail_composition_set_drafts_folder (
+      e_source_get_extension (identity, E_SOURCE_EXTENSION_MAIL_COMPOSITION), "folder://local/Drafts");
+  mail = lia_evo_host_mail_for_account (account, identity, fx->session, &error);
+  g_assert_no_error (error);
+  g_assert_true (lia_evo_mail_resolve_folders_sync (mail, NULL, &error));
+  g_assert_no_error (error);
+  sent = lia_evo_mail_dup_folder (mail, LIA_EVO_MAIL_SENT);
+  drafts = lia_evo_mail_dup_folder (mail, LIA_EVO_MAIL_DRAFTS);
+  g_assert_cmpstr (sent, ==, want_sent);
+  g_assert_null (drafts);
+  {
+    g_autoptr (LiaHostItem) hi = NULL;
+    g_autofree char *id = id_of (newest_first[0]);
+
+    /* m5 is from ME: outgoing by the identity's address. */
+    hi = lia_evo_mail_read_item_sync (mail, id, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (lia_value_get_enum (lia_item_get (hi->item, "direction")), ==, "outgoing");
+  }
+  none = lia_evo_host_mail_for_account (stranger, identity, fx->session, &error);
+  g_assert_null (none);
+  g_assert_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND);
+}
+
+static void
 test_search_expressions (Fx *fx, gconstpointer data)
 {
   g_autoptr (CamelFolder) f = NULL;
@@ -1789,6 +1839,7 @@ main (int argc, char **argv)
   g_test_add_func ("/evolution-mail/item-ids", test_item_ids);
 #define ADD(path, fn) g_test_add (path, Fx, NULL, fx_setup, fn, fx_teardown)
   ADD ("/evolution-mail/folders/by-type-and-configuration", test_folders);
+  ADD ("/evolution-mail/folders/evolution-account", test_account_sources);
   ADD ("/evolution-mail/search/expressions", test_search_expressions);
   ADD ("/evolution-mail/contents/newest-first", test_contents_order);
   ADD ("/evolution-mail/read/R-MAIL-TRACK-fields", test_read_messages);
