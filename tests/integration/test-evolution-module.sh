@@ -65,7 +65,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ "$mode" = evolution ]; then echo "1..18"; else echo "1..31"; fi
+if [ "$mode" = evolution ]; then echo "1..18"; else echo "1..30"; fi
 
 # The org: a demo org behind a real liaison-server on a free loopback port.
 "$org" --db "$db" init >/dev/null && "$org" --db "$db" demo >/dev/null && token=$("$org" --db "$db" user token alice)
