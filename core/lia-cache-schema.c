@@ -133,6 +133,43 @@ static const char migration_2[] =
     "ALTER TABLE original ADD COLUMN crm_state INTEGER NOT NULL DEFAULT 0;\n"
     "PRAGMA user_version = 2;\n";
 
+static const char migration_3[] =
+    /* Why an email was tracked without the user asking (R-MAIL-AUTO,
+     * R-MAIL-CORRELATE-*, R-MAIL-FOLDER, R-MAIL-BULK): the rule ID and the
+     * earlier tracked message it matched, per host item, for the user to
+     * see. Filled from the journal line the engine writes when it tracks a
+     * message ("RULE-ID: ... <earlier-message-id>"), by the trigger below,
+     * so every writer of the journal records it in the same transaction;
+     * the newest reason wins. Dropped with the item's mapping (untrack). */
+    "CREATE TABLE mail_reason (\n"
+    "  store TEXT NOT NULL,\n"
+    "  item_id TEXT NOT NULL,\n"
+    "  kind TEXT NOT NULL,\n"
+    "  rule TEXT NOT NULL,\n"
+    "  earlier_message_id TEXT,\n"
+    "  message TEXT NOT NULL,\n"
+    "  at INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (store, item_id)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TRIGGER mail_reason_from_journal AFTER INSERT ON journal\n"
+    "  WHEN NEW.kind IN ('auto-track', 'folder-track', 'bulk-track')\n"
+    "    AND NEW.store IS NOT NULL AND NEW.item_id IS NOT NULL\n"
+    "BEGIN\n"
+    "  INSERT OR REPLACE INTO mail_reason (store, item_id, kind, rule, earlier_message_id, message, at)\n"
+    "  VALUES (NEW.store, NEW.item_id, NEW.kind,\n"
+    "    CASE WHEN instr (NEW.message, ':') > 0\n"
+    "      THEN substr (NEW.message, 1, instr (NEW.message, ':') - 1) ELSE NEW.message END,\n"
+    "    CASE WHEN instr (NEW.message, '<') > 0 AND instr (NEW.message, '>') > instr (NEW.message, '<')\n"
+    "      THEN substr (NEW.message, instr (NEW.message, '<') + 1,\n"
+    "                   instr (NEW.message, '>') - instr (NEW.message, '<') - 1) END,\n"
+    "    NEW.message, NEW.at);\n"
+    "END;\n"
+    "CREATE TRIGGER mail_reason_unmapped AFTER DELETE ON id_mapping\n"
+    "BEGIN\n"
+    "  DELETE FROM mail_reason WHERE store = OLD.store AND item_id = OLD.item_id;\n"
+    "END;\n"
+    "PRAGMA user_version = 3;\n";
+
 typedef struct
 {
   gint64 version;
@@ -143,6 +180,7 @@ typedef struct
 static const Migration migrations[] = {
   { 1, migration_1 },
   { 2, migration_2 },
+  { 3, migration_3 },
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == LIA_CACHE_SCHEMA_VERSION);
 

@@ -237,13 +237,13 @@ lia_engine_mail_take_token (LiaEngine *engine)
 
 gboolean
 lia_engine_mail_dup_reason (LiaCache *cache, const char *store, const char *item_id, char **out_kind,
-                            char **out_message, GError **error)
+                            char **out_rule, char **out_earlier, char **out_message, GError **error)
 {
+  /* mail_reason (cache schema 3) keeps the newest reason per item. */
   static const char sql[] =
-      "SELECT kind, message FROM journal WHERE store = ?1 AND item_id = ?2"
-      " AND kind IN ('auto-track', 'folder-track', 'bulk-track') ORDER BY id DESC LIMIT 1";
-  sqlite3_stmt *stmt;
-  gboolean ok = TRUE;
+      "SELECT kind, rule, earlier_message_id, message FROM mail_reason WHERE store = ?1 AND item_id = ?2";
+  char **outs[] = { out_kind, out_rule, out_earlier, out_message };
+  sqlite3_stmt *stmt = NULL;
   int rc;
 
   g_return_val_if_fail (cache != NULL && store != NULL && item_id != NULL, FALSE);
@@ -254,30 +254,18 @@ lia_engine_mail_dup_reason (LiaCache *cache, const char *store, const char *item
       sqlite3_bind_text (stmt, 1, store, -1, SQLITE_TRANSIENT);
       sqlite3_bind_text (stmt, 2, item_id, -1, SQLITE_TRANSIENT);
       rc = sqlite3_step (stmt);
-      if (rc == SQLITE_ROW)
-        {
-          if (out_kind != NULL)
-            *out_kind = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
-          if (out_message != NULL)
-            *out_message = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
-        }
-      else if (rc == SQLITE_DONE)
-        {
-          if (out_kind != NULL)
-            *out_kind = NULL;
-          if (out_message != NULL)
-            *out_message = NULL;
-        }
-      else
-        ok = FALSE;
-      sqlite3_finalize (stmt);
+    }
+  if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+    {
+      for (guint i = 0; i < G_N_ELEMENTS (outs); i++)
+        if (outs[i] != NULL)
+          *outs[i] = rc == SQLITE_ROW ? g_strdup ((const char *) sqlite3_column_text (stmt, (int) i)) : NULL;
     }
   else
-    ok = FALSE;
-  if (!ok)
     lia_sqlite_set_error (error, cache->read_db, rc, cache->path, "read");
+  sqlite3_finalize (stmt);
   g_mutex_unlock (&cache->read_lock);
-  return ok;
+  return rc == SQLITE_ROW || rc == SQLITE_DONE;
 }
 
 /* Reading messages --------------------------------------------------------- */

@@ -31,11 +31,14 @@ LIA_API gboolean lia_engine_mail_folder_is_tracked (LiaEngine *engine, const cha
  * outgoing message, from the pool the cycles keep filled; NULL when the
  * pool is empty (no org tokens yet, or tokens disabled). Any thread. */
 LIA_API char *lia_engine_mail_take_token (LiaEngine *engine);
-/* Why @item_id was tracked automatically: @out_kind "auto-track",
- * "folder-track" or "bulk-track" and a line naming the rule ID and the
- * earlier message; both NULL when it was not. Reads the cache. */
+/* Why @item_id was tracked automatically (cache table mail_reason):
+ * @out_kind "auto-track", "folder-track" or "bulk-track", @out_rule the
+ * SPEC rule ID, @out_earlier the Message-ID of the earlier tracked message
+ * it matched (nullable), @out_message the line shown to the user; all NULL
+ * when it was not. Each out is nullable. Reads the cache. */
 LIA_API gboolean lia_engine_mail_dup_reason (LiaCache *cache, const char *store, const char *item_id,
-                                             char **out_kind, char **out_message, GError **error);
+                                             char **out_kind, char **out_rule, char **out_earlier,
+                                             char **out_message, GError **error);
 
 /* R-MAIL-BULK ----------------------------------------------------------- */
 

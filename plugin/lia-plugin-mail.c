@@ -112,7 +112,7 @@ lia_plugin_mail_dup_track_reason (LiaPlugin *plugin, const char *store, const ch
       g_set_error (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE, "Liaison is still starting; try again");
       return NULL;
     }
-  if (!lia_engine_mail_dup_reason (cache, store, item_id, &kind, &message, error))
+  if (!lia_engine_mail_dup_reason (cache, store, item_id, &kind, NULL, NULL, &message, error))
     return NULL;
   return message;
 }

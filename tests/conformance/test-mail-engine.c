@@ -72,6 +72,10 @@ command (Ef *ef, LiaCommandKind kind, const char *folder, const char *item_id, c
   cmd.entity = LIA_ENTITY_EMAIL;
   cmd.regarding_id = regarding_id;
   cmd.regarding_name = regarding_name;
+  {
+    g_autoptr (LiaHostItem) hi = lia_test_host_dup_item (ef->a.host, item_id);
+    cmd.link_state = hi->props.link_state;
+  }
   g_assert_true (lia_plugin_internal_funcs ()->command (ef->a.plugin, &cmd, &error));
   g_assert_no_error (error);
 }
@@ -143,8 +147,8 @@ reason_of (Ef *ef, const char *item_id)
   char *message = NULL;
   g_autoptr (GError) error = NULL;
 
-  g_assert_true (
-      lia_engine_mail_dup_reason (cache_of (&ef->a), LIA_TEST_STORE, item_id, &kind, &message, &error));
+  g_assert_true (lia_engine_mail_dup_reason (cache_of (&ef->a), LIA_TEST_STORE, item_id, &kind, NULL, NULL,
+                                             &message, &error));
   g_assert_no_error (error);
   return message;
 }
@@ -194,6 +198,17 @@ test_auto_response (Ef *ef, gconstpointer data)
   g_assert_nonnull (why);
   g_assert_nonnull (strstr (why, "q1@example.org"));
   g_assert_true (g_str_has_prefix (why, "R-MAIL-CORRELATE-SMART"));
+  /* Stored structured in the cache: rule and earlier message. */
+  {
+    g_autofree char *kind = NULL, *rule = NULL, *earlier = NULL;
+    g_autoptr (GError) error = NULL;
+    g_assert_true (lia_engine_mail_dup_reason (cache_of (&ef->a), LIA_TEST_STORE, reply, &kind, &rule,
+                                               &earlier, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (kind, ==, "auto-track");
+    g_assert_cmpstr (rule, ==, "R-MAIL-CORRELATE-SMART");
+    g_assert_cmpstr (earlier, ==, "q1@example.org");
+  }
   g_assert_cmpint (state_of (ef, smart), ==, LIA_LINK_STATE_TRACKED);
   reg_smart = regarding_of (ef, smart);
   g_assert_cmpstr (reg_smart, ==, acct);
@@ -406,6 +421,15 @@ test_folder (Ef *ef, gconstpointer data)
   g_assert_cmpstr (reg, ==, acct);
   why = reason_of (ef, filtered);
   g_assert_true (g_str_has_prefix (why, "R-MAIL-FOLDER"));
+  /* Untracking the message drops its reason with its mapping. */
+  command (ef, LIA_COMMAND_UNTRACK, "project-x", filtered, NULL, NULL);
+  ef_wait_queued (&ef->a, 1);
+  ef_sync (&ef->a);
+  g_assert_cmpint (state_of (ef, filtered), ==, LIA_LINK_STATE_NONE);
+  {
+    g_autofree char *gone = reason_of (ef, filtered);
+    g_assert_null (gone);
+  }
   g_assert_cmpint (state_of (ef, before), ==, LIA_LINK_STATE_NONE);
   g_assert_cmpint (state_of (ef, elsewhere), ==, LIA_LINK_STATE_NONE);
   /* Untracking the folder stops it; survives a restart otherwise. */
