@@ -527,8 +527,13 @@ start_idle (gpointer user_data)
   self->lock_fd = lia_profile_lock (self->profile, "evolution", &error);
   if (self->lock_fd < 0)
     {
-      g_message ("Liaison: %s; retrying in %d s", error->message, LOCK_RETRY_S);
-      self->retry_id = g_timeout_add_seconds (LOCK_RETRY_S, retry_lock, self);
+      const char *env = g_getenv ("LIAISON_LOCK_RETRY_S"); /* tests */
+      guint64 retry_s = LOCK_RETRY_S;
+
+      if (env != NULL && !g_ascii_string_to_unsigned (env, 10, 1, 3600, &retry_s, NULL))
+        retry_s = LOCK_RETRY_S;
+      g_message ("Liaison: %s; retrying in %u s", error->message, (guint) retry_s);
+      self->retry_id = g_timeout_add_seconds ((guint) retry_s, retry_lock, self);
       return G_SOURCE_REMOVE;
     }
   g_clear_error (&error);
