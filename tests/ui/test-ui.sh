@@ -12,7 +12,7 @@
 # latency measured during a sync, and checks that no process outlives it.
 # Rules: R-MARK-TRACK, R-IMM-TRACK-EXPL, R-IMM-REGARDING-EXPL,
 # R-IMM-BACKGROUND, R-OFF-STATUS.
-#   test-ui.sh BUILD-ROOT MODULE.so PLUGIN.so LIAISON LIAISON-ORG LIAISON-SERVER LIBLIAISON.so
+#   test-ui.sh BUILD-ROOT MODULE.so PLUGIN.so LIAISON LIAISON-ORG LIAISON-SERVER LIBLIAISON.so LIAISON-EDS-DEMO
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -54,6 +54,7 @@ fi
 
 build=$1 module=$2 plugin=$3 liaison=$4 org=$5 server=$6
 export LIAISON_LIBRARY_PATH="$(cd "$(dirname "$7")" && pwd)"
+eds=$8
 t=$LIA_UI_TEST_INNER
 shots="$build/meson-logs/ui"
 mkdir -p "$shots"
@@ -73,7 +74,7 @@ token=$("$org" --db "$db" user token alice)
 sport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$server" --db "$db" --listen "127.0.0.1:$sport" >"$t/server.log" 2>&1 &
 pids="$pids $!"
-python3 "$here/slow-proxy.py" "$t/proxy.port" "$sport" 2.0 &
+python3 "$here/slow-proxy.py" "$t/proxy.port" "$sport" 2.0 "$t/org-slow" &
 pids="$pids $!"
 for i in $(seq 1 50); do [ -s "$t/proxy.port" ] && break; sleep 0.1; done
 pport=$(cat "$t/proxy.port")
@@ -145,10 +146,31 @@ else
   not_ok "liaison setup against the server 2 s away"; sed 's/^/# /' "$t/setup.log"
 fi
 
+# ---- a contact, an event and a task in the private EDS, as a user made them ----
+stamp=$(date +%s)
+contact_uid=$("$eds" add-contact Ursula "Interface$stamp" ursula@customer.example)
+event_uid=$("$eds" add-event "UI test event $stamp")
+task_uid=$("$eds" add-task "UI test task $stamp")
+if [ -n "$contact_uid" ] && [ -n "$event_uid" ] && [ -n "$task_uid" ]; then
+  ok "a contact, an event and a task in EDS"
+else
+  not_ok "a contact, an event and a task in EDS"
+fi
+
+# ---- a recent Set Regarding choice: an account of the org ----
+# (The dialog searches CRM when the plugin has a search entry point; its
+# recent choices work without one, and offline.)
+"$org" --db "$db" export - >"$t/export0" 2>&1
+acct=$(grep -m1 '<record entity="account"[^>]*>.*Fabrikam' "$t/export0")
+acct_id=$(echo "$acct" | sed -n 's/.* id="\([^"]*\)".*/\1/p')
+acct_name=$(echo "$acct" | sed -n 's/.*<field name="name">\([^<]*\)<.*/\1/p')
+mkdir -p "$XDG_CONFIG_HOME/liaison"
+printf '[recent-00]\nentity=account\nid=%s\nname=%s\n' "$acct_id" "$acct_name" >"$XDG_CONFIG_HOME/liaison/ui-recent.ini"
+
 # ---- Evolution with the module's self-test ----
 export LIAISON_UI_SELFTEST=1 LIAISON_UI_SELFTEST_LOG="$log" LIAISON_UI_SELFTEST_SHOTS="$shots"
 export LIAISON_UI_SELFTEST_ACCOUNT=liaison-test-account LIAISON_UI_SELFTEST_SUBJECT="$subject"
-export LIAISON_UI_SELFTEST_QUERY=Fabrikam
+export LIAISON_UI_SELFTEST_QUERY=Fabrikam LIAISON_UI_SELFTEST_SLOW_FLAG="$t/org-slow"
 sh "$here/run-evolution.sh" "$module" "$plugin" 180 -c mail >"$t/evolution.log" 2>&1
 erc=$?
 if grep -q "liaison-ui-selftest: done:" "$log" 2>/dev/null; then
@@ -181,8 +203,26 @@ else
   not_ok "Track in CRM from the message list made an email record in the org (R-MARK-TRACK, R-IMM-TRACK-EXPL)"
 fi
 
+email=$(grep "$subject" "$t/export" | head -1)
+if [ -n "$acct_id" ] && echo "$email" | grep -q "ref-id=\"$acct_id\""; then
+  ok "Set Regarding from the message list linked the email to $acct_name (R-IMM-REGARDING-EXPL)"
+else
+  not_ok "Set Regarding from the message list linked the email to $acct_name (R-IMM-REGARDING-EXPL)"
+  echo "# email record: $email" | cut -c1-400
+fi
+for what in "Interface$stamp:Track in CRM in the contacts view made a contact record (R-IMM-TRACK-EXPL)" \
+  "UI test task $stamp:Track in CRM in the tasks view made a task record (R-IMM-TRACK-EXPL)" \
+  "UI test event $stamp:Track in CRM in the calendar view made an appointment record (R-IMM-TRACK-EXPL)"; do
+  if grep -q "${what%%:*}" "$t/export"; then ok "${what#*:}"; else not_ok "${what#*:}"; fi
+done
+if grep -q "liaison-ui-selftest: editor event 2 for task:" "$log" 2>/dev/null; then
+  ok "closing the task editor gave the plugin the Inspector close event"
+else
+  not_ok "closing the task editor gave the plugin the Inspector close event"
+fi
+
 # ---- screenshots ----
-for s in message-list-tracked set-regarding-dialog status-window preferences; do
+for s in message-list-tracked set-regarding-dialog status-window preferences task-editor; do
   if [ -s "$shots/$s.png" ]; then ok "screenshot $s.png"; else not_ok "screenshot $s.png"; fi
 done
 

@@ -4,6 +4,7 @@
 #include <shell/e-shell-window.h>
 #include <shell/e-shell.h>
 
+#include "lia-evo-host.h"
 #include "lia-ui-evo-private.h"
 
 /* The parts every surface shares: the engine, commands with their alerts,
@@ -100,14 +101,26 @@ lia_ui_command (const LiaCommand *command, EAlertSink *sink, GtkWindow *parent)
   return ok;
 }
 
+/* Every item the engine tracks lives in the profile's primary store
+ * LIA_EVO_STORE; the primary account's mail joins it (lia-evo-host.h). The
+ * plugin's lookup_item reads the cache mapping; no host call. */
 LiaLinkState
 lia_ui_link_state (const char *item_id)
 {
   LiaEvoEngine *engine = lia_ui_engine ();
+  LiaPlugin *plugin = engine != NULL ? lia_evo_engine_get_plugin (engine) : NULL;
+  const LiaPluginFuncs *funcs = engine != NULL ? lia_evo_engine_get_funcs (engine) : NULL;
+  LiaCacheMapping *m;
+  LiaLinkState state;
 
-  if (engine == NULL || item_id == NULL)
+  if (plugin == NULL || funcs == NULL || funcs->lookup_item == NULL || item_id == NULL)
     return LIA_LINK_STATE_NONE;
-  return lia_evo_engine_dup_link_state (engine, item_id, NULL);
+  m = funcs->lookup_item (plugin, LIA_EVO_STORE, item_id, NULL);
+  if (m == NULL)
+    return LIA_LINK_STATE_NONE;
+  state = m->state;
+  lia_cache_mapping_free (m);
+  return state;
 }
 
 gboolean
@@ -167,6 +180,12 @@ lia_ui_entity_label (LiaEntity entity)
       return _ ("Task");
     case LIA_ENTITY_EMAIL:
       return _ ("Email");
+    case LIA_ENTITY_PHONE_CALL:
+      return _ ("Phone call");
+    case LIA_ENTITY_LETTER:
+      return _ ("Letter");
+    case LIA_ENTITY_FAX:
+      return _ ("Fax");
     default:
       return _ ("Record");
     }

@@ -7,6 +7,8 @@
 #include <shell/e-shell-window.h>
 #include <shell/e-shell.h>
 
+#include "lia-evo-host.h"
+#include "lia-evo-mail.h"
 #include "lia-ui-evo-private.h"
 
 /* Track in CRM, Untrack, Set Regarding…, Synchronize Now on the mail
@@ -150,12 +152,17 @@ command_on_selection (EMailReader *reader, LiaCommandKind kind, const LiaUiRegar
 {
   g_auto (Selection) sel = { 0 };
   const char *full_name, *store;
+  g_autofree char *folder_id = NULL;
   guint ok = 0;
 
   if (!get_selection (reader, &sel))
     return 0;
   full_name = camel_folder_get_full_name (sel.folder);
   store = camel_service_get_uid (CAMEL_SERVICE (camel_folder_get_parent_store (sel.folder)));
+  /* The primary account's mail is part of the profile's primary store
+   * (lia-evo-host.h); its folders are named by account and full name. The
+   * plugin refuses messages of other accounts with a reason. */
+  folder_id = lia_evo_mail_folder_id (store, full_name);
   for (guint i = 0; i < sel.uids->len; i++)
     {
       g_autofree char *item_id =
@@ -164,8 +171,8 @@ command_on_selection (EMailReader *reader, LiaCommandKind kind, const LiaUiRegar
         .abi_version = LIA_PLUGIN_ABI_VERSION,
         .kind = kind,
         .surface = sel.surface,
-        .store = store,
-        .folder = full_name,
+        .store = LIA_EVO_STORE,
+        .folder = folder_id,
         .item_id = item_id,
         .regarding_id = regarding != NULL ? regarding->id : NULL,
         .regarding_name = regarding != NULL ? regarding->name : NULL,

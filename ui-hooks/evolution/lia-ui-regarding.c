@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <errno.h>
+#include <string.h>
+
 #include "lia-ui-evo-private.h"
 
 /* The Set Regarding dialog: search as you type over accounts, contacts,
@@ -80,6 +83,16 @@ lia_ui_recent_list (void)
   return out;
 }
 
+static void
+recent_write (GKeyFile *kf, guint n, const LiaUiRegarding *r)
+{
+  g_autofree char *group = g_strdup_printf ("recent-%02u", n);
+
+  g_key_file_set_string (kf, group, "entity", lia_entity_to_string (r->entity));
+  g_key_file_set_string (kf, group, "id", r->id);
+  g_key_file_set_string (kf, group, "name", r->name);
+}
+
 void
 lia_ui_recent_add (const LiaUiRegarding *regarding)
 {
@@ -90,20 +103,15 @@ lia_ui_recent_add (const LiaUiRegarding *regarding)
   g_autoptr (GError) error = NULL;
   guint n = 0;
 
-  g_ptr_array_insert (old, 0, NULL);
+  /* The newest first, each record once. */
+  recent_write (kf, n++, regarding);
   for (guint i = 0; i < old->len && n < RECENT_MAX; i++)
     {
-      const LiaUiRegarding *r = i == 0 ? regarding : g_ptr_array_index (old, i);
-      g_autofree char *group = NULL;
+      const LiaUiRegarding *r = g_ptr_array_index (old, i);
 
-      if (i > 0 && g_strcmp0 (r->id, regarding->id) == 0)
-        continue;
-      group = g_strdup_printf ("recent-%02u", n++);
-      g_key_file_set_string (kf, group, "entity", lia_entity_to_string (r->entity));
-      g_key_file_set_string (kf, group, "id", r->id);
-      g_key_file_set_string (kf, group, "name", r->name);
+      if (g_strcmp0 (r->id, regarding->id) != 0)
+        recent_write (kf, n++, r);
     }
-  g_ptr_array_remove_index (old, 0);
   if (g_mkdir_with_parents (dir, 0700) != 0 || !g_key_file_save_to_file (kf, path, &error))
     g_debug ("recent regarding choices not saved: %s", error != NULL ? error->message : g_strerror (errno));
 }

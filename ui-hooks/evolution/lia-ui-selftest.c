@@ -2,11 +2,16 @@
 #include "config.h"
 
 #include <errno.h>
+#include <glib/gstdio.h>
 #include <stdio.h>
 
 #include <libemail-engine/libemail-engine.h>
 #include <mail/e-mail-backend.h>
 #include <mail/e-mail-reader.h>
+#include <calendar/gui/e-cal-model.h>
+#include <calendar/gui/e-calendar-view.h>
+#include <calendar/gui/e-comp-editor.h>
+#include <calendar/gui/e-task-table.h>
 #include <mail/message-list.h>
 #include <shell/e-shell-content.h>
 #include <shell/e-shell-view.h>
@@ -123,9 +128,18 @@ mail_reader (void)
   return content != NULL && E_IS_MAIL_READER (content) ? E_MAIL_READER (content) : NULL;
 }
 
+/* The action group the walk acts in: NULL for the mail reader's. */
+static const char *current_group;
+
 static GtkAction *
 find_action (GtkUIManager *ui_manager, const char *name)
 {
+  if (current_group != NULL)
+    {
+      GtkActionGroup *group = e_shell_window_get_action_group (walk.window, current_group);
+
+      return group != NULL ? gtk_action_group_get_action (group, name) : NULL;
+    }
   for (GList *l = gtk_ui_manager_get_action_groups (ui_manager); l != NULL; l = l->next)
     {
       GtkAction *action = gtk_action_group_get_action (l->data, name);
@@ -229,6 +243,15 @@ probe_tick (gpointer data)
 
   if (walk.probe_last != 0 && now - walk.probe_last > walk.probe_max)
     walk.probe_max = now - walk.probe_last;
+  /* Each stall over the target, with the engine's state then. */
+  if (walk.probe_last != 0 && now - walk.probe_last > 50000)
+    {
+      g_auto (LiaSyncStatus) status = { 0 };
+
+      lia_evo_engine_get_status (lia_ui_engine (), &status);
+      lia_ui_selftest_log ("stall %.1f ms (engine %s)", (now - walk.probe_last) / 1000.0,
+                           lia_sync_state_to_string (status.state));
+    }
   walk.probe_last = now;
   return G_SOURCE_CONTINUE;
 }
@@ -276,6 +299,100 @@ finish (void)
   lia_ui_selftest_log ("done: %u passed, %u failed", walk.passed, walk.failed);
   if (g_getenv ("LIAISON_UI_SELFTEST_KEEP") == NULL)
     e_shell_quit (walk.shell, E_SHELL_QUIT_ACTION);
+}
+
+/* ---- contacts, calendar, tasks ---- */
+
+static GtkWidget *
+find_mapped_type (GtkWidget *widget, GType type)
+{
+  GtkWidget *found = NULL;
+  g_autoptr (GList) children = NULL;
+
+  if (type == G_TYPE_INVALID || !gtk_widget_get_mapped (widget))
+    return NULL;
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    return widget;
+  if (!GTK_IS_CONTAINER (widget))
+    return NULL;
+  children = gtk_container_get_children (GTK_CONTAINER (widget));
+  for (GList *l = children; l != NULL && found == NULL; l = l->next)
+    found = find_mapped_type (l->data, type);
+  return found;
+}
+
+static gboolean
+select_all_in (const char *view_name, GType type)
+{
+  EShellView *view = e_shell_window_get_shell_view (walk.window, view_name);
+  GtkWidget *widget;
+
+  if (view == NULL || !e_shell_view_is_active (view))
+    return FALSE;
+  widget = find_mapped_type (GTK_WIDGET (e_shell_view_get_shell_content (view)), type);
+  if (widget == NULL || !E_IS_SELECTABLE (widget))
+    return FALSE;
+  e_selectable_select_all (E_SELECTABLE (widget));
+  e_shell_view_update_actions (view);
+  return TRUE;
+}
+
+static void
+check_view_actions (const char *view_name, const char *popup_path)
+{
+  EShellView *view = e_shell_window_get_shell_view (walk.window, view_name);
+  g_autofree char *what = NULL;
+
+  e_shell_view_update_actions (view);
+  what = g_strdup_printf ("Track in CRM is in the %s popup", view_name);
+  check (gtk_ui_manager_get_widget (e_shell_window_get_ui_manager (walk.window), popup_path) != NULL, what);
+  g_free (what);
+  what = g_strdup_printf ("Track in CRM is sensitive with the %s selected", view_name);
+  check (action_sensitive (LIA_UI_ACTION_TRACK), what);
+}
+
+static void
+open_first_task_editor (void)
+{
+  EShellView *view = e_shell_window_get_shell_view (walk.window, "tasks");
+  GtkWidget *table = find_mapped_type (GTK_WIDGET (e_shell_view_get_shell_content (view)), E_TYPE_TASK_TABLE);
+  GSList *tasks = table != NULL ? e_task_table_get_selected (E_TASK_TABLE (table)) : NULL;
+
+  if (tasks != NULL)
+    {
+      ECalModelComponent *comp = tasks->data;
+
+      e_comp_editor_open_for_component (GTK_WINDOW (walk.window), walk.shell,
+                                        e_client_get_source (E_CLIENT (comp->client)), comp->icalcomp, 0);
+    }
+  check (tasks != NULL, "a task is selected to open its editor");
+  g_slist_free (tasks);
+}
+
+static void
+check_editor_and_close (void)
+{
+  g_autoptr (GList) list = gtk_window_list_toplevels ();
+  ECompEditor *editor = NULL;
+  GtkActionGroup *group;
+  GtkAction *close;
+
+  for (GList *l = list; l != NULL && editor == NULL; l = l->next)
+    if (E_IS_COMP_EDITOR (l->data))
+      editor = l->data;
+  check (editor != NULL, "the task editor opened");
+  if (editor == NULL)
+    return;
+  group = e_comp_editor_get_action_group (editor, "individual");
+  check (group != NULL && gtk_action_group_get_action (group, LIA_UI_ACTION_TRACK) != NULL,
+         "Track in CRM is in the task editor");
+  check (group != NULL && gtk_action_group_get_action (group, LIA_UI_ACTION_UNTRACK) != NULL
+             && gtk_action_is_sensitive (gtk_action_group_get_action (group, LIA_UI_ACTION_UNTRACK)),
+         "Untrack is sensitive in the editor of a tracked task");
+  screenshot ("task-editor");
+  close = e_comp_editor_get_action (editor, "close");
+  if (close != NULL)
+    gtk_action_activate (close);
 }
 
 /* One step per tick (100 ms); a step that waits returns without
@@ -369,6 +486,9 @@ step (gpointer data)
       walk.probe_last = 0;
       walk.probe_max = 0;
       walk.probe_id = g_timeout_add_full (G_PRIORITY_DEFAULT, 5, probe_tick, NULL, NULL);
+      /* From now on the org answers after 2 s (tests/ui/slow-proxy.py). */
+      if (g_getenv ("LIAISON_UI_SELFTEST_SLOW_FLAG") != NULL)
+        g_file_set_contents (g_getenv ("LIAISON_UI_SELFTEST_SLOW_FLAG"), "", 0, NULL);
       fire (LIA_UI_ACTION_SYNC);
       break;
     case 7:
@@ -377,6 +497,8 @@ step (gpointer data)
       if ((walk.waited < 20 || engine_busy ()) && walk.waited < 600)
         return G_SOURCE_CONTINUE;
       g_source_remove (walk.probe_id);
+      if (g_getenv ("LIAISON_UI_SELFTEST_SLOW_FLAG") != NULL)
+        g_unlink (g_getenv ("LIAISON_UI_SELFTEST_SLOW_FLAG"));
       lia_ui_selftest_log (
           "latency: longest main-loop stall during the sync %.1f ms (target 50 ms; sync seen %d)",
           walk.probe_max / 1000.0, walk.saw_sync);
@@ -396,6 +518,8 @@ step (gpointer data)
       {
         GtkWidget *prefs = e_shell_get_preferences_window (walk.shell);
 
+        /* As Edit → Preferences does: build the pages, then show. */
+        e_preferences_window_setup (E_PREFERENCES_WINDOW (prefs));
         gtk_window_present (GTK_WINDOW (prefs));
         e_preferences_window_show_page (E_PREFERENCES_WINDOW (prefs), "liaison");
       }
@@ -417,6 +541,60 @@ step (gpointer data)
         return G_SOURCE_CONTINUE;
       e_mail_reader_update_actions (mail_reader (), e_mail_reader_check_state (mail_reader ()));
       check (action_sensitive (LIA_UI_ACTION_TRACK), "Track in CRM is sensitive again after Untrack");
+      break;
+    case 14: /* the contacts view: select all, Track in CRM */
+      current_group = "liaison-contacts";
+      e_shell_window_set_active_view (walk.window, "addressbook");
+      break;
+    case 15:
+      if (!select_all_in ("addressbook", g_type_from_name ("EAddressbookView")) && walk.waited < 100)
+        return G_SOURCE_CONTINUE;
+      if (walk.waited < 20)
+        return G_SOURCE_CONTINUE;
+      check_view_actions ("addressbook", "/contact-popup/" LIA_UI_ACTION_TRACK);
+      fire (LIA_UI_ACTION_TRACK);
+      break;
+    case 16: /* the tasks view */
+      if (walk.waited < 20 || (engine_busy () && walk.waited < 300))
+        return G_SOURCE_CONTINUE;
+      current_group = "liaison-tasks";
+      e_shell_window_set_active_view (walk.window, "tasks");
+      break;
+    case 17:
+      if (!select_all_in ("tasks", E_TYPE_TASK_TABLE) && walk.waited < 100)
+        return G_SOURCE_CONTINUE;
+      if (walk.waited < 20)
+        return G_SOURCE_CONTINUE;
+      check_view_actions ("tasks", "/task-popup/" LIA_UI_ACTION_TRACK);
+      fire (LIA_UI_ACTION_TRACK);
+      break;
+    case 18: /* the task editor: its actions, then close it (Inspector events) */
+      if (walk.waited < 20 || (engine_busy () && walk.waited < 300))
+        return G_SOURCE_CONTINUE;
+      open_first_task_editor ();
+      break;
+    case 19:
+      if (walk.waited < 20)
+        return G_SOURCE_CONTINUE;
+      check_editor_and_close ();
+      break;
+    case 20: /* the calendar view */
+      current_group = "liaison-calendar";
+      e_shell_window_set_active_view (walk.window, "calendar");
+      break;
+    case 21:
+      if (!select_all_in ("calendar", E_TYPE_CALENDAR_VIEW) && walk.waited < 100)
+        return G_SOURCE_CONTINUE;
+      if (walk.waited < 20)
+        return G_SOURCE_CONTINUE;
+      check_view_actions ("calendar", "/calendar-event-popup/event-popup-actions/" LIA_UI_ACTION_TRACK);
+      fire (LIA_UI_ACTION_TRACK);
+      break;
+    case 22:
+      if (walk.waited < 20 || (engine_busy () && walk.waited < 300))
+        return G_SOURCE_CONTINUE;
+      current_group = NULL;
+      e_shell_window_set_active_view (walk.window, "mail");
       break;
     default:
       finish ();
@@ -449,6 +627,9 @@ lia_ui_selftest_start (GtkApplication *shell)
   if (walk.window == NULL)
     return;
   lia_ui_selftest_log ("start");
+  /* No window manager under Xvfb: size the window for the screenshots. */
+  gtk_window_move (GTK_WINDOW (walk.window), 0, 0);
+  gtk_window_resize (GTK_WINDOW (walk.window), 1560, 960);
   if (gtk_widget_get_mapped (GTK_WIDGET (walk.window)))
     on_window_mapped (NULL, NULL);
   else

@@ -114,7 +114,7 @@ kind_of (EShellView *view)
     return VIEW_CONTACTS;
   if (g_strcmp0 (name, "calendar") == 0)
     return VIEW_CALENDAR;
-  if (g_strcmp0 (name, "task") == 0)
+  if (g_strcmp0 (name, "tasks") == 0)
     return VIEW_TASKS;
   return VIEW_NONE;
 }

@@ -370,7 +370,6 @@ lia_ui_status_window_show (GtkWindow *parent)
 
   w->summary = gtk_label_new ("");
   gtk_label_set_xalign (GTK_LABEL (w->summary), 0);
-  gtk_label_set_selectable (GTK_LABEL (w->summary), TRUE);
   gtk_box_pack_start (GTK_BOX (box), w->summary, FALSE, FALSE, 0);
 
   w->change_store =
