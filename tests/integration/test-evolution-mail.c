@@ -1689,6 +1689,134 @@ test_engine_crm_delete (Fx *fx, gconstpointer data)
   }
 }
 
+/* R-ROLE-EMAIL-UNIFORM: a second client of the same user (its own copy of
+ * the mailbox, its own cache) is secondary, and email behaves there as on
+ * the primary. */
+static void
+test_engine_secondary (Fx *fx, gconstpointer data)
+{
+  g_autofree char *maildir2 = g_build_filename (fx->tmp, "Maildir2", NULL);
+  g_autofree char *data2 = g_build_filename (fx->tmp, "camel-data-2", NULL);
+  g_autofree char *cache2 = g_build_filename (fx->tmp, "camel-cache-2", NULL);
+  g_autofree char *cache_path2 = g_build_filename (fx->tmp, "cache-2.db", NULL);
+  const char *subdirs[] = { "cur", "new", "tmp" };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (CamelSession) session2 = NULL;
+  g_autoptr (CamelStore) store2 = NULL;
+  g_autoptr (LiaEvoHost) host2 = NULL;
+  g_autofree char *id2 = lia_evo_mail_item_id ("liaison-test-maildir-2", "Inbox", newest_first[4]);
+  g_autofree char *inbox2 = NULL;
+  g_autofree char *account = NULL;
+  LiaPluginConfig config = { LIA_PLUGIN_ABI_VERSION };
+  LiaPlugin *plugin2 = NULL;
+  LiaEvoMail *mail2;
+  LiaClientRole role = LIA_CLIENT_PRIMARY;
+  const LiaCommandKind kinds[] = { LIA_COMMAND_TRACK, LIA_COMMAND_SET_REGARDING, LIA_COMMAND_UNTRACK };
+
+  g_test_summary ("R-ROLE-EMAIL-UNIFORM: on a secondary client of the same user, tracking, Set Regarding and "
+                  "untracking (with CRM delete) of a message reach CRM at once, as on the primary");
+  if (fx->mail == NULL)
+    return;
+  engine_start (fx);
+  engine_sync (fx);
+  account = crm_account (fx, "Fabrikam");
+
+  for (guint i = 0; i < G_N_ELEMENTS (subdirs); i++)
+    {
+      g_autofree char *d = g_build_filename (maildir2, subdirs[i], NULL);
+
+      g_assert_cmpint (g_mkdir_with_parents (d, 0700), ==, 0);
+    }
+  write_message (maildir2, newest_first[4], m1, -1);
+  session2 = lia_evo_mail_session_new (data2, cache2);
+  store2 = lia_evo_mail_add_maildir_sync (session2, "liaison-test-maildir-2", maildir2, &error);
+  g_assert_no_error (error);
+  mail2 = lia_evo_mail_new (store2, ME);
+  g_assert_true (lia_evo_mail_resolve_folders_sync (mail2, NULL, &error));
+  g_assert_no_error (error);
+  host2 = lia_evo_host_new_for_mail (mail2);
+  inbox2 = lia_evo_mail_dup_folder (mail2, LIA_EVO_MAIL_INBOX);
+  config.cache_path = cache_path2;
+  config.crm = fx->crm;
+  config.org_name = "test-org";
+  config.client_name = "me-laptop";
+  config.clock = fx->clock;
+  plugin2 = lia_plugin_internal_funcs ()->load (&config, vt (), host2, &error);
+  g_assert_no_error (error);
+  for (guint step = 0; step <= G_N_ELEMENTS (kinds); step++)
+    {
+      LiaEngine *engine = lia_plugin_get_engine (plugin2);
+      g_autoptr (GAsyncResult) sres = NULL;
+
+      if (step > 0)
+        {
+          LiaCommand cmd = { LIA_PLUGIN_ABI_VERSION, kinds[step - 1], LIA_SURFACE_EXPLORER };
+
+          cmd.store = LIA_EVO_STORE;
+          cmd.folder = inbox2;
+          cmd.item_id = id2;
+          cmd.entity = LIA_ENTITY_EMAIL;
+          cmd.link_state = step == 1 ? LIA_LINK_STATE_NONE : LIA_LINK_STATE_TRACKED;
+          cmd.regarding_id = account;
+          cmd.regarding_name = "Fabrikam";
+          cmd.delete_in_crm = kinds[step - 1] == LIA_COMMAND_UNTRACK;
+          g_assert_true (lia_plugin_internal_funcs ()->command (plugin2, &cmd, &error));
+          g_assert_no_error (error);
+          /* The change is queued by the cache's writer thread. */
+          iterate_for (300);
+        }
+      lia_engine_sync_async (engine, NULL, got_res, &sres);
+      wait_res (&sres);
+      g_assert_true (lia_engine_sync_finish (engine, sres, &error));
+      g_assert_no_error (error);
+      iterate_for (200);
+      lia_engine_get_client (engine, &role, NULL);
+      g_assert_cmpint (role, ==, LIA_CLIENT_SECONDARY);
+      if (step == 1 || step == 2)
+        {
+          g_autoptr (LiaHostItem) hi = NULL;
+          g_autoptr (LiaCrmRecord) rec = NULL;
+          g_autoptr (GAsyncResult) rres = NULL;
+
+          vt ()->read_item (host2, LIA_EVO_STORE, id2, NULL, got_res, &rres);
+          wait_res (&rres);
+          hi = vt ()->read_item_finish (host2, rres, &error);
+          g_assert_no_error (error);
+          g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+          rec = crm_email (fx, hi->props.crm_id);
+          g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (rec), "message-id"), ==,
+                           "<m1@example.com>");
+          if (step == 2)
+            g_assert_cmpstr (
+                lia_value_get_reference_id (lia_item_get (lia_crm_record_get_item (rec), "regarding")), ==,
+                account);
+          g_object_set_data_full (G_OBJECT (store2), "crm-id", g_strdup (hi->props.crm_id), g_free);
+        }
+    }
+  {
+    g_autoptr (LiaCrmRecord) gone = lia_crm_retrieve_sync (
+        fx->crm, LIA_ENTITY_EMAIL, g_object_get_data (G_OBJECT (store2), "crm-id"), NULL, &error);
+
+    g_autoptr (GAsyncResult) rres = NULL;
+    g_autoptr (LiaHostItem) hi = NULL;
+
+    g_assert_null (gone);
+    g_assert_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND);
+    g_clear_error (&error);
+    vt ()->read_item (host2, LIA_EVO_STORE, id2, NULL, got_res, &rres);
+    wait_res (&rres);
+    hi = vt ()->read_item_finish (host2, rres, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_NONE);
+    g_assert_null (hi->props.crm_id);
+  }
+  g_clear_pointer (&plugin2, lia_plugin_internal_funcs ()->unload);
+  iterate_for (100);
+  g_clear_pointer (&host2, lia_evo_host_free);
+  camel_session_remove_service (session2, CAMEL_SERVICE (store2));
+}
+
 /* Hostile mail, each read by Camel from a real maildir file. */
 static char *
 huge_message (void)
@@ -1855,5 +1983,6 @@ main (int argc, char **argv)
   ADD ("/evolution-mail/engine/R-DEL-OUT-EMAIL-host-delete", test_engine_host_delete);
   ADD ("/evolution-mail/engine/R-DEL-IN-EMAIL", test_engine_crm_delete);
   ADD ("/evolution-mail/engine/hostile-mail", test_engine_hostile);
+  ADD ("/evolution-mail/engine/R-ROLE-EMAIL-UNIFORM-secondary", test_engine_secondary);
   return g_test_run ();
 }
