@@ -146,6 +146,19 @@ lia_evo_mail_add_maildir_sync (CamelSession *session, const char *uid, const cha
 
 /* ---- The adapter ---- */
 
+typedef struct
+{
+  gint stamp;
+  GPtrArray *rows; /* owned: LiaHostRow */
+} Listing;
+
+static void
+listing_free (Listing *l)
+{
+  g_ptr_array_unref (l->rows);
+  g_free (l);
+}
+
 /* What the watch remembers of a message it saw (main context). */
 typedef struct
 {
@@ -173,6 +186,11 @@ struct _LiaEvoMail
   /* Folders once opened stay open so that their summaries (and the
    * properties written into them) live until lia_evo_mail_free(). */
   GHashTable *folders; /* owned: full name -> CamelFolder; guarded by lock */
+  /* A folder's contents table, sorted, for the pages after the first
+   * while no folder reported a change (EVOLUTION.md's scan recipe: a scan
+   * starts from a fresh listing and reads on without relisting). */
+  GHashTable *listings; /* owned: full name -> Listing; guarded by lock */
+  gint change_stamp;    /* atomic: bumped by every change of an open folder */
 
   /* Watching (main context). */
   GMainContext *context; /* owned, nullable: the watching context */
@@ -197,6 +215,7 @@ lia_evo_mail_new (CamelStore *store, const char *account_address)
   mail->account_address = g_strdup (account_address);
   g_mutex_init (&mail->lock);
   mail->folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  mail->listings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) listing_free);
   mail->watched = g_hash_table_new_full (g_direct_hash, g_direct_equal, g_object_unref, NULL);
   mail->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) seen_free);
   mail->pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -222,10 +241,12 @@ lia_evo_mail_free (LiaEvoMail *mail)
 
       /* Writes were saved when made; this only catches what Camel itself
        * changed meanwhile (a refresh), so a failure is worth a line. */
+      g_signal_handlers_disconnect_by_data (folder, &mail->change_stamp);
       if (!camel_folder_synchronize_sync (folder, FALSE, NULL, &error))
         g_debug ("saving folder \"%s\": %s", camel_folder_get_full_name (folder), error->message);
     }
   g_hash_table_unref (mail->folders);
+  g_hash_table_unref (mail->listings);
   g_hash_table_unref (mail->watched);
   g_hash_table_unref (mail->seen);
   g_hash_table_unref (mail->pending);
@@ -516,6 +537,12 @@ is_folder (LiaEvoMail *mail, const char *full_name, LiaEvoMailFolder which)
 
 /* ---- Folders and messages ---- */
 
+static void
+on_any_change (CamelFolder *folder, CamelFolderChangeInfo *changes, gpointer stamp)
+{
+  g_atomic_int_inc ((gint *) stamp);
+}
+
 /* (transfer full) the open folder @name. The first open refreshes the
  * summary from disk, so messages delivered while no engine ran are seen. */
 static CamelFolder *
@@ -550,6 +577,7 @@ ref_folder (LiaEvoMail *mail, const char *name, GCancellable *cancellable, GErro
     {
       folder = opened;
       g_hash_table_insert (mail->folders, g_strdup (name), g_object_ref (opened));
+      g_signal_connect (opened, "changed", G_CALLBACK (on_any_change), &mail->change_stamp);
     }
   g_object_ref (folder);
   g_mutex_unlock (&mail->lock);
@@ -644,6 +672,7 @@ lia_evo_mail_read_contents_sync (LiaEvoMail *mail, const char *folder_id, guint 
   g_autoptr (GPtrArray) all = NULL;
   GPtrArray *uids;
   GPtrArray *page;
+  gint stamp = g_atomic_int_get (&mail->change_stamp);
 
   g_return_val_if_fail (mail != NULL && folder_id != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -657,6 +686,18 @@ lia_evo_mail_read_contents_sync (LiaEvoMail *mail, const char *folder_id, guint 
   f = ref_folder (mail, name, cancellable, error);
   if (f == NULL)
     return NULL;
+  if (offset > 0)
+    {
+      Listing *l;
+
+      g_mutex_lock (&mail->lock);
+      l = g_hash_table_lookup (mail->listings, name);
+      if (l != NULL && l->stamp == stamp)
+        all = g_ptr_array_ref (l->rows);
+      g_mutex_unlock (&mail->lock);
+      if (all != NULL)
+        goto page;
+    }
   /* The whole folder: sorting needs every date, and the summary answers
    * from memory or its db. */
   uids = all_uids (f, cancellable, error);
@@ -677,9 +718,23 @@ lia_evo_mail_read_contents_sync (LiaEvoMail *mail, const char *folder_id, guint 
     }
   camel_folder_search_free (f, uids);
   g_ptr_array_sort (all, row_newest_first);
+  {
+    Listing *l = g_new0 (Listing, 1);
+
+    l->stamp = stamp;
+    l->rows = g_ptr_array_ref (all);
+    g_mutex_lock (&mail->lock);
+    g_hash_table_replace (mail->listings, g_strdup (name), l);
+    g_mutex_unlock (&mail->lock);
+  }
+page:
   page = g_ptr_array_new_with_free_func ((GDestroyNotify) lia_host_row_free);
   for (guint i = offset; i < all->len && i - offset < limit; i++)
-    g_ptr_array_add (page, g_steal_pointer (&g_ptr_array_index (all, i)));
+    {
+      const LiaHostRow *r = g_ptr_array_index (all, i);
+
+      g_ptr_array_add (page, lia_host_row_new (r->item_id, r->modified_at, r->link_state, r->crm_id));
+    }
   return page;
 }
 
@@ -1367,6 +1422,7 @@ write_props (LiaEvoMail *mail, const char *item_id, const LiaItem *fields, const
       camel_message_info_set_user_tag (info, tag_names[p], value);
     }
   camel_folder_thaw (f);
+  g_atomic_int_inc (&mail->change_stamp);
   if (out_place != NULL)
     *out_place =
         lia_evo_mail_item_id (lia_evo_mail_get_store_uid (mail), camel_folder_get_full_name (f), uid);

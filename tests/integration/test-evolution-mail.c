@@ -474,6 +474,21 @@ test_contents_order (Fx *fx, gconstpointer data)
   tail = contents (fx, 5, 10);
   g_assert_cmpuint (tail->len, ==, 1);
 
+  /* Later pages reuse the sorted listing until a folder reports a change:
+   * a message filed now is newest and shifts every row by one. */
+  {
+    g_autofree char *uid = append (fx, "Inbox", sent1);
+    g_autoptr (GPtrArray) shifted = NULL;
+    gint64 until = g_get_monotonic_time () + 500 * 1000;
+
+    while (g_get_monotonic_time () < until)
+      g_main_context_iteration (NULL, FALSE);
+    shifted = contents (fx, 1, 1);
+    g_assert_cmpuint (shifted->len, ==, 1);
+    g_assert_cmpstr (((LiaHostRow *) g_ptr_array_index (shifted, 0))->item_id, ==,
+                     ((LiaHostRow *) g_ptr_array_index (all, 0))->item_id);
+  }
+
   {
     g_autofree char *nowhere = lia_evo_mail_folder_id (STORE_UID, "No such folder");
 
