@@ -303,21 +303,25 @@ sender_of (const LiaItem *item)
   return lia_value_get_party (from, 0)->address;
 }
 
+/* Indexes a tracked message from its fields: the host item, or the CRM
+ * view its original keeps. The regarding indexed may be stale (tagging
+ * changes the host, not the original): a match reads the earlier message's
+ * current regarding from the host (current_regarding()). */
 static void
-index_item (LiaEngineMail *mail, const LiaHostItem *hi, const char *crm_id)
+index_item (LiaEngineMail *mail, const LiaItem *item, const char *item_id, const char *crm_id)
 {
-  g_autoptr (GPtrArray) addrs = addresses_of (hi->item);
-  LiaValue *regarding = lia_item_get (hi->item, "regarding");
+  g_autoptr (GPtrArray) addrs = addresses_of (item);
+  LiaValue *regarding = lia_item_get (item, "regarding");
   LiaMailTracked t = { 0 };
 
-  t.message_id = lia_item_get_text (hi->item, "message-id");
-  t.item_id = hi->item_id;
+  t.message_id = lia_item_get_text (item, "message-id");
+  t.item_id = item_id;
   t.crm_id = crm_id;
-  t.subject = lia_item_get_text (hi->item, "subject");
+  t.subject = lia_item_get_text (item, "subject");
   t.addresses = (const char *const *) addrs->pdata;
   t.regarding = regarding != NULL && lia_value_get_kind (regarding) == LIA_VALUE_REFERENCE ? regarding : NULL;
   lia_mail_index_add (mail->index, &t);
-  g_hash_table_replace (mail->indexed, g_strdup (hi->item_id), g_strdup (crm_id));
+  g_hash_table_replace (mail->indexed, g_strdup (item_id), g_strdup (crm_id));
 }
 
 /* Settings --------------------------------------------------------------- */
@@ -402,6 +406,17 @@ refresh_index (Cycle *c, LiaEngineMail *mail, const MailSettings *s, GError **er
       g_hash_table_add (live, m->item_id);
       if (g_hash_table_contains (mail->indexed, m->item_id))
         continue;
+      /* The original holds what correlation needs (Message-ID, subject,
+       * addresses): no host read, which for Camel is a message parse. */
+      {
+        g_autoptr (LiaCacheOriginal) orig = lia_cache_load_original (c->cache, self->store, m->item_id, NULL);
+        g_autoptr (LiaItem) view = orig != NULL && orig->xml != NULL ? lia_engine_decode (orig->xml) : NULL;
+        if (view != NULL && lia_item_get_entity (view) == LIA_ENTITY_EMAIL)
+          {
+            index_item (mail, view, m->item_id, m->crm_id);
+            continue;
+          }
+      }
       hi = lia_host_call_read_item (&self->link, self->store, m->item_id, c->cancellable, &local);
       if (hi == NULL)
         {
@@ -410,7 +425,7 @@ refresh_index (Cycle *c, LiaEngineMail *mail, const MailSettings *s, GError **er
           g_propagate_error (error, g_steal_pointer (&local));
           return FALSE;
         }
-      index_item (mail, hi, m->crm_id);
+      index_item (mail, hi->item, hi->item_id, m->crm_id);
     }
   g_hash_table_iter_init (&iter, mail->indexed);
   while (g_hash_table_iter_next (&iter, &key, NULL))
@@ -514,6 +529,32 @@ typedef struct
   const MailSettings *settings;
 } AutoData;
 
+/* The regarding the earlier message shows now (a Set Regarding or tagging
+ * since it was indexed); *@inout kept when it is gone. */
+static gboolean
+current_regarding (Cycle *c, const char *item_id, LiaValue **inout, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autoptr (LiaHostItem) hi =
+      lia_host_call_read_item (&c->engine->link, c->engine->store, item_id, c->cancellable, &local);
+  LiaValue *regarding;
+
+  if (hi == NULL)
+    {
+      if (g_error_matches (local, LIA_ERROR, LIA_ERROR_NOT_FOUND))
+        return TRUE;
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  regarding = lia_item_get (hi->item, "regarding");
+  g_clear_pointer (inout, lia_value_unref);
+  if (regarding != NULL && lia_value_get_kind (regarding) == LIA_VALUE_REFERENCE)
+    *inout = lia_value_ref (regarding);
+  else if (hi->props.regarding_id != NULL)
+    *inout = lia_value_new_reference (LIA_ENTITY_ACCOUNT, hi->props.regarding_id, hi->props.regarding_name);
+  return TRUE;
+}
+
 static gboolean
 auto_track_one (Cycle *c, const LiaHostItem *hi, gpointer data, GError **error)
 {
@@ -559,6 +600,8 @@ auto_track_one (Cycle *c, const LiaHostItem *hi, gpointer data, GError **error)
   lia_mail_match_clear (&match);
   if (!lia_mail_auto_decide (a->mail->index, a->settings->option, &in, sender, &match))
     return TRUE;
+  if (match.earlier_item_id != NULL && !current_regarding (c, match.earlier_item_id, &match.regarding, error))
+    return FALSE;
   why = lia_mail_match_describe (&match);
   return track_now (c, hi, match.regarding != NULL ? lia_value_get_reference_id (match.regarding) : NULL,
                     match.regarding != NULL ? lia_value_get_reference_name (match.regarding) : NULL,

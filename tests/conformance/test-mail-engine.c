@@ -378,6 +378,21 @@ test_tagging (Ef *ef, gconstpointer data)
   ef_sync (&ef->a);
   forced = regarding_of (ef, sent);
   g_assert_cmpstr (forced, ==, acct_c);
+  /* After a restart the index is rebuilt from the cache's originals (no
+   * host reads), and a reply inherits the regarding the thread shows now,
+   * not the one it was tracked with. */
+  ef_client_stop (&ef->a);
+  ef_client_start (ef, &ef->a, ef->mailbox, ef->alice_token, "alice-laptop", "alice-laptop.db", FALSE);
+  ef_sync (&ef->a);
+  {
+    g_autofree char *reply =
+        receive (ef, "inbox", "<t2@example.org>", "<t1@example.org>", "Re: Plan", "bob@example.org");
+    g_autofree char *reg = NULL;
+    ef_sync (&ef->a);
+    g_assert_cmpint (state_of (ef, reply), ==, LIA_LINK_STATE_TRACKED);
+    reg = regarding_of (ef, reply);
+    g_assert_cmpstr (reg, ==, acct_c);
+  }
   check_cache (ef);
 }
 
