@@ -48,7 +48,7 @@ if [ -z "${LIA_UI_TEST_INNER:-}" ]; then
   else
     echo "# no process left behind"
   fi
-  rm -rf "$tmp"
+  if [ -n "${LIA_UI_TEST_KEEP:-}" ]; then echo "# kept $tmp"; else rm -rf "$tmp"; fi
   exit $rc
 fi
 

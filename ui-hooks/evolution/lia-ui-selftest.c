@@ -467,6 +467,16 @@ step (gpointer data)
                  "/mail-message-popup/mail-message-popup-common-actions/" LIA_UI_ACTION_TRACK)
                  != NULL,
              "Track in CRM is in the message-list popup");
+      {
+        GtkUIManager *ui = e_shell_window_get_ui_manager (walk.window);
+        GtkWidget *tool =
+            gtk_ui_manager_get_widget (ui, "/main-toolbar/mail-toolbar-common/" LIA_UI_ACTION_TRACK);
+        GtkWidget *menu = gtk_ui_manager_get_widget (
+            ui, "/main-menu/custom-menus/mail-message-menu/mail-message-custom-menus/" LIA_UI_ACTION_TRACK);
+
+        check (tool != NULL && gtk_widget_get_visible (tool), "Track in CRM is on the mail toolbar");
+        check (menu != NULL, "Track in CRM is in the Message menu");
+      }
       fire (LIA_UI_ACTION_TRACK);
       break;
     case 4: /* wait for the track to reach CRM (the immediate sync) */

@@ -187,7 +187,15 @@ event_item_id (ICalComponent *icalcomp)
   return lia_evo_engine_item_id_for_event (uid, rid);
 }
 
-typedef GPtrArray *(*GetSelectedFunc) (GtkWidget *view);
+/* Evolution 3.46: GSList of EContact, each referenced (transfer full). */
+typedef GSList *(*GetSelectedFunc) (GtkWidget *view);
+
+static void
+unref0 (gpointer object)
+{
+  if (object != NULL)
+    g_object_unref (object);
+}
 
 static GPtrArray *
 selection_of (EShellView *shell_view, ViewKind kind, gboolean *out_supported)
@@ -217,15 +225,13 @@ selection_of (EShellView *shell_view, ViewKind kind, gboolean *out_supported)
         *out_supported = FALSE;
       else if (view != NULL)
         {
-          g_autoptr (GPtrArray) contacts = get_selected (view);
+          GSList *contacts = get_selected (view);
 
-          for (guint i = 0; contacts != NULL && i < contacts->len; i++)
-            {
-              EContact *contact = g_ptr_array_index (contacts, i);
-
-              add_sel (out, lia_evo_engine_item_id_for_contact (e_contact_get_const (contact, E_CONTACT_UID)),
+          for (GSList *l = contacts; l != NULL; l = l->next)
+            if (E_IS_CONTACT (l->data))
+              add_sel (out, lia_evo_engine_item_id_for_contact (e_contact_get_const (l->data, E_CONTACT_UID)),
                        LIA_ENTITY_CONTACT);
-            }
+          g_slist_free_full (contacts, unref0);
         }
     }
   else if (kind == VIEW_CALENDAR)
