@@ -510,6 +510,45 @@ handle_link (LiaDBusService *self, GDBusMethodInvocation *invocation, LiaCommand
   link_call_free (lc);
 }
 
+/* ---- Search ---- */
+
+static void
+search_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Call *call = user_data;
+  LiaDBusService *self = call->self;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) matches = NULL;
+  GVariantBuilder b;
+
+  if (!call_detach (call))
+    {
+      call_free (call);
+      return;
+    }
+  matches = self->plugin != NULL ? self->funcs->search_finish (self->plugin, result, &error) : NULL;
+  if (matches == NULL)
+    {
+      if (error == NULL)
+        return_new_error (call->invocation, LIA_ERROR_UNAVAILABLE, "the sync engine stopped");
+      else
+        return_error (call->invocation, error);
+      call_free (call);
+      return;
+    }
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("a(sss)"));
+  for (guint i = 0; i < matches->len; i++)
+    {
+      LiaCrmMatch *m = g_ptr_array_index (matches, i);
+
+      g_variant_builder_add (&b, "(sss)",
+                             m->entity < LIA_ENTITY_N ? lia_entity_to_string (m->entity) : "user", m->id,
+                             m->name != NULL ? m->name : "");
+    }
+  g_dbus_method_invocation_return_value (call->invocation, g_variant_new ("(a(sss))", &b));
+  call_free (call);
+}
+
 /* ---- the method table ---- */
 
 static void
@@ -597,6 +636,18 @@ method_call (GDBusConnection *connection, const char *sender, const char *path, 
     }
   else if (g_str_equal (method, "Outbox"))
     handle_outbox (self, invocation);
+  else if (g_str_equal (method, "Search"))
+    {
+      const char *text;
+      guint limit;
+
+      g_variant_get (params, "(&su)", &text, &limit);
+      if (self->funcs->search_async == NULL)
+        return_new_error (invocation, LIA_ERROR_UNAVAILABLE, "this plugin cannot search the org");
+      else
+        self->funcs->search_async (self->plugin, text, limit, NULL, search_done,
+                                   call_new (self, invocation, CALL_LINK, NULL));
+    }
   else if (g_str_equal (method, "Retry") || g_str_equal (method, "Drop"))
     {
       gint64 id;

@@ -132,3 +132,69 @@ lia_plugin_admin_list_journal (LiaPlugin *plugin, guint limit, GError **error)
 
   return cache != NULL ? lia_cache_list_journal (cache, limit, error) : NULL;
 }
+
+/* ---- the Set Regarding picker's search ---- */
+
+typedef struct
+{
+  LiaCrm *crm;
+  char *text;
+  guint limit;
+} Search;
+
+static void
+search_free (Search *search)
+{
+  g_clear_object (&search->crm);
+  g_free (search->text);
+  g_free (search);
+}
+
+static void
+search_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  Search *search = data;
+  GError *error = NULL;
+  GPtrArray *matches = lia_crm_search_sync (search->crm, search->text, search->limit, cancellable, &error);
+
+  if (matches == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, matches, (GDestroyNotify) g_ptr_array_unref);
+}
+
+void
+lia_plugin_admin_search_async (LiaPlugin *plugin, const char *text, guint limit, GCancellable *cancellable,
+                               GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  LiaCrm *crm = lia_engine_get_crm (lia_plugin_get_engine (plugin));
+  Search *search;
+
+  g_task_set_source_tag (task, lia_plugin_admin_search_async);
+  g_task_set_name (task, "[liaison] org search");
+  if (text == NULL || limit == 0 || limit > 100)
+    {
+      g_task_return_new_error (task, LIA_ERROR, LIA_ERROR_INVALID,
+                               "a search needs a text and a limit of 1 to 100");
+      return;
+    }
+  if (crm == NULL)
+    {
+      g_task_return_new_error (task, LIA_ERROR, LIA_ERROR_UNAVAILABLE, "the org is not connected yet");
+      return;
+    }
+  search = g_new0 (Search, 1);
+  search->crm = g_object_ref (crm);
+  search->text = g_strdup (text);
+  search->limit = limit;
+  g_task_set_task_data (task, search, (GDestroyNotify) search_free);
+  g_task_run_in_thread (task, search_thread);
+}
+
+GPtrArray *
+lia_plugin_admin_search_finish (LiaPlugin *plugin, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

@@ -19,11 +19,16 @@ gboolean lia_plugin_admin_drop_change (LiaPlugin *plugin, gint64 id, GError **er
 LiaCacheMapping *lia_plugin_admin_lookup_item (LiaPlugin *plugin, const char *store, const char *item_id,
                                                GError **error);
 GPtrArray *lia_plugin_admin_list_journal (LiaPlugin *plugin, guint limit, GError **error);
+void lia_plugin_admin_search_async (LiaPlugin *plugin, const char *text, guint limit,
+                                    GCancellable *cancellable, GAsyncReadyCallback callback,
+                                    gpointer user_data);
+GPtrArray *lia_plugin_admin_search_finish (LiaPlugin *plugin, GAsyncResult *result, GError **error);
 
 #define LIA_PLUGIN_ADMIN_FUNCS                                                                  \
   .sync_async = lia_plugin_admin_sync_async, .sync_finish = lia_plugin_admin_sync_finish,       \
   .list_changes = lia_plugin_admin_list_changes, .retry_change = lia_plugin_admin_retry_change, \
   .drop_change = lia_plugin_admin_drop_change, .lookup_item = lia_plugin_admin_lookup_item,     \
-  .list_journal = lia_plugin_admin_list_journal
+  .list_journal = lia_plugin_admin_list_journal, .search_async = lia_plugin_admin_search_async, \
+  .search_finish = lia_plugin_admin_search_finish
 
 G_END_DECLS

@@ -288,6 +288,11 @@ typedef struct
  *   %LIA_ERROR_INVALID for a malformed key or value, and nothing changes.
  *   %LIA_SETTING_SYNC_AUTOMATIC and %LIA_SETTING_SYNC_INTERVAL apply at
  *   once, the others from the next cycle
+ * @search_async: the Set Regarding picker's org search (lia_crm_search_sync()
+ *   on a worker thread, never on the main context); @callback runs on the
+ *   caller's thread-default main context
+ * @search_finish: (element-type LiaCrmMatch): the matches;
+ *   %LIA_ERROR_UNAVAILABLE when the org cannot be reached
  *
  * The plugin's entry points. The administration entry points from
  * @sync_async on were appended in plugin/lia-plugin-admin.c (the outbox,
@@ -322,6 +327,9 @@ typedef struct
   char *(*dup_track_reason) (LiaPlugin *plugin, const char *store, const char *item_id, GError **error);
   char *(*dup_setting) (LiaPlugin *plugin, const char *key, GError **error);
   gboolean (*set_setting) (LiaPlugin *plugin, const char *key, const char *value, GError **error);
+  void (*search_async) (LiaPlugin *plugin, const char *text, guint limit, GCancellable *cancellable,
+                        GAsyncReadyCallback callback, gpointer user_data);
+  GPtrArray *(*search_finish) (LiaPlugin *plugin, GAsyncResult *result, GError **error);
 } LiaPluginFuncs;
 
 /**

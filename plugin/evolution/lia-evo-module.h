@@ -27,14 +27,19 @@
  *                                                 URI-escaped, lia-evo-mail.h)
  *
  * The helpers below build them, so the UI never formats ids itself. The
- * store of every contact, event and task is LIA_EVO_STORE ("evolution");
- * the store of a message is the CamelService uid of its account.
+ * store of every contact, event and task, and of the default mail
+ * account's messages, is the primary store LIA_EVO_STORE ("evolution"); a
+ * message's folder is the mail folder id "mail:<store uid>/<full name>".
+ * lia_evo_engine_command() fills store and folder from the item id (for
+ * messages it always does, whatever the UI passed), so a message of
+ * another account keeps its CamelService uid as store and the rules
+ * refuse to track it (R-MARK-PROFILE).
  *
  * The UI keeps no sync state: it reads status with
  * lia_evo_engine_get_status(), asks the link state of an item with
- * lia_evo_engine_dup_link_state(), and gives commands through the plugin's
- * command entry point (lia_evo_engine_get_funcs()->command) or the
- * convenience lia_evo_engine_command(). */
+ * lia_evo_engine_dup_link_state(), and gives commands through
+ * lia_evo_engine_command() (which fills store and folder as above; the raw
+ * entry point lia_evo_engine_get_funcs()->command does not). */
 
 #include <glib-object.h>
 #include <liaison/liaison.h>

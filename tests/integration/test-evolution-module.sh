@@ -65,7 +65,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ "$mode" = evolution ]; then echo "1..19"; else echo "1..30"; fi
+if [ "$mode" = evolution ]; then echo "1..19"; else echo "1..32"; fi
 
 # The org: a demo org behind a real liaison-server on a free loopback port.
 "$org" --db "$db" init >/dev/null && "$org" --db "$db" demo >/dev/null && token=$("$org" --db "$db" user token alice)
@@ -125,6 +125,7 @@ fi
 uid=$("$eds" add-contact Mona Module mona@example.org)
 check "track over D-Bus reaches CRM (R-MARK-TRACK)" "$liaison" track contact "$uid"
 if has "tracked, CRM contact"; then ok "the contact is tracked with a CRM id"; else not_ok "the contact is tracked with a CRM id"; fi
+crm_id=$(sed -n 's/.*CRM contact \([^ ]*\)$/\1/p' "$T/out")
 "$eds" set-contact "$uid" title "Module Buyer 17" >/dev/null
 check "sync over D-Bus" "$liaison" sync
 "$org" --db "$db" export - >"$T/export" 2>&1
@@ -152,6 +153,12 @@ if has "already running" && has "liaison $( [ "$mode" = evolution ] && echo evol
   ok "the refusal names the engine holding the lock"; else not_ok "the refusal names the engine holding the lock"; fi
 
 if [ "$mode" = serve ]; then
+  gdbus call --session --dest org.gnome.Liaison --object-path /org/gnome/Liaison/Engine \
+    --method org.gnome.Liaison.Engine1.Search "Mona" 10 >"$T/out" 2>&1
+  if has "'contact', '$crm_id', 'Mona Module'"; then ok "Search over D-Bus finds the tracked contact in the org (Set Regarding picker)"; else not_ok "Search over D-Bus finds the tracked contact in the org (Set Regarding picker)"; fi
+  gdbus call --session --dest org.gnome.Liaison --object-path /org/gnome/Liaison/Engine \
+    --method org.gnome.Liaison.Engine1.Search "Mona" 0 >"$T/out" 2>&1
+  if has "org.gnome.Liaison.Error.Invalid"; then ok "a search limit of 0 is refused as Invalid"; else not_ok "a search limit of 0 is refused as Invalid"; fi
   check "untrack over D-Bus" "$liaison" untrack contact "$uid"
   if has "untracked"; then ok "the contact is untracked"; else not_ok "the contact is untracked"; fi
   check "an unknown item kind of id is refused in one line (exit 1)" sh -c "'$liaison' untrack contact no-such-uid; test \$? -eq 1"

@@ -168,9 +168,17 @@ resolve_item (gpointer data, const char *item_id, char **out_store, char **out_f
     entity = LIA_ENTITY_TASK;
   else if (lia_evo_mail_parse_item_id (item_id, &store_uid, &full_name, &message_uid))
     {
-      /* A message: its folder is where the id says it was tracked. */
+      LiaEvoMail *mail = lia_evo_host_get_mail (self->host);
+
+      /* A message: its folder is where the id says it was tracked; the
+       * default mail account's messages belong to the primary store, any
+       * other account's to a store of its own, which the rules refuse to
+       * track (R-MARK-PROFILE). */
       *out_entity = LIA_ENTITY_EMAIL;
-      *out_store = g_strdup (LIA_EVO_STORE);
+      if (mail != NULL && g_strcmp0 (store_uid, lia_evo_mail_get_store_uid (mail)) == 0)
+        *out_store = g_strdup (LIA_EVO_STORE);
+      else
+        *out_store = g_strdup (store_uid);
       *out_folder = lia_evo_mail_folder_id (store_uid, full_name);
       return TRUE;
     }
@@ -204,12 +212,15 @@ lia_evo_engine_command (LiaEvoEngine *self, const LiaCommand *command, GError **
       return FALSE;
     }
   cmd = *command;
-  if (cmd.kind != LIA_COMMAND_SYNC_NOW && cmd.item_id != NULL && (cmd.store == NULL || cmd.folder == NULL)
+  /* Messages: the UI passes the CamelService uid and the full name it
+   * has; the host knows them as the primary store and a mail folder id. */
+  if (cmd.kind != LIA_COMMAND_SYNC_NOW && cmd.item_id != NULL
+      && (cmd.store == NULL || cmd.folder == NULL || g_str_has_prefix (cmd.item_id, "mail:"))
       && resolve_item (self, cmd.item_id, &store, &folder, &entity, NULL))
     {
-      if (cmd.store == NULL)
+      if (cmd.store == NULL || g_str_has_prefix (cmd.item_id, "mail:"))
         cmd.store = store;
-      if (cmd.folder == NULL)
+      if (cmd.folder == NULL || g_str_has_prefix (cmd.item_id, "mail:"))
         cmd.folder = folder;
     }
   return self->funcs->command (self->plugin, &cmd, error);
