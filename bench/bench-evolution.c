@@ -29,7 +29,9 @@
  * XDG dir in a fresh temporary directory (as tests/integration does), so
  * the bus activates a private EDS that dies with the bus.
  *
- *   bench-evolution [--smoke] [N]       default N = 10000; --smoke: 200
+ *   bench-evolution [--smoke] [--initial-only] [N]
+ *     default N = 10000; --smoke: 200 contacts, 20 edits; --initial-only:
+ *     step 1 alone (to profile it: perf record -g -- bench-evolution ...)
  */
 
 #define INNER_ENV "LIA_BENCH_EVO_INNER"
@@ -39,6 +41,7 @@
 
 static guint n_contacts = 10000;
 static guint n_latency = N_LATENCY;
+static gboolean initial_only; /* --initial-only: phase 1 alone, for perf */
 
 static void
 die (const char *what, const GError *error)
@@ -590,6 +593,8 @@ run_inner (void)
   machine ();
   setup (&b);
   ours = bench_ours (&b);
+  if (initial_only)
+    _exit (0);
   vcards = stored_vcards (&b);
   base = bench_baseline (&b, vcards, BATCH);
   printf ("2. baseline: EDS e_book_client_add_contacts_sync of the same %u vCards in batches of %u into a "
@@ -720,13 +725,15 @@ main (int argc, char **argv)
     {
       guint64 v;
 
-      if (g_str_equal (argv[i], "--smoke"))
+      if (g_str_equal (argv[i], "--initial-only"))
+        initial_only = TRUE;
+      else if (g_str_equal (argv[i], "--smoke"))
         n_contacts = 200, n_latency = 20;
       else if (g_ascii_string_to_unsigned (argv[i], 10, 1, 1000000, &v, NULL))
         n_contacts = (guint) v, n_latency = MIN (N_LATENCY, (guint) v);
       else
         {
-          g_printerr ("usage: bench-evolution [--smoke] [N]\n");
+          g_printerr ("usage: bench-evolution [--smoke] [--initial-only] [N]\n");
           return 2;
         }
     }
