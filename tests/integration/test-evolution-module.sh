@@ -1,11 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # One engine per profile, reached over the session D-Bus interface
-# org.gnome.Liaison.Engine1, as TAP, on a private evolution-data-server and a
-# real liaison-server on loopback:
-#   serve      the engine run by `liaison serve` (no Evolution);
+# org.gnome.Liaison.Engine1, as TAP, on a private evolution-data-server:
+#   serve      the engine run by `liaison serve` (no Evolution) against a
+#              real liaison-server on loopback (stopped and restarted to
+#              test the offline outbox);
 #   evolution  the REAL Evolution 3.46 under Xvfb with module-liaison.so in
-#              the per-user module dir, loading liaison-plugin.so.
+#              the per-user module dir, loading liaison-plugin.so, on the
+#              embedded org file (the product default).
 # Re-runs itself under dbus-run-session with HOME and every XDG dir in a
 # fresh temporary directory, removed afterwards.
 #   test-evolution-module.sh MODE LIAISON LIAISON-ORG LIAISON-EDS-DEMO LIAISON-SERVER MODULE PLUGIN LIBDIR
@@ -69,11 +71,17 @@ if [ "$mode" = evolution ]; then echo "1..19"; else echo "1..32"; fi
 
 # The org: a demo org behind a real liaison-server on a free loopback port.
 "$org" --db "$db" init >/dev/null && "$org" --db "$db" demo >/dev/null && token=$("$org" --db "$db" user token alice)
-"$server" --db "$db" --listen 127.0.0.1:0 >"$T/server.out" 2>"$T/server.err" &
-srv_pid=$!
-for _ in $(seq 100); do grep -q '^listening ' "$T/server.out" && break; sleep 0.1; done
-url=$(sed -n 's/^listening //p' "$T/server.out")
-check "setup --server against liaison-server on loopback" sh -c "echo '$token' | '$liaison' setup --server '$url' --user alice"
+if [ "$mode" = evolution ]; then
+  # The product default: the embedded org file, opened by the installed
+  # liaison-plugin.so inside Evolution.
+  check "setup --embedded" sh -c "echo '$token' | '$liaison' setup --embedded '$db' --user alice"
+else
+  "$server" --db "$db" --listen 127.0.0.1:0 >"$T/server.out" 2>"$T/server.err" &
+  srv_pid=$!
+  for _ in $(seq 100); do grep -q '^listening ' "$T/server.out" && break; sleep 0.1; done
+  url=$(sed -n 's/^listening //p' "$T/server.out")
+  check "setup --server against liaison-server on loopback" sh -c "echo '$token' | '$liaison' setup --server '$url' --user alice"
+fi
 
 if [ "$mode" = evolution ]; then
   # The module in the per-user module dir (EVOLUTION.md "Loading"); its
@@ -209,7 +217,7 @@ fi
 check "without an engine on the bus, sync runs its own engine under the lock" "$liaison" sync
 if ! has "engine in Evolution"; then ok "and it did not go over D-Bus"; else not_ok "and it did not go over D-Bus"; fi
 
-kill "$srv_pid" 2>/dev/null; wait "$srv_pid" 2>/dev/null; srv_pid=
+[ -n "${srv_pid:-}" ] && { kill "$srv_pid" 2>/dev/null; wait "$srv_pid" 2>/dev/null; srv_pid=; }
 sleep 0.5
 for _ in $(seq 50); do [ -z "$(ours)" ] && break; sleep 0.1; done
 ps -o pid,comm,args -p "$(ours | tr '\n' ',' | sed 's/,$//')" >"$T/out" 2>/dev/null
