@@ -67,7 +67,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ "$mode" = evolution ]; then echo "1..19"; else echo "1..32"; fi
+if [ "$mode" = evolution ]; then echo "1..21"; else echo "1..32"; fi
 
 # The org: a demo org behind a real liaison-server on a free loopback port.
 "$org" --db "$db" init >/dev/null && "$org" --db "$db" demo >/dev/null && token=$("$org" --db "$db" user token alice)
@@ -211,6 +211,12 @@ else
   kill -0 "$engine_pid" 2>/dev/null && { echo "# Evolution did not quit on SIGTERM"; kill -KILL $evo; }
   wait "$engine_pid" 2>/dev/null
   engine_pid=
+  grep liaison-module "$T/evolution.log" >"$T/out"
+  loads=$(grep -c 'e_module_load$' "$T/out") unloads=$(grep -c 'e_module_unload$' "$T/out")
+  if [ "$loads" -ge 2 ] && [ "$unloads" -ge 1 ] && [ "$(grep -c 'engine ready' "$T/out")" -eq 1 ]; then
+    ok "Evolution loaded the module $loads times and unloaded it $unloads times; one engine started"
+  else not_ok "Evolution loaded, unloaded and loaded the module; one engine started"; fi
+  if has "engine stopped"; then ok "the engine stopped cleanly when Evolution quit"; else not_ok "the engine stopped cleanly when Evolution quit"; fi
   grep -E 'liaison[a-z-]*-(WARNING|CRITICAL)|CRITICAL.*lia_' "$T/evolution.log" >"$T/out"
   expect "Evolution logged no Liaison warning or critical (module load/unload/load, start, quit)" test ! -s "$T/out"
 fi

@@ -75,6 +75,7 @@ G_MODULE_EXPORT void e_module_unload (GTypeModule *type_module);
 G_MODULE_EXPORT void
 e_module_load (GTypeModule *type_module)
 {
+  g_debug ("e_module_load");
   lia_evo_engine_type_register (type_module);
   lia_evo_shell_extension_register_type (type_module);
 #ifdef LIA_HAVE_UI_HOOKS
@@ -85,4 +86,6 @@ e_module_load (GTypeModule *type_module)
 G_MODULE_EXPORT void
 e_module_unload (GTypeModule *type_module)
 {
+  /* The engine belongs to the shell, not to this load of the module. */
+  g_debug ("e_module_unload");
 }
