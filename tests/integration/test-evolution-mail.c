@@ -1880,7 +1880,8 @@ test_engine_hostile (Fx *fx, gconstpointer data)
   const char *names[] = { "1700003001.inj.test", "1700003002.utf.test", "1700003003.mal.test",
                           "1700003004.huge.test", "1700003005.nosender.test" };
   const char *texts[] = { injected, bad_utf8, malformed, huge, no_sender };
-  g_autofree char *ids[G_N_ELEMENTS (names)] = { NULL };
+  g_autoptr (GPtrArray) id_list = g_ptr_array_new_with_free_func (g_free);
+  const char *ids[G_N_ELEMENTS (names)] = { NULL };
   g_autoptr (GPtrArray) failed = NULL;
   g_autoptr (GError) error = NULL;
   gboolean reported = FALSE;
@@ -1896,6 +1897,7 @@ test_engine_hostile (Fx *fx, gconstpointer data)
     {
       write_message (fx->maildir, names[i], texts[i], -1);
       ids[i] = id_of (names[i]);
+      g_ptr_array_add (id_list, (gpointer) ids[i]);
     }
   fx_close (fx);
   g_assert_true (fx_open (fx));
