@@ -285,9 +285,10 @@ bench_bulk_maildir (void)
       tracked += ((LiaBulkResult *) results->pdata[i])->state == LIA_BULK_TRACKED ? 1 : 0;
   }
   printf ("bulk track from maildir: %u of %u messages linked with their CRM email in %.2f s in %u cycles, "
-          "%.0f messages/s (target <= 5 s, ratio %.2f); peak RSS %.1f MB (%.1f MB before)\n",
-          tracked, n_maildir, (t_done - t0) / 1e6, cycles, n_maildir / ((t_done - t0) / 1e6),
-          (t_done - t0) / 5e6, hwm_after / 1024.0, hwm_before / 1024.0);
+          "%.2f ms a message (the target's budget is 0.5 ms a message: 10,000 in 5 s; ratio %.1f); peak RSS "
+          "%.1f MB (%.1f MB before)\n",
+          tracked, n_maildir, (t_done - t0) / 1e6, cycles, (t_done - t0) / 1e3 / n_maildir,
+          (t_done - t0) / 1e3 / n_maildir / 0.5, hwm_after / 1024.0, hwm_before / 1024.0);
   g_assert_cmpuint (tracked, ==, n_maildir);
   lia_plugin_internal_funcs ()->unload (plugin);
   for (guint i = 0; i < 50; i++)
