@@ -827,12 +827,19 @@ lia_cmd_outbox (int argc, char **argv)
       for (guint i = 0; i < changes->len; i++)
         {
           LiaCacheChange *c = g_ptr_array_index (changes, i);
+          g_autofree char *next = c->attempts > 0 ? time_text (c->next_attempt_at) : NULL;
+          g_autofree char *tries = c->attempts > 0 ? g_strdup_printf ("\t%u attempt%s, next %s", c->attempts,
+                                                                      c->attempts == 1 ? "" : "s", next)
+                                                   : NULL;
 
-          g_print ("%" G_GINT64_FORMAT "\t%s\t%s\t%s %s\t%s\t%s\n", c->id,
+          /* id, state, direction, operation, item, reason[, attempts]: one
+           * tab-separated line a change (scripts cut the fields). */
+          g_print ("%" G_GINT64_FORMAT "\t%s\t%s\t%s %s\t%s\t%s%s\n", c->id,
                    c->attempts > 0 ? "failed" : "pending",
                    c->direction == LIA_DIRECTION_TO_CRM ? "to-crm" : "to-host",
                    lia_change_op_to_string (c->op), lia_entity_to_string (c->entity),
-                   c->item_id != NULL ? c->item_id : c->crm_id, c->last_error != NULL ? c->last_error : "");
+                   c->item_id != NULL ? c->item_id : c->crm_id, c->last_error != NULL ? c->last_error : "",
+                   tries != NULL ? tries : "");
         }
       g_print ("%u change%s in the outbox\n", changes->len, changes->len == 1 ? "" : "s");
     }
