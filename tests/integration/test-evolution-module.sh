@@ -67,7 +67,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ "$mode" = evolution ]; then echo "1..21"; else echo "1..32"; fi
+if [ "$mode" = evolution ]; then echo "1..25"; else echo "1..32"; fi
 
 # The org: a demo org behind a real liaison-server on a free loopback port.
 "$org" --db "$db" init >/dev/null && "$org" --db "$db" demo >/dev/null && token=$("$org" --db "$db" user token alice)
@@ -219,6 +219,30 @@ else
   if has "engine stopped"; then ok "the engine stopped cleanly when Evolution quit"; else not_ok "the engine stopped cleanly when Evolution quit"; fi
   grep -E 'liaison[a-z-]*-(WARNING|CRITICAL)|CRITICAL.*lia_' "$T/evolution.log" >"$T/out"
   expect "Evolution logged no Liaison warning or critical (module load/unload/load, start, quit)" test ! -s "$T/out"
+
+  # Evolution again with the plugin missing: Evolution runs, the module
+  # holds the profile and tells the command why its engine is not running.
+  env GSETTINGS_BACKEND=keyfile NO_AT_BRIDGE=1 WEBKIT_DISABLE_SANDBOX_THIS_IS_DANGEROUS=1 \
+    WEBKIT_DISABLE_COMPOSITING_MODE=1 LIBGL_ALWAYS_SOFTWARE=1 LD_LIBRARY_PATH="$libdir" \
+    LIAISON_PLUGIN_PATH="$T/no-such-plugin.so" \
+    xvfb-run -a -s "-screen 0 1280x800x24" evolution -c contacts >"$T/evolution2.log" 2>&1 &
+  engine_pid=$!
+  for _ in $(seq 900); do
+    [ "$(engine_state)" = stopped ] && break
+    kill -0 "$engine_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  check "status over D-Bus when the plugin cannot be loaded" "$liaison" status
+  if has "stopped, offline" && has "last error: cannot load the Liaison plugin"; then ok "status says the engine stopped and why"; else not_ok "status says the engine stopped and why"; fi
+  check "sync fails in one line naming the reason (exit 1)" sh -c "'$liaison' sync; test \$? -eq 1"
+  if [ "$(wc -l <"$T/out")" -eq 1 ] && has "^liaison: the sync engine did not start: cannot load the Liaison plugin"; then
+    ok "and the line is the engine's own"; else not_ok "and the line is the engine's own"; fi
+  evo=$(for p in $(ours); do grep -qs '^evolution' "/proc/$p/comm" && echo "$p"; done)
+  kill -TERM $evo 2>/dev/null
+  for _ in $(seq 300); do kill -0 "$engine_pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$engine_pid" 2>/dev/null && { echo "# Evolution did not quit on SIGTERM"; kill -KILL $evo; }
+  wait "$engine_pid" 2>/dev/null
+  engine_pid=
 fi
 check "without an engine on the bus, sync runs its own engine under the lock" "$liaison" sync
 if ! has "engine in Evolution"; then ok "and it did not go over D-Bus"; else not_ok "and it did not go over D-Bus"; fi
