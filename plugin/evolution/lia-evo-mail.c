@@ -18,6 +18,10 @@ G_STATIC_ASSERT (G_N_ELEMENTS (tag_names) == LIA_HOST_PROP_N);
 #define TAG_REGARDING_ENTITY "liaison-regarding-entity"
 /* The item id the message was tracked under (see lia-evo-mail.h). */
 #define TAG_ITEM_ID "liaison-item-id"
+/* When Liaison last wrote the message's properties (microseconds): Camel
+ * keeps no modification time, and a message marked long after it arrived
+ * must sort as changed now (R-DET-SCAN). */
+#define TAG_MODIFIED "liaison-modified"
 
 static void translate_error (GError **error, LiaErrorCode code);
 
@@ -599,14 +603,21 @@ info_link_state (CamelMessageInfo *info)
   return LIA_LINK_STATE_NONE;
 }
 
+/* Last-modified: when it arrived, or when Liaison last wrote its
+ * properties if that is later. */
 static gint64
 info_modified_at (CamelMessageInfo *info)
 {
   gint64 t = camel_message_info_get_date_received (info);
+  const char *tag = camel_message_info_get_user_tag (info, TAG_MODIFIED);
+  gint64 written = 0;
 
   if (t <= 0)
     t = camel_message_info_get_date_sent (info);
-  return t > 0 ? t * G_USEC_PER_SEC : 0;
+  t = t > 0 ? t * G_USEC_PER_SEC : 0;
+  if (tag != NULL && g_ascii_string_to_signed (tag, 10, 0, G_MAXINT64, &written, NULL) && written > t)
+    t = written;
+  return t;
 }
 
 /* (transfer full) the id the message is known by: the id it was tracked
@@ -1421,6 +1432,11 @@ write_props (LiaEvoMail *mail, const char *item_id, const LiaItem *fields, const
         }
       camel_message_info_set_user_tag (info, tag_names[p], value);
     }
+  {
+    g_autofree char *now = g_strdup_printf ("%" G_GINT64_FORMAT, g_get_real_time ());
+
+    camel_message_info_set_user_tag (info, TAG_MODIFIED, now);
+  }
   camel_folder_thaw (f);
   g_atomic_int_inc (&mail->change_stamp);
   if (out_place != NULL)

@@ -647,22 +647,31 @@ test_track_untrack (Fx *fx, gconstpointer data)
   g_auto (LiaHostProps) marked = { 0 };
   g_auto (LiaHostProps) tracked = { 0 };
   g_auto (LiaHostProps) untracked = { 0 };
+  gint64 before;
 
   g_test_summary ("Track, set regarding and untrack a message (R-MARK-TRACK, R-MARK-REGARDING, "
-                  "R-MARK-UNTRACK): link state 1, then 2 with CRM id, org, OriginalXML and regarding, "
+                  "R-MARK-UNTRACK): link state 1 (the message then sorts as just modified), then 2 with CRM "
+                  "id, org, OriginalXML and regarding, "
                   "then 0 with the mapping gone; each state read back after closing and reopening the "
                   "store, in the item and in the contents table");
   if (fx->mail == NULL)
     return;
 
   lia_host_props_set (&marked, LIA_HOST_PROP_LINK_STATE, "1");
+  before = g_get_real_time ();
   write_ok (fx, id, &marked);
   {
     g_autoptr (LiaHostItem) hi = read_ok (fx, newest_first[2]);
+    g_autoptr (GPtrArray) rows = contents (fx, 0, 100);
 
     g_assert_true (hi->props.mask & (1u << LIA_HOST_PROP_LINK_STATE));
     g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_MARKED);
     g_assert_null (hi->props.crm_id);
+    /* Marked now, it is the most recently modified message (R-DET-SCAN:
+     * a scan from the last sync's watermark finds it). */
+    g_assert_cmpint (hi->modified_at, >=, before);
+    g_assert_cmpstr (((LiaHostRow *) g_ptr_array_index (rows, 0))->item_id, ==, id);
+    g_assert_cmpint (((LiaHostRow *) g_ptr_array_index (rows, 0))->modified_at, ==, hi->modified_at);
   }
 
   lia_host_props_set (&tracked, LIA_HOST_PROP_LINK_STATE, "2");
