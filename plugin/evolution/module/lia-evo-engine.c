@@ -509,17 +509,30 @@ retry_lock (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static void start_step (LiaEvoEngine *self);
+
+/* Everything the main loop runs for the start is this step (the rest is
+ * asynchronous); its duration is logged (G_MESSAGES_DEBUG=liaison-module). */
 static gboolean
 start_idle (gpointer user_data)
 {
-  LiaEvoEngine *self = user_data;
+  gint64 t0 = g_get_monotonic_time ();
+
+  start_step (user_data);
+  g_debug ("start-up step on the main loop: %.1f ms", (g_get_monotonic_time () - t0) / 1000.0);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+start_step (LiaEvoEngine *self)
+{
   g_autoptr (EShell) shell = g_weak_ref_get (&self->shell);
   g_autoptr (GError) error = NULL;
   g_autoptr (GDBusConnection) bus = NULL;
   g_autofree char *path = NULL;
 
   if (shell == NULL || self->stopped)
-    return G_SOURCE_REMOVE;
+    return;
   if (self->profile == NULL)
     {
       self->profile = lia_profile_load (&error);
@@ -529,7 +542,7 @@ start_idle (gpointer user_data)
           g_clear_pointer (&self->error, g_free);
           self->error = g_strdup (error->message);
           g_message ("Liaison: %s", error->message);
-          return G_SOURCE_REMOVE;
+          return;
         }
       self->client_name = g_strdup_printf ("%s-evolution", self->profile->user);
     }
@@ -545,7 +558,7 @@ start_idle (gpointer user_data)
         retry_s = LOCK_RETRY_S;
       g_message ("Liaison: %s; retrying in %u s", error->message, (guint) retry_s);
       self->retry_id = g_timeout_add_seconds ((guint) retry_s, retry_lock, self);
-      return G_SOURCE_REMOVE;
+      return;
     }
   g_clear_error (&error);
   /* The interface first: when the plugin cannot start, `liaison status`
@@ -564,12 +577,11 @@ start_idle (gpointer user_data)
   if (self->module == NULL)
     {
       fail_start (self, "cannot load the Liaison plugin", error);
-      return G_SOURCE_REMOVE;
+      return;
     }
   self->funcs = lia_plugin_module_get_funcs (self->module);
   lia_dbus_service_set_funcs (self->service, self->funcs);
   open_host (self, shell);
-  return G_SOURCE_REMOVE;
 }
 
 LiaEvoEngine *
