@@ -149,24 +149,24 @@ check "sync over HTTP" "$liaison" sync
 # ---- the org unreachable: the change waits in the outbox (R-IMM-FALLBACK) ----
 stop_server
 otto=$("$eds" add-contact Otto Offline otto.offline@example.org)
-check "track while the org is unreachable queues the change" "$liaison" track contact "$otto"
+check "track while the org is unreachable queues the change (R-OFF-QUEUE)" "$liaison" track contact "$otto"
 if has "queued; the org is offline" && has "Cannot reach the CRM"; then ok "and says the org is offline"; else not_ok "and says the org is offline"; fi
 check "outbox while offline" "$liaison" outbox
 if grep -q "	pending	to-crm	track contact	contact:$otto	" "$LIA_CLI_TEST_INNER/out"; then ok "the outbox lists the pending track"; else not_ok "the outbox lists the pending track"; fi
 check "status while offline" "$liaison" status
-if has "offline (" && has "^error:    .*offline: local changes queued"; then ok "status says offline and shows the last error"; else not_ok "status says offline and shows the last error"; fi
+if has "offline (" && has "^error:    .*offline: local changes queued"; then ok "status says offline and shows the last error (R-OFF-STATUS)"; else not_ok "status says offline and shows the last error (R-OFF-STATUS)"; fi
 
 # ---- a change the server refuses: failed, with its reason; retry; drop ----
 start_server --max-request 1024
 big=$("$eds" add-contact Bruno Big bruno.big@example.org)
 "$eds" set-contact "$big" note "$(head -c 3000 /dev/zero | tr '\0' x)" >/dev/null
 check "track of a contact the server refuses (body over --max-request)" "$liaison" track contact "$big"
-if export_has "Otto Offline"; then ok "the change queued offline reached CRM once the org was back"; else not_ok "the change queued offline reached CRM once the org was back"; fi
+if export_has "Otto Offline"; then ok "the change queued offline reached CRM once the org was back (R-OFF-QUEUE)"; else not_ok "the change queued offline reached CRM once the org was back (R-OFF-QUEUE)"; fi
 "$liaison" outbox >"$LIA_CLI_TEST_INNER/out" 2>&1
 bid=$(awk -F'\t' -v item="contact:$big" '$5 == item && $2 == "failed" {print $1}' "$LIA_CLI_TEST_INNER/out")
 if [ -n "$bid" ] && grep -Eq "exceeds the limit of 1024	[0-9]+ attempts?, next [0-9-]+ [0-9:]+$" "$LIA_CLI_TEST_INNER/out"; then ok "outbox lists the failed change with the server's reason and its attempts"; else not_ok "outbox lists the failed change with the server's reason and its attempts"; fi
 check "status shows the failed change" "$liaison" status
-if has "queue:    0 pending, 1 failed" && has "^error:    change $bid .*exceeds the limit"; then ok "status counts it and gives its reason"; else not_ok "status counts it and gives its reason"; fi
+if has "queue:    0 pending, 1 failed" && has "^error:    change $bid .*exceeds the limit"; then ok "status counts it and gives its reason (R-OFF-STATUS)"; else not_ok "status counts it and gives its reason (R-OFF-STATUS)"; fi
 stop_server
 start_server
 check "outbox --retry ID" "$liaison" outbox --retry "$bid"
