@@ -230,6 +230,7 @@ done
 lat=$(sed -n 's/.*latency: longest main-loop stall during the sync \([0-9.]*\) ms.*/\1/p' "$log" | tail -1)
 if [ -n "$lat" ]; then
   echo "# main-loop latency during a sync (org answers after 2 s): longest stall $lat ms (target 50 ms)"
+  grep -a "latency:\|stall " "$log" | sed 's/^/#   /'
   ok "the main-loop latency was measured (R-IMM-BACKGROUND; figure above, not asserted)"
 else
   not_ok "the main-loop latency was measured"

@@ -144,7 +144,76 @@ value_label (const char *text)
   return label;
 }
 
-/* A setting the plugin keeps (no entry point yet: shown, insensitive). */
+/* Settings through the plugin (dup_setting / set_setting), read when the
+ * page is built and written when the user changes them. */
+static LiaPlugin *
+settings_plugin (const LiaPluginFuncs **out_funcs)
+{
+  LiaEvoEngine *engine = lia_ui_engine ();
+
+  *out_funcs = engine != NULL ? lia_evo_engine_get_funcs (engine) : NULL;
+  if (*out_funcs != NULL && (*out_funcs)->dup_setting != NULL && (*out_funcs)->set_setting != NULL)
+    return lia_evo_engine_get_plugin (engine);
+  *out_funcs = NULL;
+  return NULL;
+}
+
+static char *
+setting_get (const char *key, const char *fallback)
+{
+  const LiaPluginFuncs *funcs;
+  LiaPlugin *plugin = settings_plugin (&funcs);
+  char *value = plugin != NULL ? funcs->dup_setting (plugin, key, NULL) : NULL;
+
+  return value != NULL ? value : g_strdup (fallback);
+}
+
+static void
+setting_set (GtkWidget *widget, const char *key, const char *value)
+{
+  const LiaPluginFuncs *funcs;
+  LiaPlugin *plugin = settings_plugin (&funcs);
+  g_autoptr (GError) error = NULL;
+
+  if (plugin == NULL)
+    return;
+  if (!funcs->set_setting (plugin, key, value, &error))
+    lia_ui_alert (NULL, GTK_WINDOW (gtk_widget_get_toplevel (widget)), "failed", error->message);
+  lia_ui_selftest_log ("setting %s = %s: %s", key, value, error == NULL ? "ok" : error->message);
+}
+
+static void
+on_check_toggled (GtkToggleButton *button, gpointer key)
+{
+  setting_set (GTK_WIDGET (button), key, gtk_toggle_button_get_active (button) ? "on" : "off");
+}
+
+static void
+on_interval_changed (GtkSpinButton *spin, gpointer key)
+{
+  g_autofree char *value = g_strdup_printf ("%d", gtk_spin_button_get_value_as_int (spin));
+
+  setting_set (GTK_WIDGET (spin), key, value);
+}
+
+/* An on/off setting of the plugin, live when the plugin has settings. */
+static GtkWidget *
+plugin_check (const char *label, const char *rule, const char *key)
+{
+  const LiaPluginFuncs *funcs;
+  g_autofree char *value = setting_get (key, "on");
+  GtkWidget *check = gtk_check_button_new_with_mnemonic (label);
+
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (check), g_strcmp0 (value, "off") != 0);
+  gtk_widget_set_tooltip_text (check, rule);
+  if (settings_plugin (&funcs) == NULL)
+    gtk_widget_set_sensitive (check, FALSE);
+  else
+    g_signal_connect (check, "toggled", G_CALLBACK (on_check_toggled), (gpointer) key);
+  return check;
+}
+
+/* A setting the plugin does not offer yet: shown, insensitive. */
 static GtkWidget *
 setting_check (const char *label, const char *rule, gboolean value, gboolean can_set)
 {
@@ -225,12 +294,23 @@ lia_ui_prefs_page_new (void)
       setting_check (_ ("This computer is the _synchronizing client"), "R-SET-PRIMARY", TRUE, FALSE), 0,
       row++, 3, 1);
   box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  gtk_box_pack_start (GTK_BOX (box),
-                      setting_check (_ ("Synchronize _automatically every"), "R-SET-INTERVAL", TRUE, FALSE),
-                      FALSE, FALSE, 0);
+  gtk_box_pack_start (
+      GTK_BOX (box),
+      plugin_check (_ ("Synchronize _automatically every"), "R-SET-INTERVAL", LIA_SETTING_SYNC_AUTOMATIC),
+      FALSE, FALSE, 0);
   interval = gtk_spin_button_new_with_range (1, 24 * 60, 1);
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (interval), 15);
-  gtk_widget_set_sensitive (interval, FALSE);
+  {
+    const LiaPluginFuncs *funcs;
+    g_autofree char *minutes = setting_get (LIA_SETTING_SYNC_INTERVAL, "15");
+
+    gtk_spin_button_set_value (GTK_SPIN_BUTTON (interval), g_ascii_strtod (minutes, NULL));
+    gtk_widget_set_tooltip_text (interval, _ ("R-SET-INTERVAL: the org's minimum interval still applies"));
+    if (settings_plugin (&funcs) == NULL)
+      gtk_widget_set_sensitive (interval, FALSE);
+    else
+      g_signal_connect (interval, "value-changed", G_CALLBACK (on_interval_changed),
+                        (gpointer) LIA_SETTING_SYNC_INTERVAL);
+  }
   gtk_box_pack_start (GTK_BOX (box), interval, FALSE, FALSE, 0);
   gtk_box_pack_start (GTK_BOX (box), gtk_label_new (_ ("minutes")), FALSE, FALSE, 0);
   gtk_grid_attach (GTK_GRID (grid), box, 0, row++, 3, 1);
@@ -242,9 +322,10 @@ lia_ui_prefs_page_new (void)
     gtk_container_add (GTK_CONTAINER (types),
                        setting_check (_ (item_types[i].label), "R-SET-ITEMTYPES", TRUE, FALSE));
   gtk_grid_attach (GTK_GRID (grid), types, 1, row++, 2, 1);
-  gtk_grid_attach (GTK_GRID (grid),
-                   setting_check (_ ("Update the _Company field of contacts"), "R-SET-COMPANY", TRUE, FALSE),
-                   0, row++, 3, 1);
+  gtk_grid_attach (
+      GTK_GRID (grid),
+      plugin_check (_ ("Update the _Company field of contacts"), "R-SET-COMPANY", LIA_SETTING_UPDATE_COMPANY),
+      0, row++, 3, 1);
   gtk_grid_attach (
       GTK_GRID (grid),
       setting_check (_ ("Track _replies to tracked email automatically"), "R-SET-AUTOTRACK", TRUE, FALSE), 0,

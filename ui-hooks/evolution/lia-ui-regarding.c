@@ -202,7 +202,6 @@ fill_recent (Dialog *d, const char *text)
     }
 }
 
-#ifdef LIA_UI_HAVE_SEARCH
 typedef struct
 {
   Dialog *d; /* valid while generation matches and not cancelled */
@@ -252,7 +251,6 @@ on_search_done (GObject *source, GAsyncResult *result, gpointer user_data)
   select_first (call->d);
   g_free (call);
 }
-#endif
 
 static void
 on_search_changed (GtkSearchEntry *entry, gpointer user_data)
@@ -269,7 +267,6 @@ on_search_changed (GtkSearchEntry *entry, gpointer user_data)
   select_first (d);
   if (g_utf8_strlen (text, -1) < 2)
     return;
-#ifdef LIA_UI_HAVE_SEARCH
   if (plugin != NULL && lia_evo_engine_get_funcs (engine)->search_async != NULL)
     {
       SearchCall *call = g_new0 (SearchCall, 1);
@@ -282,8 +279,6 @@ on_search_changed (GtkSearchEntry *entry, gpointer user_data)
                                                        on_search_done, call);
       return;
     }
-#endif
-  (void) plugin;
   gtk_label_set_text (GTK_LABEL (d->note), _ ("CRM cannot be searched now; showing recent choices."));
 }
 

@@ -12,6 +12,7 @@
 #include <calendar/gui/e-calendar-view.h>
 #include <calendar/gui/e-comp-editor.h>
 #include <calendar/gui/e-task-table.h>
+#include <e-util/e-util.h>
 #include <mail/message-list.h>
 #include <shell/e-shell-content.h>
 #include <shell/e-shell-view.h>
@@ -81,7 +82,10 @@ typedef struct
   gint64 probe_last;
   gint64 probe_max;
   guint probe_id;
-  gboolean saw_sync;
+  gint64 baseline_max;
+  gboolean measuring;
+  gboolean saw_busy;
+  gboolean sync_done;
 } Walk;
 
 static Walk walk;
@@ -256,6 +260,20 @@ probe_tick (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+static void
+on_walk_status (LiaEvoEngine *engine, gconstpointer data, gpointer user_data)
+{
+  const LiaSyncStatus *status = data;
+
+  if (!walk.measuring)
+    return;
+  if (status->state == LIA_SYNC_STATE_SCANNING || status->state == LIA_SYNC_STATE_UPLOADING
+      || status->state == LIA_SYNC_STATE_DOWNLOADING)
+    walk.saw_busy = TRUE;
+  else if (walk.saw_busy && (status->state == LIA_SYNC_STATE_IDLE || status->state == LIA_SYNC_STATE_OFFLINE))
+    walk.sync_done = TRUE;
+}
+
 static gboolean
 engine_busy (void)
 {
@@ -330,9 +348,15 @@ select_all_in (const char *view_name, GType type)
   if (view == NULL || !e_shell_view_is_active (view))
     return FALSE;
   widget = find_mapped_type (GTK_WIDGET (e_shell_view_get_shell_content (view)), type);
-  if (widget == NULL || !E_IS_SELECTABLE (widget))
+  if (widget == NULL)
     return FALSE;
-  e_selectable_select_all (E_SELECTABLE (widget));
+  /* The calendar's list view is an ETable; the others are selectable. */
+  if (E_IS_TABLE (widget))
+    e_table_select_all (E_TABLE (widget));
+  else if (E_IS_SELECTABLE (widget))
+    e_selectable_select_all (E_SELECTABLE (widget));
+  else
+    return FALSE;
   e_shell_view_update_actions (view);
   return TRUE;
 }
@@ -415,6 +439,7 @@ step (gpointer data)
       if ((!lia_evo_engine_is_ready (lia_ui_engine ()) || engine_busy ()) && walk.waited < 600)
         return G_SOURCE_CONTINUE;
       check (lia_evo_engine_is_ready (lia_ui_engine ()), "the engine is ready");
+      g_signal_connect (lia_ui_engine (), "status-changed", G_CALLBACK (on_walk_status), NULL);
       e_shell_window_set_active_view (walk.window, "mail");
       break;
     case 1: /* the mail view, its Inbox */
@@ -492,27 +517,36 @@ step (gpointer data)
       g_timeout_add (100, drive_regarding, NULL);
       fire (LIA_UI_ACTION_REGARDING);
       break;
-    case 6: /* Synchronize Now with the latency probe */
-      walk.probe_last = 0;
+    case 6: /* the main loop's latency, first at rest for 5 s (the baseline) */
+      if (walk.probe_id == 0)
+        {
+          walk.probe_last = 0;
+          walk.probe_max = 0;
+          walk.probe_id = g_timeout_add_full (G_PRIORITY_DEFAULT, 5, probe_tick, NULL, NULL);
+        }
+      if (walk.waited < 50)
+        return G_SOURCE_CONTINUE;
+      walk.baseline_max = walk.probe_max;
       walk.probe_max = 0;
-      walk.probe_id = g_timeout_add_full (G_PRIORITY_DEFAULT, 5, probe_tick, NULL, NULL);
-      /* From now on the org answers after 2 s (tests/ui/slow-proxy.py). */
+      /* Then Synchronize Now with the org answering after 2 s
+       * (tests/ui/slow-proxy.py holds requests while the flag exists). */
       if (g_getenv ("LIAISON_UI_SELFTEST_SLOW_FLAG") != NULL)
         g_file_set_contents (g_getenv ("LIAISON_UI_SELFTEST_SLOW_FLAG"), "", 0, NULL);
+      walk.measuring = TRUE;
       fire (LIA_UI_ACTION_SYNC);
       break;
-    case 7:
-      if (engine_busy ())
-        walk.saw_sync = TRUE;
-      if ((walk.waited < 20 || engine_busy ()) && walk.waited < 600)
+    case 7: /* 20 s of the cycle (each request waits 2 s), or until it is over */
+      if (!walk.sync_done && walk.waited < 200)
         return G_SOURCE_CONTINUE;
+      walk.measuring = FALSE;
       g_source_remove (walk.probe_id);
+      walk.probe_id = 0;
       if (g_getenv ("LIAISON_UI_SELFTEST_SLOW_FLAG") != NULL)
         g_unlink (g_getenv ("LIAISON_UI_SELFTEST_SLOW_FLAG"));
-      lia_ui_selftest_log (
-          "latency: longest main-loop stall during the sync %.1f ms (target 50 ms; sync seen %d)",
-          walk.probe_max / 1000.0, walk.saw_sync);
-      check (TRUE, "Synchronize Now ran");
+      lia_ui_selftest_log ("latency: longest main-loop stall during the sync %.1f ms (target 50 ms; at rest "
+                           "before it %.1f ms; measured %.1f s of the cycle)",
+                           walk.probe_max / 1000.0, walk.baseline_max / 1000.0, walk.waited / 10.0);
+      check (walk.saw_busy, "Synchronize Now started a cycle with the org 2 s away (measured while it ran)");
       break;
     case 8: /* the status window */
       lia_ui_status_window_show (GTK_WINDOW (walk.window));
@@ -588,19 +622,32 @@ step (gpointer data)
         return G_SOURCE_CONTINUE;
       check_editor_and_close ();
       break;
-    case 20: /* the calendar view */
+    case 20: /* the calendar view, as a list (all events, selectable at once) */
       current_group = "liaison-calendar";
       e_shell_window_set_active_view (walk.window, "calendar");
       break;
     case 21:
-      if (!select_all_in ("calendar", E_TYPE_CALENDAR_VIEW) && walk.waited < 100)
+      if (walk.waited < 10)
+        return G_SOURCE_CONTINUE;
+      {
+        GtkAction *list = NULL;
+
+        for (GList *l = gtk_ui_manager_get_action_groups (e_shell_window_get_ui_manager (walk.window));
+             l != NULL && list == NULL; l = l->next)
+          list = gtk_action_group_get_action (l->data, "calendar-view-list");
+        if (list != NULL)
+          gtk_action_activate (list);
+      }
+      break;
+    case 22:
+      if (!select_all_in ("calendar", E_TYPE_TABLE) && walk.waited < 100)
         return G_SOURCE_CONTINUE;
       if (walk.waited < 20)
         return G_SOURCE_CONTINUE;
       check_view_actions ("calendar", "/calendar-event-popup/event-popup-actions/" LIA_UI_ACTION_TRACK);
       fire (LIA_UI_ACTION_TRACK);
       break;
-    case 22:
+    case 23:
       if (walk.waited < 20 || (engine_busy () && walk.waited < 300))
         return G_SOURCE_CONTINUE;
       current_group = NULL;
