@@ -1272,6 +1272,70 @@ test_notifications (Fx *fx, gconstpointer data)
 }
 
 static void
+test_watch_folder_hook (Fx *fx, gconstpointer data)
+{
+  g_autofree char *archive = lia_evo_mail_folder_id (STORE_UID, "Archive");
+  g_autofree char *uid = NULL;
+  g_autofree char *id = NULL;
+  g_autofree char *data_dir = g_build_filename (fx->tmp, "other-data", NULL);
+  g_autofree char *cache_dir = g_build_filename (fx->tmp, "other-cache", NULL);
+  g_autofree char *other_dir = g_build_filename (fx->tmp, "OtherMaildir", NULL);
+  g_autoptr (CamelSession) other_session = NULL;
+  g_autoptr (CamelStore) other = NULL;
+  g_autoptr (GError) error = NULL;
+  gint64 until;
+
+  g_test_summary ("The MailFolderCache hook: a folder of the primary store handed to "
+                  "lia_evo_mail_watch_folder() is watched from then on (a message filed there is a created "
+                  "notification); a folder of another account's store is ignored; without the hook a folder "
+                  "outside Inbox/Sent/Drafts is not watched");
+  if (fx->mail == NULL)
+    return;
+  watch (fx, on_note);
+  /* Not watched yet. */
+  uid = append (fx, "Archive", m5);
+  id = id_in ("Archive", uid);
+  iterate_for (500);
+  g_assert_cmpuint (notes_about (fx, id), ==, 0);
+
+  other_session = lia_evo_mail_session_new (data_dir, cache_dir);
+  g_assert_cmpint (g_mkdir_with_parents (other_dir, 0700), ==, 0);
+  other = lia_evo_mail_add_maildir_sync (other_session, "other-account", other_dir, &error);
+  g_assert_no_error (error);
+  lia_evo_mail_watch_folder (fx->mail, other, "Archive");
+  lia_evo_mail_watch_folder (fx->mail, fx->store, "Archive");
+  /* Opened in a worker: wait until it is connected (a filed message
+   * proves it). */
+  until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < until)
+    {
+      g_autofree char *u = append (fx, "Archive", m3);
+      g_autofree char *i = id_in ("Archive", u);
+
+      if (notes_have (fx, "created", i, archive, 300))
+        break;
+    }
+  g_assert_cmpuint (g_get_monotonic_time (), <, until);
+  /* The other account's Archive: nothing reported. */
+  {
+    g_autoptr (CamelFolder) f =
+        camel_store_get_folder_sync (other, "Archive", CAMEL_STORE_FOLDER_CREATE, NULL, &error);
+    g_autoptr (CamelMimeMessage) msg = camel_mime_message_new ();
+    g_autoptr (CamelStream) stream = camel_stream_mem_new_with_buffer (m5, strlen (m5));
+
+    g_assert_no_error (error);
+    g_assert_true (
+        camel_data_wrapper_construct_from_stream_sync (CAMEL_DATA_WRAPPER (msg), stream, NULL, &error));
+    g_assert_true (camel_folder_append_message_sync (f, msg, NULL, NULL, NULL, &error));
+    g_assert_no_error (error);
+    iterate_for (500);
+    g_assert_cmpuint (notes_about (fx, "mail:other-account"), ==, 0);
+  }
+  camel_session_remove_service (other_session, CAMEL_SERVICE (other));
+  lia_evo_host_unwatch (fx->host);
+}
+
+static void
 test_moved (Fx *fx, gconstpointer data)
 {
   g_autofree char *m1_id = id_of (newest_first[4]);
@@ -2003,6 +2067,7 @@ main (int argc, char **argv)
   ADD ("/evolution-mail/host/vtable", test_host_vtable);
   ADD ("/evolution-mail/notify/R-DET-NOTIFY-echo", test_notifications);
   ADD ("/evolution-mail/notify/moved-keeps-id", test_moved);
+  ADD ("/evolution-mail/notify/mail-folder-cache-hook", test_watch_folder_hook);
   ADD ("/evolution-mail/engine/R-MAIL-TRACK", test_engine_track);
   ADD ("/evolution-mail/engine/R-MARK-REGARDING", test_engine_regarding);
   ADD ("/evolution-mail/engine/R-DEL-OUT-EMAIL-untrack", test_engine_untrack);
