@@ -24,7 +24,8 @@ struct _LiaDBusService
   guint owner_id;
   gboolean owns_name;
   gboolean lost_name;
-  GList *calls; /* of Call, waiting for the engine */
+  GList *calls;       /* of Call, waiting for the engine */
+  GPtrArray *waiting; /* of GDBusMethodInvocation, waiting for the start */
   LiaSyncState last_state;
   guint last_progress;
 };
@@ -589,6 +590,13 @@ method_call (GDBusConnection *connection, const char *sender, const char *path, 
       g_dbus_method_invocation_return_value (invocation, g_variant_new ("(@a{sv})", status_variant (self)));
       return;
     }
+  if (self->plugin == NULL && self->start_error == NULL)
+    {
+      /* Still starting (Evolution just started): answer once the engine
+       * runs, or failed to. */
+      g_ptr_array_add (self->waiting, invocation);
+      return;
+    }
   if (g_str_equal (method, "SyncNow"))
     {
       handle_sync_now (self, invocation);
@@ -681,6 +689,7 @@ lia_dbus_service_new (const LiaPluginFuncs *funcs, LiaDBusResolveFunc resolve, g
   self->org = g_strdup (org);
   self->user = g_strdup (user);
   self->last_state = LIA_SYNC_STATE_N;
+  self->waiting = g_ptr_array_new ();
   lia_dbus_register_errors ();
   return self;
 }
@@ -694,9 +703,24 @@ lia_dbus_service_set_funcs (LiaDBusService *self, const LiaPluginFuncs *funcs)
 void
 lia_dbus_service_set_plugin (LiaDBusService *self, LiaPlugin *plugin, const char *error_message)
 {
+  g_autoptr (GPtrArray) waiting = NULL;
+
   self->plugin = plugin;
   g_free (self->start_error);
   self->start_error = g_strdup (error_message);
+  if (plugin == NULL && error_message == NULL)
+    return;
+  /* The calls that came while starting, in their order. */
+  waiting = g_steal_pointer (&self->waiting);
+  self->waiting = g_ptr_array_new ();
+  for (guint i = 0; i < waiting->len; i++)
+    {
+      GDBusMethodInvocation *invocation = g_ptr_array_index (waiting, i);
+
+      method_call (self->connection, g_dbus_method_invocation_get_sender (invocation), LIA_DBUS_PATH,
+                   LIA_DBUS_IFACE, g_dbus_method_invocation_get_method_name (invocation),
+                   g_dbus_method_invocation_get_parameters (invocation), invocation, self);
+    }
 }
 
 static void
@@ -788,6 +812,9 @@ lia_dbus_service_free (LiaDBusService *self)
         }
     }
   g_list_free (self->calls);
+  for (guint i = 0; i < self->waiting->len; i++)
+    return_new_error (g_ptr_array_index (self->waiting, i), LIA_ERROR_UNAVAILABLE, "the sync engine stopped");
+  g_ptr_array_unref (self->waiting);
   if (self->owner_id != 0)
     g_bus_unown_name (self->owner_id);
   if (self->registration_id != 0)

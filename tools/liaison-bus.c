@@ -333,6 +333,7 @@ lia_bus_serve (const LiaProfile *profile)
   g_autoptr (GError) error = NULL;
   g_autoptr (GDBusConnection) bus = NULL;
   guint sigint, sigterm;
+  int rc = 0;
 
   bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
   if (bus == NULL)
@@ -340,46 +341,46 @@ lia_bus_serve (const LiaProfile *profile)
       g_printerr ("liaison: serve: no session bus: %s\n", error->message);
       return 1;
     }
-  s.session = lia_session_open (profile, "serve", FALSE, &error);
-  if (s.session == NULL)
-    {
-      g_printerr ("liaison: %s\n", error->message);
-      return 1;
-    }
+  /* The name first, as the module does: commands that come while the
+   * engine opens (EDS may take a second to activate) wait for it. */
   s.service =
       lia_dbus_service_new (lia_plugin_internal_funcs (), serve_resolve, &s, profile->org, profile->user);
-  lia_dbus_service_set_plugin (s.service, lia_session_get_plugin (s.session), NULL);
-  lia_session_set_status_func (s.session, serve_status, &s);
   if (!lia_dbus_service_export (s.service, bus, &error))
     {
       g_printerr ("liaison: serve: %s\n", error->message);
       lia_dbus_service_free (s.service);
-      lia_session_free (s.session);
       return 1;
     }
-  sigint = g_unix_signal_add (SIGINT, serve_quit, &s);
-  sigterm = g_unix_signal_add (SIGTERM, serve_quit, &s);
-  /* Wait for the name before saying we serve: a client started after this
-   * line finds the engine. */
-  while (!lia_dbus_service_owns_name (s.service) && !lia_dbus_service_lost_name (s.service) && !s.quit)
+  while (!lia_dbus_service_owns_name (s.service) && !lia_dbus_service_lost_name (s.service))
     g_main_context_iteration (NULL, TRUE);
   if (lia_dbus_service_lost_name (s.service))
     {
       g_printerr ("liaison: serve: another process owns %s on this session bus\n", LIA_DBUS_NAME);
-      s.quit = TRUE;
+      lia_dbus_service_free (s.service);
+      return 1;
     }
-  if (!s.quit)
+  s.session = lia_session_open (profile, "serve", FALSE, &error);
+  if (s.session == NULL)
     {
-      g_print ("serving the engine of \"%s\" on D-Bus %s (pid %d)\n", profile->org, LIA_DBUS_NAME,
-               (int) getpid ());
-      fflush (stdout);
+      lia_dbus_service_set_plugin (s.service, NULL, error->message);
+      g_printerr ("liaison: %s\n", error->message);
+      lia_dbus_service_free (s.service);
+      return 1;
     }
+  lia_session_set_status_func (s.session, serve_status, &s);
+  lia_dbus_service_set_plugin (s.service, lia_session_get_plugin (s.session), NULL);
+  sigint = g_unix_signal_add (SIGINT, serve_quit, &s);
+  sigterm = g_unix_signal_add (SIGTERM, serve_quit, &s);
+  g_print ("serving the engine of \"%s\" on D-Bus %s (pid %d)\n", profile->org, LIA_DBUS_NAME,
+           (int) getpid ());
+  fflush (stdout);
   while (!s.quit)
     g_main_context_iteration (NULL, TRUE);
   g_source_remove (sigint);
   g_source_remove (sigterm);
   lia_session_set_status_func (s.session, NULL, NULL);
+  lia_dbus_service_set_plugin (s.service, NULL, "liaison serve stopped");
   g_clear_pointer (&s.service, lia_dbus_service_free);
   lia_session_free (s.session);
-  return 0;
+  return rc;
 }

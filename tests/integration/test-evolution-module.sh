@@ -67,7 +67,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ "$mode" = evolution ]; then echo "1..25"; else echo "1..32"; fi
+if [ "$mode" = evolution ]; then echo "1..27"; else echo "1..34"; fi
 
 # The org: a demo org behind a real liaison-server on a free loopback port.
 "$org" --db "$db" init >/dev/null && "$org" --db "$db" demo >/dev/null && token=$("$org" --db "$db" user token alice)
@@ -108,6 +108,14 @@ else
   what="liaison serve"
 fi
 
+if true; then
+  # As soon as the engine's process owns the name, a command waits for the
+  # engine that is still starting instead of failing.
+  for _ in $(seq 900); do bus_owner && break; kill -0 "$engine_pid" 2>/dev/null || break; sleep 0.05; done
+  seen=$(engine_state)
+  check "sync over D-Bus right after $what took the name (state then: ${seen:-?})" "$liaison" sync
+  if has "sync done (engine in Evolution"; then ok "and it went over D-Bus"; else not_ok "and it went over D-Bus"; fi
+fi
 # The engine answers once its bus name is owned and its first cycle ran.
 for _ in $(seq 900); do
   [ "$(engine_state)" = idle ] && break
