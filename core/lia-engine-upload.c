@@ -323,6 +323,35 @@ upload_move (Cycle *c, const LiaCacheChange *change, GError **error)
   return upload_update (c, &moved, error);
 }
 
+/* The item of @m's folder, other than @m's, that carries @m's CRM id and
+ * is linked but not mapped: @m's item moved under a new id and reported
+ * as a delete (and perhaps a create). The whole folder is read, once per
+ * cycle (the index download uses too): hosts keep an item's modification
+ * time on a move (IMAP, Maildir, vCard REV), so the copy may be older
+ * than the watermark. Only cycles that upload a delete pay for it.
+ * *@out_item_id NULL when there is none. */
+static gboolean
+find_moved_copy (Cycle *c, const LiaCacheMapping *m, char **out_item_id, GError **error)
+{
+  LiaEngine *self = c->engine;
+  g_autoptr (GError) local = NULL;
+  g_autoptr (LiaCacheMapping) taken = NULL;
+  const LiaHostRow *row = lia_engine_find_by_crm_id (c, m->entity, m->crm_id, &local);
+
+  *out_item_id = NULL;
+  if (row == NULL && local != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  if (row == NULL || row->link_state != LIA_LINK_STATE_TRACKED || g_strcmp0 (row->item_id, m->item_id) == 0)
+    return TRUE;
+  taken = lia_cache_lookup_item (c->cache, self->store, row->item_id, NULL);
+  if (taken == NULL)
+    *out_item_id = g_strdup (row->item_id);
+  return TRUE;
+}
+
 /* Host deletes and untracks (SPEC section 6, outgoing). */
 static gboolean
 upload_remove (Cycle *c, const LiaCacheChange *change, GError **error)
@@ -344,22 +373,15 @@ upload_remove (Cycle *c, const LiaCacheChange *change, GError **error)
    * same item. Relink it; nothing is deleted on either side. */
   if (!untrack && m->entity != LIA_ENTITY_EMAIL && self->folders[m->entity] != NULL)
     {
-      const LiaHostRow *row = lia_engine_find_by_crm_id (c, m->entity, m->crm_id, &local);
-      g_autoptr (LiaCacheMapping) taken = NULL;
+      g_autofree char *moved_to = NULL;
 
-      if (row == NULL && local != NULL)
+      if (!find_moved_copy (c, m, &moved_to, error))
+        return FALSE;
+      if (moved_to != NULL)
         {
-          g_propagate_error (error, g_steal_pointer (&local));
-          return FALSE;
-        }
-      if (row != NULL)
-        taken = lia_cache_lookup_item (c->cache, self->store, row->item_id, NULL);
-      if (row != NULL && taken == NULL && row->link_state == LIA_LINK_STATE_TRACKED
-          && g_strcmp0 (row->item_id, m->item_id) != 0)
-        {
-          if (!lia_scanner_relink (c->cache, m, self->folders[m->entity], row->item_id, error))
+          if (!lia_scanner_relink (c->cache, m, self->folders[m->entity], moved_to, error))
             return FALSE;
-          lia_engine_journal (c, "moved", row->item_id, m->crm_id, "relinked after a move (R-DUP-NONE)");
+          lia_engine_journal (c, "moved", moved_to, m->crm_id, "relinked after a move (R-DUP-NONE)");
           return TRUE;
         }
     }

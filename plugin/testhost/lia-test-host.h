@@ -57,7 +57,8 @@ gboolean lia_test_host_user_delete (LiaTestHost *host, const char *item_id);
 gboolean lia_test_host_user_move (LiaTestHost *host, const char *item_id, const char *store,
                                   const char *folder);
 /* Moves the item to a place with its own ids (another store or folder, as
- * MAPI and IMAP do): it gets a new id, returned. @report_move: one "moved"
+ * MAPI and IMAP do): it gets a new id, returned, and keeps its
+ * modification time. @report_move: one "moved"
  * notification with the old id; otherwise a delete and a create, as a
  * client that cannot report moves. */
 char *lia_test_host_user_move_new_id (LiaTestHost *host, const char *item_id, const char *store,

@@ -227,6 +227,14 @@ test_regarding_inspector (Ef *ef, gconstpointer data)
   g_assert_cmpuint (ef_crm_count (ef, LIA_ENTITY_APPOINTMENT), ==, 1);
 }
 
+static char *
+crm_id_of_item (EfClient *client, const char *item_id)
+{
+  g_autoptr (LiaHostItem) hi = lia_test_host_dup_item (client->host, item_id);
+
+  return g_strdup (hi->props.crm_id);
+}
+
 static guint
 count_all (EfClient *client, const char *folder)
 {
@@ -351,6 +359,61 @@ test_moved_as_delete_create (Ef *ef, gconstpointer data)
                   "item carrying the same crm-id is relinked, the delete deletes nothing in CRM, no "
                   "duplicate on either side");
   moved_new_id (ef, FALSE);
+}
+
+static void
+test_moved_only_delete_reported (Ef *ef, gconstpointer data)
+{
+  g_autofree char *appt = host_activity (&ef->a, LIA_ENTITY_APPOINTMENT, "Budget review");
+  g_autofree char *appt2 = NULL;
+  g_autofree char *crm_id = NULL;
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (LiaCrmRecord) rec = NULL;
+  g_autoptr (GError) error = NULL;
+  LiaHostNotification gone = { LIA_HOST_ABI_VERSION, LIA_HOST_EVENT_DELETED };
+
+  g_test_summary ("R-DUP-NONE, R-DEL-OUT-APPT: a tracked future appointment moved under a new id, its time "
+                  "kept, by a host that reports only the delete: the delete finds the item carrying the "
+                  "same CRM id and relinks it; the CRM appointment is not deleted, nothing is duplicated");
+  ef_sync (&ef->a);
+  g_assert_true (command (&ef->a, LIA_COMMAND_TRACK, LIA_SURFACE_EXPLORER, LIA_TEST_STORE, appt,
+                          LIA_ENTITY_APPOINTMENT, LIA_LINK_STATE_NONE, &error));
+  g_assert_no_error (error);
+  ef_wait_queued (&ef->a, 0);
+  ef_sync (&ef->a);
+  crm_id = crm_id_of_item (&ef->a, appt);
+  g_assert_nonnull (crm_id);
+  lia_clock_advance (ef->clock, 10 * EF_MINUTE);
+  ef_sync (&ef->a);
+
+  lia_test_host_set_drop_notifications (ef->a.host, TRUE);
+  appt2 = lia_test_host_user_move_new_id (ef->a.host, appt, LIA_TEST_STORE, "calendar", FALSE);
+  lia_test_host_set_drop_notifications (ef->a.host, FALSE);
+  gone.store = LIA_TEST_STORE;
+  gone.folder = "calendar";
+  gone.item_id = appt;
+  gone.entity = LIA_ENTITY_APPOINTMENT;
+  gone.link_state = LIA_LINK_STATE_TRACKED;
+  lia_plugin_internal_funcs ()->notify (ef->a.plugin, &gone);
+  ef_wait_queued (&ef->a, 1);
+  ef_sync (&ef->a);
+  ef_sync (&ef->a);
+
+  rec = ef_crm_get (ef, LIA_ENTITY_APPOINTMENT, crm_id);
+  g_assert_nonnull (rec);
+  g_assert_cmpuint (ef_crm_count (ef, LIA_ENTITY_APPOINTMENT), ==, 1);
+  g_assert_cmpuint (lia_test_host_count_items (ef->a.host, LIA_TEST_STORE, "calendar"), ==, 1);
+  hi = lia_test_host_dup_item (ef->a.host, appt2);
+  g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+  g_assert_cmpstr (hi->props.crm_id, ==, crm_id);
+  {
+    g_autoptr (LiaCacheMapping) m =
+        lia_cache_lookup_crm (lia_engine_get_cache (lia_plugin_get_engine (ef->a.plugin)), LIA_TEST_STORE,
+                              LIA_ENTITY_APPOINTMENT, crm_id, NULL);
+
+    g_assert_nonnull (m);
+    g_assert_cmpstr (m->item_id, ==, appt2);
+  }
 }
 
 static void
@@ -970,6 +1033,7 @@ main (int argc, char **argv)
   ADD ("/engine/R-MARK-UNTRACK/keeps-crm", test_untrack);
   ADD ("/engine/R-DUP-NONE/moved-new-id-reported", test_moved_reported);
   ADD ("/engine/R-DUP-NONE/moved-new-id-delete-create", test_moved_as_delete_create);
+  ADD ("/engine/R-DUP-NONE/moved-new-id-only-delete-reported", test_moved_only_delete_reported);
   ADD ("/engine/R-DET-NOTIFY/queued-at-once", test_notify_queues);
   ADD ("/engine/R-OFF-QUEUE/replayed-after-offline", test_offline_queue);
   ADD ("/engine/R-OFF-QUEUE/R-OFF-STATUS/scanned-while-unreachable", test_offline_start);
