@@ -45,6 +45,8 @@ struct _LiaEvoEngine
   EClient *clients[3]; /* book, events, tasks while opening */
   guint clients_pending;
   LiaEvoMail *mail; /* owned until the host takes it */
+  MailFolderCache *folder_cache;
+  gulong folder_available_id;
   GCancellable *cancellable;
   LiaDBusService *service; /* owned */
   char *client_name;
@@ -309,6 +311,9 @@ load_plugin (LiaEvoEngine *self)
   g_signal_emit (self, signals[SIGNAL_READY], 0);
 }
 
+static void on_folder_available (MailFolderCache *cache, CamelStore *store, const char *folder_name,
+                                 gpointer user_data);
+
 static void
 host_watched (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -322,6 +327,9 @@ host_watched (GObject *source, GAsyncResult *result, gpointer user_data)
       g_object_unref (self);
       return;
     }
+  if (!self->stopped && self->folder_cache != NULL && lia_evo_host_get_mail (self->host) != NULL)
+    self->folder_available_id =
+        g_signal_connect (self->folder_cache, "folder-available", G_CALLBACK (on_folder_available), self);
   if (!self->stopped)
     load_plugin (self);
   g_object_unref (self);
@@ -410,48 +418,39 @@ mail_resolved (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 /* The default mail account's store of Evolution's mail session
- * (R-MARK-PROFILE), or NULL when there is none. */
+ * (R-MARK-PROFILE), with its address and configured Sent and Drafts; NULL
+ * when there is none. */
 static LiaEvoMail *
-open_mail (EShell *shell)
+open_mail (LiaEvoEngine *self, EShell *shell)
 {
-  ESourceRegistry *registry = e_shell_get_registry (shell);
   EShellBackend *backend = e_shell_get_backend_by_name (shell, "mail");
   EMailSession *session = backend != NULL ? e_mail_backend_get_session (E_MAIL_BACKEND (backend)) : NULL;
-  g_autoptr (ESource) account = e_source_registry_ref_default_mail_account (registry);
-  g_autoptr (ESource) identity = NULL;
-  g_autoptr (CamelService) service = NULL;
-  const char *address = NULL;
+  g_autoptr (GError) error = NULL;
   LiaEvoMail *mail;
 
-  if (session == NULL || account == NULL)
+  if (session == NULL)
     return NULL;
-  service = camel_session_ref_service (CAMEL_SESSION (session), e_source_get_uid (account));
-  if (!CAMEL_IS_STORE (service))
-    return NULL;
-  if (e_source_has_extension (account, E_SOURCE_EXTENSION_MAIL_ACCOUNT))
+  mail =
+      lia_evo_host_mail_for_default_account (e_shell_get_registry (shell), CAMEL_SESSION (session), &error);
+  if (mail == NULL)
     {
-      ESourceMailAccount *ext = e_source_get_extension (account, E_SOURCE_EXTENSION_MAIL_ACCOUNT);
-      const char *identity_uid = e_source_mail_account_get_identity_uid (ext);
-
-      identity = identity_uid != NULL ? e_source_registry_ref_source (registry, identity_uid) : NULL;
+      g_debug ("no mail: %s", error->message);
+      return NULL;
     }
-  if (identity != NULL && e_source_has_extension (identity, E_SOURCE_EXTENSION_MAIL_IDENTITY))
-    address = e_source_mail_identity_get_address (
-        e_source_get_extension (identity, E_SOURCE_EXTENSION_MAIL_IDENTITY));
-  mail = lia_evo_mail_new (CAMEL_STORE (service), address);
-  if (identity != NULL && e_source_has_extension (identity, E_SOURCE_EXTENSION_MAIL_SUBMISSION)
-      && e_source_has_extension (identity, E_SOURCE_EXTENSION_MAIL_COMPOSITION))
-    {
-      ESourceMailSubmission *sub = e_source_get_extension (identity, E_SOURCE_EXTENSION_MAIL_SUBMISSION);
-      ESourceMailComposition *comp = e_source_get_extension (identity, E_SOURCE_EXTENSION_MAIL_COMPOSITION);
-      g_autofree char *sent =
-          lia_evo_mail_folder_name_from_uri (mail, e_source_mail_submission_get_sent_folder (sub));
-      g_autofree char *drafts =
-          lia_evo_mail_folder_name_from_uri (mail, e_source_mail_composition_get_drafts_folder (comp));
-
-      lia_evo_mail_set_configured_folders (mail, sent, drafts);
-    }
+  /* Folders Evolution makes available later (every account: the adapter
+   * keeps only its own store's). */
+  self->folder_cache = g_object_ref (e_mail_session_get_folder_cache (session));
   return mail;
+}
+
+static void
+on_folder_available (MailFolderCache *cache, CamelStore *store, const char *folder_name, gpointer user_data)
+{
+  LiaEvoEngine *self = user_data;
+  LiaEvoMail *mail = self->host != NULL ? lia_evo_host_get_mail (self->host) : NULL;
+
+  if (mail != NULL && !self->stopped)
+    lia_evo_mail_watch_folder (mail, store, folder_name);
 }
 
 /* Reuses Evolution's registry, client cache and mail session. */
@@ -475,7 +474,7 @@ open_host (LiaEvoEngine *self, EShell *shell)
   /* One reference on self for the whole opening, dropped at its end. */
   g_object_ref (self);
   self->clients_pending = 3;
-  self->mail = open_mail (shell);
+  self->mail = open_mail (self, shell);
   if (self->mail != NULL)
     self->clients_pending++;
   /* 30 s: a backend that is still starting answers within that. */
@@ -607,6 +606,10 @@ lia_evo_engine_stop (LiaEvoEngine *self)
   if (self->retry_id != 0)
     g_source_remove (self->retry_id);
   self->retry_id = 0;
+  if (self->folder_available_id != 0)
+    g_signal_handler_disconnect (self->folder_cache, self->folder_available_id);
+  self->folder_available_id = 0;
+  g_clear_object (&self->folder_cache);
   if (self->host != NULL)
     lia_evo_host_unwatch (self->host);
   if (self->service != NULL)
