@@ -465,6 +465,29 @@ track_now (Cycle *c, const LiaHostItem *hi, const char *regarding_id, const char
   return TRUE;
 }
 
+/* Whether the user untracked @item_id at some point: automatic tracking
+ * never undoes that (the untrack's own property write makes the message
+ * look new to the scans below). */
+static gboolean
+was_untracked (LiaCache *cache, const char *store, const char *item_id)
+{
+  static const char sql[] =
+      "SELECT 1 FROM journal WHERE store = ?1 AND item_id = ?2 AND kind = 'untrack' LIMIT 1";
+  sqlite3_stmt *stmt = NULL;
+  gboolean found = FALSE;
+
+  g_mutex_lock (&cache->read_lock);
+  if (sqlite3_prepare_v2 (cache->read_db, sql, -1, &stmt, NULL) == SQLITE_OK)
+    {
+      sqlite3_bind_text (stmt, 1, store, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 2, item_id, -1, SQLITE_TRANSIENT);
+      found = sqlite3_step (stmt) == SQLITE_ROW;
+    }
+  sqlite3_finalize (stmt);
+  g_mutex_unlock (&cache->read_lock);
+  return found;
+}
+
 typedef gboolean (*RowFunc) (Cycle *c, const LiaHostItem *hi, gpointer data, GError **error);
 
 /* Calls @func for every untracked message of @folder modified since the
@@ -503,7 +526,7 @@ scan_new_mail (Cycle *c, const char *folder, const char *wkey, RowFunc func, gpo
               if (row->link_state != LIA_LINK_STATE_NONE)
                 continue;
               m = lia_cache_lookup_item (c->cache, self->store, row->item_id, NULL);
-              if (m != NULL)
+              if (m != NULL || was_untracked (c->cache, self->store, row->item_id))
                 continue;
               hi = lia_host_call_read_item (&self->link, self->store, row->item_id, c->cancellable, &local);
               if (hi == NULL)

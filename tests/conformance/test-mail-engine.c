@@ -445,6 +445,11 @@ test_folder (Ef *ef, gconstpointer data)
     g_autofree char *gone = reason_of (ef, filtered);
     g_assert_null (gone);
   }
+  /* The untrack's own write makes the message look new to the folder's
+   * scan: automatic tracking never undoes a user's untrack. */
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  ef_sync (&ef->a);
+  g_assert_cmpint (state_of (ef, filtered), ==, LIA_LINK_STATE_NONE);
   g_assert_cmpint (state_of (ef, before), ==, LIA_LINK_STATE_NONE);
   g_assert_cmpint (state_of (ef, elsewhere), ==, LIA_LINK_STATE_NONE);
   /* Untracking the folder stops it; survives a restart otherwise. */
