@@ -134,7 +134,7 @@ BackendName=sendmail
 EOF
 mkdir -p "$XDG_CONFIG_HOME/glib-2.0/settings"
 cat >"$XDG_CONFIG_HOME/glib-2.0/settings/keyfile" <<EOF
-[org/gnome/evolution-data-server]
+[org/gnome/evolution]
 default-mail-account='liaison-test-account'
 default-mail-identity='liaison-test-identity'
 EOF
@@ -168,6 +168,8 @@ mkdir -p "$XDG_CONFIG_HOME/liaison"
 printf '[recent-00]\nentity=account\nid=%s\nname=%s\n' "$acct_id" "$acct_name" >"$XDG_CONFIG_HOME/liaison/ui-recent.ini"
 
 # ---- Evolution with the module's self-test ----
+# The module's and the UI's debug messages go to evolution.log.
+export G_MESSAGES_DEBUG=liaison-module,liaison-ui,liaison-evolution
 export LIAISON_UI_SELFTEST=1 LIAISON_UI_SELFTEST_LOG="$log" LIAISON_UI_SELFTEST_SHOTS="$shots"
 export LIAISON_UI_SELFTEST_ACCOUNT=liaison-test-account LIAISON_UI_SELFTEST_SUBJECT="$subject"
 export LIAISON_UI_SELFTEST_QUERY=Fabrikam LIAISON_UI_SELFTEST_SLOW_FLAG="$t/org-slow"

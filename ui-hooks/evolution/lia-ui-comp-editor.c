@@ -149,6 +149,36 @@ update_sensitivity (ECompEditor *editor, GtkActionGroup *group)
     gtk_action_set_sensitive (action, engine);
 }
 
+/* Tracking state visible: a line in the editor says the item is tracked
+ * and with which CRM record (from the sync cache through the plugin). */
+static void
+show_tracking (ECompEditor *editor)
+{
+  LiaEvoEngine *engine = lia_ui_engine ();
+  LiaPlugin *plugin = engine != NULL ? lia_evo_engine_get_plugin (engine) : NULL;
+  const LiaPluginFuncs *funcs = engine != NULL ? lia_evo_engine_get_funcs (engine) : NULL;
+  LiaEntity entity = LIA_ENTITY_N;
+  g_autofree char *item_id = editor_item_id (editor, &entity);
+  LiaCacheMapping *m;
+  EAlert *alert;
+
+  if (plugin == NULL || funcs == NULL || item_id == NULL)
+    return;
+  m = funcs->lookup_item (plugin, LIA_EVO_STORE, item_id, NULL);
+  if (m == NULL || m->state == LIA_LINK_STATE_NONE)
+    {
+      lia_cache_mapping_free (m);
+      return;
+    }
+  alert = e_comp_editor_add_information (
+      editor, m->state == LIA_LINK_STATE_TRACKED ? _ ("Tracked in CRM") : _ ("Marked to be tracked in CRM"),
+      m->crm_id);
+  lia_ui_selftest_log ("editor shows: tracked (%s)", m->crm_id != NULL ? m->crm_id : "no CRM id yet");
+  lia_cache_mapping_free (m);
+  /* The alert bar holds its own reference. */
+  g_clear_object (&alert);
+}
+
 static void
 on_editor_closed (ECompEditor *editor, gboolean saved, gpointer self)
 {
@@ -181,6 +211,7 @@ setup_idle (gpointer data)
       == 0)
     g_warning ("cannot add the Liaison actions to the editor: %s", error->message);
   update_sensitivity (editor, group);
+  show_tracking (editor);
   g_signal_connect_object (editor, "editor-closed", G_CALLBACK (on_editor_closed), self, 0);
   send_ui_event (editor, LIA_UI_EVENT_INSPECTOR_OPEN);
   lia_ui_selftest_log ("%s: actions in place", G_OBJECT_TYPE_NAME (editor));

@@ -233,6 +233,8 @@ lia_ui_add_actions (GtkActionGroup *group, gpointer user_data, GCallback on_trac
         continue;
       action = gtk_action_new (entries[i].name, _ (entries[i].label), _ (entries[i].tooltip), NULL);
       gtk_action_set_icon_name (action, entries[i].icon);
+      /* Track in CRM shows its label on toolbars (the others their icons). */
+      gtk_action_set_is_important (action, g_str_equal (entries[i].name, LIA_UI_ACTION_TRACK));
       g_signal_connect (action, "activate", entries[i].callback, user_data);
       gtk_action_group_add_action (group, action);
       g_object_unref (action);

@@ -134,6 +134,17 @@ heading (const char *text)
 }
 
 static GtkWidget *
+wrapped_label (const char *text)
+{
+  GtkWidget *label = gtk_label_new (text);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_line_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_max_width_chars (GTK_LABEL (label), 70);
+  return label;
+}
+
+static GtkWidget *
 value_label (const char *text)
 {
   GtkWidget *label = gtk_label_new (text);
@@ -336,8 +347,8 @@ lia_ui_prefs_page_new (void)
   gtk_grid_attach (GTK_GRID (grid), heading (_ ("Filters and fields")), 0, row++, 3, 1);
   gtk_grid_attach (
       GTK_GRID (grid),
-      value_label (_ ("The org's sync filters and the synchronized fields with their directions are "
-                      "listed by “liaison status” and “liaison-org filter list”.")),
+      wrapped_label (_ ("The org's sync filters and the synchronized fields with their directions are "
+                        "listed by “liaison status” and “liaison-org filter list”.")),
       0, row++, 3, 1);
   gtk_widget_show_all (grid);
   lia_ui_selftest_log ("preferences page built (profile %s)", have_profile ? "found" : "missing");
