@@ -170,6 +170,14 @@ static const char migration_3[] =
     "END;\n"
     "PRAGMA user_version = 3;\n";
 
+static const char migration_4[] =
+    /* The tracked items of one entity without reading the whole mapping:
+     * the email phase of every cycle looks up the tracked messages (its
+     * correlation index), and a profile holds 100,000 contacts beside
+     * them. */
+    "CREATE INDEX id_mapping_by_entity ON id_mapping (store, entity, link_state);\n"
+    "PRAGMA user_version = 4;\n";
+
 typedef struct
 {
   gint64 version;
@@ -181,6 +189,7 @@ static const Migration migrations[] = {
   { 1, migration_1 },
   { 2, migration_2 },
   { 3, migration_3 },
+  { 4, migration_4 },
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == LIA_CACHE_SCHEMA_VERSION);
 

@@ -370,6 +370,38 @@ read_settings (Cycle *c, GHashTable *org, MailSettings *out)
                                            g_strcmp0 (tagging, "off") != 0);
 }
 
+/* The tracked emails of @store, through the mapping's entity index (cache
+ * schema 4): the cost follows the tracked mail, not the contacts beside it.
+ * (element-type LiaCacheMapping) with store, item id and CRM id set. */
+static GPtrArray *
+tracked_emails (LiaCache *cache, const char *store, GError **error)
+{
+  static const char sql[] = "SELECT folder, item_id, crm_id FROM id_mapping"
+                            " WHERE store = ?1 AND entity = ?2 AND link_state = 2";
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) lia_cache_mapping_free);
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  g_mutex_lock (&cache->read_lock);
+  rc = sqlite3_prepare_v2 (cache->read_db, sql, -1, &stmt, NULL);
+  if (rc == SQLITE_OK)
+    {
+      sqlite3_bind_text (stmt, 1, store, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int (stmt, 2, LIA_ENTITY_EMAIL);
+      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        g_ptr_array_add (out, lia_cache_mapping_new (store, (const char *) sqlite3_column_text (stmt, 0),
+                                                     (const char *) sqlite3_column_text (stmt, 1),
+                                                     LIA_ENTITY_EMAIL,
+                                                     (const char *) sqlite3_column_text (stmt, 2),
+                                                     LIA_LINK_STATE_TRACKED, LIA_LINK_ORIGIN_MANUAL));
+    }
+  if (rc != SQLITE_DONE)
+    lia_sqlite_set_error (error, cache->read_db, rc, cache->path, "read");
+  sqlite3_finalize (stmt);
+  g_mutex_unlock (&cache->read_lock);
+  return rc == SQLITE_DONE ? g_steal_pointer (&out) : NULL;
+}
+
 /* Brings the index in line with the cache's tracked emails. */
 static gboolean
 refresh_index (Cycle *c, LiaEngineMail *mail, const MailSettings *s, GError **error)
@@ -392,7 +424,7 @@ refresh_index (Cycle *c, LiaEngineMail *mail, const MailSettings *s, GError **er
       g_free (mail->index_config);
       mail->index_config = g_steal_pointer (&config);
     }
-  mappings = lia_cache_list_mappings (c->cache, self->store, NULL, error);
+  mappings = tracked_emails (c->cache, self->store, error);
   if (mappings == NULL)
     return FALSE;
   for (guint i = 0; i < mappings->len; i++)
@@ -401,8 +433,6 @@ refresh_index (Cycle *c, LiaEngineMail *mail, const MailSettings *s, GError **er
       g_autoptr (LiaHostItem) hi = NULL;
       g_autoptr (GError) local = NULL;
 
-      if (m->entity != LIA_ENTITY_EMAIL || m->state != LIA_LINK_STATE_TRACKED)
-        continue;
       g_hash_table_add (live, m->item_id);
       if (g_hash_table_contains (mail->indexed, m->item_id))
         continue;
@@ -660,9 +690,10 @@ refill_tokens (Cycle *c, LiaEngineMail *mail, const MailSettings *s, GError **er
   fresh = lia_crm_allocate_tokens_sync (c->engine->crm, TOKEN_POOL_FILL, c->cancellable, &local);
   if (fresh == NULL)
     {
-      /* An unapproved user (R-MAIL-APPROVED) or an older org: no tokens,
-       * and mail still goes out. */
-      if (lia_engine_is_network_error (local))
+      /* An unapproved user (R-MAIL-APPROVED), an older org or the org
+       * gone since: no tokens now, and mail still goes out; the upload
+       * says whether the org is reachable. */
+      if (g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
           g_propagate_error (error, g_steal_pointer (&local));
           return FALSE;
@@ -1037,6 +1068,12 @@ lia_engine_mail_before_upload (Cycle *c, GError **error)
   g_autoptr (GHashTable) folders = NULL;
   const char *inbox = self->folders[LIA_ENTITY_EMAIL];
 
+  /* Without the org's settings (unreachable, or an older org) the scans
+   * wait for a cycle that has them: their watermarks stay, so nothing is
+   * missed, and the index is not rebuilt for guessed settings. Queued
+   * bulk work still goes, and fails like the upload when the org is down. */
+  if (org == NULL)
+    return bulk_upload (c, error);
   read_settings (c, org, &s);
   g_mutex_lock (&mail->lock);
   load_locked (mail, c->cache);
