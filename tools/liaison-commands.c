@@ -460,24 +460,33 @@ parse_item (const char *kind, const char *uid, LiaEntity *out_entity, char **out
   return TRUE;
 }
 
+/* Acts on @n_uids items of one kind in one engine session: one cycle
+ * before (it opens the cache and learns the org's filters), the commands,
+ * one cycle after. */
 static int
-link_command (LiaCommandKind kind, const char *what, const char *item_kind, const char *uid,
-              gboolean delete_in_crm, const char *regarding_id, const char *regarding_name)
+link_command (LiaCommandKind kind, const char *what, const char *item_kind, const char *const *uids,
+              guint n_uids, gboolean delete_in_crm, const char *regarding_id, const char *regarding_name)
 {
   g_autoptr (LiaProfile) profile = NULL;
   g_autoptr (LiaSession) session = NULL;
   g_autoptr (GError) error = NULL;
-  g_autofree char *item_id = NULL;
+  g_autoptr (GPtrArray) item_ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) done = g_ptr_array_new (); /* borrowed uids the command reached */
   g_autofree char *folder = NULL;
-  g_autoptr (LiaCacheMapping) m = NULL;
-  LiaCommand cmd = { LIA_PLUGIN_ABI_VERSION, kind, LIA_SURFACE_EXPLORER };
   LiaEngine *engine;
-  LiaEntity entity;
+  LiaEntity entity = LIA_ENTITY_N;
   g_autofree char *why = NULL;
   gboolean offline = FALSE;
+  int rc = 0;
 
-  if (!parse_item (item_kind, uid, &entity, &item_id))
-    return usage_error ("the item kind is contact, event or task");
+  for (guint i = 0; i < n_uids; i++)
+    {
+      char *item_id = NULL;
+
+      if (!parse_item (item_kind, uids[i], &entity, &item_id))
+        return usage_error ("the item kind is contact, event or task");
+      g_ptr_array_add (item_ids, item_id);
+    }
   profile = lia_profile_load (&error);
   if (profile == NULL)
     return fail (error);
@@ -485,16 +494,19 @@ link_command (LiaCommandKind kind, const char *what, const char *item_kind, cons
     g_autoptr (GDBusConnection) bus = lia_bus_connect_engine ();
 
     if (bus != NULL)
-      return lia_bus_cmd_link (bus, what, item_kind, uid, item_id, delete_in_crm, regarding_id,
-                               regarding_name);
+      {
+        for (guint i = 0; i < n_uids; i++)
+          rc = MAX (rc, lia_bus_cmd_link (bus, what, item_kind, uids[i], g_ptr_array_index (item_ids, i),
+                                          delete_in_crm, regarding_id, regarding_name));
+        return rc;
+      }
   }
   session = lia_session_open (profile, what, FALSE, &error);
   if (session == NULL)
     return fail (error);
   engine = lia_session_get_engine (session);
-  /* The first cycle opens the cache and learns the org's filters. With the
-   * org offline the command is still queued (R-IMM-FALLBACK): the cache
-   * remembers the filters of the last sync. */
+  /* With the org offline the commands are still queued (R-OFF-QUEUE,
+   * R-IMM-FALLBACK): the cache remembers the filters of the last sync. */
   if (!lia_session_sync (session, &error))
     {
       if (!g_error_matches (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE) || lia_engine_get_cache (engine) == NULL)
@@ -505,46 +517,65 @@ link_command (LiaCommandKind kind, const char *what, const char *item_kind, cons
     }
   folder =
       lia_evo_host_get_vtable ()->dup_default_folder (lia_session_get_host (session), LIA_EVO_STORE, entity);
-  m = lia_cache_lookup_item (lia_engine_get_cache (engine), LIA_EVO_STORE, item_id, NULL);
-  cmd.store = LIA_EVO_STORE;
-  cmd.folder = folder;
-  cmd.item_id = item_id;
-  cmd.entity = entity;
-  cmd.link_state = m != NULL ? m->state : LIA_LINK_STATE_NONE;
-  cmd.delete_in_crm = delete_in_crm;
-  cmd.regarding_id = regarding_id;
-  cmd.regarding_name = regarding_name;
-  if (kind == LIA_COMMAND_UNTRACK && m == NULL)
+  for (guint i = 0; i < n_uids; i++)
     {
-      g_printerr ("liaison: %s \"%s\" is not tracked\n", item_kind, uid);
-      return 1;
+      g_autoptr (LiaCacheMapping) m = lia_cache_lookup_item (lia_engine_get_cache (engine), LIA_EVO_STORE,
+                                                             g_ptr_array_index (item_ids, i), NULL);
+      LiaCommand cmd = { LIA_PLUGIN_ABI_VERSION, kind, LIA_SURFACE_EXPLORER };
+
+      if (kind == LIA_COMMAND_UNTRACK && m == NULL)
+        {
+          g_printerr ("liaison: %s \"%s\" is not tracked\n", item_kind, uids[i]);
+          rc = 1;
+          continue;
+        }
+      cmd.store = LIA_EVO_STORE;
+      cmd.folder = folder;
+      cmd.item_id = g_ptr_array_index (item_ids, i);
+      cmd.entity = entity;
+      cmd.link_state = m != NULL ? m->state : LIA_LINK_STATE_NONE;
+      cmd.delete_in_crm = delete_in_crm;
+      cmd.regarding_id = regarding_id;
+      cmd.regarding_name = regarding_name;
+      if (!lia_session_command (session, &cmd, &error))
+        {
+          g_printerr ("liaison: %s \"%s\": %s\n", item_kind, uids[i], error->message);
+          g_clear_error (&error);
+          rc = 1;
+          continue;
+        }
+      g_ptr_array_add (done, GUINT_TO_POINTER (i));
     }
-  if (!lia_session_command (session, &cmd, &error))
-    return fail (error);
-  if (!offline && !lia_session_sync (session, &error))
+  if (done->len > 0 && !offline && !lia_session_sync (session, &error))
     {
       if (!g_error_matches (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE))
         return fail (error);
       offline = TRUE;
       why = g_strdup (error->message);
     }
-  if (offline)
+  for (guint j = 0; j < done->len; j++)
     {
-      g_print ("%s \"%s\": queued; the org is offline (%s): \"liaison outbox\" shows it, the next sync sends "
-               "it\n",
-               item_kind, uid, why);
-      return 0;
+      guint i = GPOINTER_TO_UINT (g_ptr_array_index (done, j));
+      g_autoptr (LiaCacheMapping) m = NULL;
+
+      if (offline)
+        {
+          g_print ("%s \"%s\": queued; the org is offline (%s): \"liaison outbox\" shows it, the next sync "
+                   "sends it\n",
+                   item_kind, uids[i], why);
+          continue;
+        }
+      m = lia_cache_lookup_item (lia_engine_get_cache (engine), LIA_EVO_STORE,
+                                 g_ptr_array_index (item_ids, i), NULL);
+      if (kind == LIA_COMMAND_UNTRACK)
+        g_print ("%s \"%s\": %s\n", item_kind, uids[i], m == NULL ? "untracked" : "untrack queued");
+      else if (m != NULL && m->crm_id != NULL)
+        g_print ("%s \"%s\": %s, CRM %s %s\n", item_kind, uids[i], lia_link_state_to_string (m->state),
+                 lia_entity_to_string (m->entity), m->crm_id);
+      else
+        g_print ("%s \"%s\": queued for CRM (see \"liaison outbox\")\n", item_kind, uids[i]);
     }
-  g_clear_pointer (&m, lia_cache_mapping_free);
-  m = lia_cache_lookup_item (lia_engine_get_cache (engine), LIA_EVO_STORE, item_id, NULL);
-  if (kind == LIA_COMMAND_UNTRACK)
-    g_print ("%s \"%s\": %s\n", item_kind, uid, m == NULL ? "untracked" : "untrack queued");
-  else if (m != NULL && m->crm_id != NULL)
-    g_print ("%s \"%s\": %s, CRM %s %s\n", item_kind, uid, lia_link_state_to_string (m->state),
-             lia_entity_to_string (m->entity), m->crm_id);
-  else
-    g_print ("%s \"%s\": queued for CRM (see \"liaison outbox\")\n", item_kind, uid);
-  return 0;
+  return rc;
 }
 
 /* ---- selection by search ---- */
@@ -692,8 +723,8 @@ link_main (LiaCommandKind kind, const char *what, const char *usage, int argc, c
       regarding_name = pos->len > first_extra + 1 ? g_ptr_array_index (pos, first_extra + 1) : NULL;
     }
   if (search == NULL)
-    return link_command (kind, what, item_kind, g_ptr_array_index (pos, 1), delete_in_crm, regarding_id,
-                         regarding_name);
+    return link_command (kind, what, item_kind, (const char *const *) &pos->pdata[1], 1, delete_in_crm,
+                         regarding_id, regarding_name);
   matches = search_items (item_kind, search, &error);
   if (matches == NULL)
     return fail (error);
@@ -714,13 +745,14 @@ link_main (LiaCommandKind kind, const char *what, const char *usage, int argc, c
         }
       return 1;
     }
-  for (guint i = 0; i < matches->len; i++)
-    {
-      Match *m = g_ptr_array_index (matches, i);
-      int one = link_command (kind, what, item_kind, m->uid, delete_in_crm, regarding_id, regarding_name);
+  {
+    g_autoptr (GPtrArray) uids = g_ptr_array_new ();
 
-      rc = MAX (rc, one);
-    }
+    for (guint i = 0; i < matches->len; i++)
+      g_ptr_array_add (uids, ((Match *) g_ptr_array_index (matches, i))->uid);
+    rc = link_command (kind, what, item_kind, (const char *const *) uids->pdata, uids->len, delete_in_crm,
+                       regarding_id, regarding_name);
+  }
   return rc;
 }
 

@@ -210,6 +210,12 @@ check "track contact --search EMAIL tracks the one match" "$liaison" track conta
 sam_crm=$(crm_of "contact:$sam")
 if [ -n "$sam_crm" ] && export_has "$sam_crm" && [ -z "$(crm_of "contact:$sara")" ]; then
   ok "the CRM has the contact and the cache maps it"; else not_ok "the CRM has the contact and the cache maps it"; fi
+tom=$("$eds" add-contact Tom Twinning tom.t@example.org)
+tim=$("$eds" add-contact Tim Twinning tim.t@example.org)
+check "track --search --all tracks every match in one engine session" "$liaison" track contact --search Twinning --all
+tom_crm=$(crm_of "contact:$tom") tim_crm=$(crm_of "contact:$tim")
+if [ -n "$tom_crm" ] && [ -n "$tim_crm" ] && [ "$tom_crm" != "$tim_crm" ] && export_has "$tom_crm" && export_has "$tim_crm"; then
+  ok "both are in CRM, each with its own record"; else not_ok "both are in CRM, each with its own record"; fi
 ev=$("$eds" add-event "Quarterly review Smithers")
 check "track event --search SUMMARY" "$liaison" track event --search "quarterly review smithers"
 ev_crm=$(crm_of "event:$ev")
