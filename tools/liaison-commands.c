@@ -380,11 +380,12 @@ lia_cmd_status (int argc, char **argv)
     {
       LiaCacheJournalEntry *e = g_ptr_array_index (journal, i);
 
-      if (g_str_equal (e->kind, "cycle"))
+      /* The last successful cycle (R-OFF-STATUS), not an offline one. */
+      if (g_str_equal (e->kind, "cycle") && g_str_has_prefix (e->message, "cycle:"))
         last_at = e->at;
     }
   last = time_text (last_at);
-  g_print ("sync:     last %s\n", last);
+  g_print ("sync:     last successful %s\n", last);
   g_print ("queue:    %" G_GUINT64_FORMAT " pending, %" G_GUINT64_FORMAT " failed%s\n", pending, nfailed,
            nfailed > 0 ? " (\"liaison outbox\" lists them; --retry ID, --drop ID)" : "");
   for (guint i = 0; i < mappings->len; i++)
