@@ -11,7 +11,9 @@
  *   CR (what a LiaValue text promises to the engine and the CRM), and the
  *   body stays within LIA_EVO_MAIL_BODY_MAX;
  * - the HTML converter, fed the same bytes made valid UTF-8, returns valid
- *   UTF-8.
+ *   UTF-8;
+ * - the same bytes as an item or folder id parse to non-empty parts that
+ *   rebuild to an id of the same parts.
  * A broken property aborts: that is how libFuzzer and the replay test see
  * it. (Aborting is for this harness only; the library never does.) */
 
@@ -107,5 +109,37 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   valid = g_utf8_make_valid ((const char *) data, (gssize) size);
   text = lia_evo_mail_html_to_text (valid);
   FUZZ_CHECK (text != NULL && g_utf8_validate (text, -1, NULL));
+
+  /* Item and folder ids arrive from other processes too (the D-Bus Track
+   * method, the liaison command): a parsed id rebuilds to one that parses
+   * to the same parts. */
+  {
+    g_autofree char *store = NULL;
+    g_autofree char *folder = NULL;
+    g_autofree char *uid = NULL;
+    g_autofree char *fstore = NULL;
+    g_autofree char *ffolder = NULL;
+
+    if (lia_evo_mail_parse_item_id (valid, &store, &folder, &uid))
+      {
+        g_autofree char *again = lia_evo_mail_item_id (store, folder, uid);
+        g_autofree char *s2 = NULL;
+        g_autofree char *f2 = NULL;
+        g_autofree char *u2 = NULL;
+
+        FUZZ_CHECK (*store != '\0' && *folder != '\0' && *uid != '\0');
+        FUZZ_CHECK (again != NULL && lia_evo_mail_parse_item_id (again, &s2, &f2, &u2));
+        FUZZ_CHECK (g_str_equal (s2, store) && g_str_equal (f2, folder) && g_str_equal (u2, uid));
+      }
+    if (lia_evo_mail_parse_folder_id (valid, &fstore, &ffolder))
+      {
+        g_autofree char *again = lia_evo_mail_folder_id (fstore, ffolder);
+        g_autofree char *s2 = NULL;
+        g_autofree char *f2 = NULL;
+
+        FUZZ_CHECK (again != NULL && lia_evo_mail_parse_folder_id (again, &s2, &f2));
+        FUZZ_CHECK (g_str_equal (s2, fstore) && g_str_equal (f2, ffolder));
+      }
+  }
   return 0;
 }
