@@ -46,6 +46,9 @@ struct _LiaEvoEngine
   guint clients_pending;
   LiaEvoMail *mail; /* owned until the host takes it */
   MailFolderCache *folder_cache;
+  EMailSession *mail_session;
+  gulong store_added_id;
+  guint store_wait_id;
   gulong folder_available_id;
   GCancellable *cancellable;
   LiaDBusService *service; /* owned */
@@ -417,30 +420,95 @@ mail_resolved (GObject *source, GAsyncResult *result, gpointer user_data)
   one_part_done (self);
 }
 
+#define MAIL_WAIT_S 10
+
 /* The default mail account's store of Evolution's mail session
  * (R-MARK-PROFILE), with its address and configured Sent and Drafts; NULL
- * when there is none. */
+ * when there is none or the session does not have its store yet. */
 static LiaEvoMail *
+try_mail (LiaEvoEngine *self, GError **error)
+{
+  g_autoptr (EShell) shell = g_weak_ref_get (&self->shell);
+
+  if (shell == NULL || self->mail_session == NULL)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND, "no mail session");
+      return NULL;
+    }
+  return lia_evo_host_mail_for_default_account (e_shell_get_registry (shell),
+                                                CAMEL_SESSION (self->mail_session), error);
+}
+
+static void
+stop_waiting_for_store (LiaEvoEngine *self)
+{
+  if (self->store_added_id != 0)
+    g_signal_handler_disconnect (self->mail_session, self->store_added_id);
+  self->store_added_id = 0;
+  if (self->store_wait_id != 0)
+    g_source_remove (self->store_wait_id);
+  self->store_wait_id = 0;
+}
+
+/* The mail backend adds the accounts' stores to its session after start:
+ * the default account's store may come a moment after us. */
+static void
+on_store_added (EMailSession *session, CamelStore *store, gpointer user_data)
+{
+  LiaEvoEngine *self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  self->mail = try_mail (self, &error);
+  if (self->mail == NULL)
+    return;
+  g_debug ("the default mail account's store came: \"%s\"", lia_evo_mail_get_store_uid (self->mail));
+  stop_waiting_for_store (self);
+  lia_evo_mail_resolve_folders_async (self->mail, self->cancellable, mail_resolved, self);
+}
+
+static gboolean
+store_wait_over (gpointer user_data)
+{
+  LiaEvoEngine *self = user_data;
+
+  self->store_wait_id = 0;
+  stop_waiting_for_store (self);
+  g_message ("Liaison: the default mail account's store did not appear in %d s; mail is not synchronized",
+             MAIL_WAIT_S);
+  one_part_done (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Takes one part of the opening when there is mail to wait for. */
+static gboolean
 open_mail (LiaEvoEngine *self, EShell *shell)
 {
   EShellBackend *backend = e_shell_get_backend_by_name (shell, "mail");
-  EMailSession *session = backend != NULL ? e_mail_backend_get_session (E_MAIL_BACKEND (backend)) : NULL;
+  g_autoptr (ESource) account = e_source_registry_ref_default_mail_account (e_shell_get_registry (shell));
   g_autoptr (GError) error = NULL;
-  LiaEvoMail *mail;
 
-  if (session == NULL)
-    return NULL;
-  mail =
-      lia_evo_host_mail_for_default_account (e_shell_get_registry (shell), CAMEL_SESSION (session), &error);
-  if (mail == NULL)
-    {
-      g_debug ("no mail: %s", error->message);
-      return NULL;
-    }
+  if (backend == NULL || account == NULL)
+    return FALSE;
+  self->mail_session = g_object_ref (e_mail_backend_get_session (E_MAIL_BACKEND (backend)));
   /* Folders Evolution makes available later (every account: the adapter
    * keeps only its own store's). */
-  self->folder_cache = g_object_ref (e_mail_session_get_folder_cache (session));
-  return mail;
+  self->folder_cache = g_object_ref (e_mail_session_get_folder_cache (self->mail_session));
+  self->mail = try_mail (self, &error);
+  if (self->mail != NULL)
+    {
+      lia_evo_mail_resolve_folders_async (self->mail, self->cancellable, mail_resolved, self);
+      return TRUE;
+    }
+  if (!g_error_matches (error, LIA_ERROR, LIA_ERROR_NOT_FOUND))
+    {
+      g_message ("Liaison: mail is not synchronized: %s", error->message);
+      return FALSE;
+    }
+  g_debug ("waiting for the default mail account's store (%s)", error->message);
+  self->store_added_id =
+      g_signal_connect (self->mail_session, "store-added", G_CALLBACK (on_store_added), self);
+  self->store_wait_id = g_timeout_add_seconds (MAIL_WAIT_S, store_wait_over, self);
+  return TRUE;
 }
 
 static void
@@ -473,10 +541,9 @@ open_host (LiaEvoEngine *self, EShell *shell)
     }
   /* One reference on self for the whole opening, dropped at its end. */
   g_object_ref (self);
-  self->clients_pending = 3;
-  self->mail = open_mail (self, shell);
-  if (self->mail != NULL)
-    self->clients_pending++;
+  self->clients_pending = 4;
+  if (!open_mail (self, shell))
+    self->clients_pending--;
   /* 30 s: a backend that is still starting answers within that. */
   e_client_cache_get_client (cache, book, E_SOURCE_EXTENSION_ADDRESS_BOOK, 30, self->cancellable,
                              client_opened, self);
@@ -484,8 +551,6 @@ open_host (LiaEvoEngine *self, EShell *shell)
                              self);
   e_client_cache_get_client (cache, tasks, E_SOURCE_EXTENSION_TASK_LIST, 30, self->cancellable, client_opened,
                              self);
-  if (self->mail != NULL)
-    lia_evo_mail_resolve_folders_async (self->mail, self->cancellable, mail_resolved, self);
 }
 
 static char *
@@ -606,10 +671,17 @@ lia_evo_engine_stop (LiaEvoEngine *self)
   if (self->retry_id != 0)
     g_source_remove (self->retry_id);
   self->retry_id = 0;
+  if (self->store_wait_id != 0)
+    {
+      /* The opening still holds a reference: let it go. */
+      stop_waiting_for_store (self);
+      one_part_done (self);
+    }
   if (self->folder_available_id != 0)
     g_signal_handler_disconnect (self->folder_cache, self->folder_available_id);
   self->folder_available_id = 0;
   g_clear_object (&self->folder_cache);
+  g_clear_object (&self->mail_session);
   if (self->host != NULL)
     lia_evo_host_unwatch (self->host);
   if (self->service != NULL)
