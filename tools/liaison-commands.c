@@ -497,8 +497,13 @@ link_command (LiaCommandKind kind, const char *what, const char *item_kind, cons
     if (bus != NULL)
       {
         for (guint i = 0; i < n_uids; i++)
-          rc = MAX (rc, lia_bus_cmd_link (bus, what, item_kind, uids[i], g_ptr_array_index (item_ids, i),
-                                          delete_in_crm, regarding_id, regarding_name));
+          {
+            /* Not inside MAX(): it evaluates its arguments twice. */
+            int one = lia_bus_cmd_link (bus, what, item_kind, uids[i], g_ptr_array_index (item_ids, i),
+                                        delete_in_crm, regarding_id, regarding_name);
+
+            rc = MAX (rc, one);
+          }
         return rc;
       }
   }
