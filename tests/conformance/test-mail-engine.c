@@ -7,6 +7,9 @@
  * folder-level tracking (R-MAIL-FOLDER), bulk tracking (R-MAIL-BULK) and
  * hostile mail. */
 
+#include <signal.h>
+#include <sys/prctl.h>
+
 #include "engine-fixture.h"
 #include "lia-engine-private.h"
 #include "lia-mail-correlate.h"
@@ -618,9 +621,110 @@ test_send_subject (Ef *ef, gconstpointer data)
   g_assert_cmpstr (s1 + strlen ("Quote  Bcc: x@y "), !=, s2 + strlen ("Quote "));
 }
 
+#ifdef LIA_TEST_SERVER
+static void
+server_child_setup (gpointer data)
+{
+  /* The server must not outlive a test that crashes. */
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+/* The same engine over the http connector: liaison-server on a free
+ * loopback port serves the fixture's org file; the in-process org stays
+ * the "CRM web UI" (accounts, Bob's track), writing the same file. */
+static void
+test_http (Ef *ef, gconstpointer data)
+{
+  const char *const to[] = { "bob@example.org", NULL };
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autoptr (GSubprocess) server = NULL;
+  g_autoptr (GDataInputStream) out = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *org_path = ef_path ("org.db");
+  g_autofree char *line = NULL;
+  g_autofree char *acct_a = NULL;
+  g_autofree char *acct_b = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *subject = NULL;
+  g_autofree char *sent = NULL;
+  g_autofree char *reply = NULL;
+  g_autofree char *reg = NULL;
+  g_autofree char *tagged = NULL;
+  g_autoptr (LiaCrm) bob = lia_crm_embedded_new_for_service (ef->org, ef->bob_token);
+
+  g_test_summary ("R-MAIL-CORRELATE-TOKEN, R-MAIL-AUTO, R-MAIL-TAGGING, R-MAIL-DEDUPE over http: against a "
+                  "real liaison-server the engine gets org tokens, auto-tracks a reply carrying one with "
+                  "the thread's regarding, and applies another user's regarding change to the host");
+  g_subprocess_launcher_set_child_setup (launcher, server_child_setup, NULL, NULL);
+  server = g_subprocess_launcher_spawn (launcher, &error, LIA_TEST_SERVER, "--db", org_path, "--listen",
+                                        "127.0.0.1:0", NULL);
+  g_assert_no_error (error);
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server));
+  line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (line != NULL && g_str_has_prefix (line, "listening "));
+  /* Alice's client, now over http (a cache of its own). */
+  ef_client_stop (&ef->a);
+  {
+    LiaPluginConfig config = { LIA_PLUGIN_ABI_VERSION };
+    ef->a.host = lia_test_host_new (ef->mailbox);
+    ef->a.cache_path = ef_path ("alice-http.db");
+    config.cache_path = ef->a.cache_path;
+    config.org_url = line + strlen ("listening ");
+    config.token = ef->alice_token;
+    config.org_name = "test-org";
+    config.client_name = "alice-http";
+    config.clock = ef->clock;
+    ef->a.plugin =
+        lia_plugin_internal_funcs ()->load (&config, lia_test_host_get_vtable (), ef->a.host, &error);
+    g_assert_no_error (error);
+    lia_test_host_set_notify (ef->a.host, ef_on_notify, &ef->a);
+  }
+  ef_sync (&ef->a);
+  acct_a = account (ef, "Record A");
+  acct_b = account (ef, "Record B");
+  token = lia_plugin_internal_funcs ()->dup_send_subject (ef->a.plugin, "Plan");
+  g_assert_true (g_str_has_prefix (token, "Plan CRM:"));
+  subject = g_strdup (token);
+  sent = sent_tracked (ef, "<h1@example.org>", subject, to, acct_a);
+  {
+    g_autofree char *re = g_strdup_printf ("Other subject %s", subject + strlen ("Plan "));
+    reply = receive (ef, "inbox", "<h2@example.net>", NULL, re, "someone@example.net");
+  }
+  ef_sync (&ef->a);
+  g_assert_cmpint (state_of (ef, reply), ==, LIA_LINK_STATE_TRACKED);
+  reg = regarding_of (ef, reply);
+  g_assert_cmpstr (reg, ==, acct_a);
+  /* Bob tracks the sent message too, with Record B: one CRM email, and
+   * Alice's host shows Record B after her next cycle. */
+  {
+    g_autoptr (LiaItem) m = mail ("<h1@example.org>", NULL, subject, "alice@example.org", to, FALSE);
+    g_autoptr (LiaCrmRecord) rec = lia_crm_record_new_for_item (m);
+    g_autoptr (LiaValue) b = lia_value_new_reference (LIA_ENTITY_ACCOUNT, acct_b, "Record B");
+    g_autoptr (LiaCrmRecord) made = NULL;
+    g_autoptr (LiaHostItem) hi = lia_test_host_dup_item (ef->a.host, sent);
+    g_assert_true (lia_item_set (lia_crm_record_get_item (rec), "regarding", b, NULL));
+    made = lia_crm_create_sync (bob, rec, NULL, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (lia_crm_record_get_id (made), ==, hi->props.crm_id);
+  }
+  ef_sync (&ef->a);
+  tagged = regarding_of (ef, sent);
+  g_assert_cmpstr (tagged, ==, acct_b);
+  check_cache (ef);
+  ef_client_stop (&ef->a);
+  g_subprocess_send_signal (server, SIGTERM);
+  g_assert_true (g_subprocess_wait (server, NULL, &error));
+}
+#endif
+
 int
 main (int argc, char **argv)
 {
+  /* The isolated XDG dirs hide the system's GSettings schemas, which the
+   * desktop proxy resolver reads: loopback needs no proxy. */
+  g_setenv ("GIO_USE_PROXY_RESOLVER", "dummy", TRUE);
+  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 #define ADD(path, fn) g_test_add (path, Ef, NULL, ef_setup, fn, ef_teardown)
   ADD ("/mail/engine/R-MAIL-AUTO/response-default", test_auto_response);
@@ -632,6 +736,9 @@ main (int argc, char **argv)
   ADD ("/mail/engine/R-MAIL-BULK/track-many-restart", test_bulk);
   ADD ("/mail/engine/R-MAIL-BULK/per-message-result", test_bulk_failure);
   ADD ("/mail/engine/R-MAIL-CORRELATE-TOKEN/send-subject", test_send_subject);
+#ifdef LIA_TEST_SERVER
+  ADD ("/mail/engine/http/token-auto-tagging", test_http);
+#endif
 #undef ADD
   return g_test_run ();
 }
