@@ -698,7 +698,7 @@ refill_tokens (Cycle *c, LiaEngineMail *mail, const MailSettings *s, GError **er
           g_propagate_error (error, g_steal_pointer (&local));
           return FALSE;
         }
-      g_debug ("no tracking tokens: %s", local->message);
+      g_debug ("email phase: no tracking tokens: %s", local->message);
       return TRUE;
     }
   g_mutex_lock (&mail->lock);
@@ -1063,7 +1063,8 @@ lia_engine_mail_before_upload (Cycle *c, GError **error)
 {
   LiaEngine *self = c->engine;
   LiaEngineMail *mail = mail_of (self);
-  g_autoptr (GHashTable) org = lia_crm_get_settings_sync (self->crm, c->cancellable, NULL);
+  g_autoptr (GError) settings_error = NULL;
+  g_autoptr (GHashTable) org = lia_crm_get_settings_sync (self->crm, c->cancellable, &settings_error);
   g_auto (MailSettings) s = { 0 };
   g_autoptr (GHashTable) folders = NULL;
   const char *inbox = self->folders[LIA_ENTITY_EMAIL];
@@ -1073,7 +1074,10 @@ lia_engine_mail_before_upload (Cycle *c, GError **error)
    * missed, and the index is not rebuilt for guessed settings. Queued
    * bulk work still goes, and fails like the upload when the org is down. */
   if (org == NULL)
-    return bulk_upload (c, error);
+    {
+      g_debug ("email phase: no org settings (%s); the scans wait", settings_error->message);
+      return bulk_upload (c, error);
+    }
   read_settings (c, org, &s);
   g_mutex_lock (&mail->lock);
   load_locked (mail, c->cache);

@@ -673,7 +673,9 @@ test_http (Ef *ef, gconstpointer data)
     config.org_url = line + strlen ("listening ");
     config.token = ef->alice_token;
     config.org_name = "test-org";
-    config.client_name = "alice-http";
+    /* The same client name is the same subscription: this client stays
+     * the primary one, whether or not the stopped client had subscribed. */
+    config.client_name = "alice-laptop";
     config.clock = ef->clock;
     ef->a.plugin =
         lia_plugin_internal_funcs ()->load (&config, lia_test_host_get_vtable (), ef->a.host, &error);
