@@ -318,6 +318,10 @@ upload_move (Cycle *c, const LiaCacheChange *change, GError **error)
         }
       moved.store = m->store;
     }
+  /* Email: the link is all a move changes (the message's fields do not);
+   * its regarding and tracking stay the email phases' business. */
+  if (m != NULL && m->entity == LIA_ENTITY_EMAIL)
+    return TRUE;
   if (m != NULL && m->state == LIA_LINK_STATE_MARKED)
     return upload_track (c, &moved, error);
   return upload_update (c, &moved, error);
