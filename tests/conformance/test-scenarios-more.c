@@ -361,6 +361,38 @@ test_migration (Ef *ef, gconstpointer data)
   (void) id2;
 }
 
+static void
+test_email_moved (Ef *ef, gconstpointer data)
+{
+  g_autofree char *m = NULL;
+  g_autofree char *m2 = NULL;
+  g_autofree char *crm_id = NULL;
+  g_autoptr (LiaCacheMapping) map = NULL;
+
+  g_test_summary ("R-DUP-NONE, R-DEL-OUT-EMAIL: a tracked email moved to another folder under a new id "
+                  "(as IMAP does) and reported as one move keeps its link on the new id; CRM keeps one "
+                  "email, nothing is untracked or created again");
+  ef_sync (&ef->a);
+  m = received_mail (&ef->a, "<move@customer.example>", "Order to file");
+  command_ok (&ef->a, LIA_COMMAND_TRACK, "inbox", m, LIA_ENTITY_EMAIL, NULL, FALSE);
+  ef_wait_queued (&ef->a, 0);
+  ef_sync (&ef->a);
+  crm_id = crm_id_of (&ef->a, m);
+  g_assert_nonnull (crm_id);
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  m2 = lia_test_host_user_move_new_id (ef->a.host, m, LIA_TEST_STORE, "orders", TRUE);
+  ef_wait_queued (&ef->a, 1);
+  ef_sync (&ef->a);
+  ef_sync (&ef->a);
+  map = lia_cache_lookup_item (lia_engine_get_cache (lia_plugin_get_engine (ef->a.plugin)), LIA_TEST_STORE,
+                               m2, NULL);
+  g_assert_nonnull (map);
+  g_assert_cmpstr (map->crm_id, ==, crm_id);
+  g_assert_cmpint (state_of (&ef->a, m2), ==, LIA_LINK_STATE_TRACKED);
+  g_assert_true (crm_exists (ef, LIA_ENTITY_EMAIL, crm_id));
+  g_assert_cmpuint (ef_crm_count (ef, LIA_ENTITY_EMAIL), ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -369,6 +401,7 @@ main (int argc, char **argv)
   ADD ("/engine/R-IMM-DELETE-EXPL/R-IMM-DELETE-INSP/at-next-cycle-by-rules", test_delete_at_cycle);
   ADD ("/engine/R-ROLE-EMAIL-UNIFORM/R-DEL-OUT-EMAIL/secondary-and-untrack", test_email_uniform);
   ADD ("/engine/R-DET-SERVER/acknowledged-once", test_server_acknowledged);
+  ADD ("/engine/R-DUP-NONE/email-moved-new-id", test_email_moved);
   ADD ("/engine/R-DUP-IDS/R-DUP-NONE/migrated-org-relinks", test_migration);
 #undef ADD
   return g_test_run ();
