@@ -1789,6 +1789,70 @@ test_engine_crm_delete (Fx *fx, gconstpointer data)
   }
 }
 
+static void
+test_engine_draft_send (Fx *fx, gconstpointer data)
+{
+  g_autofree char *d_uid = NULL;
+  g_autofree char *s_uid = NULL;
+  g_autofree char *d_id = NULL;
+  g_autofree char *s_id = NULL;
+  g_autofree char *account = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LiaHostItem) draft = NULL;
+  g_autoptr (LiaHostItem) sent = NULL;
+  g_autoptr (LiaCrmRecord) rec = NULL;
+  LiaCommand cmd = { LIA_PLUGIN_ABI_VERSION, LIA_COMMAND_SET_REGARDING, LIA_SURFACE_INSPECTOR };
+  LiaUiEvent ev = { LIA_PLUGIN_ABI_VERSION, LIA_UI_EVENT_SEND };
+
+  g_test_summary (
+      "R-IMM-DRAFT on Camel: Set Regarding on a draft in the Drafts folder (is_draft) never reaches "
+      "CRM; when the composer reports the send, the message filed in Sent is tracked with that "
+      "regarding (R-IMM-OUTGOING-ASYNC: the send only queues it)");
+  if (fx->mail == NULL)
+    return;
+  engine_start (fx);
+  engine_sync (fx);
+  account = crm_account (fx, "Northwind");
+  d_uid = append (fx, DRAFTS, draft1);
+  d_id = id_in (DRAFTS, d_uid);
+  draft = host_read_ok (fx, d_id);
+  g_assert_true (draft->is_draft);
+  cmd.store = LIA_EVO_STORE;
+  cmd.folder = fx->drafts;
+  cmd.item_id = d_id;
+  cmd.entity = LIA_ENTITY_EMAIL;
+  cmd.is_draft = TRUE;
+  cmd.regarding_id = account;
+  cmd.regarding_name = "Northwind";
+  g_assert_true (lia_plugin_internal_funcs ()->command (fx->plugin, &cmd, &error));
+  g_assert_no_error (error);
+  engine_sync (fx);
+  {
+    g_autoptr (LiaHostItem) still = host_read_ok (fx, d_id);
+
+    g_assert_null (still->props.crm_id);
+    g_assert_cmpint (still->props.link_state, <, LIA_LINK_STATE_TRACKED);
+  }
+
+  /* Sent: Evolution files the message in Sent and removes the draft. */
+  s_uid = append (fx, SENT, sent1);
+  s_id = id_in (SENT, s_uid);
+  ev.store = LIA_EVO_STORE;
+  ev.item_id = s_id;
+  ev.draft_id = d_id;
+  lia_plugin_internal_funcs ()->ui_event (fx->plugin, &ev);
+  iterate_for (300);
+  engine_sync (fx);
+  sent = host_read_ok (fx, s_id);
+  g_assert_cmpint (sent->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+  g_assert_cmpstr (sent->props.regarding_id, ==, account);
+  rec = crm_email (fx, sent->props.crm_id);
+  g_assert_cmpstr (lia_value_get_enum (lia_item_get (lia_crm_record_get_item (rec), "direction")), ==,
+                   "outgoing");
+  g_assert_cmpstr (lia_value_get_reference_id (lia_item_get (lia_crm_record_get_item (rec), "regarding")), ==,
+                   account);
+}
+
 /* R-ROLE-EMAIL-UNIFORM: a second client of the same user (its own copy of
  * the mailbox, its own cache) is secondary, and email behaves there as on
  * the primary. */
@@ -2094,6 +2158,7 @@ main (int argc, char **argv)
   ADD ("/evolution-mail/engine/R-DEL-OUT-EMAIL-host-delete", test_engine_host_delete);
   ADD ("/evolution-mail/engine/R-DEL-IN-EMAIL", test_engine_crm_delete);
   ADD ("/evolution-mail/engine/hostile-mail", test_engine_hostile);
+  ADD ("/evolution-mail/engine/R-IMM-DRAFT-send", test_engine_draft_send);
   ADD ("/evolution-mail/engine/R-ROLE-EMAIL-UNIFORM-secondary", test_engine_secondary);
   return g_test_run ();
 }
