@@ -31,13 +31,17 @@ if [ -z "${LIA_MOD_TEST_INNER:-}" ]; then
   env -u DISPLAY -u DBUS_SESSION_BUS_ADDRESS -u WAYLAND_DISPLAY HOME="$tmp" XDG_CONFIG_HOME="$tmp/config" \
     XDG_DATA_HOME="$tmp/data" XDG_CACHE_HOME="$tmp/cache" XDG_RUNTIME_DIR="$tmp/runtime" \
     GSETTINGS_BACKEND=memory GIO_USE_VFS=local LIA_MOD_TEST_INNER="$tmp" \
-    dbus-run-session -- sh "$0" "$@"
+    dbus-run-session -- sh "$0" "$@" 3>&1 1>"$tmp/bus.log"
   rc=$?
+  # What the bus and the services it activated printed (not TAP).
+  sed 's/^/# bus: /' "$tmp/bus.log"
   sleep 0.5
   [ -n "${LIA_KEEP:-}" ] || rm -rf "$tmp"
   exit $rc
 fi
 
+# TAP goes to fd 3; the bus daemon and what it activates write to bus.log.
+exec 1>&3 3>&-
 liaison=$2 org=$3 eds=$4 server=$5 module=$6 plugin=$7 libdir=$8
 T=$LIA_MOD_TEST_INNER
 db="$T/org.db"
