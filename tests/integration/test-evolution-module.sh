@@ -71,7 +71,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ "$mode" = evolution ]; then echo "1..27"; else echo "1..34"; fi
+if [ "$mode" = evolution ]; then echo "1..29"; else echo "1..36"; fi
 
 # The org: a demo org behind a real liaison-server on a free loopback port.
 "$org" --db "$db" init >/dev/null && "$org" --db "$db" demo >/dev/null && token=$("$org" --db "$db" user token alice)
@@ -168,6 +168,9 @@ if [ "$mode" = evolution ]; then
   # run hang (seen under Xvfb); the Camel part has its own tests.
 fi
 
+check "sync without the session bus is refused by the engine lock (exit 1)" \
+  sh -c "DBUS_SESSION_BUS_ADDRESS=unix:path=$T/no-bus '$liaison' sync; test \$? -eq 1"
+if has "already running"; then ok "and says the engine of the profile is already running"; else not_ok "and says the engine of the profile is already running"; fi
 check "doctor (not offered over D-Bus) is refused by the engine lock" sh -c "'$liaison' doctor; test \$? -eq 1"
 if has "already running" && has "liaison $( [ "$mode" = evolution ] && echo evolution || echo serve)"; then
   ok "the refusal names the engine holding the lock"; else not_ok "the refusal names the engine holding the lock"; fi
