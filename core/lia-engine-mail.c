@@ -34,6 +34,7 @@ struct _LiaEngineMail
   LiaMailIndex *index; /* owned; worker only */
   GHashTable *indexed; /* owned; worker only: item id -> crm id (owned) */
   char *index_config;  /* owned; worker only: the settings the index was made for */
+  GHashTable *org;     /* owned, nullable; worker only: the org settings the cycle read */
   GMutex lock;
   GHashTable *folders; /* owned, guarded by lock: "store/folder" -> "id\nname" or "" */
   GPtrArray *tokens;   /* owned, guarded by lock: unused tokens, oldest first */
@@ -49,6 +50,7 @@ lia_engine_mail_free (LiaEngineMail *mail)
   g_clear_pointer (&mail->index, lia_mail_index_free);
   g_clear_pointer (&mail->indexed, g_hash_table_unref);
   g_free (mail->index_config);
+  g_clear_pointer (&mail->org, g_hash_table_unref);
   g_clear_pointer (&mail->folders, g_hash_table_unref);
   g_clear_pointer (&mail->tokens, g_ptr_array_unref);
   g_mutex_clear (&mail->lock);
@@ -231,6 +233,28 @@ lia_engine_mail_take_token (LiaEngine *engine)
     token = g_ptr_array_steal_index (mail->tokens, 0);
   g_mutex_unlock (&mail->lock);
   return token;
+}
+
+/* The org's settings, read once per cycle (one round trip over http): the
+ * phase before the upload reads them (@fresh) and keeps them, the phase
+ * after the download of the same cycle takes them. (transfer full)
+ * (nullable) with @error set when they cannot be read. */
+static GHashTable *
+org_settings (Cycle *c, LiaEngineMail *mail, gboolean fresh, GError **error)
+{
+  GHashTable *org;
+
+  if (fresh || mail->org == NULL)
+    {
+      g_clear_pointer (&mail->org, g_hash_table_unref);
+      mail->org = lia_crm_get_settings_sync (c->engine->crm, c->cancellable, error);
+      if (mail->org == NULL)
+        return NULL;
+    }
+  org = g_hash_table_ref (mail->org);
+  if (!fresh)
+    g_clear_pointer (&mail->org, g_hash_table_unref);
+  return org;
 }
 
 /* Reasons ---------------------------------------------------------------- */
@@ -1064,7 +1088,7 @@ lia_engine_mail_before_upload (Cycle *c, GError **error)
   LiaEngine *self = c->engine;
   LiaEngineMail *mail = mail_of (self);
   g_autoptr (GError) settings_error = NULL;
-  g_autoptr (GHashTable) org = lia_crm_get_settings_sync (self->crm, c->cancellable, &settings_error);
+  g_autoptr (GHashTable) org = org_settings (c, mail, TRUE, &settings_error);
   g_auto (MailSettings) s = { 0 };
   g_autoptr (GHashTable) folders = NULL;
   const char *inbox = self->folders[LIA_ENTITY_EMAIL];
@@ -1180,7 +1204,7 @@ lia_engine_mail_after_download (Cycle *c, GError **error)
 {
   LiaEngine *self = c->engine;
   LiaEngineMail *mail = mail_of (self);
-  g_autoptr (GHashTable) org = lia_crm_get_settings_sync (self->crm, c->cancellable, NULL);
+  g_autoptr (GHashTable) org = org_settings (c, mail, FALSE, NULL);
   g_auto (MailSettings) s = { 0 };
   g_autofree char *mark = NULL;
   gint64 since = 0;
