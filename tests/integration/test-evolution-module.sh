@@ -70,6 +70,8 @@ cleanup() {
   wait 2>/dev/null
 }
 trap cleanup EXIT
+# A timeout (SIGTERM) or a closed pipe must not leave Evolution or a server behind.
+trap 'cleanup; exit 1' INT TERM HUP PIPE
 
 if [ "$mode" = evolution ]; then echo "1..29"; else echo "1..36"; fi
 
