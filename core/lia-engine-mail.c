@@ -213,8 +213,10 @@ lia_engine_mail_folder_is_tracked (LiaEngine *engine, const char *store, const c
   mail = mail_of (engine);
   key = folder_key (store, folder);
   g_mutex_lock (&mail->lock);
-  load_locked (mail, lia_engine_get_cache (engine));
-  tracked = g_hash_table_contains (mail->folders, key);
+  /* No I/O on the caller's thread: before the first cycle (or marking)
+   * read the folders, nothing is known to be tracked; that cycle's scans
+   * find the mail anyway. */
+  tracked = mail->loaded && g_hash_table_contains (mail->folders, key);
   g_mutex_unlock (&mail->lock);
   return tracked;
 }

@@ -25,7 +25,8 @@ typedef struct _LiaEngineMail LiaEngineMail;
 LIA_API gboolean lia_engine_mail_set_folder (LiaEngine *engine, const char *store, const char *folder,
                                              gboolean tracked, const char *regarding_id,
                                              const char *regarding_name, GError **error);
-/* Whether @folder is tracked; no I/O after the first call. Any thread. */
+/* Whether @folder is tracked, as far as the engine has read its settings
+ * (a cycle or lia_engine_mail_set_folder() did); no I/O. Any thread. */
 LIA_API gboolean lia_engine_mail_folder_is_tracked (LiaEngine *engine, const char *store, const char *folder);
 /* R-MAIL-CORRELATE-TOKEN: a tracking token for the subject of a tracked
  * outgoing message, from the pool the cycles keep filled; NULL when the

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "lia-dispatcher.h"
+#include "lia-engine-mail.h"
 
 typedef struct
 {
@@ -225,6 +226,12 @@ lia_dispatcher_notify (LiaDispatcher *self, const LiaHostNotification *n)
   g_return_if_fail (self != NULL && n != NULL && n->abi_version == LIA_HOST_ABI_VERSION);
   if (n->item_id == NULL || n->store == NULL)
     return;
+  /* R-MAIL-FOLDER: mail moved or filtered into a tracked folder is tracked
+   * by the email phase of a cycle: start one now (no I/O here). */
+  if ((n->event == LIA_HOST_EVENT_CREATED || n->event == LIA_HOST_EVENT_MOVED)
+      && n->entity == LIA_ENTITY_EMAIL && n->link_state == LIA_LINK_STATE_NONE
+      && lia_engine_mail_folder_is_tracked (self->engine, n->store, n->folder))
+    lia_engine_request_sync (self->engine);
   switch (n->event)
     {
     case LIA_HOST_EVENT_MOVED:
