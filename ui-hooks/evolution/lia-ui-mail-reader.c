@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <string.h>
+
 #include <libemail-engine/libemail-engine.h>
 #include <mail/e-mail-browser.h>
 #include <mail/e-mail-reader.h>
+#include <shell/e-shell-taskbar.h>
+#include <shell/e-shell-view.h>
 #include <shell/e-shell-window.h>
 #include <shell/e-shell.h>
 
@@ -251,6 +255,49 @@ set_sensitive (GtkActionGroup *group, const char *name, gboolean sensitive)
   gtk_action_set_sensitive (action, sensitive);
 }
 
+/* Tracking state visible: for one selected message, the status bar of the
+ * main window says whether it is tracked (and why, when it was tracked
+ * automatically), from the plugin's per-message result. */
+static void
+show_tracking (EMailReader *reader, const char *item_id)
+{
+  GtkWindow *window = e_mail_reader_get_window (reader);
+  LiaEvoEngine *engine = lia_ui_engine ();
+  LiaPlugin *plugin = engine != NULL ? lia_evo_engine_get_plugin (engine) : NULL;
+  const LiaPluginFuncs *funcs = engine != NULL ? lia_evo_engine_get_funcs (engine) : NULL;
+  EShellView *view;
+  EShellTaskbar *taskbar;
+  g_autofree char *result = NULL;
+  g_autofree char *reason = NULL;
+  g_autofree char *line = NULL;
+
+  if (!E_IS_SHELL_WINDOW (window))
+    return;
+  view = e_shell_window_peek_shell_view (E_SHELL_WINDOW (window), "mail");
+  taskbar = view != NULL ? e_shell_view_get_shell_taskbar (view) : NULL;
+  if (taskbar == NULL)
+    return;
+  if (item_id != NULL && plugin != NULL && funcs != NULL && funcs->dup_track_result != NULL)
+    result = funcs->dup_track_result (plugin, LIA_EVO_STORE, item_id, NULL);
+  if (result != NULL && g_str_has_prefix (result, "tracked"))
+    {
+      if (funcs->dup_track_reason != NULL)
+        reason = funcs->dup_track_reason (plugin, LIA_EVO_STORE, item_id, NULL);
+      line = reason != NULL ? g_strdup_printf (_ ("Tracked in CRM (automatically: %s)"), reason)
+                            : g_strdup (_ ("Tracked in CRM"));
+    }
+  else if (g_strcmp0 (result, "pending") == 0)
+    line = g_strdup (_ ("Being tracked in CRM…"));
+  else if (result != NULL && g_str_has_prefix (result, "failed: "))
+    line = g_strdup_printf (_ ("Tracking in CRM failed: %s"), result + strlen ("failed: "));
+  if (line != NULL)
+    e_shell_taskbar_set_message (taskbar, line);
+  else if (g_object_get_data (G_OBJECT (taskbar), "liaison-message") != NULL)
+    e_shell_taskbar_unset_message (taskbar);
+  /* Only ever clear a message this code set. */
+  g_object_set_data (G_OBJECT (taskbar), "liaison-message", GINT_TO_POINTER (line != NULL));
+}
+
 /* EMailReader::update-actions: the rules the UI can tell without asking
  * the org. Tracking needs a selection; for one message the link state
  * decides between Track and Untrack; with several both stay available
@@ -280,8 +327,11 @@ on_update_actions (EMailReader *reader, guint32 state, gpointer user_data)
               camel_service_get_uid (CAMEL_SERVICE (store)), camel_folder_get_full_name (sel.folder),
               g_ptr_array_index (sel.uids, 0));
           link = lia_ui_link_state (item_id);
+          show_tracking (reader, item_id);
         }
     }
+  else
+    show_tracking (reader, NULL);
   can_track = engine != NULL && any && !vtrash && (multiple || link == LIA_LINK_STATE_NONE);
   can_untrack = engine != NULL && any && !vtrash && (multiple || link != LIA_LINK_STATE_NONE);
   set_sensitive (group, LIA_UI_ACTION_TRACK, can_track);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <libemail-engine/libemail-engine.h>
 #include <mail/e-mail-backend.h>
@@ -15,6 +16,7 @@
 #include <e-util/e-util.h>
 #include <mail/message-list.h>
 #include <shell/e-shell-content.h>
+#include <shell/e-shell-taskbar.h>
 #include <shell/e-shell-view.h>
 #include <shell/e-shell-window.h>
 #include <shell/e-shell.h>
@@ -510,6 +512,14 @@ step (gpointer data)
       e_mail_reader_update_actions (mail_reader (), e_mail_reader_check_state (mail_reader ()));
       check (!action_sensitive (LIA_UI_ACTION_TRACK), "Track in CRM is insensitive once tracked");
       check (action_sensitive (LIA_UI_ACTION_UNTRACK), "Untrack is sensitive once tracked");
+      {
+        EShellView *view = e_shell_window_get_shell_view (walk.window, "mail");
+        const char *msg = e_shell_taskbar_get_message (e_shell_view_get_shell_taskbar (view));
+
+        lia_ui_selftest_log ("status bar: %s", msg != NULL ? msg : "");
+        check (msg != NULL && strstr (msg, "Tracked in CRM") != NULL,
+               "the status bar says the selected message is tracked");
+      }
       screenshot ("message-list-tracked");
       break;
     case 5: /* Set Regarding, driven from a timeout while its dialog runs */

@@ -152,6 +152,7 @@ typedef struct
   GtkListStore *change_store;
   GtkListStore *journal_store;
   gulong status_handler;
+  guint refresh_id;
 } StatusWindow;
 
 static StatusWindow *the_window;
@@ -226,10 +227,25 @@ refresh (StatusWindow *w)
                        journal != NULL ? journal->len : 0);
 }
 
+static gboolean
+refresh_later (gpointer user_data)
+{
+  StatusWindow *w = user_data;
+
+  w->refresh_id = 0;
+  refresh (w);
+  return G_SOURCE_REMOVE;
+}
+
+/* Status changes come with every item of a cycle: the lists (read from the
+ * sync cache) are read again at most once a second. */
 static void
 on_window_status (LiaEvoEngine *engine, gconstpointer status, gpointer user_data)
 {
-  refresh (user_data);
+  StatusWindow *w = user_data;
+
+  if (w->refresh_id == 0)
+    w->refresh_id = g_timeout_add_seconds (1, refresh_later, w);
 }
 
 static void
@@ -298,6 +314,7 @@ on_destroy (GtkWidget *widget, gpointer user_data)
 
   if (engine != NULL && w->status_handler != 0)
     g_signal_handler_disconnect (engine, w->status_handler);
+  g_clear_handle_id (&w->refresh_id, g_source_remove);
   g_clear_object (&w->change_store);
   g_clear_object (&w->journal_store);
   if (the_window == w)
