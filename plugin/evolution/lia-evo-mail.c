@@ -200,9 +200,13 @@ struct _LiaEvoMail
   GMainContext *context; /* owned, nullable: the watching context */
   LiaEvoMailNotifyFunc notify;
   gpointer notify_data;
-  GHashTable *watched;             /* owned: CamelFolder (ref) -> handler id */
-  GHashTable *seen;                /* owned: place id -> Seen */
-  GHashTable *pending;             /* owned: item id -> count of own writes in flight */
+  GHashTable *watched; /* owned: CamelFolder (ref) -> handler id */
+  GHashTable *seen;    /* owned: place id -> Seen */
+  GHashTable *pending; /* owned: item id -> count of own writes in flight */
+  /* The uids each watched folder held when the watch began: Camel reports
+   * its first load of a summary as added messages, after the handler is
+   * connected; those are not new mail. */
+  GHashTable *initial;             /* owned: CamelFolder (ref) -> GHashTable of uids */
   GCancellable *watch_cancellable; /* owned */
   /* Watch workers still running (they borrow the adapter): free waits. */
   gint in_flight;
@@ -223,6 +227,8 @@ lia_evo_mail_new (CamelStore *store, const char *account_address)
   mail->watched = g_hash_table_new_full (g_direct_hash, g_direct_equal, g_object_unref, NULL);
   mail->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) seen_free);
   mail->pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  mail->initial = g_hash_table_new_full (g_direct_hash, g_direct_equal, g_object_unref,
+                                         (GDestroyNotify) g_hash_table_unref);
   mail->watch_cancellable = g_cancellable_new ();
   return mail;
 }
@@ -254,6 +260,7 @@ lia_evo_mail_free (LiaEvoMail *mail)
   g_hash_table_unref (mail->watched);
   g_hash_table_unref (mail->seen);
   g_hash_table_unref (mail->pending);
+  g_hash_table_unref (mail->initial);
   g_object_unref (mail->watch_cancellable);
   g_mutex_clear (&mail->lock);
   g_object_unref (mail->store);
@@ -1814,6 +1821,13 @@ on_folder_changed (CamelFolder *folder, CamelFolderChangeInfo *changes, gpointer
       prev = remember (mail, place, id, info);
       if (g_hash_table_contains (mail->pending, id))
         continue;
+      /* Already there when the watch began: Camel loading the summary. */
+      {
+        GHashTable *initial = g_hash_table_lookup (mail->initial, folder);
+
+        if (initial != NULL && g_hash_table_remove (initial, uid))
+          continue;
+      }
       /* A tracked message filed here from elsewhere keeps its id. */
       if (!g_str_equal (id, place))
         {
@@ -1889,6 +1903,7 @@ typedef struct
   GPtrArray *names;   /* owned: full names */
   GPtrArray *folders; /* owned: result, CamelFolder */
   GHashTable *seen;   /* owned: result, place -> Seen */
+  GPtrArray *uids;    /* owned: result, per folder: GHashTable of its uids */
 } Open;
 
 static void
@@ -1897,6 +1912,7 @@ open_free (Open *o)
   g_ptr_array_unref (o->names);
   g_ptr_array_unref (o->folders);
   g_hash_table_unref (o->seen);
+  g_ptr_array_unref (o->uids);
   g_free (o);
 }
 
@@ -1938,6 +1954,13 @@ open_run (GTask *task, Open *o, GCancellable *cancellable)
                                                      camel_message_info_get_uid (info)),
                                s);
         }
+      {
+        GHashTable *set = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+        for (guint k = 0; k < uids->len; k++)
+          g_hash_table_add (set, g_strdup (g_ptr_array_index (uids, k)));
+        g_ptr_array_add (o->uids, set);
+      }
       camel_folder_search_free (f, uids);
       g_ptr_array_add (o->folders, g_steal_pointer (&f));
     }
@@ -1976,6 +1999,8 @@ connect_folders (LiaEvoMail *mail, Open *o)
 
       if (g_hash_table_contains (mail->watched, f))
         continue;
+      g_hash_table_insert (mail->initial, g_object_ref (f),
+                           g_hash_table_ref (g_ptr_array_index (o->uids, i)));
       g_hash_table_insert (
           mail->watched, g_object_ref (f),
           GUINT_TO_POINTER (g_signal_connect (f, "changed", G_CALLBACK (on_folder_changed), mail)));
@@ -1993,6 +2018,7 @@ open_task (LiaEvoMail *mail, GPtrArray *names, GCancellable *cancellable, GAsync
   o->names = names;
   o->folders = g_ptr_array_new_with_free_func (g_object_unref);
   o->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) seen_free);
+  o->uids = g_ptr_array_new_with_free_func ((GDestroyNotify) g_hash_table_unref);
   g_task_set_name (task, "[liaison] open mail folders");
   g_task_set_task_data (task, o, (GDestroyNotify) open_free);
   g_atomic_int_inc (&mail->in_flight);
@@ -2096,5 +2122,6 @@ lia_evo_mail_unwatch (LiaEvoMail *mail)
   g_hash_table_remove_all (mail->watched);
   g_hash_table_remove_all (mail->seen);
   g_hash_table_remove_all (mail->pending);
+  g_hash_table_remove_all (mail->initial);
   g_clear_pointer (&mail->context, g_main_context_unref);
 }
