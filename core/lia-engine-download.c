@@ -51,8 +51,52 @@ lia_engine_find_by_crm_id (Cycle *c, LiaEntity entity, const char *crm_id, GErro
   return g_hash_table_lookup (c->by_crm_id[entity], crm_id);
 }
 
+typedef struct
+{
+  const LiaSyncChange *change; /* borrowed from the page */
+  LiaItem *item;
+  LiaHostProps props;
+  char *xml;
+} PendingCreate;
+
+static void
+pending_create_free (gpointer data)
+{
+  PendingCreate *p = data;
+
+  lia_item_free (p->item);
+  lia_host_props_clear (&p->props);
+  g_free (p->xml);
+  g_free (p);
+}
+
+static void
+record_created (Cycle *c, const LiaSyncChange *change, const char *item_id, const char *xml,
+                LiaCacheBatch *page_batch)
+{
+  LiaEngine *self = c->engine;
+  const char *folder = self->folders[change->entity];
+  g_autoptr (LiaCacheMapping) mapping =
+      lia_cache_mapping_new (self->store, folder, item_id, change->entity, change->id, LIA_LINK_STATE_TRACKED,
+                             LIA_LINK_ORIGIN_FILTER);
+
+  lia_cache_batch_map (page_batch, mapping);
+  if (xml != NULL)
+    {
+      g_autoptr (LiaCacheOriginal) orig = lia_cache_original_new (self->store, item_id, xml);
+
+      orig->host_modified_at = lia_clock_now (self->clock);
+      orig->crm_version = lia_crm_record_get_version (change->record);
+      orig->crm_modified_at = lia_crm_record_get_modified_on (change->record);
+      orig->crm_owner = g_strdup (lia_crm_record_get_owner (change->record));
+      orig->crm_state = lia_crm_record_get_state (change->record);
+      lia_cache_batch_store_original (page_batch, orig);
+    }
+}
+
 static gboolean
-download_upsert (Cycle *c, const LiaSyncChange *change, LiaCacheBatch *page_batch, GError **error)
+download_upsert (Cycle *c, const LiaSyncChange *change, LiaCacheBatch *page_batch, GPtrArray *pending,
+                 GError **error)
 {
   LiaEngine *self = c->engine;
   const char *folder = self->folders[change->entity];
@@ -63,7 +107,6 @@ download_upsert (Cycle *c, const LiaSyncChange *change, LiaCacheBatch *page_batc
   const LiaHostRow *row;
   g_autoptr (LiaItem) item = NULL;
   g_autofree char *xml = NULL;
-  g_autofree char *item_id = NULL;
   g_autoptr (LiaCacheMapping) mapping = NULL;
   g_auto (LiaHostProps) props = { 0 };
 
@@ -111,26 +154,16 @@ download_upsert (Cycle *c, const LiaSyncChange *change, LiaCacheBatch *page_batc
     xml = lia_engine_encode (crm_view);
   }
   lia_engine_link_props (self, &props, LIA_LINK_STATE_TRACKED, change->id, xml);
-  item_id = lia_host_call_create_item (&self->link, self->store, folder, item, &props, c->cancellable, error);
-  if (item_id == NULL)
-    return FALSE;
-  /* The new mapping and original are committed with the rest of the page
-   * and its anchor (STYLE 20). A crash before that leaves an item carrying
-   * its CRM id; the page comes again and relinks it (R-DUP-NONE). */
-  mapping = lia_cache_mapping_new (self->store, folder, item_id, change->entity, change->id,
-                                   LIA_LINK_STATE_TRACKED, LIA_LINK_ORIGIN_FILTER);
-  lia_cache_batch_map (page_batch, mapping);
-  if (xml != NULL)
-    {
-      g_autoptr (LiaCacheOriginal) orig = lia_cache_original_new (self->store, item_id, xml);
+  /* Created with the page's other new items (lia_engine_download). */
+  {
+    PendingCreate *p = g_new0 (PendingCreate, 1);
 
-      orig->host_modified_at = lia_clock_now (self->clock);
-      orig->crm_version = lia_crm_record_get_version (change->record);
-      orig->crm_modified_at = lia_crm_record_get_modified_on (change->record);
-      orig->crm_owner = g_strdup (lia_crm_record_get_owner (change->record));
-      orig->crm_state = lia_crm_record_get_state (change->record);
-      lia_cache_batch_store_original (page_batch, orig);
-    }
+    p->change = change;
+    p->item = g_steal_pointer (&item);
+    lia_host_props_copy (&p->props, &props);
+    p->xml = g_steal_pointer (&xml);
+    g_ptr_array_add (pending, p);
+  }
   return TRUE;
 }
 
@@ -211,20 +244,109 @@ download_delete (Cycle *c, const LiaSyncChange *change, GError **error)
   return lia_cache_unmap (c->cache, self->store, m->item_id, error);
 }
 
+/* Errors that end the download (the rest would fail the same way); any
+ * other error skips one change, which PrepareSync returns next cycle. */
+static gboolean
+stops_download (const GError *error)
+{
+  return lia_engine_is_network_error (error) || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+         || g_error_matches (error, LIA_ERROR, LIA_ERROR_STORE);
+}
+
+/* Creates a page's new items in one go, so the host can store them
+ * together (one EDS add_contacts call and one transaction instead of one
+ * per item). Their mappings and originals go into the page's batch and are
+ * committed with its anchor (STYLE 20); a crash before that leaves items
+ * carrying their CRM id, which the replayed page relinks (R-DUP-NONE). */
+static gboolean
+create_pending (Cycle *c, GPtrArray *pending, LiaCacheBatch *page_batch, GPtrArray *ids, gint64 *anchor,
+                GError **error)
+{
+  LiaEngine *self = c->engine;
+  g_autofree LiaItem **items = g_new0 (LiaItem *, pending->len);
+  g_autofree LiaHostProps **props = g_new0 (LiaHostProps *, pending->len);
+  g_autofree GError **errors = g_new0 (GError *, pending->len);
+  g_autofree PendingCreate **run = g_new0 (PendingCreate *, pending->len);
+  g_autofree gboolean *done = g_new0 (gboolean, pending->len);
+  GError *fatal = NULL;
+
+  /* A page holds one entity, so one folder; grouped by folder anyway. */
+  for (guint first = 0; first < pending->len; first++)
+    {
+      const char *folder;
+      char **made; /* n ids, NULL where that create failed */
+      guint n = 0;
+
+      if (done[first])
+        continue;
+      folder = self->folders[((PendingCreate *) g_ptr_array_index (pending, first))->change->entity];
+      for (guint i = first; i < pending->len; i++)
+        {
+          PendingCreate *p = g_ptr_array_index (pending, i);
+
+          if (done[i] || g_strcmp0 (self->folders[p->change->entity], folder) != 0)
+            continue;
+          done[i] = TRUE;
+          run[n] = p;
+          items[n] = p->item;
+          props[n] = &p->props;
+          errors[n] = NULL;
+          n++;
+        }
+      made = lia_host_call_create_items (&self->link, self->store, folder, n, items, props, c->cancellable,
+                                         errors);
+      for (guint i = 0; i < n; i++)
+        {
+          PendingCreate *p = run[i];
+
+          if (made[i] == NULL)
+            {
+              if (fatal == NULL && stops_download (errors[i]))
+                fatal = g_steal_pointer (&errors[i]);
+              else if (errors[i] != NULL)
+                lia_engine_journal (c, "error", NULL, p->change->id, errors[i]->message);
+              g_clear_error (&errors[i]);
+              continue;
+            }
+          record_created (c, p->change, made[i], p->xml, page_batch);
+          g_free (made[i]);
+          *anchor = MAX (*anchor, p->change->version);
+          g_ptr_array_add (ids, p->change->id);
+          c->downloaded++;
+          lia_engine_progress (c);
+        }
+      g_free (made);
+    }
+  if (fatal != NULL)
+    {
+      g_propagate_error (error, fatal);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 lia_engine_download (Cycle *c, GError **error)
 {
   LiaEngine *self = c->engine;
   g_autoptr (LiaSyncSummary) summary = NULL;
+  g_autofree char *types = lia_cache_dup_setting (c->cache, LIA_ENGINE_SETTING_ITEM_TYPES, NULL);
+  guint wanted = LIA_ENGINE_ITEM_TYPES_ALL;
   guint mask = 0;
 
+  /* R-SET-ITEMTYPES: the types the user left out are not prepared, so
+   * nothing of them comes to the host (items of them tracked on the host
+   * still go up). A value that does not parse (an older or broken tool
+   * wrote it) counts as the default, all. */
+  if (types != NULL && !lia_engine_parse_item_types (types, &wanted, NULL))
+    wanted = LIA_ENGINE_ITEM_TYPES_ALL;
   /* Email is asked for too, though it travels host to CRM only
    * (R-MAIL-TRACK): the subscription holds the emails this client tracked,
    * and their CRM deletes must reach it to unlink the host message
    * (R-DEL-IN-EMAIL). A tracked message may sit in any folder, so email
    * does not depend on a default folder. */
   for (guint e = 0; e < LIA_ENTITY_N; e++)
-    if (self->folders[e] != NULL || e == LIA_ENTITY_EMAIL)
+    if ((self->folders[e] != NULL && (wanted & (1u << e)) != 0) || e == LIA_ENTITY_EMAIL)
       mask |= 1u << e;
   summary = lia_crm_prepare_sync_sync (self->crm, c->sub, mask, c->cancellable, error);
   if (summary == NULL)
@@ -245,6 +367,7 @@ lia_engine_download (Cycle *c, GError **error)
           g_autoptr (LiaSyncPage) page = lia_crm_get_sync_data_sync (
               self->crm, c->sub, (LiaEntity) e, cursor, LIA_ENGINE_PAGE_SIZE, c->cancellable, error);
           g_autoptr (GPtrArray) ids = NULL;
+          g_autoptr (GPtrArray) pending = g_ptr_array_new_with_free_func (pending_create_free);
           g_autoptr (LiaCacheBatch) batch = lia_cache_batch_new ();
           g_autofree char *key = NULL;
           gint64 anchor = 0;
@@ -258,6 +381,7 @@ lia_engine_download (Cycle *c, GError **error)
             {
               const LiaSyncChange *change = lia_sync_page_get_change (page, i);
               g_autoptr (GError) local = NULL;
+              guint deferred = pending->len;
               gboolean ok;
 
               if (g_cancellable_set_error_if_cancelled (c->cancellable, error))
@@ -273,13 +397,13 @@ lia_engine_download (Cycle *c, GError **error)
                   continue;
                 }
               ok = change->op == LIA_SYNC_OP_DELETE ? download_delete (c, change, &local)
-                                                    : download_upsert (c, change, batch, &local);
+                                                    : download_upsert (c, change, batch, pending, &local);
+              if (ok && pending->len > deferred)
+                continue; /* created below, with the page's other new items */
               if (!ok)
                 {
                   /* Not acknowledged: PrepareSync returns it next cycle. */
-                  if (lia_engine_is_network_error (local)
-                      || g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED)
-                      || g_error_matches (local, LIA_ERROR, LIA_ERROR_STORE))
+                  if (stops_download (local))
                     {
                       g_propagate_error (error, g_steal_pointer (&local));
                       return FALSE;
@@ -292,6 +416,8 @@ lia_engine_download (Cycle *c, GError **error)
               c->downloaded++;
               lia_engine_progress (c);
             }
+          if (pending->len > 0 && !create_pending (c, pending, batch, ids, &anchor, error))
+            return FALSE;
           g_ptr_array_add (ids, NULL);
           /* The anchor is stored only after the page's items are applied
            * (STYLE 20), then acknowledged; a crash between the two replays

@@ -28,6 +28,13 @@ gboolean lia_host_call_write_item (const LiaHostLink *link, const char *store, c
 char *lia_host_call_create_item (const LiaHostLink *link, const char *store, const char *folder,
                                  const LiaItem *item, const LiaHostProps *props, GCancellable *cancellable,
                                  GError **error);
+/* @n creates posted in one main-context turn (a host may send them to its
+ * store together), then waited for. Returns @n ids, NULL where that create
+ * failed with its error in @errors[i] (an array of @n NULL-initialised
+ * GError pointers). */
+char **lia_host_call_create_items (const LiaHostLink *link, const char *store, const char *folder, guint n,
+                                   LiaItem *const *items, LiaHostProps *const *props,
+                                   GCancellable *cancellable, GError **errors);
 gboolean lia_host_call_delete_item (const LiaHostLink *link, const char *store, const char *item_id,
                                     GCancellable *cancellable, GError **error);
 

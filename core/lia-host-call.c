@@ -180,19 +180,17 @@ call_new (const LiaHostLink *link, CallKind kind, const char *store, GCancellabl
   return call;
 }
 
-/* Posts @call and waits; on success steals the result into @out_result. */
+/* Waits for @call, polling the cancellable: a host that stopped iterating
+ * must not keep a worker forever. On success steals the result into
+ * @out_result. */
 static gboolean
-call_run (Call *call, gpointer *out_result, GError **error)
+call_wait (Call *call, gpointer *out_result, GError **error)
 {
   gboolean ok;
 
-  g_main_context_invoke_full (call->link.context, G_PRIORITY_DEFAULT, call_start,
-                              g_atomic_rc_box_acquire (call), (GDestroyNotify) call_unref);
   g_mutex_lock (&call->lock);
   while (!call->done)
     {
-      /* Poll the cancellable: a host that stopped iterating must not keep
-       * a worker forever. */
       gint64 until = g_get_monotonic_time () + 50 * G_TIME_SPAN_MILLISECOND;
 
       if (g_cancellable_is_cancelled (call->cancellable))
@@ -212,6 +210,15 @@ call_run (Call *call, gpointer *out_result, GError **error)
     *out_result = g_steal_pointer (&call->result);
   g_mutex_unlock (&call->lock);
   return ok;
+}
+
+/* Posts @call and waits. */
+static gboolean
+call_run (Call *call, gpointer *out_result, GError **error)
+{
+  g_main_context_invoke_full (call->link.context, G_PRIORITY_DEFAULT, call_start,
+                              g_atomic_rc_box_acquire (call), (GDestroyNotify) call_unref);
+  return call_wait (call, out_result, error);
 }
 
 GPtrArray *
@@ -293,4 +300,53 @@ lia_host_call_delete_item (const LiaHostLink *link, const char *store, const cha
   ok = call_run (call, NULL, error);
   call_unref (call);
   return ok;
+}
+
+/* Runs on the host's main context: starts every create of a batch in the
+ * same turn, so an adapter can hand them to its host together. */
+static gboolean
+call_start_many (gpointer data)
+{
+  GPtrArray *calls = data;
+
+  for (guint i = 0; i < calls->len; i++)
+    call_start (g_ptr_array_index (calls, i));
+  return G_SOURCE_REMOVE;
+}
+
+char **
+lia_host_call_create_items (const LiaHostLink *link, const char *store, const char *folder, guint n,
+                            LiaItem *const *items, LiaHostProps *const *props, GCancellable *cancellable,
+                            GError **errors)
+{
+  /* The main context holds its own references: a worker that gives up
+   * (cancelled) may return before the batch has started. */
+  GPtrArray *posted = g_ptr_array_new_full (n, (GDestroyNotify) call_unref);
+  g_autoptr (GPtrArray) calls = g_ptr_array_new_full (n, (GDestroyNotify) call_unref);
+  char **ids = g_new0 (char *, n + 1);
+
+  for (guint i = 0; i < n; i++)
+    {
+      Call *call = call_new (link, CALL_CREATE_ITEM, store, cancellable);
+
+      call->folder = g_strdup (folder);
+      call->item = lia_item_copy (items[i]);
+      if (props != NULL && props[i] != NULL)
+        {
+          lia_host_props_copy (&call->props, props[i]);
+          call->has_props = TRUE;
+        }
+      g_ptr_array_add (calls, call);
+      g_ptr_array_add (posted, g_atomic_rc_box_acquire (call));
+    }
+  g_main_context_invoke_full (link->context, G_PRIORITY_DEFAULT, call_start_many, posted,
+                              (GDestroyNotify) g_ptr_array_unref);
+  for (guint i = 0; i < n; i++)
+    {
+      gpointer result = NULL;
+
+      if (call_wait (g_ptr_array_index (calls, i), &result, &errors[i]))
+        ids[i] = result;
+    }
+  return ids;
 }
