@@ -78,7 +78,13 @@ char *
 lia_engine_encode (const LiaItem *item)
 {
   g_autoptr (GError) error = NULL;
-  char *xml = lia_original_encode (item, NULL, &error);
+  char *xml;
+
+  /* The intermediate original is NULL while the original is missing
+   * (lia_merge_result_get_original_after_host()): it stays missing. */
+  if (item == NULL)
+    return NULL;
+  xml = lia_original_encode (item, NULL, &error);
 
   if (xml == NULL)
     g_debug ("cannot encode an original: %s", error->message);

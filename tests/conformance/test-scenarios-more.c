@@ -393,6 +393,93 @@ test_email_moved (Ef *ef, gconstpointer data)
   g_assert_cmpuint (ef_crm_count (ef, LIA_ENTITY_EMAIL), ==, 1);
 }
 
+static void
+test_merge_disjoint (Ef *ef, gconstpointer data)
+{
+  g_autofree char *id = ef_crm_contact (ef, ef->alice, "Jeff", "Smith");
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (LiaHostItem) after = NULL;
+  g_autoptr (LiaCrmRecord) rec = NULL;
+
+  g_test_summary ("R-MERGE-DISJOINT, R-MERGE-FIELDS: one person renames Jeff to John on the host, another "
+                  "changes Smith to Rodman in CRM later; after one cycle both sides say John Rodman");
+  ef_sync (&ef->a);
+  hi = lia_test_host_find (ef->a.host, "contacts", "family-name", "Smith");
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  g_assert_true (lia_test_host_user_edit (ef->a.host, hi->item_id, "given-name", "John"));
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  ef_crm_edit (ef, LIA_ENTITY_CONTACT, id, "family-name", "Rodman");
+  ef_wait_queued (&ef->a, 1);
+  ef_sync (&ef->a);
+  rec = ef_crm_get (ef, LIA_ENTITY_CONTACT, id);
+  g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (rec), "given-name"), ==, "John");
+  g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (rec), "family-name"), ==, "Rodman");
+  after = lia_test_host_dup_item (ef->a.host, hi->item_id);
+  g_assert_cmpstr (lia_item_get_text (after->item, "given-name"), ==, "John");
+  g_assert_cmpstr (lia_item_get_text (after->item, "family-name"), ==, "Rodman");
+}
+
+static void
+test_merge_original (Ef *ef, gconstpointer data)
+{
+  g_autofree char *id = ef_crm_contact (ef, ef->alice, "Olga", "Orr");
+  LiaCache *cache = NULL;
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (LiaHostItem) after = NULL;
+  g_autoptr (LiaCrmRecord) rec = NULL;
+  g_autoptr (LiaCacheOriginal) bad = NULL;
+  g_autoptr (LiaCacheOriginal) good = NULL;
+  g_auto (LiaHostProps) props = { 0 };
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("R-MERGE-ORIGINAL: after a sync the original is on the item and in the cache; a corrupt "
+                  "original on both is taken as everything changed on the host, decided per field by "
+                  "newer-wins, never a crash, and the next sync writes a good original again");
+  ef_sync (&ef->a);
+  cache = lia_engine_get_cache (lia_plugin_get_engine (ef->a.plugin));
+  hi = lia_test_host_find (ef->a.host, "contacts", "family-name", "Orr");
+  g_assert_nonnull (hi->props.original);
+  good = lia_cache_load_original (cache, LIA_TEST_STORE, hi->item_id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (good->xml, ==, hi->props.original);
+  g_clear_pointer (&good, lia_cache_original_free);
+
+  /* Corrupt both copies of the original. */
+  bad = lia_cache_original_new (LIA_TEST_STORE, hi->item_id, "<original><broken");
+  g_assert_true (lia_cache_store_original (cache, bad, &error));
+  g_assert_no_error (error);
+  lia_host_props_set (&props, LIA_HOST_PROP_ORIGINAL, "<<not xml");
+  g_assert_true (lia_test_host_user_set_props (ef->a.host, hi->item_id, &props));
+  /* CRM changes one field, then the host another, later: with no
+   * original every differing field counts as changed on both sides and
+   * the newer side (the host) wins each of them. */
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  ef_crm_edit (ef, LIA_ENTITY_CONTACT, id, "nickname", "CRM nick");
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  g_assert_true (lia_test_host_user_edit (ef->a.host, hi->item_id, "job-title", "Host title"));
+  ef_wait_queued (&ef->a, 1);
+  ef_sync (&ef->a);
+
+  rec = ef_crm_get (ef, LIA_ENTITY_CONTACT, id);
+  g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (rec), "job-title"), ==, "Host title");
+  g_assert_null (lia_item_get_text (lia_crm_record_get_item (rec), "nickname"));
+  after = lia_test_host_dup_item (ef->a.host, hi->item_id);
+  g_assert_null (lia_item_get_text (after->item, "nickname"));
+  g_assert_cmpstr (lia_item_get_text (after->item, "job-title"), ==, "Host title");
+  g_assert_nonnull (after->props.original);
+  g_assert_true (g_str_has_prefix (after->props.original, "<"));
+  g_assert_null (strstr (after->props.original, "<broken"));
+  good = lia_cache_load_original (cache, LIA_TEST_STORE, hi->item_id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (good->xml, ==, after->props.original);
+  {
+    g_autoptr (LiaItem) decoded = lia_original_decode (good->xml, strlen (good->xml), &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (lia_item_get_text (decoded, "job-title"), ==, "Host title");
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -401,6 +488,8 @@ main (int argc, char **argv)
   ADD ("/engine/R-IMM-DELETE-EXPL/R-IMM-DELETE-INSP/at-next-cycle-by-rules", test_delete_at_cycle);
   ADD ("/engine/R-ROLE-EMAIL-UNIFORM/R-DEL-OUT-EMAIL/secondary-and-untrack", test_email_uniform);
   ADD ("/engine/R-DET-SERVER/acknowledged-once", test_server_acknowledged);
+  ADD ("/engine/R-MERGE-DISJOINT/jeff-smith-john-rodman", test_merge_disjoint);
+  ADD ("/engine/R-MERGE-ORIGINAL/corrupt-then-rewritten", test_merge_original);
   ADD ("/engine/R-DUP-NONE/email-moved-new-id", test_email_moved);
   ADD ("/engine/R-DUP-IDS/R-DUP-NONE/migrated-org-relinks", test_migration);
 #undef ADD
