@@ -217,6 +217,64 @@ lia_engine_parse_schedule (const char *key, const char *value, gint *out_automat
   return TRUE;
 }
 
+/* R-SET-ITEMTYPES: the names the user checks, each bringing its entities. */
+static const struct
+{
+  const char *name;
+  guint mask;
+} item_types[] = {
+  { "contact", 1u << LIA_ENTITY_CONTACT },
+  { "appointment", (1u << LIA_ENTITY_APPOINTMENT) | (1u << LIA_ENTITY_RECURRING_APPOINTMENT)
+                       | (1u << LIA_ENTITY_SERVICE_APPOINTMENT) },
+  { "task", 1u << LIA_ENTITY_TASK },
+  { "phonecall", 1u << LIA_ENTITY_PHONE_CALL },
+  { "letter", 1u << LIA_ENTITY_LETTER },
+  { "fax", 1u << LIA_ENTITY_FAX },
+};
+
+gboolean
+lia_engine_parse_item_types (const char *value, guint *out_mask, GError **error)
+{
+  g_auto (GStrv) names = NULL;
+  guint mask = 0;
+  guint n;
+
+  *out_mask = LIA_ENGINE_ITEM_TYPES_ALL;
+  if (value == NULL)
+    return TRUE;
+  if (strlen (value) > 256 || !g_utf8_validate (value, -1, NULL))
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "the item types are a short comma-separated list");
+      return FALSE;
+    }
+  names = g_strsplit (value, ",", -1);
+  n = g_strv_length (names);
+  for (guint i = 0; i < n; i++)
+    {
+      const char *name = g_strstrip (names[i]);
+      gboolean known = FALSE;
+
+      /* "" (or blanks) alone is the empty list: no type. */
+      if (*name == '\0' && n == 1)
+        break;
+      for (guint t = 0; t < G_N_ELEMENTS (item_types) && !known; t++)
+        if (g_str_equal (name, item_types[t].name))
+          {
+            mask |= item_types[t].mask;
+            known = TRUE;
+          }
+      if (!known)
+        {
+          g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID,
+                       "\"%s\" is not an item type (contact, appointment, task, phonecall, letter, fax)",
+                       name);
+          return FALSE;
+        }
+    }
+  *out_mask = mask;
+  return TRUE;
+}
+
 void
 lia_engine_get_schedule (LiaEngine *engine, gint *out_automatic, guint *out_interval_s)
 {
@@ -271,13 +329,53 @@ lia_engine_get_client (LiaEngine *engine, LiaClientRole *out_role, char **out_pr
 
 /* ---- start-up and the cycle ---- */
 
+/* R-SET-PRIMARY: "on" in the cache is the user's designation of this
+ * client, not yet told to the org. The org demotes the previous primary
+ * (R-ROLE-ONE-PRIMARY); the designation then leaves the cache, so that one
+ * made later on another client is not undone from here. An unreachable org
+ * leaves it for the next cycle; an org that refuses it fails this cycle
+ * once, with its reason. */
+static gboolean
+apply_primary_designation (LiaEngine *self, const char *subscription, GCancellable *cancellable,
+                           GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autofree char *wanted = NULL;
+  LiaCache *cache;
+
+  g_mutex_lock (&self->lock);
+  cache = self->cache;
+  g_mutex_unlock (&self->lock);
+  if (cache == NULL || self->delegate)
+    return TRUE;
+  wanted = lia_cache_dup_setting (cache, LIA_ENGINE_SETTING_PRIMARY_CLIENT, NULL);
+  if (g_strcmp0 (wanted, "on") != 0)
+    return TRUE;
+  if (!lia_crm_set_primary_sync (self->crm, subscription, cancellable, &local)
+      && lia_engine_is_network_error (local))
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  if (!lia_cache_set_setting (cache, LIA_ENGINE_SETTING_PRIMARY_CLIENT, NULL, error))
+    return FALSE;
+  if (local != NULL)
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&local),
+                                  "This client could not become the synchronizing client: ");
+      return FALSE;
+    }
+  g_debug ("engine: designated \"%s\" the synchronizing client", self->client_name);
+  return TRUE;
+}
+
 /* R-ROLE-ONE-PRIMARY: the server says which client of the user is primary,
  * and the user may designate another at any time (on any client), so the
  * role is read again at every cycle, not only at start-up. */
 static gboolean
 refresh_role (LiaEngine *self, const char *subscription, GCancellable *cancellable, GError **error)
 {
-  g_autoptr (GPtrArray) subs = lia_crm_list_subscriptions_sync (self->crm, cancellable, error);
+  g_autoptr (GPtrArray) subs = NULL;
   LiaClientInfo info = { 0 };
   const char *primary_name = NULL;
   gboolean primary = FALSE;
@@ -285,6 +383,9 @@ refresh_role (LiaEngine *self, const char *subscription, GCancellable *cancellab
   LiaClientRole role;
   LiaCache *cache;
 
+  if (!apply_primary_designation (self, subscription, cancellable, error))
+    return FALSE;
+  subs = lia_crm_list_subscriptions_sync (self->crm, cancellable, error);
   if (subs == NULL)
     return FALSE;
   for (guint i = 0; i < subs->len; i++)

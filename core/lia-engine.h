@@ -78,6 +78,24 @@ LIA_API gboolean lia_engine_is_ready (LiaEngine *engine);
 #define LIA_ENGINE_SETTING_SYNC_AUTOMATIC LIA_SETTING_SYNC_AUTOMATIC
 #define LIA_ENGINE_SETTING_SYNC_INTERVAL LIA_SETTING_SYNC_INTERVAL
 
+/* The cache setting of R-SET-ITEMTYPES: the entity types PrepareSync asks
+ * for (lia-plugin.h); absent means all. Read at every cycle's download. */
+#define LIA_ENGINE_SETTING_ITEM_TYPES LIA_SETTING_ITEM_TYPES
+/* Every type R-SET-ITEMTYPES can leave out, as (1 << entity) bits. */
+#define LIA_ENGINE_ITEM_TYPES_ALL                                                                         \
+  ((1u << LIA_ENTITY_CONTACT) | (1u << LIA_ENTITY_APPOINTMENT) | (1u << LIA_ENTITY_RECURRING_APPOINTMENT) \
+   | (1u << LIA_ENTITY_SERVICE_APPOINTMENT) | (1u << LIA_ENTITY_TASK) | (1u << LIA_ENTITY_PHONE_CALL)     \
+   | (1u << LIA_ENTITY_LETTER) | (1u << LIA_ENTITY_FAX))
+/* Parses a value of it (%NULL: all) into (1 << entity) bits: %FALSE with
+ * %LIA_ERROR_INVALID. */
+LIA_API gboolean lia_engine_parse_item_types (const char *value, guint *out_mask, GError **error);
+
+/* The cache setting of R-SET-PRIMARY: "on" is a designation of this client
+ * that the next cycle tells the org (which demotes the previous primary)
+ * and then removes; the role itself is always the org's
+ * (lia_engine_get_client()). */
+#define LIA_ENGINE_SETTING_PRIMARY_CLIENT LIA_SETTING_PRIMARY_CLIENT
+
 /* What the cache says of R-SET-INTERVAL: @out_automatic -1 when it says
  * nothing, else 0 or 1; @out_interval_s 0 when it says nothing. */
 LIA_API void lia_engine_get_schedule (LiaEngine *engine, gint *out_automatic, guint *out_interval_s);

@@ -200,8 +200,51 @@ plugin_dup_setting (LiaPlugin *plugin, const char *key, GError **error)
     }
   value = lia_cache_dup_setting (cache, key, &local);
   if (value == NULL && local != NULL && !g_error_matches (local, LIA_ERROR, LIA_ERROR_NOT_FOUND))
-    g_propagate_error (error, g_steal_pointer (&local));
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
+  /* R-SET-PRIMARY is the org's to say: a designation still waiting for the
+   * next cycle reads "on", else the role the last cycle read. */
+  if (value == NULL && g_str_equal (key, LIA_SETTING_PRIMARY_CLIENT))
+    {
+      LiaClientRole role;
+
+      lia_engine_get_client (plugin->engine, &role, NULL);
+      value = g_strdup (role == LIA_CLIENT_PRIMARY ? "on" : "off");
+    }
   return value;
+}
+
+/* R-SET-PRIMARY: "on" is kept in the cache until the next cycle, started
+ * now, tells the org; "off" (or the default) withdraws a designation not
+ * yet told. There is always exactly one primary client, so the primary
+ * cannot turn itself off: another client is designated instead. */
+static gboolean
+set_primary_client (LiaPlugin *plugin, LiaCache *cache, const char *value, GError **error)
+{
+  LiaClientRole role;
+
+  lia_engine_get_client (plugin->engine, &role, NULL);
+  if (role == LIA_CLIENT_DELEGATE)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_REFUSED,
+                   "A delegate never synchronizes the mailbox it works on; its owner's client does");
+      return FALSE;
+    }
+  if (g_strcmp0 (value, "off") == 0 && role == LIA_CLIENT_PRIMARY)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_REFUSED,
+                   "This client is your synchronizing client, and one client always is: make another "
+                   "client the synchronizing client instead");
+      return FALSE;
+    }
+  if (!lia_cache_set_setting (cache, LIA_SETTING_PRIMARY_CLIENT, g_strcmp0 (value, "on") == 0 ? "on" : NULL,
+                              error))
+    return FALSE;
+  if (g_strcmp0 (value, "on") == 0 && role != LIA_CLIENT_PRIMARY)
+    lia_engine_request_sync (plugin->engine);
+  return TRUE;
 }
 
 static gboolean
@@ -210,6 +253,7 @@ plugin_set_setting (LiaPlugin *plugin, const char *key, const char *value, GErro
   LiaCache *cache;
   gint automatic = -1;
   guint interval_s = 0;
+  guint types = 0;
 
   g_return_val_if_fail (plugin != NULL, FALSE);
   if (!setting_key_valid (key, error))
@@ -223,12 +267,26 @@ plugin_set_setting (LiaPlugin *plugin, const char *key, const char *value, GErro
                    "updating the Company field is \"on\" or \"off\", not \"%s\"", value);
       return FALSE;
     }
+  /* R-SET-ITEMTYPES: stored as given once it parses; the next cycle's
+   * download reads it. */
+  if (value != NULL && g_str_equal (key, LIA_SETTING_ITEM_TYPES)
+      && !lia_engine_parse_item_types (value, &types, error))
+    return FALSE;
+  if (value != NULL && g_str_equal (key, LIA_SETTING_PRIMARY_CLIENT) && !g_str_equal (value, "on")
+      && !g_str_equal (value, "off"))
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID,
+                   "the synchronizing client setting is \"on\" or \"off\", not \"%s\"", value);
+      return FALSE;
+    }
   cache = lia_engine_get_cache (plugin->engine);
   if (cache == NULL)
     {
       g_set_error (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE, "the sync cache is not open yet");
       return FALSE;
     }
+  if (g_str_equal (key, LIA_SETTING_PRIMARY_CLIENT))
+    return set_primary_client (plugin, cache, value, error);
   if (!lia_cache_set_setting (cache, key, value, error))
     return FALSE;
   /* R-SET-INTERVAL applies at once: the timer is armed or removed now. */

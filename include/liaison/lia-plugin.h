@@ -352,6 +352,30 @@ typedef struct
  * (default) or "off".
  */
 #define LIA_SETTING_UPDATE_COMPANY "update-company-field"
+/**
+ * LIA_SETTING_ITEM_TYPES:
+ *
+ * R-SET-ITEMTYPES: the entities the org prepares for this client, a comma
+ * list of "contact", "appointment" (with recurring and service
+ * appointments), "task", "phonecall", "letter" and "fax"; "" for none;
+ * unset (default): all. Types left out are not brought from CRM to the
+ * host; items of them tracked on the host still reach CRM. Applies from
+ * the next cycle.
+ */
+#define LIA_SETTING_ITEM_TYPES "item-types"
+/**
+ * LIA_SETTING_PRIMARY_CLIENT:
+ *
+ * R-SET-PRIMARY: this client is the user's synchronizing (primary) client,
+ * "on" or "off". Reading gives the org's view as of the last cycle ("on"
+ * while a designation waits to reach the org); the user's first client is
+ * the primary one. Writing "on" designates this client at the next cycle,
+ * which starts at once, and the org demotes the previous primary. "off" on
+ * the primary client, and any value on a delegate, is %LIA_ERROR_REFUSED:
+ * exactly one client of a user synchronizes, so another one is designated
+ * instead.
+ */
+#define LIA_SETTING_PRIMARY_CLIENT "primary-client"
 
 /**
  * LiaPluginQueryFunc:
