@@ -4,7 +4,7 @@
 #include "engine-fixture.h"
 #include "lia-org-export.h"
 
-/* End-to-end scenarios for rule IDs of SPEC sections 2, 3, 4, 6 and 11 that
+/* End-to-end scenarios for rule IDs of SPEC sections 2 to 6 and 11 that
  * the rules tables prove as data: here the plugin's code drives the test
  * host against the embedded org and both sides are checked afterwards.
  * Deletes in the Explorer and the Inspector wait for the cycle, email
