@@ -321,6 +321,44 @@ test_itemtypes_none (Ef *ef, gconstpointer data)
   g_assert_cmpuint (lia_test_host_count_items (ef->a.host, LIA_TEST_STORE, "calendar"), ==, 0);
 }
 
+static guint
+cycles_of (EfClient *client)
+{
+  g_auto (LiaSyncStatus) status = { 0 };
+
+  lia_plugin_internal_funcs ()->get_status (client->plugin, &status);
+  return status.cycles;
+}
+
+static void
+test_itemtypes_no_spin (Ef *ef, gconstpointer data)
+{
+  g_autofree char *contact = NULL;
+  gint64 until;
+  guint before;
+
+  g_test_summary ("R-SET-ITEMTYPES, R-DET-PUSH: a CRM change of an unchecked type does not wake the client "
+                  "again and again (the org's push wait would answer \"changed\" after every cycle, since "
+                  "that type's changes are never prepared)");
+  sync_fresh (&ef->a);
+  set_ok (&ef->a, LIA_SETTING_ITEM_TYPES, "appointment,task");
+  contact = ef_crm_contact (ef, ef->alice, "Pia", "Push");
+  sync_fresh (&ef->a);
+  g_assert_false (on_host (&ef->a, LIA_ENTITY_CONTACT, "family-name", "Push"));
+  before = cycles_of (&ef->a);
+  /* One more CRM change of it while the client waits: at most one cycle. */
+  ef_crm_edit (ef, LIA_ENTITY_CONTACT, contact, "job-title", "Edited while unchecked");
+  until = g_get_monotonic_time () + G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < until)
+    {
+      ef_iterate ();
+      g_usleep (1000);
+    }
+  g_test_message ("cycles in one idle second: %u", cycles_of (&ef->a) - before);
+  g_assert_cmpuint (cycles_of (&ef->a) - before, <=, 2);
+  g_assert_false (on_host (&ef->a, LIA_ENTITY_CONTACT, "family-name", "Push"));
+}
+
 /* ---- R-SET-PRIMARY ---- */
 
 static void
@@ -514,6 +552,7 @@ main (int argc, char **argv)
   ADD ("/settings/R-SET-ITEMTYPES/default-all", test_itemtypes_default_all);
   ADD ("/settings/R-SET-ITEMTYPES/unchecked-ignored-crm-to-host", test_itemtypes_unchecked);
   ADD ("/settings/R-SET-ITEMTYPES/none", test_itemtypes_none);
+  ADD ("/settings/R-SET-ITEMTYPES/unchecked-change-no-spin", test_itemtypes_no_spin);
   ADD ("/settings/R-SET-PRIMARY/first-client-default", test_primary_first_client);
   ADD ("/settings/R-SET-PRIMARY/switch-moves-sync", test_primary_switch);
   ADD ("/settings/R-SET-PRIMARY/refused", test_primary_refused);
