@@ -78,8 +78,9 @@ LIA_API gboolean lia_engine_is_ready (LiaEngine *engine);
 #define LIA_ENGINE_SETTING_SYNC_AUTOMATIC LIA_SETTING_SYNC_AUTOMATIC
 #define LIA_ENGINE_SETTING_SYNC_INTERVAL LIA_SETTING_SYNC_INTERVAL
 
-/* The cache setting of R-SET-ITEMTYPES: the entity types PrepareSync asks
- * for (lia-plugin.h); absent means all. Read at every cycle's download. */
+/* The cache setting of R-SET-ITEMTYPES: the entity types the download
+ * brings to the host (lia-plugin.h); absent means all. Read at every
+ * cycle's download. */
 #define LIA_ENGINE_SETTING_ITEM_TYPES LIA_SETTING_ITEM_TYPES
 /* Every type R-SET-ITEMTYPES can leave out, as (1 << entity) bits. */
 #define LIA_ENGINE_ITEM_TYPES_ALL                                                                         \
