@@ -216,6 +216,73 @@ test_itemtypes_validate (Ef *ef, gconstpointer data)
   g_assert_null (value);
 }
 
+/* The names a reference model accepts, and the bits each brings. */
+static guint
+model_bits (const char *name)
+{
+  static const char *const names[] = { "contact", "appointment", "task", "phonecall", "letter", "fax" };
+  static const guint bits[] = { 1u << LIA_ENTITY_CONTACT,
+                                (1u << LIA_ENTITY_APPOINTMENT) | (1u << LIA_ENTITY_RECURRING_APPOINTMENT)
+                                    | (1u << LIA_ENTITY_SERVICE_APPOINTMENT),
+                                1u << LIA_ENTITY_TASK,
+                                1u << LIA_ENTITY_PHONE_CALL,
+                                1u << LIA_ENTITY_LETTER,
+                                1u << LIA_ENTITY_FAX };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    if (g_str_equal (name, names[i]))
+      return bits[i];
+  return 0;
+}
+
+static void
+test_itemtypes_parse_random (void)
+{
+  static const char *const pieces[] = { "contact", "appointment", "task", "phonecall", "letter", "fax",
+                                        "email",   "Contact",     "",     " ",         ",",      ",",
+                                        "x",       "\xff",        "\t",   "account" };
+
+  g_test_summary ("R-SET-ITEMTYPES: 20000 random values from names, separators and junk: the parser "
+                  "accepts exactly what a reference model accepts, with the same types, and otherwise "
+                  "fails with LIA_ERROR_INVALID");
+  for (guint round = 0; round < 20000; round++)
+    {
+      g_autoptr (GString) value = g_string_new (NULL);
+      g_autoptr (GError) error = NULL;
+      g_auto (GStrv) parts = NULL;
+      guint n = (guint) g_test_rand_int_range (0, 8);
+      guint mask = 0;
+      guint want = 0;
+      gboolean valid = TRUE;
+      gboolean ok;
+
+      for (guint i = 0; i < n; i++)
+        g_string_append (value, pieces[g_test_rand_int_range (0, G_N_ELEMENTS (pieces))]);
+      /* The model: "" or blanks alone is none; else every comma-separated
+       * entry, blanks stripped, is a known name. */
+      parts = g_strsplit (value->str, ",", -1);
+      for (guint i = 0; parts[i] != NULL; i++)
+        {
+          const char *name = g_strstrip (parts[i]);
+
+          if (*name == '\0' && g_strv_length (parts) == 1)
+            break;
+          if (!g_utf8_validate (name, -1, NULL) || model_bits (name) == 0)
+            valid = FALSE;
+          want |= model_bits (name);
+        }
+      ok = lia_engine_parse_item_types (value->str, &mask, &error);
+      g_assert_cmpint (ok, ==, valid);
+      if (ok)
+        {
+          g_assert_no_error (error);
+          g_assert_cmphex (mask, ==, want);
+        }
+      else
+        g_assert_error (error, LIA_ERROR, LIA_ERROR_INVALID);
+    }
+}
+
 static void
 test_itemtypes_default_all (Ef *ef, gconstpointer data)
 {
@@ -549,6 +616,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 #define ADD(path, fn) g_test_add (path, Ef, NULL, ef_setup, fn, ef_teardown)
   ADD ("/settings/R-SET-ITEMTYPES/validate", test_itemtypes_validate);
+  g_test_add_func ("/settings/R-SET-ITEMTYPES/parse-random", test_itemtypes_parse_random);
   ADD ("/settings/R-SET-ITEMTYPES/default-all", test_itemtypes_default_all);
   ADD ("/settings/R-SET-ITEMTYPES/unchecked-ignored-crm-to-host", test_itemtypes_unchecked);
   ADD ("/settings/R-SET-ITEMTYPES/none", test_itemtypes_none);
