@@ -283,7 +283,8 @@ typedef struct
  *   (rule ID and earlier message), %NULL when it was not
  * @dup_setting: (nullable): a user setting of the sync cache (SPEC section
  *   9, keys such as %LIA_SETTING_SYNC_AUTOMATIC), %NULL without error when
- *   unset; %LIA_ERROR_UNAVAILABLE before the cache opened
+ *   unset (%LIA_SETTING_PRIMARY_CLIENT always answers, from the org's
+ *   role); %LIA_ERROR_UNAVAILABLE before the cache opened
  * @set_setting: writes a user setting (@value %NULL: back to the default);
  *   %LIA_ERROR_INVALID for a malformed key or value, and nothing changes.
  *   %LIA_SETTING_SYNC_AUTOMATIC and %LIA_SETTING_SYNC_INTERVAL apply at
