@@ -16,6 +16,9 @@ static const char *const prop_names[] = {
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (prop_names) == LIA_HOST_PROP_N);
 #define X_REGARDING_NAME "X-LIAISON-REGARDING-NAME"
+/* On an event written from fields without all-day (CRM had none), so that
+ * a DTSTART still timed reads back as no all-day rather than "false". */
+#define X_NO_ALL_DAY "X-LIAISON-NO-ALL-DAY"
 
 gint64
 lia_evo_parse_timestamp (const char *text)
@@ -57,9 +60,11 @@ remainder_decode (const char *b64)
   return lia_original_decode ((const char *) xml, len, NULL);
 }
 
-/* Encodes the fields of @fields for which @keep says so; NULL when none. */
+/* Encodes the fields of @fields for which @keep says so; "" when none,
+ * NULL on error. */
 static char *
-remainder_encode (const LiaItem *fields, gboolean (*keep) (const char *field), GError **error)
+remainder_encode (const LiaItem *fields, gboolean (*keep) (const char *field, const LiaValue *value),
+                  GError **error)
 {
   LiaEntity entity = lia_item_get_entity (fields);
   g_autoptr (LiaItem) rest = lia_item_new (entity);
@@ -73,7 +78,7 @@ remainder_encode (const LiaItem *fields, gboolean (*keep) (const char *field), G
     {
       LiaValue *v = lia_item_get_at (fields, i);
 
-      if (v != NULL && keep (list[i].name))
+      if (v != NULL && keep (list[i].name, v))
         {
           if (!lia_item_set_at (rest, i, v, error))
             return NULL;
@@ -158,8 +163,9 @@ contact_is_native (const char *field)
 
 /* The company is shown as ORG, but its CRM id lives in the remainder. */
 static gboolean
-contact_keep_in_remainder (const char *field)
+contact_keep_in_remainder (const char *field, const LiaValue *value)
 {
+  (void) value;
   return !contact_is_native (field);
 }
 
@@ -243,7 +249,7 @@ lia_evo_contact_to_host_item (EContact *contact, const char *folder, GError **er
       const LiaFieldInfo *list = lia_field_list (LIA_ENTITY_CONTACT, &n);
 
       for (guint i = 0; i < n; i++)
-        if (contact_keep_in_remainder (list[i].name))
+        if (contact_keep_in_remainder (list[i].name, NULL))
           lia_item_set_at (item, i, lia_item_get_at (rest, i), NULL);
     }
   /* ORG is what the user sees and edits: when it no longer names the
@@ -401,6 +407,14 @@ comp_put_x (ICalComponent *comp, const char *name, const char *value)
   e_cal_util_component_set_x_property (comp, name, b64);
 }
 
+static gboolean
+comp_has_x (ICalComponent *comp, const char *name)
+{
+  g_autofree char *value = comp_dup_x (comp, name);
+
+  return value != NULL;
+}
+
 void
 lia_evo_comp_read_row (ICalComponent *comp, gint64 *out_modified_at, LiaLinkState *out_link_state,
                        char **out_crm_id)
@@ -545,23 +559,50 @@ static const char *const event_native[] = { "subject",
                                             "organizer",
                                             NULL };
 
+/* iCalendar times hold whole seconds, CRM times microseconds: a time with
+ * a sub-second part stays in the remainder too and reads back exactly
+ * while the native time is that time cut to the second,
+ * or every item written from CRM would read back as a host edit. */
 static gboolean
-task_keep_in_remainder (const char *field)
+has_sub_second (const LiaValue *value)
 {
-  /* status stays in the remainder too: "waiting" and "deferred" read back
-   * exactly while the iCalendar status still matches. */
-  return g_str_equal (field, "status") || !g_strv_contains (task_native, field);
+  return value != NULL && lia_value_get_kind (value) == LIA_VALUE_DATETIME
+         && lia_value_get_instant (value) % G_USEC_PER_SEC != 0;
 }
 
 static gboolean
-event_keep_in_remainder (const char *field)
+is_time_field (const char *field)
+{
+  return g_str_equal (field, "start") || g_str_equal (field, "end") || g_str_equal (field, "due")
+         || g_str_equal (field, "completed");
+}
+
+/* @us cut to whole seconds as time_property() writes it. */
+static gint64
+whole_seconds (gint64 us)
+{
+  return us - us % G_USEC_PER_SEC;
+}
+
+static gboolean
+task_keep_in_remainder (const char *field, const LiaValue *value)
+{
+  /* status stays in the remainder too: "waiting" and "deferred" read back
+   * exactly while the iCalendar status still matches. */
+  return g_str_equal (field, "status") || (is_time_field (field) && has_sub_second (value))
+         || !g_strv_contains (task_native, field);
+}
+
+static gboolean
+event_keep_in_remainder (const char *field, const LiaValue *value)
 {
   /* The pattern stays in the remainder for RRULEs richer than
    * LiaRecurrence (read back from there while the RRULE does not parse),
    * the parties for their CRM resolution, which ATTENDEE cannot hold. */
   return g_str_equal (field, "show-time-as") || g_str_equal (field, "recurrence")
-         || g_str_equal (field, "required-attendees") || g_str_equal (field, "optional-attendees")
-         || g_str_equal (field, "organizer") || !g_strv_contains (event_native, field);
+         || (is_time_field (field) && has_sub_second (value)) || g_str_equal (field, "required-attendees")
+         || g_str_equal (field, "optional-attendees") || g_str_equal (field, "organizer")
+         || !g_strv_contains (event_native, field);
 }
 
 static void
@@ -906,8 +947,10 @@ lia_evo_comp_to_host_item (ICalComponent *comp, ECalClient *tz_client, const cha
           item_set_value (item, "recurrence", pattern);
         }
       /* All-day is what DTSTART's value type says; without a DTSTART there
-       * is nothing to say. */
-      if (st != NULL)
+       * is nothing to say. Written without all-day and still timed, it
+       * still has none: "false" would read as a host edit of every such
+       * item. Made all-day by the user, it reads true. */
+      if (st != NULL && (i_cal_time_is_date (st) || !comp_has_x (comp, X_NO_ALL_DAY)))
         item_set_value (item, "all-day", all_day);
       /* Absent TRANSP means busy in RFC 5545, but it also means nobody
        * chose: reporting "busy" would make an item written without the
@@ -925,7 +968,15 @@ lia_evo_comp_to_host_item (ICalComponent *comp, ECalClient *tz_client, const cha
           LiaValue *kept = lia_item_get_at (rest, i);
           LiaValue *native = lia_item_get_at (item, i);
 
-          if (g_str_equal (list[i].name, "status"))
+          if (is_time_field (list[i].name))
+            {
+              /* The exact time stands while the native one is it cut to
+               * the second: no host edit can be finer than a second. */
+              if (has_sub_second (kept) && native != NULL && lia_value_get_kind (native) == LIA_VALUE_DATETIME
+                  && lia_value_get_instant (native) == whole_seconds (lia_value_get_instant (kept)))
+                lia_item_set_at (item, i, kept, NULL);
+            }
+          else if (g_str_equal (list[i].name, "status"))
             {
               /* The exact status stands while the iCalendar one matches it. */
               if (kept != NULL && native != NULL
@@ -1225,6 +1276,8 @@ lia_evo_comp_apply (ICalComponent *comp, const LiaItem *fields, const LiaHostPro
           gboolean as_date = all_day != NULL && lia_value_get_boolean (all_day);
 
           comp_put_text (comp, I_CAL_LOCATION_PROPERTY, lia_item_get_text (fields, "location"));
+          comp_put_x (comp, X_NO_ALL_DAY,
+                      all_day == NULL && lia_item_get (fields, "start") != NULL ? "1" : NULL);
           comp_put_time (comp, I_CAL_DTSTART_PROPERTY, lia_item_get (fields, "start"), as_date, out_zones);
           comp_put_time (comp, I_CAL_DTEND_PROPERTY, lia_item_get (fields, "end"), as_date, out_zones);
           /* A detached instance has no rule of its own: the master's

@@ -1116,6 +1116,283 @@ test_engine_no_duplicates (Fx *fx, gconstpointer data)
   g_assert_cmpstr (mapping->item_id, ==, cid);
 }
 
+/* The sent count of the newest "cycle" line of the engine's journal. */
+static guint
+last_cycle_sent (Fx *fx)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) entries =
+      lia_cache_list_journal (lia_engine_get_cache (lia_plugin_get_engine (fx->plugin)), 50, &error);
+  guint sent = 0;
+  guint received = 0;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < entries->len; i++)
+    {
+      const LiaCacheJournalEntry *e = g_ptr_array_index (entries, i);
+
+      if (g_strcmp0 (e->kind, "cycle") == 0
+          && sscanf (e->message, "cycle: %u sent, %u received", &sent, &received) == 2)
+        return sent;
+    }
+  g_assert_not_reached ();
+  return 0;
+}
+
+static LiaCrmRecord *
+crm_create (Fx *fx, const LiaItem *item)
+{
+  g_autoptr (LiaCrmRecord) rec = lia_crm_record_new_for_item (item);
+  g_autoptr (GError) error = NULL;
+  LiaCrmRecord *made = lia_crm_create_sync (fx->crm, rec, NULL, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (made);
+  return made;
+}
+
+/* The host item (id) carrying @crm_id in the folder of @entity. */
+static char *
+host_id_for_crm (Fx *fx, LiaEntity entity, const char *crm_id)
+{
+  g_autoptr (GPtrArray) rows = host_contents (fx, entity);
+
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const LiaHostRow *row = g_ptr_array_index (rows, i);
+
+      if (g_strcmp0 (row->crm_id, crm_id) == 0)
+        return g_strdup (row->item_id);
+    }
+  return NULL;
+}
+
+/* What a user does in Evolution: move an event by @seconds. */
+static void
+user_move_event (Fx *fx, const char *item_id, int seconds)
+{
+  g_autoptr (ICalComponent) comp = eds_component (fx, item_id + strlen ("event:"), NULL);
+  const ICalPropertyKind kinds[] = { I_CAL_DTSTART_PROPERTY, I_CAL_DTEND_PROPERTY };
+  g_autoptr (GError) error = NULL;
+
+  for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
+    {
+      g_autoptr (ICalProperty) prop = i_cal_component_get_first_property (comp, kinds[k]);
+      g_autoptr (ICalTime) t = NULL;
+
+      g_assert_nonnull (prop);
+      t = kinds[k] == I_CAL_DTSTART_PROPERTY ? i_cal_property_get_dtstart (prop)
+                                             : i_cal_property_get_dtend (prop);
+      i_cal_time_adjust (t, 0, 0, 0, seconds);
+      if (kinds[k] == I_CAL_DTSTART_PROPERTY)
+        i_cal_property_set_dtstart (prop, t);
+      else
+        i_cal_property_set_dtend (prop, t);
+    }
+  g_assert_true (e_cal_client_modify_object_sync (lia_evo_host_get_calendar (fx->host), comp,
+                                                  E_CAL_OBJ_MOD_THIS, E_CAL_OPERATION_FLAG_NONE, NULL,
+                                                  &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_engine_initial_sync_quiet (Fx *fx, gconstpointer data)
+{
+  /* CRM keeps microseconds; iCalendar whole seconds. */
+  const gint64 t0 = (gint64) 1798155401 * G_USEC_PER_SEC;
+  g_autoptr (LiaItem) timed = lia_item_new (LIA_ENTITY_APPOINTMENT);
+  g_autoptr (LiaItem) whole = lia_item_new (LIA_ENTITY_APPOINTMENT);
+  g_autoptr (LiaItem) day = lia_item_new (LIA_ENTITY_APPOINTMENT);
+  g_autoptr (LiaItem) task = lia_item_new (LIA_ENTITY_TASK);
+  g_autoptr (LiaItem) done = lia_item_new (LIA_ENTITY_TASK);
+  g_autoptr (LiaValue) s1 = lia_value_new_datetime (t0 + 557330, "Europe/Paris");
+  g_autoptr (LiaValue) e1 =
+      lia_value_new_datetime (t0 + (gint64) 3600 * G_USEC_PER_SEC + 120001, "Europe/Paris");
+  g_autoptr (LiaValue) s2 = lia_value_new_datetime (t0 + (gint64) 86400 * G_USEC_PER_SEC, NULL);
+  g_autoptr (LiaValue) e2 = lia_value_new_datetime (t0 + (gint64) 90000 * G_USEC_PER_SEC, NULL);
+  g_autoptr (LiaValue) d0 = at (1798156800, NULL);
+  g_autoptr (LiaValue) d1 = at (1798243200, NULL);
+  g_autoptr (LiaValue) yes = lia_value_new_boolean (TRUE);
+  g_autoptr (LiaValue) no = lia_value_new_boolean (FALSE);
+  g_autoptr (LiaValue) ts = lia_value_new_datetime (t0 - 999999, "America/New_York");
+  g_autoptr (LiaValue) td =
+      lia_value_new_datetime (t0 + (gint64) 7 * 86400 * G_USEC_PER_SEC + 1, "America/New_York");
+  g_autoptr (LiaValue) tc = lia_value_new_datetime (t0 + (gint64) 2 * 86400 * G_USEC_PER_SEC + 500000, NULL);
+  g_autoptr (LiaValue) completed = lia_value_new_enum ("completed");
+  LiaItem *items[] = { timed, whole, day, task, done };
+  LiaCrmRecord *made[G_N_ELEMENTS (items)] = { NULL };
+  g_autofree char *timed_id = NULL;
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (LiaCrmRecord) moved = NULL;
+
+  g_test_summary ("R-MERGE-FIELDS, R-MERGE-ORIGINAL on real EDS: appointments and tasks downloaded from CRM "
+                  "with sub-second times (iCalendar holds whole seconds) and without an all-day value read "
+                  "back as written, so the cycle after the initial sync sends nothing to CRM and no record "
+                  "gets a new version; an appointment the user then moves in EDS still reaches CRM");
+  g_assert_true (lia_item_set_text (timed, "subject", "Sub-second, no all-day", NULL));
+  g_assert_true (lia_item_set (timed, "start", s1, NULL));
+  g_assert_true (lia_item_set (timed, "end", e1, NULL));
+  g_assert_true (lia_item_set_text (whole, "subject", "Whole seconds, all-day false", NULL));
+  g_assert_true (lia_item_set (whole, "start", s2, NULL));
+  g_assert_true (lia_item_set (whole, "end", e2, NULL));
+  g_assert_true (lia_item_set (whole, "all-day", no, NULL));
+  g_assert_true (lia_item_set_text (day, "subject", "All day", NULL));
+  g_assert_true (lia_item_set (day, "start", d0, NULL));
+  g_assert_true (lia_item_set (day, "end", d1, NULL));
+  g_assert_true (lia_item_set (day, "all-day", yes, NULL));
+  g_assert_true (lia_item_set_text (task, "subject", "Sub-second start and due", NULL));
+  g_assert_true (lia_item_set (task, "start", ts, NULL));
+  g_assert_true (lia_item_set (task, "due", td, NULL));
+  g_assert_true (lia_item_set_text (done, "subject", "Completed at a sub-second time", NULL));
+  g_assert_true (lia_item_set (done, "completed", tc, NULL));
+  g_assert_true (lia_item_set (done, "status", completed, NULL));
+
+  engine_start (fx);
+  engine_sync (fx);
+  for (guint i = 0; i < G_N_ELEMENTS (items); i++)
+    made[i] = crm_create (fx, items[i]);
+  engine_sync (fx);
+  for (guint i = 0; i < G_N_ELEMENTS (items); i++)
+    {
+      g_autofree char *id =
+          host_id_for_crm (fx, lia_item_get_entity (items[i]), lia_crm_record_get_id (made[i]));
+
+      g_assert_nonnull (id);
+    }
+  /* The next cycles: nothing to send, no record rewritten. */
+  engine_sync (fx);
+  g_assert_cmpuint (last_cycle_sent (fx), ==, 0);
+  engine_sync (fx);
+  g_assert_cmpuint (last_cycle_sent (fx), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (items); i++)
+    {
+      g_autoptr (LiaCrmRecord) now =
+          crm_get (fx, lia_crm_record_get_entity (made[i]), lia_crm_record_get_id (made[i]));
+
+      g_assert_cmpint (lia_crm_record_get_version (now), ==, lia_crm_record_get_version (made[i]));
+      if (i == 0)
+        g_assert_null (lia_item_get (lia_crm_record_get_item (now), "all-day"));
+    }
+  /* The adapter reads back what it was given. */
+  timed_id = host_id_for_crm (fx, LIA_ENTITY_APPOINTMENT, lia_crm_record_get_id (made[0]));
+  hi = read_ok (fx, timed_id);
+  g_assert_cmpint (lia_value_get_instant (lia_item_get (hi->item, "start")), ==, t0 + 557330);
+  g_assert_null (lia_item_get (hi->item, "all-day"));
+
+  /* A real edit is not hidden: the user moves it by an hour. */
+  g_usleep (1100 * 1000);
+  user_move_event (fx, timed_id, 3600);
+  iterate_for (500);
+  engine_sync (fx);
+  g_assert_cmpuint (last_cycle_sent (fx), ==, 1);
+  moved = crm_get (fx, LIA_ENTITY_APPOINTMENT, lia_crm_record_get_id (made[0]));
+  g_assert_cmpint (lia_value_get_instant (lia_item_get (lia_crm_record_get_item (moved), "start")), ==,
+                   t0 + (gint64) 3600 * G_USEC_PER_SEC);
+  g_assert_cmpint (lia_value_get_instant (lia_item_get (lia_crm_record_get_item (moved), "end")), ==,
+                   t0 + (gint64) 7200 * G_USEC_PER_SEC);
+  for (guint i = 0; i < G_N_ELEMENTS (items); i++)
+    lia_crm_record_free (made[i]);
+}
+
+/* The newest "scan" line of the engine's journal: rows newer than the
+ * watermark, items read back from EDS, items not read (unchanged since the
+ * engine wrote them), changes queued. FALSE when the newest cycle had none
+ * (nothing newer than the watermark). */
+static gboolean
+last_scan (Fx *fx, guint *rows, guint *read, guint *unchanged, guint *queued)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) entries =
+      lia_cache_list_journal (lia_engine_get_cache (lia_plugin_get_engine (fx->plugin)), 50, &error);
+  gboolean cycle_seen = FALSE;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < entries->len; i++)
+    {
+      const LiaCacheJournalEntry *e = g_ptr_array_index (entries, i);
+
+      /* Newest first: stop at the cycle before the newest. */
+      if (g_strcmp0 (e->kind, "cycle") == 0)
+        {
+          if (cycle_seen)
+            return FALSE;
+          cycle_seen = TRUE;
+        }
+      if (g_strcmp0 (e->kind, "scan") == 0)
+        {
+          g_assert_cmpint (sscanf (e->message,
+                                   "scan: %u rows, %u items read, %u unchanged since written, %u queued",
+                                   rows, read, unchanged, queued),
+                           ==, 4);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+static void
+test_engine_scan_after_initial_sync (Fx *fx, gconstpointer data)
+{
+  const guint n = 40;
+  g_autoptr (GPtrArray) crm_ids = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+  g_autoptr (LiaCrmRecord) r1 = NULL;
+  g_autoptr (LiaCrmRecord) r2 = NULL;
+  guint rows = 0, read = 0, unchanged = 0, queued = 0;
+
+  g_test_summary ("R-DET-SCAN, R-DET-NOTIFY on real EDS: after an initial sync the next cycle's scan reads "
+                  "none of the items the engine just created (their originals were stored after their last "
+                  "change); an edit the user makes right after still reaches CRM, and so does one made "
+                  "while the engine was not running, found by the start-up scan (R-DET-SCAN-STARTUP)");
+  engine_start (fx);
+  engine_sync (fx);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *given = g_strdup_printf ("Scan%02u", i);
+      g_autoptr (LiaItem) item = contact_item (given, "Initial");
+      g_autoptr (LiaCrmRecord) made = crm_create (fx, item);
+
+      g_ptr_array_add (crm_ids, g_strdup (lia_crm_record_get_id (made)));
+    }
+  engine_sync (fx);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *id = host_id_for_crm (fx, LIA_ENTITY_CONTACT, g_ptr_array_index (crm_ids, i));
+
+      g_assert_nonnull (id);
+    }
+  /* The first cycle after it passes the new items without reading them. */
+  engine_sync (fx);
+  g_assert_true (last_scan (fx, &rows, &read, &unchanged, &queued));
+  g_assert_cmpuint (rows, >=, n);
+  g_assert_cmpuint (read, ==, 0);
+  g_assert_cmpuint (unchanged, ==, n);
+  g_assert_cmpuint (queued, ==, 0);
+  g_assert_cmpuint (last_cycle_sent (fx), ==, 0);
+
+  /* The user edits one right away: its notification brings it. */
+  first = host_id_for_crm (fx, LIA_ENTITY_CONTACT, g_ptr_array_index (crm_ids, 0));
+  user_edit_contact (fx, first, E_CONTACT_NICKNAME, "Right-after");
+  iterate_for (500);
+  engine_sync (fx);
+  r1 = crm_get (fx, LIA_ENTITY_CONTACT, g_ptr_array_index (crm_ids, 0));
+  g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (r1), "nickname"), ==, "Right-after");
+
+  /* And one made while nothing listened: the start-up scan reads it. */
+  engine_stop (fx);
+  g_usleep (1100 * 1000);
+  second = host_id_for_crm (fx, LIA_ENTITY_CONTACT, g_ptr_array_index (crm_ids, 1));
+  user_edit_contact (fx, second, E_CONTACT_NICKNAME, "While-closed");
+  engine_start (fx);
+  engine_sync (fx);
+  g_assert_true (last_scan (fx, &rows, &read, &unchanged, &queued));
+  g_assert_cmpuint (read, >=, 1);
+  g_assert_cmpuint (queued, >=, 1);
+  r2 = crm_get (fx, LIA_ENTITY_CONTACT, g_ptr_array_index (crm_ids, 1));
+  g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (r2), "nickname"), ==, "While-closed");
+}
+
 static void
 test_unusual (Fx *fx, gconstpointer data)
 {
@@ -1280,5 +1557,7 @@ main (int argc, char **argv)
   ADD ("/evolution/engine/R-DET-SCAN-STARTUP-R-DET-DELETES", test_engine_offline);
   ADD ("/evolution/contacts/unusual-vcard", test_unusual);
   ADD ("/evolution/engine/R-DUP-NONE", test_engine_no_duplicates);
+  ADD ("/evolution/engine/R-MERGE-ORIGINAL-initial-sync-quiet", test_engine_initial_sync_quiet);
+  ADD ("/evolution/engine/R-DET-SCAN-after-initial-sync", test_engine_scan_after_initial_sync);
   return g_test_run ();
 }
