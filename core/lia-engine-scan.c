@@ -15,6 +15,7 @@ lia_engine_scan (Cycle *c, GError **error)
   LiaEngine *self = c->engine;
   g_autoptr (GHashTable) queued = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr (GPtrArray) changes = lia_cache_list_changes (c->cache, LIA_CACHE_CHANGES_ALL, 0, error);
+  LiaScanStats total = { 0 };
   gboolean first;
   gboolean promote;
 
@@ -55,6 +56,10 @@ lia_engine_scan (Cycle *c, GError **error)
       if (!lia_scanner_scan_folder (&self->link, c->cache, self->store, self->folders[e], (LiaEntity) e,
                                     watermark, promote, queued, &stats, c->cancellable, error))
         return FALSE;
+      total.rows_read += stats.rows_read;
+      total.items_read += stats.items_read;
+      total.unchanged += stats.unchanged;
+      total.queued += stats.queued;
       /* R-DET-DELETES: deletions made while we were not running. */
       if (first)
         {
@@ -68,6 +73,17 @@ lia_engine_scan (Cycle *c, GError **error)
   g_mutex_lock (&self->lock);
   self->scanned_deletes = TRUE;
   g_mutex_unlock (&self->lock);
+  /* What the scan cost: rows newer than the watermarks, and of those the
+   * items read to compare with their originals. Silent when nothing
+   * changed since the last cycle. */
+  if (total.rows_read > 0)
+    {
+      g_autofree char *msg =
+          g_strdup_printf ("scan: %u rows, %u items read, %u unchanged since written, %u queued",
+                           total.rows_read, total.items_read, total.unchanged, total.queued);
+
+      lia_engine_journal (c, "scan", NULL, NULL, msg);
+    }
   return TRUE;
 }
 

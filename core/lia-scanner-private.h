@@ -12,10 +12,12 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  guint rows_read; /* contents-table rows passed */
-  guint queued;    /* changes enqueued */
-  guint relinked;  /* mappings rebuilt from item properties (R-DUP-NONE) */
-  guint promoted;  /* items in link state 1 queued for tracking */
+  guint rows_read;  /* contents-table rows passed */
+  guint queued;     /* changes enqueued */
+  guint relinked;   /* mappings rebuilt from item properties (R-DUP-NONE) */
+  guint promoted;   /* items in link state 1 queued for tracking */
+  guint items_read; /* tracked items read from the host to compare */
+  guint unchanged;  /* tracked items not read: unchanged since the engine wrote them */
 } LiaScanStats;
 
 /* Reads @folder newest first down to @watermark (microseconds; 0 for the
