@@ -1,74 +1,49 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
-#include <sqlite3.h>
 #include <string.h>
 
 #include "lia-org-codec.h"
 #include "lia-org-store-backend.h"
+#include "lia-sqlite-private.h"
 
 /* The SQLite org store. One connection, WAL, foreign keys on, schema
  * version in PRAGMA user_version with forward-only migrations, each in its
  * own transaction (STYLE 21). Statements are prepared once and cached by
- * the address of their (static) SQL text: the hot paths of PrepareSync run
- * thousands of times a second on the server.
- *
- * TODO: core/lia-sqlite-private.h (from the sync cache work) will carry the
- * shared sqlite3 cleanups and error translation; these small helpers move
- * there when it lands. */
+ * the address of their (static) SQL text (core's LiaSqliteStmtCache): the
+ * hot paths of PrepareSync run thousands of times a second on the server.
+ * SQLite result codes become LIA_ERROR_STORE messages in core's one place
+ * (lia_sqlite_set_error()), prefixed with "Org store: " so that the user
+ * knows which of the files failed. */
 
 typedef struct
 {
   LiaOrgStore parent;
-  sqlite3 *db;       /* owned */
-  char *path;        /* owned */
-  GHashTable *stmts; /* owned: SQL text address -> sqlite3_stmt (owned) */
+  sqlite3 *db;               /* owned */
+  char *path;                /* owned */
+  LiaSqliteStmtCache *stmts; /* owned, freed before db is closed */
 } SqliteStore;
 
 #define SQ(store) ((SqliteStore *) (store))
+#define ORG_STORE_PREFIX "Org store: "
 
 static const LiaOrgStoreVTable sqlite_vtable;
 
-typedef sqlite3_stmt LiaOrgStmt;
-
-/* A cached statement is reset, not finalized, when its user is done. */
-static void
-stmt_release (LiaOrgStmt *stmt)
-{
-  sqlite3_reset (stmt);
-  sqlite3_clear_bindings (stmt);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (LiaOrgStmt, stmt_release)
-
-static void
-stmt_finalize (gpointer stmt)
-{
-  sqlite3_finalize (stmt);
-}
-
 static gboolean
-fail (LiaOrgStore *store, int rc, GError **error)
+fail (LiaOrgStore *store, int rc, const char *doing, GError **error)
 {
-  g_set_error (error, LIA_ERROR, LIA_ERROR_STORE, "Org store \"%s\": %s (%s)", SQ (store)->path,
-               sqlite3_errmsg (SQ (store)->db), sqlite3_errstr (rc));
+  lia_sqlite_set_error (error, SQ (store)->db, rc, SQ (store)->path, doing);
+  g_prefix_error (error, ORG_STORE_PREFIX);
   return FALSE;
 }
 
-static LiaOrgStmt *
+static LiaSqliteStmtInUse *
 prep (LiaOrgStore *store, const char *sql, GError **error)
 {
-  sqlite3_stmt *stmt = g_hash_table_lookup (SQ (store)->stmts, sql);
-  int rc;
+  LiaSqliteStmtInUse *stmt = lia_sqlite_stmt_cache_get (SQ (store)->stmts, sql, error);
 
-  if (stmt != NULL)
-    return stmt;
-  rc = sqlite3_prepare_v3 (SQ (store)->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
-  if (rc != SQLITE_OK)
-    {
-      fail (store, rc, error);
-      return NULL;
-    }
-  g_hash_table_insert (SQ (store)->stmts, (gpointer) sql, stmt);
+  if (stmt == NULL)
+    g_prefix_error (error, ORG_STORE_PREFIX);
   return stmt;
 }
 
@@ -91,7 +66,7 @@ step (LiaOrgStore *store, sqlite3_stmt *stmt, GError **error)
     return 1;
   if (rc == SQLITE_DONE)
     return 0;
-  fail (store, rc, error);
+  fail (store, rc, "use", error);
   return -1;
 }
 
@@ -108,11 +83,12 @@ col_dup (sqlite3_stmt *stmt, int col)
 }
 
 static gboolean
-exec (LiaOrgStore *store, const char *sql, GError **error)
+exec (LiaOrgStore *store, const char *doing, const char *sql, GError **error)
 {
-  int rc = sqlite3_exec (SQ (store)->db, sql, NULL, NULL, NULL);
-
-  return rc == SQLITE_OK ? TRUE : fail (store, rc, error);
+  if (lia_sqlite_exec (SQ (store)->db, SQ (store)->path, doing, sql, error))
+    return TRUE;
+  g_prefix_error (error, ORG_STORE_PREFIX);
+  return FALSE;
 }
 
 /* Forward-only migrations; migrations[i] takes the schema from version i to
@@ -171,28 +147,28 @@ static const char *const migrations[] = {
 static gboolean
 migrate (LiaOrgStore *store, GError **error)
 {
-  sqlite3_stmt *raw = NULL;
-  int version;
+  gint64 version = 0;
 
-  if (sqlite3_prepare_v2 (SQ (store)->db, "PRAGMA user_version", -1, &raw, NULL) != SQLITE_OK)
-    return fail (store, sqlite3_errcode (SQ (store)->db), error);
-  sqlite3_step (raw);
-  version = sqlite3_column_int (raw, 0);
-  sqlite3_finalize (raw);
-
-  if (version > (int) G_N_ELEMENTS (migrations))
+  if (!lia_sqlite_query_int (SQ (store)->db, SQ (store)->path, "read", "PRAGMA user_version", &version,
+                             error))
+    {
+      g_prefix_error (error, ORG_STORE_PREFIX);
+      return FALSE;
+    }
+  if (version > (gint64) G_N_ELEMENTS (migrations))
     {
       g_set_error (error, LIA_ERROR, LIA_ERROR_STORE,
-                   "Org store \"%s\" has schema version %d, newer than this program (%u)", SQ (store)->path,
-                   version, (guint) G_N_ELEMENTS (migrations));
+                   "Org store \"%s\" has schema version %" G_GINT64_FORMAT ", newer than this program (%u)",
+                   SQ (store)->path, version, (guint) G_N_ELEMENTS (migrations));
       return FALSE;
     }
   for (guint v = (guint) version; v < G_N_ELEMENTS (migrations); v++)
     {
       g_autofree char *bump = g_strdup_printf ("PRAGMA user_version = %u", v + 1);
-      if (!exec (store, "BEGIN IMMEDIATE", error))
+      if (!exec (store, "write to", "BEGIN IMMEDIATE", error))
         return FALSE;
-      if (!exec (store, migrations[v], error) || !exec (store, bump, error) || !exec (store, "COMMIT", error))
+      if (!exec (store, "migrate", migrations[v], error) || !exec (store, "migrate", bump, error)
+          || !exec (store, "write to", "COMMIT", error))
         {
           sqlite3_exec (SQ (store)->db, "ROLLBACK", NULL, NULL, NULL);
           return FALSE;
@@ -211,19 +187,18 @@ lia_org_store_sqlite_open (const char *path, GError **error)
   g_return_val_if_fail (path != NULL, NULL);
   store->vtable = &sqlite_vtable;
   SQ (store)->path = g_strdup (path);
-  SQ (store)->stmts = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, stmt_finalize);
   rc = sqlite3_open_v2 (path, &SQ (store)->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK)
     {
-      g_set_error (error, LIA_ERROR, LIA_ERROR_STORE, "Cannot open org store \"%s\": %s", path,
-                   SQ (store)->db != NULL ? sqlite3_errmsg (SQ (store)->db) : sqlite3_errstr (rc));
+      fail (store, rc, "open", error);
       return NULL;
     }
+  SQ (store)->stmts = lia_sqlite_stmt_cache_new (SQ (store)->db, path);
   sqlite3_busy_timeout (SQ (store)->db, 5000);
   sqlite3_extended_result_codes (SQ (store)->db, 1);
-  if (!exec (store, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-             error)
+  if (!exec (store, "open",
+             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;", error)
       || !migrate (store, error))
     return NULL;
   return g_steal_pointer (&store);
@@ -234,7 +209,7 @@ sqlite_free (LiaOrgStore *store)
 {
   if (store == NULL)
     return;
-  g_clear_pointer (&SQ (store)->stmts, g_hash_table_unref);
+  g_clear_pointer (&SQ (store)->stmts, lia_sqlite_stmt_cache_free);
   if (SQ (store)->db != NULL)
     sqlite3_close (SQ (store)->db);
   g_free (SQ (store)->path);
@@ -250,13 +225,13 @@ sqlite_get_path (LiaOrgStore *store)
 static gboolean
 sqlite_begin (LiaOrgStore *store, GError **error)
 {
-  return exec (store, "BEGIN IMMEDIATE", error);
+  return exec (store, "write to", "BEGIN IMMEDIATE", error);
 }
 
 static gboolean
 sqlite_commit (LiaOrgStore *store, GError **error)
 {
-  if (exec (store, "COMMIT", error))
+  if (exec (store, "write to", "COMMIT", error))
     return TRUE;
   sqlite3_exec (SQ (store)->db, "ROLLBACK", NULL, NULL, NULL);
   return FALSE;
@@ -273,7 +248,7 @@ static gboolean
 sqlite_counter_next (LiaOrgStore *store, const char *name, gint64 *out_value, GError **error)
 {
   static const char sql[] = "UPDATE counter SET value = value + 1 WHERE name = ?1 RETURNING value";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
   int rc;
 
   if (stmt == NULL)
@@ -291,7 +266,7 @@ static gboolean
 sqlite_counter_get (LiaOrgStore *store, const char *name, gint64 *out_value, GError **error)
 {
   static const char sql[] = "SELECT value FROM counter WHERE name = ?1";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
   int rc;
 
   if (stmt == NULL)
@@ -312,7 +287,7 @@ sqlite_user_put (LiaOrgStore *store, const LiaCrmUser *user, GError **error)
   static const char sql[] = "INSERT INTO user (id, name, email, email_fold, admin, approved)"
                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO UPDATE SET"
                             " name = ?2, email = ?3, email_fold = ?4, admin = ?5, approved = ?6";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
   g_autofree char *fold = user->email != NULL ? g_utf8_casefold (user->email, -1) : NULL;
 
   if (stmt == NULL)
@@ -345,7 +320,7 @@ sqlite_user_get (LiaOrgStore *store, const char *id_or_name, GError **error)
 {
   static const char sql[] =
       "SELECT id, name, email, admin, approved FROM user WHERE id = ?1 OR name = ?1 ORDER BY id = ?1 DESC";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
   if (stmt == NULL)
     return NULL;
@@ -357,7 +332,7 @@ static LiaCrmUser *
 sqlite_user_by_email (LiaOrgStore *store, const char *address, GError **error)
 {
   static const char sql[] = "SELECT id, name, email, admin, approved FROM user WHERE email_fold = ?1";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
   if (stmt == NULL)
     return NULL;
@@ -369,7 +344,7 @@ static GPtrArray *
 sqlite_user_list (LiaOrgStore *store, GError **error)
 {
   static const char sql[] = "SELECT id, name, email, admin, approved FROM user ORDER BY name";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
   g_autoptr (GPtrArray) users = g_ptr_array_new_with_free_func ((GDestroyNotify) lia_crm_user_free);
   int rc;
 
@@ -384,7 +359,7 @@ static gboolean
 sqlite_token_put (LiaOrgStore *store, const char *hash, const char *user_id, gint64 now, GError **error)
 {
   static const char sql[] = "INSERT INTO token (hash, user_id, created_on) VALUES (?1, ?2, ?3)";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
   if (stmt == NULL)
     return FALSE;
@@ -398,7 +373,7 @@ static gboolean
 sqlite_token_revoke (LiaOrgStore *store, const char *user_id, GError **error)
 {
   static const char sql[] = "DELETE FROM token WHERE user_id = ?1";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
   if (stmt == NULL)
     return FALSE;
@@ -411,7 +386,7 @@ static char *
 sqlite_token_user (LiaOrgStore *store, const char *hash, GError **error)
 {
   static const char sql[] = "SELECT user_id FROM token WHERE hash = ?1";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
   if (stmt == NULL)
     return NULL;
@@ -425,7 +400,7 @@ sqlite_delegate_put (LiaOrgStore *store, const char *owner_id, const char *deleg
 {
   static const char add_sql[] = "INSERT OR IGNORE INTO delegation (owner_id, delegate_id) VALUES (?1, ?2)";
   static const char del_sql[] = "DELETE FROM delegation WHERE owner_id = ?1 AND delegate_id = ?2";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, allowed ? add_sql : del_sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, allowed ? add_sql : del_sql, error);
 
   if (stmt == NULL)
     return FALSE;
@@ -439,7 +414,7 @@ sqlite_delegate_has (LiaOrgStore *store, const char *owner_id, const char *deleg
                      GError **error)
 {
   static const char sql[] = "SELECT 1 FROM delegation WHERE owner_id = ?1 AND delegate_id = ?2";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
   int rc;
 
   if (stmt == NULL)
@@ -460,7 +435,7 @@ sqlite_fls_put (LiaOrgStore *store, const char *role, LiaEntity entity, const ch
   static const char sql[] =
       "INSERT OR REPLACE INTO field_security (role, entity, field, can_read, can_update)"
       " VALUES (?1, ?2, ?3, ?4, ?5)";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
   if (stmt == NULL)
     return FALSE;
@@ -477,7 +452,7 @@ sqlite_fls_get (LiaOrgStore *store, const char *role, LiaEntity entity, GError *
 {
   static const char sql[] =
       "SELECT field, can_read, can_update FROM field_security WHERE role = ?1 AND entity = ?2";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
   g_autoptr (GHashTable) table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   int rc;
 
@@ -518,7 +493,7 @@ sqlite_record_get (LiaOrgStore *store, const char *id, LiaCrmRecord **out_record
                    GError **error)
 {
   static const char sql[] = "SELECT " RECORD_COLUMNS " FROM record WHERE id = ?1";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
   LiaOrgRow row;
   LiaCrmRecord *record;
   int rc;
@@ -574,7 +549,7 @@ sqlite_record_put (LiaOrgStore *store, const LiaCrmRecord *record, gboolean dele
   const void *data = g_bytes_get_data (fields, &len);
 
   {
-    g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+    g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
     if (stmt == NULL)
       return FALSE;
     bind_text (stmt, 1, lia_crm_record_get_id (record));
@@ -593,7 +568,7 @@ sqlite_record_put (LiaOrgStore *store, const LiaCrmRecord *record, gboolean dele
       return FALSE;
   }
   {
-    g_autoptr (LiaOrgStmt) stmt = prep (store, del_email_sql, error);
+    g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, del_email_sql, error);
     if (stmt == NULL)
       return FALSE;
     bind_text (stmt, 1, lia_crm_record_get_id (record));
@@ -611,7 +586,7 @@ sqlite_record_put (LiaOrgStore *store, const LiaCrmRecord *record, gboolean dele
     }
   for (guint i = 0; i < addresses->len; i++)
     {
-      g_autoptr (LiaOrgStmt) stmt = prep (store, add_email_sql, error);
+      g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, add_email_sql, error);
       if (stmt == NULL)
         return FALSE;
       bind_text (stmt, 1, addresses->pdata[i]);
@@ -631,7 +606,7 @@ sqlite_record_foreach (LiaOrgStore *store, LiaEntity entity, gint64 since_versio
 {
   static const char full_sql[] = "SELECT " RECORD_COLUMNS " FROM record WHERE entity = ?1 AND deleted = 0";
   static const char since_sql[] = "SELECT " RECORD_COLUMNS " FROM record WHERE entity = ?1 AND version > ?2";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, since_version >= 0 ? since_sql : full_sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, since_version >= 0 ? since_sql : full_sql, error);
   int rc;
 
   if (stmt == NULL)
@@ -657,7 +632,7 @@ sqlite_max_version_since (LiaOrgStore *store, guint entity_mask, gint64 since_ve
 
   for (guint e = 0; e < LIA_ENTITY_N; e++)
     {
-      g_autoptr (LiaOrgStmt) stmt = NULL;
+      g_autoptr (LiaSqliteStmtInUse) stmt = NULL;
       int rc;
 
       if ((entity_mask & (1u << e)) == 0)
@@ -715,7 +690,7 @@ sqlite_record_search (LiaOrgStore *store, const char *folded_text, guint limit, 
       " AND name_fold LIKE '%' || ?1 || '%' ESCAPE '\\'"
       " ORDER BY (name_fold LIKE ?1 || '%' ESCAPE '\\') DESC,"
       " (name_fold LIKE '% ' || ?1 || '%' ESCAPE '\\') DESC, length(name_fold), name_fold LIMIT ?2";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
   g_autoptr (GPtrArray) matches = g_ptr_array_new_with_free_func ((GDestroyNotify) lia_crm_match_free);
   g_autofree char *escaped = like_escape (folded_text);
   int rc;
@@ -740,7 +715,7 @@ sqlite_record_resolve (LiaOrgStore *store, const char *folded_address, GError **
   static const char sql[] =
       "SELECT r.id, r.name, r.entity FROM record_email e JOIN record r ON r.id = e.record_id"
       " WHERE e.address = ?1 AND r.deleted = 0 ORDER BY r.entity, r.name";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
   g_autoptr (GPtrArray) matches = g_ptr_array_new_with_free_func ((GDestroyNotify) lia_crm_match_free);
   int rc;
 
@@ -757,7 +732,7 @@ sqlite_request_get (LiaOrgStore *store, const char *user_id, const char *request
                     GError **error)
 {
   static const char sql[] = "SELECT record_id FROM request WHERE user_id = ?1 AND request_id = ?2";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
   int rc;
 
   if (stmt == NULL)
@@ -776,7 +751,7 @@ sqlite_request_put (LiaOrgStore *store, const char *user_id, const char *request
                     GError **error)
 {
   static const char sql[] = "INSERT INTO request (user_id, request_id, record_id) VALUES (?1, ?2, ?3)";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
   if (stmt == NULL)
     return FALSE;
@@ -797,7 +772,7 @@ sqlite_email_message_get (LiaOrgStore *store, const char *message_id, const char
   /* Without an owner: the first record made for the message. */
   static const char any[] = "SELECT e.record_id FROM email_message e JOIN record r ON r.id = e.record_id"
                             " WHERE e.message_id = ?1 AND r.deleted = 0 ORDER BY r.version LIMIT 1";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, owner_id != NULL ? by_owner : any, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, owner_id != NULL ? by_owner : any, error);
   int rc;
 
   if (stmt == NULL)
@@ -818,7 +793,7 @@ sqlite_email_message_put (LiaOrgStore *store, const char *message_id, const char
 {
   static const char sql[] =
       "INSERT OR REPLACE INTO email_message (message_id, owner_id, record_id) VALUES (?1, ?2, ?3)";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
   if (stmt == NULL)
     return FALSE;
@@ -832,7 +807,7 @@ static gboolean
 sqlite_email_tracker_put (LiaOrgStore *store, const char *user_id, const char *record_id, GError **error)
 {
   static const char sql[] = "INSERT OR IGNORE INTO email_tracker (user_id, record_id) VALUES (?1, ?2)";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
   if (stmt == NULL)
     return FALSE;
@@ -848,7 +823,7 @@ sqlite_email_tracked_since (LiaOrgStore *store, const char *user_id, gint64 sinc
   static const char sql[] = "SELECT t.record_id FROM email_tracker t JOIN record r ON r.id = t.record_id"
                             " WHERE t.user_id = ?1 AND r.version > ?2 AND r.deleted = 0"
                             " ORDER BY r.version LIMIT ?3";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
   g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
   int rc;
 
@@ -869,7 +844,7 @@ sqlite_filter_put (LiaOrgStore *store, const char *owner_id, const LiaCrmFilter 
 {
   static const char sql[] = "INSERT OR REPLACE INTO filter (id, entity, owner_id, name, xml, enabled)"
                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
   if (stmt == NULL)
     return FALSE;
@@ -901,7 +876,7 @@ sqlite_filter_get (LiaOrgStore *store, const char *id, char **out_owner_id, LiaC
                    GError **error)
 {
   static const char sql[] = "SELECT id, entity, owner_id, name, xml, enabled FROM filter WHERE id = ?1";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
   int rc;
 
   if (stmt == NULL)
@@ -928,7 +903,7 @@ sqlite_filter_list (LiaOrgStore *store, const char *user_id, gboolean all, GErro
   static const char sql[] = "SELECT id, entity, owner_id, name, xml, enabled FROM filter"
                             " WHERE ?2 OR owner_id IS NULL OR owner_id = ?1"
                             " ORDER BY owner_id IS NOT NULL, entity, name, id";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
   g_autoptr (GPtrArray) filters = g_ptr_array_new_with_free_func ((GDestroyNotify) lia_crm_filter_free);
   int rc;
 
@@ -945,7 +920,7 @@ static gboolean
 sqlite_filter_delete (LiaOrgStore *store, const char *id, GError **error)
 {
   static const char sql[] = "DELETE FROM filter WHERE id = ?1";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
   if (stmt == NULL)
     return FALSE;
@@ -959,7 +934,7 @@ static char *
 sqlite_setting_get (LiaOrgStore *store, const char *key, GError **error)
 {
   static const char sql[] = "SELECT value FROM setting WHERE key = ?1";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
   if (stmt == NULL)
     return NULL;
@@ -971,7 +946,7 @@ static gboolean
 sqlite_setting_set (LiaOrgStore *store, const char *key, const char *value, GError **error)
 {
   static const char sql[] = "INSERT OR REPLACE INTO setting (key, value) VALUES (?1, ?2)";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
   if (stmt == NULL)
     return FALSE;
@@ -984,7 +959,7 @@ static GHashTable *
 sqlite_setting_list (LiaOrgStore *store, GError **error)
 {
   static const char sql[] = "SELECT key, value FROM setting";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
   g_autoptr (GHashTable) table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   int rc;
 
@@ -1003,7 +978,7 @@ sqlite_subscription_put (LiaOrgStore *store, const char *user_id, const LiaCrmSu
 {
   static const char sql[] = "INSERT INTO subscription (id, user_id, client, is_primary, created_on)"
                             " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO UPDATE SET is_primary = ?4";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
   if (stmt == NULL)
     return FALSE;
@@ -1031,7 +1006,7 @@ sqlite_subscription_get (LiaOrgStore *store, const char *id, char **out_user_id,
                          LiaCrmSubscription **out_subscription, GError **error)
 {
   static const char sql[] = "SELECT id, user_id, client, is_primary FROM subscription WHERE id = ?1";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
   int rc;
 
   if (stmt == NULL)
@@ -1050,7 +1025,7 @@ sqlite_subscription_list (LiaOrgStore *store, const char *user_id, GError **erro
 {
   static const char sql[] =
       "SELECT id, user_id, client, is_primary FROM subscription WHERE user_id = ?1 ORDER BY created_on, id";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
   g_autoptr (GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) lia_crm_subscription_free);
   int rc;
 
@@ -1066,7 +1041,7 @@ static gboolean
 sqlite_subscription_demote_all (LiaOrgStore *store, const char *user_id, GError **error)
 {
   static const char sql[] = "UPDATE subscription SET is_primary = 0 WHERE user_id = ?1";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
   if (stmt == NULL)
     return FALSE;
@@ -1080,7 +1055,7 @@ sqlite_anchor_get (LiaOrgStore *store, const char *subscription, LiaEntity entit
 {
   static const char sql[] =
       "SELECT anchor, filter_gen FROM sync_anchor WHERE subscription_id = ?1 AND entity = ?2";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
   int rc;
 
   if (stmt == NULL)
@@ -1101,7 +1076,7 @@ sqlite_anchor_put (LiaOrgStore *store, const char *subscription, LiaEntity entit
 {
   static const char sql[] = "INSERT OR REPLACE INTO sync_anchor (subscription_id, entity, anchor, "
                             "filter_gen) VALUES (?1, ?2, ?3, ?4)";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
   if (stmt == NULL)
     return FALSE;
@@ -1133,7 +1108,7 @@ sqlite_entry_load (LiaOrgStore *store, const char *subscription, LiaEntity entit
 {
   static const char sql[] =
       "SELECT " ENTRY_COLUMNS " FROM sync_entry WHERE subscription_id = ?1 AND entity = ?2";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
   g_autoptr (GHashTable) table =
       g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) lia_org_entry_free);
   int rc;
@@ -1156,7 +1131,7 @@ sqlite_entry_get (LiaOrgStore *store, const char *subscription, const char *reco
 {
   static const char sql[] =
       "SELECT " ENTRY_COLUMNS " FROM sync_entry WHERE subscription_id = ?1 AND record_id = ?2";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
   int rc;
 
   if (stmt == NULL)
@@ -1175,7 +1150,7 @@ sqlite_entry_put (LiaOrgStore *store, const char *subscription, const LiaOrgEntr
 {
   static const char sql[] = "INSERT OR REPLACE INTO sync_entry (subscription_id, " ENTRY_COLUMNS
                             ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
   if (stmt == NULL)
     return FALSE;
@@ -1193,7 +1168,7 @@ static gboolean
 sqlite_entry_delete (LiaOrgStore *store, const char *subscription, const char *record_id, GError **error)
 {
   static const char sql[] = "DELETE FROM sync_entry WHERE subscription_id = ?1 AND record_id = ?2";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
   if (stmt == NULL)
     return FALSE;
@@ -1209,7 +1184,7 @@ sqlite_entry_pending (LiaOrgStore *store, const char *subscription, LiaEntity en
   static const char sql[] =
       "SELECT " ENTRY_COLUMNS " FROM sync_entry WHERE subscription_id = ?1 AND entity = ?2"
       " AND pending >= 0 AND record_id > ?3 ORDER BY record_id LIMIT ?4";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
   g_autoptr (GPtrArray) entries = g_ptr_array_new_with_free_func ((GDestroyNotify) lia_org_entry_free);
   int rc;
 
@@ -1231,7 +1206,7 @@ sqlite_entry_count_pending (LiaOrgStore *store, const char *subscription, LiaEnt
   static const char sql[] =
       "SELECT pending, count(*) FROM sync_entry WHERE subscription_id = ?1 AND entity = ?2"
       " AND pending >= 0 GROUP BY pending";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
   guint counts[LIA_SYNC_OP_N] = { 0 };
   int rc;
 
@@ -1255,7 +1230,7 @@ static gboolean
 sqlite_tombstone_put (LiaOrgStore *store, const char *subscription, const char *record_id, GError **error)
 {
   static const char sql[] = "INSERT OR IGNORE INTO tombstone (subscription_id, record_id) VALUES (?1, ?2)";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
   if (stmt == NULL)
     return FALSE;
@@ -1268,7 +1243,7 @@ static GHashTable *
 sqlite_tombstone_load (LiaOrgStore *store, const char *subscription, GError **error)
 {
   static const char sql[] = "SELECT record_id FROM tombstone WHERE subscription_id = ?1";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
   g_autoptr (GHashTable) set = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   int rc;
 
@@ -1285,7 +1260,7 @@ sqlite_tombstone_has (LiaOrgStore *store, const char *subscription, const char *
                       GError **error)
 {
   static const char sql[] = "SELECT 1 FROM tombstone WHERE subscription_id = ?1 AND record_id = ?2";
-  g_autoptr (LiaOrgStmt) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
   int rc;
 
   if (stmt == NULL)
