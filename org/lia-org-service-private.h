@@ -45,5 +45,9 @@ void lia_org_service_strip_locked (LiaOrgService *service, LiaCrmRecord *record,
                                    gboolean for_sync, GHashTable *settings);
 GHashTable *lia_org_service_settings_locked (LiaOrgService *service, GError **error);
 void lia_org_service_notify_locked (LiaOrgService *service);
+/* R-ROLE-SECONDARY-NO-NEW for creates (lia-org-sync.c): a request id of
+ * the form "SUBSCRIPTION/..." names the caller's client that creates. */
+gboolean lia_org_sync_check_create_locked (LiaOrgService *service, const LiaOrgCaller *caller,
+                                           LiaEntity entity, const char *request_id, GError **error);
 
 G_END_DECLS

@@ -1058,7 +1058,8 @@ lia_org_service_create (LiaOrgService *service, const LiaOrgCaller *caller, cons
     }
   fls = lia_org_service_fls_locked (service, caller->role, entity, error);
   if (fls == NULL || !check_writable (record, NULL, fls, error)
-      || !check_approved_locked (service, caller, entity, error))
+      || !check_approved_locked (service, caller, entity, error)
+      || !lia_org_sync_check_create_locked (service, caller, entity, request_id, error))
     goto fail;
   if (entity == LIA_ENTITY_EMAIL && id == NULL)
     {

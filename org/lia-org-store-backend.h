@@ -67,6 +67,9 @@ typedef struct
                                 LiaCrmSubscription **out_subscription, GError **error);
   GPtrArray *(*subscription_list) (LiaOrgStore *store, const char *user_id, GError **error);
   gboolean (*subscription_demote_all) (LiaOrgStore *store, const char *user_id, GError **error);
+  gboolean (*subscription_set_roaming) (LiaOrgStore *store, const char *id, GError **error);
+  gboolean (*subscription_is_roaming) (LiaOrgStore *store, const char *id, gboolean *out_roaming,
+                                       GError **error);
   gboolean (*anchor_get) (LiaOrgStore *store, const char *subscription, LiaEntity entity, gint64 *out_anchor,
                           gint64 *out_filter_gen, GError **error);
   gboolean (*anchor_put) (LiaOrgStore *store, const char *subscription, LiaEntity entity, gint64 anchor,

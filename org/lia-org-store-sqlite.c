@@ -142,6 +142,9 @@ static const char *const migrations[] = {
   "  PRIMARY KEY (user_id, record_id)) WITHOUT ROWID;"
   /* Tracking tokens count from here: the first is CRM:0001001. */
   "INSERT INTO counter VALUES ('tracking-token', 1000);",
+  /* 3: R-ROLE-ROAMING, R-ROLE-SECONDARY-NO-NEW: a secondary subscription
+   * that asked PrepareSync acts as primary (lia-org-sync.c). */
+  "ALTER TABLE subscription ADD COLUMN roaming INTEGER NOT NULL DEFAULT 0;",
 };
 
 static gboolean
@@ -1050,6 +1053,35 @@ sqlite_subscription_demote_all (LiaOrgStore *store, const char *user_id, GError 
 }
 
 static gboolean
+sqlite_subscription_set_roaming (LiaOrgStore *store, const char *id, GError **error)
+{
+  static const char sql[] = "UPDATE subscription SET roaming = 1 WHERE id = ?1 AND roaming = 0";
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, id);
+  return step_done (store, stmt, error);
+}
+
+static gboolean
+sqlite_subscription_is_roaming (LiaOrgStore *store, const char *id, gboolean *out_roaming, GError **error)
+{
+  static const char sql[] = "SELECT roaming FROM subscription WHERE id = ?1";
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, id);
+  rc = step (store, stmt, error);
+  if (rc < 0)
+    return FALSE;
+  *out_roaming = rc == 1 && sqlite3_column_int (stmt, 0) != 0;
+  return TRUE;
+}
+
+static gboolean
 sqlite_anchor_get (LiaOrgStore *store, const char *subscription, LiaEntity entity, gint64 *out_anchor,
                    gint64 *out_filter_gen, GError **error)
 {
@@ -1313,6 +1345,8 @@ static const LiaOrgStoreVTable sqlite_vtable = {
   .subscription_get = sqlite_subscription_get,
   .subscription_list = sqlite_subscription_list,
   .subscription_demote_all = sqlite_subscription_demote_all,
+  .subscription_set_roaming = sqlite_subscription_set_roaming,
+  .subscription_is_roaming = sqlite_subscription_is_roaming,
   .anchor_get = sqlite_anchor_get,
   .anchor_put = sqlite_anchor_put,
   .entry_load = sqlite_entry_load,

@@ -257,6 +257,19 @@ lia_org_store_subscription_demote_all (LiaOrgStore *store, const char *user_id, 
 }
 
 gboolean
+lia_org_store_subscription_set_roaming (LiaOrgStore *store, const char *id, GError **error)
+{
+  return store->vtable->subscription_set_roaming (store, id, error);
+}
+
+gboolean
+lia_org_store_subscription_is_roaming (LiaOrgStore *store, const char *id, gboolean *out_roaming,
+                                       GError **error)
+{
+  return store->vtable->subscription_is_roaming (store, id, out_roaming, error);
+}
+
+gboolean
 lia_org_store_anchor_get (LiaOrgStore *store, const char *subscription, LiaEntity entity, gint64 *out_anchor,
                           gint64 *out_filter_gen, GError **error)
 {

@@ -130,6 +130,12 @@ gboolean lia_org_store_subscription_get (LiaOrgStore *store, const char *id, cha
                                          LiaCrmSubscription **out_subscription, GError **error);
 GPtrArray *lia_org_store_subscription_list (LiaOrgStore *store, const char *user_id, GError **error);
 gboolean lia_org_store_subscription_demote_all (LiaOrgStore *store, const char *user_id, GError **error);
+/* R-ROLE-ROAMING: a subscription that is not the user's primary but asked
+ * PrepareSync acts as primary (a roaming client); the mark stays.
+ * *@out_roaming is FALSE for an unknown subscription. */
+gboolean lia_org_store_subscription_set_roaming (LiaOrgStore *store, const char *id, GError **error);
+gboolean lia_org_store_subscription_is_roaming (LiaOrgStore *store, const char *id, gboolean *out_roaming,
+                                                GError **error);
 gboolean lia_org_store_anchor_get (LiaOrgStore *store, const char *subscription, LiaEntity entity,
                                    gint64 *out_anchor, gint64 *out_filter_gen, GError **error);
 gboolean lia_org_store_anchor_put (LiaOrgStore *store, const char *subscription, LiaEntity entity,

@@ -181,6 +181,85 @@ lia_org_sync_set_primary (LiaOrgService *service, const LiaOrgCaller *caller, co
 }
 
 static gboolean
+primary_client_locked (LiaOrgService *service, const char *user_id, char **out_client, GError **error)
+{
+  g_autoptr (GPtrArray) list = lia_org_store_subscription_list (service->store, user_id, error);
+
+  if (list == NULL)
+    return FALSE;
+  *out_client = NULL;
+  for (guint i = 0; i < list->len; i++)
+    {
+      const LiaCrmSubscription *s = list->pdata[i];
+      if (s->primary)
+        {
+          *out_client = g_strdup (s->client);
+          break;
+        }
+    }
+  return TRUE;
+}
+
+char *
+lia_org_sync_dup_primary_client (LiaOrgService *service, const LiaOrgCaller *caller, GError **error)
+{
+  char *client = NULL;
+  LOCK (service);
+
+  primary_client_locked (service, caller->user_id, &client, error);
+  return client;
+}
+
+/* R-ROLE-SECONDARY-NO-NEW: only the primary (or a roaming client,
+ * R-ROLE-ROAMING) tracks new contacts, appointments and tasks; a secondary
+ * that did would make a second CRM record of an item the primary creates
+ * too (R-ROLE-SECONDARY-DEFER). Email is the same on every client
+ * (R-ROLE-EMAIL-UNIFORM). */
+static gboolean
+require_may_track_new_locked (LiaOrgService *service, const LiaOrgCaller *caller,
+                              const LiaCrmSubscription *sub, LiaEntity entity, GError **error)
+{
+  g_autofree char *primary = NULL;
+  gboolean roaming = FALSE;
+
+  if (sub->primary || entity == LIA_ENTITY_EMAIL || !lia_entity_is_host_mapped (entity))
+    return TRUE;
+  if (!lia_org_store_subscription_is_roaming (service->store, sub->id, &roaming, error))
+    return FALSE;
+  if (roaming)
+    return TRUE;
+  if (!primary_client_locked (service, caller->user_id, &primary, error))
+    return FALSE;
+  g_set_error (error, LIA_ERROR, LIA_ERROR_REFUSED,
+               "Only your synchronizing client \"%s\" can track new contacts, appointments and tasks; "
+               "\"%s\" is a secondary client",
+               primary != NULL ? primary : "(none)", sub->client);
+  return FALSE;
+}
+
+gboolean
+lia_org_sync_check_create_locked (LiaOrgService *service, const LiaOrgCaller *caller, LiaEntity entity,
+                                  const char *request_id, GError **error)
+{
+  g_autofree char *id = NULL;
+  g_autofree char *owner = NULL;
+  g_autoptr (LiaCrmSubscription) sub = NULL;
+  const char *slash;
+
+  if (request_id == NULL || (slash = strchr (request_id, '/')) == NULL)
+    return TRUE;
+  id = g_strndup (request_id, (gsize) (slash - request_id));
+  if (!g_uuid_string_is_valid (id))
+    return TRUE;
+  if (!lia_org_store_subscription_get (service->store, id, &owner, &sub, error))
+    return FALSE;
+  /* Not one of the caller's clients: the request id names nobody. */
+  if (sub == NULL || g_strcmp0 (owner, caller->user_id) != 0)
+    return TRUE;
+  return require_may_track_new_locked (service, caller, sub, entity, error);
+}
+
+static gboolean
 row_matches (Prepare *p, const LiaOrgRow *row, gboolean *out_match, GError **error)
 {
   g_autoptr (LiaItem) item = NULL;
@@ -348,6 +427,7 @@ lia_org_sync_prepare (LiaOrgService *service, const LiaOrgCaller *caller, const 
                       guint entity_mask, GError **error)
 {
   g_autoptr (LiaSyncSummary) summary = lia_sync_summary_new ();
+  g_autoptr (LiaCrmSubscription) sub = NULL;
   gint64 top = 0;
   gboolean ok;
   LOCK (service);
@@ -361,7 +441,10 @@ lia_org_sync_prepare (LiaOrgService *service, const LiaOrgCaller *caller, const 
     }
   if (!lia_org_store_begin (service->store, error))
     return NULL;
-  ok = check_subscription_locked (service, caller, subscription, NULL, error)
+  /* R-ROLE-ROAMING: a client downloads only as primary or roaming, so a
+   * secondary that asks PrepareSync acts as primary from now on. */
+  ok = check_subscription_locked (service, caller, subscription, &sub, error)
+       && (sub->primary || lia_org_store_subscription_set_roaming (service->store, subscription, error))
        && lia_org_store_counter_get (service->store, "version", &top, error);
   for (guint e = 0; ok && e < LIA_ENTITY_N; e++)
     {
@@ -529,13 +612,15 @@ lia_org_sync_track (LiaOrgService *service, const LiaOrgCaller *caller, const ch
                     LiaEntity entity, const char *id, gboolean manual, GError **error)
 {
   g_autoptr (LiaOrgEntry) entry = NULL;
+  g_autoptr (LiaCrmSubscription) sub = NULL;
   gint64 version = 0;
   gboolean ok;
   LOCK (service);
 
   if (!check_entity (entity, error) || !lia_org_store_begin (service->store, error))
     return FALSE;
-  ok = check_subscription_locked (service, caller, subscription, NULL, error)
+  ok = check_subscription_locked (service, caller, subscription, &sub, error)
+       && (!manual || require_may_track_new_locked (service, caller, sub, entity, error))
        && (!manual || require_filter_locked (service, caller, entity, error))
        && require_live_locked (service, entity, id, &version, error)
        && lia_org_store_entry_get (service->store, subscription, id, &entry, error);

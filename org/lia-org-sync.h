@@ -18,6 +18,20 @@ GPtrArray *lia_org_sync_list_subscriptions (LiaOrgService *service, const LiaOrg
                                             GError **error);
 gboolean lia_org_sync_set_primary (LiaOrgService *service, const LiaOrgCaller *caller,
                                    const char *subscription, GError **error);
+/* Who is primary (R-ROLE-ONE-PRIMARY): the client name of the caller's
+ * synchronizing subscription, the one lia_org_sync_list_subscriptions()
+ * marks primary; NULL without error when the caller has no client yet.
+ * The user's first client is primary; lia_org_sync_set_primary()
+ * designates another and demotes the previous one in one transaction.
+ *
+ * R-ROLE-SECONDARY-NO-NEW: a subscription that is not primary cannot track
+ * new contacts, appointments or tasks (every host-mapped entity but
+ * email): lia_org_sync_track() with @manual, and a create whose request id
+ * names the subscription (lia_org_service_create()), are refused with
+ * %LIA_ERROR_REFUSED naming the primary client. R-ROLE-ROAMING: a
+ * secondary subscription that asks PrepareSync acts as primary (clients
+ * download only as primary or roaming), and is not refused from then on. */
+char *lia_org_sync_dup_primary_client (LiaOrgService *service, const LiaOrgCaller *caller, GError **error);
 LiaSyncSummary *lia_org_sync_prepare (LiaOrgService *service, const LiaOrgCaller *caller,
                                       const char *subscription, guint entity_mask, GError **error);
 LiaSyncPage *lia_org_sync_get_data (LiaOrgService *service, const LiaOrgCaller *caller,

@@ -251,15 +251,111 @@ test_roles_and_tombstones (CrmFixture *f, gconstpointer data)
   g_assert_error (error, LIA_ERROR, LIA_ERROR_FORBIDDEN);
   g_clear_error (&error);
 
+  /* Through the primary: a secondary's manual tracking is refused
+   * (test_secondary_no_new). */
   made = lia_crm_create_sync (f->bob, c, NULL, NULL, &error);
-  g_assert_true (lia_crm_track_sync (f->alice, laptop->id, LIA_ENTITY_CONTACT, lia_crm_record_get_id (made),
+  g_assert_true (lia_crm_track_sync (f->alice, desktop->id, LIA_ENTITY_CONTACT, lia_crm_record_get_id (made),
                                      TRUE, NULL, &error));
   g_assert_no_error (error);
-  g_assert_true (lia_crm_forget_sync (f->alice, laptop->id, LIA_ENTITY_CONTACT, lia_crm_record_get_id (made),
+  g_assert_true (lia_crm_forget_sync (f->alice, desktop->id, LIA_ENTITY_CONTACT, lia_crm_record_get_id (made),
                                       NULL, &error));
   g_assert_no_error (error);
-  s = lia_crm_prepare_sync_sync (f->alice, laptop->id, 1u << LIA_ENTITY_CONTACT, NULL, &error);
+  s = lia_crm_prepare_sync_sync (f->alice, desktop->id, 1u << LIA_ENTITY_CONTACT, NULL, &error);
   g_assert_cmpuint (lia_sync_summary_get_total (s), ==, 0);
+}
+
+/* A create as Liaison clients send it: the request id starts with the
+ * subscription id (core/lia-engine-upload.c). */
+static LiaCrmRecord *
+create_from (LiaCrm *crm, const LiaCrmSubscription *sub, const char *item, LiaCrmRecord *record,
+             GError **error)
+{
+  g_autofree char *request_id = g_strdup_printf ("%s/store/%s", sub->id, item);
+
+  return lia_crm_create_sync (crm, record, request_id, NULL, error);
+}
+
+static void
+assert_refused_naming (GError *error, const char *primary)
+{
+  g_autofree char *quoted = g_strdup_printf ("\"%s\"", primary);
+
+  g_assert_error (error, LIA_ERROR, LIA_ERROR_REFUSED);
+  g_assert_nonnull (strstr (error->message, quoted));
+  g_assert_null (strchr (error->message, '\n'));
+}
+
+static void
+test_secondary_no_new (CrmFixture *f, gconstpointer data)
+{
+  g_autoptr (LiaCrmSubscription) laptop = NULL;
+  g_autoptr (LiaCrmSubscription) desktop = NULL;
+  g_autoptr (LiaCrmRecord) anne = contact ("Anne", "Primary", NULL);
+  g_autoptr (LiaCrmRecord) dan = contact ("Dan", "Secondary", NULL);
+  g_autoptr (LiaCrmRecord) mail = lia_crm_record_new (LIA_ENTITY_EMAIL);
+  g_autoptr (LiaCrmRecord) made = NULL;
+  g_autoptr (LiaCrmRecord) again = NULL;
+  g_autoptr (LiaCrmRecord) refused = NULL;
+  g_autoptr (LiaCrmRecord) mail_made = NULL;
+  g_autoptr (LiaCrmRecord) roamed = NULL;
+  g_autoptr (GPtrArray) found = NULL;
+  g_autoptr (LiaSyncSummary) s = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary (
+      "R-ROLE-SECONDARY-NO-NEW, R-ROLE-SECONDARY-DEFER on the server: a create (request id naming "
+      "the subscription) or manual track of a contact from a secondary client is refused with "
+      "LIA_ERROR_REFUSED, one line naming the primary client, and creates nothing; email is "
+      "not refused (R-ROLE-EMAIL-UNIFORM); a retried create of a demoted primary returns its "
+      "record (R-DUP-NONE); a secondary that asks PrepareSync acts as primary (R-ROLE-ROAMING).");
+  laptop = lia_crm_subscribe_sync (f->alice, "laptop", NULL, &error);
+  g_assert_no_error (error);
+  desktop = lia_crm_subscribe_sync (f->alice, "desktop", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (laptop->primary);
+  g_assert_false (desktop->primary);
+
+  made = create_from (f->alice, laptop, "anne", anne, &error);
+  g_assert_no_error (error);
+  refused = create_from (f->alice, desktop, "dan", dan, &error);
+  g_assert_null (refused);
+  assert_refused_naming (error, "laptop");
+  g_clear_error (&error);
+  found = lia_crm_search_sync (f->alice, "secondary", 10, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (found->len, ==, 0);
+  g_assert_false (lia_crm_track_sync (f->alice, desktop->id, LIA_ENTITY_CONTACT, lia_crm_record_get_id (made),
+                                      TRUE, NULL, &error));
+  assert_refused_naming (error, "laptop");
+  g_clear_error (&error);
+
+  g_assert_true (lia_item_set_text (lia_crm_record_get_item (mail), "subject", "Hello", NULL));
+  mail_made = create_from (f->alice, desktop, "mail", mail, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (mail_made);
+
+  /* The user designates the desktop: the laptop's retried create still
+   * finds its record, a new one is refused naming the desktop. */
+  g_assert_true (lia_crm_set_primary_sync (f->alice, desktop->id, NULL, &error));
+  g_assert_no_error (error);
+  again = create_from (f->alice, laptop, "anne", anne, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (lia_crm_record_get_id (again), ==, lia_crm_record_get_id (made));
+  g_clear_pointer (&refused, lia_crm_record_free);
+  refused = create_from (f->alice, laptop, "dan", dan, &error);
+  g_assert_null (refused);
+  assert_refused_naming (error, "desktop");
+  g_clear_error (&error);
+
+  /* Roaming: the laptop downloads, so it acts as primary. */
+  s = lia_crm_prepare_sync_sync (f->alice, laptop->id, 1u << LIA_ENTITY_CONTACT, NULL, &error);
+  g_assert_no_error (error);
+  roamed = create_from (f->alice, laptop, "dan", dan, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (roamed);
+  g_assert_true (lia_crm_track_sync (f->alice, laptop->id, LIA_ENTITY_CONTACT, lia_crm_record_get_id (roamed),
+                                     TRUE, NULL, &error));
+  g_assert_no_error (error);
 }
 
 static void
@@ -451,6 +547,7 @@ main (int argc, char **argv)
       ADD ("sync-cycle", test_sync_cycle);
       ADD ("two-users", test_two_users);
       ADD ("roles-tombstones", test_roles_and_tombstones);
+      ADD ("R-ROLE-SECONDARY-NO-NEW/secondary-no-new", test_secondary_no_new);
       ADD ("filters-settings", test_filters_settings);
       ADD ("search-resolve", test_search_resolve);
       ADD ("push", test_push);

@@ -318,6 +318,44 @@ test_one_primary (Org *org, gconstpointer data)
 }
 
 static void
+test_who_is_primary (Org *org, gconstpointer data)
+{
+  g_autoptr (LiaCrmSubscription) second = NULL;
+  g_autoptr (LiaCrmRecord) contact = org_test_contact ("Dan", "Desk", NULL);
+  g_autoptr (LiaCrmRecord) made = NULL;
+  g_autofree char *none = NULL;
+  g_autofree char *first = NULL;
+  g_autofree char *designated = NULL;
+  g_autofree char *request_id = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("R-ROLE-ONE-PRIMARY, R-ROLE-SECONDARY-NO-NEW: lia_org_sync_dup_primary_client() names the "
+                  "user's synchronizing client (NULL without one) and follows a designation; the service "
+                  "refuses a secondary's create by request id with LIA_ERROR_REFUSED naming it.");
+  none = lia_org_sync_dup_primary_client (org->service, org->bob, &error);
+  g_assert_no_error (error);
+  g_assert_null (none);
+  first = lia_org_sync_dup_primary_client (org->service, org->alice, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (first, ==, "alice-laptop");
+  second = lia_org_sync_subscribe (org->service, org->alice, "alice-desktop", &error);
+  g_assert_no_error (error);
+  request_id = g_strdup_printf ("%s/store/dan", second->id);
+  made = lia_org_service_create (org->service, org->alice, contact, request_id, &error);
+  g_assert_null (made);
+  g_assert_error (error, LIA_ERROR, LIA_ERROR_REFUSED);
+  g_assert_nonnull (strstr (error->message, "\"alice-laptop\""));
+  g_clear_error (&error);
+  g_assert_true (lia_org_sync_set_primary (org->service, org->alice, second->id, &error));
+  designated = lia_org_sync_dup_primary_client (org->service, org->alice, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (designated, ==, "alice-desktop");
+  made = lia_org_service_create (org->service, org->alice, contact, request_id, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (made);
+}
+
+static void
 test_two_users (Org *org, gconstpointer data)
 {
   g_autoptr (LiaCrmSubscription) bob_sub = NULL;
@@ -548,6 +586,7 @@ main (int argc, char **argv)
   ADD ("/org/sync/R-MARK-MANUAL-KEEPS", test_manual_keeps);
   ADD ("/org/sync/R-DEL-OUT-REMEMBER", test_remembers_client_deletes);
   ADD ("/org/sync/R-ROLE-ONE-PRIMARY", test_one_primary);
+  ADD ("/org/sync/R-ROLE-SECONDARY-NO-NEW/who-is-primary", test_who_is_primary);
   ADD ("/org/sync/two-users", test_two_users);
   ADD ("/org/sync/direction-and-filters", test_direction_and_filters);
   ADD ("/org/sync/filter-admin", test_filter_admin);
