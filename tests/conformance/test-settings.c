@@ -300,6 +300,8 @@ test_itemtypes_default_all (Ef *ef, gconstpointer data)
   g_assert_true (on_host (&ef->a, LIA_ENTITY_TASK, "subject", "All on: task"));
   g_assert_true (on_host (&ef->a, LIA_ENTITY_PHONE_CALL, "subject", "All on: call"));
   g_assert_true (on_host (&ef->a, LIA_ENTITY_LETTER, "subject", "All on: letter"));
+  /* Every CRM record above was made (its id is freed with the test). */
+  g_assert_true (contact != NULL && appt != NULL && task != NULL && call != NULL && letter != NULL);
 }
 
 static void

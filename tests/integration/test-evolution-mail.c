@@ -323,6 +323,8 @@ fx_setup (Fx *fx, gconstpointer data)
     g_autoptr (CamelFolder) s = camel_folder (fx, SENT);
     g_autoptr (CamelFolder) d = camel_folder (fx, DRAFTS);
     g_autoptr (CamelFolder) a = camel_folder (fx, "Archive");
+
+    g_assert_true (s != NULL && d != NULL && a != NULL);
   }
 }
 
@@ -480,6 +482,8 @@ test_contents_order (Fx *fx, gconstpointer data)
     g_autofree char *uid = append (fx, "Inbox", sent1);
     g_autoptr (GPtrArray) shifted = NULL;
     gint64 until = g_get_monotonic_time () + 500 * 1000;
+
+    g_assert_nonnull (uid);
 
     while (g_get_monotonic_time () < until)
       g_main_context_iteration (NULL, FALSE);
@@ -1103,6 +1107,7 @@ test_host_vtable (Fx *fx, gconstpointer data)
     g_autoptr (LiaHostItem) still = host_read (fx, m1_id, &error);
 
     g_assert_no_error (error);
+    g_assert_nonnull (still);
   }
   {
     LiaHostItem *none = host_read (fx, "contact:abc", &error);
@@ -1871,7 +1876,6 @@ test_engine_secondary (Fx *fx, gconstpointer data)
   g_autofree char *cache_path2 = g_build_filename (fx->tmp, "cache-2.db", NULL);
   const char *subdirs[] = { "cur", "new", "tmp" };
   g_autoptr (GError) error = NULL;
-  g_autoptr (GAsyncResult) res = NULL;
   g_autoptr (CamelSession) session2 = NULL;
   g_autoptr (CamelStore) store2 = NULL;
   g_autoptr (LiaEvoHost) host2 = NULL;
