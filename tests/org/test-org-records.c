@@ -2,6 +2,7 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "lia-org-sync.h"
 #include "org-test-util.h"
 
 static LiaClock *test_clock;
@@ -315,6 +316,64 @@ test_store_reopen_and_newer (void)
 }
 
 static void
+test_store_schema_3_migration (void)
+{
+  g_autofree char *path = org_test_path ("schema2.db");
+  g_autofree char *request_id = NULL;
+  g_autofree char *desktop = NULL;
+  g_autofree char *token = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("R-ROLE-SECONDARY-NO-NEW, R-ROLE-ROAMING: an org file of schema 2 (no roaming mark) "
+                  "migrates to 3 with its subscriptions kept and none roaming: its secondary client is "
+                  "refused new tracking until it asks PrepareSync.");
+  {
+    g_autoptr (LiaOrgService) service = org_test_service ("schema2.db", test_clock);
+    g_autoptr (LiaOrgCaller) alice = org_test_user (service, "alice", FALSE, &token);
+    g_autoptr (LiaCrmSubscription) laptop = lia_org_sync_subscribe (service, alice, "laptop", &error);
+    g_autoptr (LiaCrmSubscription) second = lia_org_sync_subscribe (service, alice, "desktop", &error);
+    g_assert_no_error (error);
+    g_assert_false (second->primary);
+    desktop = g_strdup (second->id);
+  }
+  {
+    /* Back to schema 2 as it was shipped: the column did not exist. */
+    sqlite3 *db = NULL;
+    g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+    g_assert_cmpint (sqlite3_exec (db,
+                                   "ALTER TABLE subscription DROP COLUMN roaming; PRAGMA user_version = 2",
+                                   NULL, NULL, NULL),
+                     ==, SQLITE_OK);
+    sqlite3_close (db);
+  }
+  {
+    g_autoptr (LiaOrgService) service = lia_org_service_open (path, test_clock, &error);
+    g_autoptr (LiaOrgCaller) alice = NULL;
+    g_autoptr (LiaCrmRecord) contact = org_test_contact ("Dan", "Desk", NULL);
+    g_autoptr (LiaCrmRecord) refused = NULL;
+    g_autoptr (LiaCrmRecord) made = NULL;
+    g_autoptr (LiaSyncSummary) summary = NULL;
+    g_autoptr (GPtrArray) subs = NULL;
+    g_assert_no_error (error);
+    alice = lia_org_service_authenticate (service, token, &error);
+    g_assert_no_error (error);
+    subs = lia_org_sync_list_subscriptions (service, alice, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (subs->len, ==, 2);
+    request_id = g_strdup_printf ("%s/store/dan", desktop);
+    refused = lia_org_service_create (service, alice, contact, request_id, &error);
+    g_assert_null (refused);
+    g_assert_error (error, LIA_ERROR, LIA_ERROR_REFUSED);
+    g_clear_error (&error);
+    summary = lia_org_sync_prepare (service, alice, desktop, 0, &error);
+    g_assert_no_error (error);
+    made = lia_org_service_create (service, alice, contact, request_id, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (made);
+  }
+}
+
+static void
 test_search_and_resolve (void)
 {
   g_autoptr (LiaOrgService) service = org_test_service ("search.db", test_clock);
@@ -423,6 +482,7 @@ main (int argc, char **argv)
   g_test_add_func ("/org/records/search-resolve", test_search_and_resolve);
   g_test_add_func ("/org/auth/tokens-hashed", test_tokens_hashed);
   g_test_add_func ("/org/store/reopen", test_store_reopen_and_newer);
+  g_test_add_func ("/org/store/R-ROLE-SECONDARY-NO-NEW/schema-3-migration", test_store_schema_3_migration);
   g_test_add_func ("/org/settings/validate", test_settings);
   rc = g_test_run ();
   lia_clock_unref (test_clock);
