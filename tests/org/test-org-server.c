@@ -134,6 +134,45 @@ test_statuses (CrmFixture *f, gconstpointer data)
 }
 
 static void
+test_secondary_refused (CrmFixture *f, gconstpointer data)
+{
+  g_autoptr (LiaCrmSubscription) laptop = NULL;
+  g_autoptr (LiaCrmSubscription) desktop = NULL;
+  g_autoptr (LiaCrmRecord) c = lia_crm_record_new (LIA_ENTITY_CONTACT);
+  g_autoptr (LiaCrmRecord) made = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *create = NULL;
+  g_autofree char *track = NULL;
+  g_autofree char *track_path = NULL;
+  g_autofree char *body = NULL;
+
+  g_test_summary ("R-ROLE-SECONDARY-NO-NEW over raw HTTP: a create whose request id names a secondary "
+                  "subscription, and its manual track, answer 403 with one <error code=\"refused\"> line "
+                  "naming the primary client.");
+  laptop = lia_crm_subscribe_sync (f->alice, "laptop", NULL, &error);
+  g_assert_no_error (error);
+  desktop = lia_crm_subscribe_sync (f->alice, "desktop", NULL, &error);
+  g_assert_no_error (error);
+  create = g_strdup_printf ("<create request-id=\"%s/store/dan\"><record entity=\"contact\">"
+                            "<field name=\"full-name\">Dan Desk</field></record></create>",
+                            desktop->id);
+  g_assert_cmpuint (request (f, "POST", "/v1/records", f->alice_token, create, &body), ==, 403);
+  assert_error_body (body, "code=\"refused\"");
+  assert_error_body (body, "&quot;laptop&quot;");
+  g_clear_pointer (&body, g_free);
+
+  g_assert_true (lia_item_set_text (lia_crm_record_get_item (c), "full-name", "Ann Lap", NULL));
+  made = lia_crm_create_sync (f->alice, c, NULL, NULL, &error);
+  g_assert_no_error (error);
+  track_path = g_strdup_printf ("/v1/subscriptions/%s/track", desktop->id);
+  track =
+      g_strdup_printf ("<track entity=\"contact\" id=\"%s\" manual=\"true\"/>", lia_crm_record_get_id (made));
+  g_assert_cmpuint (request (f, "POST", track_path, f->alice_token, track, &body), ==, 403);
+  assert_error_body (body, "code=\"refused\"");
+  g_clear_pointer (&body, g_free);
+}
+
+static void
 test_rejected_changes_nothing (CrmFixture *f, gconstpointer data)
 {
   g_autofree char *body = NULL;
@@ -419,6 +458,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_test_add ("/org/server/statuses", CrmFixture, GUINT_TO_POINTER (1), crm_fixture_setup, test_statuses,
               crm_fixture_teardown);
+  g_test_add ("/org/server/R-ROLE-SECONDARY-NO-NEW", CrmFixture, GUINT_TO_POINTER (1), crm_fixture_setup,
+              test_secondary_refused, crm_fixture_teardown);
   g_test_add ("/org/server/rejected-changes-nothing", CrmFixture, GUINT_TO_POINTER (1), crm_fixture_setup,
               test_rejected_changes_nothing, crm_fixture_teardown);
   g_test_add ("/org/server/connector-offline", CrmFixture, GUINT_TO_POINTER (1), crm_fixture_setup,
