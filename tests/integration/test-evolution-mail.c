@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <glib/gstdio.h>
+#include <sqlite3.h>
 #include <string.h>
 
 #include "lia-crm-embedded.h"
@@ -806,6 +807,119 @@ test_async (Fx *fx, gconstpointer data)
   g_object_unref (b.result);
   g_object_unref (c.result);
   g_object_unref (d.result);
+}
+
+/* The user tags of @uid in @folder as the summary db on disk holds them
+ * (a connection of its own: what a crash would leave), or NULL. */
+static char *
+saved_tags (Fx *fx, const char *folder, const char *uid)
+{
+  CamelDB *cdb = camel_store_get_db (fx->store);
+  char *sql = sqlite3_mprintf ("SELECT usertags FROM %Q WHERE uid = %Q", folder, uid);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  char *tags = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (camel_db_get_filename (cdb), &db, SQLITE_OPEN_READONLY, NULL), ==,
+                   SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  sqlite3_free (sql);
+  if (sqlite3_step (stmt) == SQLITE_ROW && sqlite3_column_text (stmt, 0) != NULL)
+    tags = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return tags;
+}
+
+typedef struct
+{
+  Fx *fx;
+  const char *uid; /* NULL: the missing message */
+  char *crm_id;    /* owned */
+  gboolean done;
+} Burst;
+
+static void
+burst_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Burst *b = user_data;
+  g_autoptr (GError) error = NULL;
+  gboolean ok = lia_evo_mail_write_props_finish (b->fx->mail, res, &error);
+
+  b->done = TRUE;
+  if (b->uid == NULL)
+    {
+      g_assert_false (ok);
+      g_assert_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND);
+      return;
+    }
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  /* Done means saved: host first, cache second. */
+  {
+    g_autofree char *tags = saved_tags (b->fx, "Inbox", b->uid);
+
+    g_assert_nonnull (tags);
+    g_assert_nonnull (strstr (tags, b->crm_id));
+  }
+}
+
+static void
+test_async_burst (Fx *fx, gconstpointer data)
+{
+  Burst b[5] = { 0 };
+  Burst missing = { fx, NULL, NULL, FALSE };
+  /* Opened (its table made) once, before: opening a folder again saves
+   * its summary, which would hide a write completed before its save. */
+  g_autoptr (CamelFolder) inbox = NULL;
+
+  g_test_summary ("Writes posted together complete after the folder summary holding them is saved "
+                  "(one save for the burst, R-MAIL-BULK; the engine commits its cache after the host): "
+                  "each completion finds its tags in the summary db on disk; a missing message fails "
+                  "with NOT_FOUND");
+  if (fx->mail == NULL)
+    return;
+  inbox = camel_folder (fx, "Inbox");
+  for (guint i = 0; i < G_N_ELEMENTS (b); i++)
+    {
+      g_auto (LiaHostProps) props = { 0 };
+      g_autofree char *id = NULL;
+
+      b[i].fx = fx;
+      b[i].uid = newest_first[i];
+      b[i].crm_id = g_strdup_printf ("burst-crm-%u", i);
+      id = id_of (b[i].uid);
+      {
+        g_autofree char *tags = saved_tags (fx, "Inbox", b[i].uid);
+
+        g_assert_true (tags == NULL || strstr (tags, b[i].crm_id) == NULL);
+      }
+      lia_host_props_set (&props, LIA_HOST_PROP_LINK_STATE, "2");
+      lia_host_props_set (&props, LIA_HOST_PROP_CRM_ID, b[i].crm_id);
+      lia_evo_mail_write_props_async (fx->mail, id, NULL, &props, NULL, burst_done, &b[i]);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (b); i++)
+    {
+      gint64 until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+      while (!b[i].done && g_get_monotonic_time () < until)
+        g_main_context_iteration (NULL, TRUE);
+      g_assert_true (b[i].done);
+      g_free (b[i].crm_id);
+    }
+  /* Alone: looking for a missing message searches every folder, and a
+   * Camel search saves the summary first (which would hide the above). */
+  {
+    g_auto (LiaHostProps) props = { 0 };
+    g_autofree char *id = id_of ("missing");
+    gint64 until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+    lia_host_props_set (&props, LIA_HOST_PROP_LINK_STATE, "2");
+    lia_evo_mail_write_props_async (fx->mail, id, NULL, &props, NULL, burst_done, &missing);
+    while (!missing.done && g_get_monotonic_time () < until)
+      g_main_context_iteration (NULL, TRUE);
+    g_assert_true (missing.done);
+  }
 }
 
 /* ---- Folders and searches ---- */
@@ -2158,6 +2272,7 @@ main (int argc, char **argv)
   ADD ("/evolution-mail/read/malformed", test_malformed);
   ADD ("/evolution-mail/props/R-MARK-TRACK-R-MARK-UNTRACK-reopen", test_track_untrack);
   ADD ("/evolution-mail/async/main-context", test_async);
+  ADD ("/evolution-mail/async/R-MAIL-BULK-burst-saved-before-done", test_async_burst);
   ADD ("/evolution-mail/host/vtable", test_host_vtable);
   ADD ("/evolution-mail/notify/R-DET-NOTIFY-echo", test_notifications);
   ADD ("/evolution-mail/notify/moved-keeps-id", test_moved);
