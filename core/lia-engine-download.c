@@ -253,6 +253,45 @@ stops_download (const GError *error)
          || g_error_matches (error, LIA_ERROR, LIA_ERROR_STORE);
 }
 
+/* Takes the results of @n creates (@run[i] made @made[i], NULL with
+ * @errors[i] when it failed) into the page: mapping and original in its
+ * batch, its id to acknowledge. Frees @made and the errors. FALSE with the
+ * first error that ends the download. */
+static gboolean
+record_made (Cycle *c, PendingCreate *const *run, guint n, char **made, GError **errors,
+             LiaCacheBatch *page_batch, GPtrArray *ids, gint64 *anchor, GError **error)
+{
+  GError *fatal = NULL;
+
+  for (guint i = 0; i < n; i++)
+    {
+      const PendingCreate *p = run[i];
+
+      if (made[i] == NULL)
+        {
+          if (fatal == NULL && stops_download (errors[i]))
+            fatal = g_steal_pointer (&errors[i]);
+          else if (errors[i] != NULL)
+            lia_engine_journal (c, "error", NULL, p->change->id, errors[i]->message);
+          g_clear_error (&errors[i]);
+          continue;
+        }
+      record_created (c, p->change, made[i], p->xml, page_batch);
+      g_free (made[i]);
+      *anchor = MAX (*anchor, p->change->version);
+      g_ptr_array_add (ids, p->change->id);
+      c->downloaded++;
+      lia_engine_progress (c);
+    }
+  g_free (made);
+  if (fatal != NULL)
+    {
+      g_propagate_error (error, fatal);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Creates a page's new items in one go, so the host can store them
  * together (one EDS add_contacts call and one transaction instead of one
  * per item). Their mappings and originals go into the page's batch and are
@@ -268,13 +307,13 @@ create_pending (Cycle *c, GPtrArray *pending, LiaCacheBatch *page_batch, GPtrArr
   g_autofree GError **errors = g_new0 (GError *, pending->len);
   g_autofree PendingCreate **run = g_new0 (PendingCreate *, pending->len);
   g_autofree gboolean *done = g_new0 (gboolean, pending->len);
-  GError *fatal = NULL;
+  gboolean ok = TRUE;
 
   /* A page holds one entity, so one folder; grouped by folder anyway. */
   for (guint first = 0; first < pending->len; first++)
     {
       const char *folder;
-      char **made; /* n ids, NULL where that create failed */
+      char **made;
       guint n = 0;
 
       if (done[first])
@@ -295,32 +334,200 @@ create_pending (Cycle *c, GPtrArray *pending, LiaCacheBatch *page_batch, GPtrArr
         }
       made = lia_host_call_create_items (&self->link, self->store, folder, n, items, props, c->cancellable,
                                          errors);
-      for (guint i = 0; i < n; i++)
-        {
-          PendingCreate *p = run[i];
-
-          if (made[i] == NULL)
-            {
-              if (fatal == NULL && stops_download (errors[i]))
-                fatal = g_steal_pointer (&errors[i]);
-              else if (errors[i] != NULL)
-                lia_engine_journal (c, "error", NULL, p->change->id, errors[i]->message);
-              g_clear_error (&errors[i]);
-              continue;
-            }
-          record_created (c, p->change, made[i], p->xml, page_batch);
-          g_free (made[i]);
-          *anchor = MAX (*anchor, p->change->version);
-          g_ptr_array_add (ids, p->change->id);
-          c->downloaded++;
-          lia_engine_progress (c);
-        }
-      g_free (made);
+      if (!record_made (c, run, n, made, errors, page_batch, ids, anchor, ok ? error : NULL))
+        ok = FALSE;
     }
-  if (fatal != NULL)
+  return ok;
+}
+
+/* A page applied but not yet committed: the host may still be creating
+ * its new items while the worker fetches and applies the next page, so
+ * the org, the engine and the host work at the same time. Pages are still
+ * committed (anchor, then PostSync) in order, each after its items. */
+typedef struct
+{
+  LiaEntity entity;
+  LiaSyncPage *page;       /* owned: the changes below borrow from it */
+  LiaCacheBatch *batch;    /* owned */
+  GPtrArray *ids;          /* owned: ids to acknowledge */
+  GPtrArray *pending;      /* owned: PendingCreate */
+  GHashTable *pending_ids; /* owned, nullable: CRM ids in pending */
+  LiaHostCreates *creates; /* owned, nullable: pending's creates in flight */
+  gint64 anchor;
+} Flight;
+
+static Flight *
+flight_new (LiaEntity entity, LiaSyncPage *page)
+{
+  Flight *f = g_new0 (Flight, 1);
+
+  f->entity = entity;
+  f->page = page;
+  f->batch = lia_cache_batch_new ();
+  f->ids = g_ptr_array_new_full (lia_sync_page_get_n_changes (page) + 1, NULL);
+  f->pending = g_ptr_array_new_with_free_func (pending_create_free);
+  return f;
+}
+
+static void
+flight_free (Flight *f)
+{
+  if (f == NULL)
+    return;
+  lia_host_creates_free (f->creates);
+  g_clear_pointer (&f->pending_ids, g_hash_table_unref);
+  g_ptr_array_unref (f->pending);
+  g_ptr_array_unref (f->ids);
+  lia_cache_batch_free (f->batch);
+  lia_sync_page_free (f->page);
+  g_free (f);
+}
+
+static gboolean
+flight_holds (const Flight *f, const char *crm_id)
+{
+  return f != NULL && f->pending_ids != NULL && g_hash_table_contains (f->pending_ids, crm_id);
+}
+
+/* Posts the page's new items to the host without waiting. */
+static void
+flight_start (Cycle *c, Flight *f)
+{
+  LiaEngine *self = c->engine;
+  g_autofree LiaItem **items = NULL;
+  g_autofree LiaHostProps **props = NULL;
+  const char *folder;
+
+  if (f->pending->len == 0)
+    return;
+  folder = self->folders[((PendingCreate *) g_ptr_array_index (f->pending, 0))->change->entity];
+  items = g_new0 (LiaItem *, f->pending->len);
+  props = g_new0 (LiaHostProps *, f->pending->len);
+  f->pending_ids = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < f->pending->len; i++)
     {
-      g_propagate_error (error, fatal);
-      return FALSE;
+      PendingCreate *p = g_ptr_array_index (f->pending, i);
+
+      /* Items for several folders: created in flight_finish(). */
+      if (g_strcmp0 (self->folders[p->change->entity], folder) != 0)
+        return;
+      items[i] = p->item;
+      props[i] = &p->props;
+      g_hash_table_add (f->pending_ids, (gpointer) p->change->id);
+    }
+  f->creates = lia_host_call_create_items_start (&self->link, self->store, folder, f->pending->len, items,
+                                                 props, c->cancellable);
+}
+
+/* Waits for the page's new items, then stores its anchor with its mappings
+ * and originals (STYLE 20) and acknowledges it. */
+static gboolean
+flight_finish (Cycle *c, Flight *f, GError **error)
+{
+  LiaEngine *self = c->engine;
+  g_autofree char *key = NULL;
+
+  if (f->creates != NULL)
+    {
+      g_autofree GError **errors = g_new0 (GError *, f->pending->len);
+      char **made = lia_host_call_create_items_finish (g_steal_pointer (&f->creates), errors);
+
+      if (!record_made (c, (PendingCreate *const *) f->pending->pdata, f->pending->len, made, errors,
+                        f->batch, f->ids, &f->anchor, error))
+        return FALSE;
+    }
+  else if (f->pending->len > 0 && !create_pending (c, f->pending, f->batch, f->ids, &f->anchor, error))
+    return FALSE;
+  g_ptr_array_add (f->ids, NULL);
+  /* The anchor is stored only after the page's items are applied
+   * (STYLE 20), then acknowledged; a crash between the two replays the
+   * page, which applies idempotently. */
+  key = g_strdup_printf ("anchor:%s", lia_entity_to_string (f->entity));
+  if (f->anchor > 0)
+    {
+      g_autofree char *value = g_strdup_printf ("%" G_GINT64_FORMAT, f->anchor);
+
+      lia_cache_batch_set_watermark (f->batch, key, value);
+    }
+  if (lia_cache_batch_get_size (f->batch) > 0 && !lia_cache_apply (c->cache, f->batch, error))
+    return FALSE;
+  if (f->ids->len > 1
+      && !lia_crm_post_sync_sync (self->crm, c->sub, f->entity, (const char *const *) f->ids->pdata,
+                                  c->cancellable, error))
+    return FALSE;
+  return TRUE;
+}
+
+/* Finishes and frees *@f, if any; FALSE (with @error when it is not set
+ * yet) when finishing failed. */
+static gboolean
+flight_land (Cycle *c, Flight **f, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  gboolean ok;
+
+  if (*f == NULL)
+    return TRUE;
+  ok = flight_finish (c, *f, &local);
+  g_clear_pointer (f, flight_free);
+  if (!ok)
+    {
+      if (error != NULL && *error == NULL)
+        g_propagate_error (error, g_steal_pointer (&local));
+      else
+        g_debug ("download: an earlier page not committed: %s", local->message);
+    }
+  return ok;
+}
+
+/* Applies the changes of @cur's page; new items wait in @cur->pending. A
+ * change for an item still being created by the page before (*@prev)
+ * waits for that page first. */
+static gboolean
+apply_page (Cycle *c, Flight *cur, Flight **prev, GError **error)
+{
+  guint n = lia_sync_page_get_n_changes (cur->page);
+
+  for (guint i = 0; i < n; i++)
+    {
+      const LiaSyncChange *change = lia_sync_page_get_change (cur->page, i);
+      g_autoptr (GError) local = NULL;
+      guint deferred = cur->pending->len;
+      gboolean ok;
+
+      if (g_cancellable_set_error_if_cancelled (c->cancellable, error))
+        return FALSE;
+      /* R-MAIL-TRACK: a CRM email is never created or rewritten on the
+       * host. Its creates and edits are acknowledged unapplied, or
+       * PrepareSync would return them at every cycle; the cached original
+       * is left alone, so a later host-side sync of the message still sees
+       * what changed in CRM. */
+      if (change->entity == LIA_ENTITY_EMAIL && change->op != LIA_SYNC_OP_DELETE)
+        {
+          g_ptr_array_add (cur->ids, change->id);
+          continue;
+        }
+      if (flight_holds (*prev, change->id) && !flight_land (c, prev, error))
+        return FALSE;
+      ok = change->op == LIA_SYNC_OP_DELETE ? download_delete (c, change, &local)
+                                            : download_upsert (c, change, cur->batch, cur->pending, &local);
+      if (ok && cur->pending->len > deferred)
+        continue; /* created with the page's other new items */
+      if (!ok)
+        {
+          /* Not acknowledged: PrepareSync returns it next cycle. */
+          if (stops_download (local))
+            {
+              g_propagate_error (error, g_steal_pointer (&local));
+              return FALSE;
+            }
+          lia_engine_journal (c, "error", NULL, change->id, local->message);
+          continue;
+        }
+      cur->anchor = MAX (cur->anchor, change->version);
+      g_ptr_array_add (cur->ids, change->id);
+      c->downloaded++;
+      lia_engine_progress (c);
     }
   return TRUE;
 }
@@ -359,6 +566,7 @@ lia_engine_download (Cycle *c, GError **error)
   for (guint e = 0; e < LIA_ENTITY_N; e++)
     {
       g_autofree char *cursor = NULL;
+      Flight *prev = NULL;
       guint total = 0;
 
       if (!(mask & (1u << e)) || (e != LIA_ENTITY_EMAIL && !(wanted & (1u << e))))
@@ -369,82 +577,38 @@ lia_engine_download (Cycle *c, GError **error)
         continue;
       for (;;)
         {
-          g_autoptr (LiaSyncPage) page = lia_crm_get_sync_data_sync (
-              self->crm, c->sub, (LiaEntity) e, cursor, LIA_ENGINE_PAGE_SIZE, c->cancellable, error);
-          g_autoptr (GPtrArray) ids = NULL;
-          g_autoptr (GPtrArray) pending = g_ptr_array_new_with_free_func (pending_create_free);
-          g_autoptr (LiaCacheBatch) batch = lia_cache_batch_new ();
-          g_autofree char *key = NULL;
-          gint64 anchor = 0;
-          guint n;
+          LiaSyncPage *page = lia_crm_get_sync_data_sync (self->crm, c->sub, (LiaEntity) e, cursor,
+                                                          LIA_ENGINE_PAGE_SIZE, c->cancellable, error);
+          Flight *cur;
 
           if (page == NULL)
-            return FALSE;
-          n = lia_sync_page_get_n_changes (page);
-          ids = g_ptr_array_new_full (n + 1, NULL);
-          for (guint i = 0; i < n; i++)
             {
-              const LiaSyncChange *change = lia_sync_page_get_change (page, i);
-              g_autoptr (GError) local = NULL;
-              guint deferred = pending->len;
-              gboolean ok;
-
-              if (g_cancellable_set_error_if_cancelled (c->cancellable, error))
-                return FALSE;
-              /* R-MAIL-TRACK: a CRM email is never created or rewritten on
-               * the host. Its creates and edits are acknowledged unapplied,
-               * or PrepareSync would return them at every cycle; the cached
-               * original is left alone, so a later host-side sync of the
-               * message still sees what changed in CRM. */
-              if (change->entity == LIA_ENTITY_EMAIL && change->op != LIA_SYNC_OP_DELETE)
-                {
-                  g_ptr_array_add (ids, change->id);
-                  continue;
-                }
-              ok = change->op == LIA_SYNC_OP_DELETE ? download_delete (c, change, &local)
-                                                    : download_upsert (c, change, batch, pending, &local);
-              if (ok && pending->len > deferred)
-                continue; /* created below, with the page's other new items */
-              if (!ok)
-                {
-                  /* Not acknowledged: PrepareSync returns it next cycle. */
-                  if (stops_download (local))
-                    {
-                      g_propagate_error (error, g_steal_pointer (&local));
-                      return FALSE;
-                    }
-                  lia_engine_journal (c, "error", NULL, change->id, local->message);
-                  continue;
-                }
-              anchor = MAX (anchor, change->version);
-              g_ptr_array_add (ids, change->id);
-              c->downloaded++;
-              lia_engine_progress (c);
+              flight_land (c, &prev, NULL);
+              return FALSE;
             }
-          if (pending->len > 0 && !create_pending (c, pending, batch, ids, &anchor, error))
-            return FALSE;
-          g_ptr_array_add (ids, NULL);
-          /* The anchor is stored only after the page's items are applied
-           * (STYLE 20), then acknowledged; a crash between the two replays
-           * the page, which applies idempotently. */
-          key = g_strdup_printf ("anchor:%s", lia_entity_to_string ((LiaEntity) e));
-          if (anchor > 0)
+          cur = flight_new ((LiaEntity) e, page);
+          if (!apply_page (c, cur, &prev, error))
             {
-              g_autofree char *value = g_strdup_printf ("%" G_GINT64_FORMAT, anchor);
-
-              lia_cache_batch_set_watermark (batch, key, value);
+              flight_free (cur);
+              flight_land (c, &prev, NULL);
+              return FALSE;
             }
-          if (lia_cache_batch_get_size (batch) > 0 && !lia_cache_apply (c->cache, batch, error))
-            return FALSE;
-          if (ids->len > 1
-              && !lia_crm_post_sync_sync (self->crm, c->sub, (LiaEntity) e, (const char *const *) ids->pdata,
-                                          c->cancellable, error))
-            return FALSE;
+          /* This page's new items are created while the page before is
+           * committed and the next one fetched and applied. */
+          flight_start (c, cur);
+          if (!flight_land (c, &prev, error))
+            {
+              flight_free (cur);
+              return FALSE;
+            }
+          prev = cur;
           if (!lia_sync_page_get_more (page) || lia_sync_page_get_cursor (page) == NULL)
             break;
           g_free (cursor);
           cursor = g_strdup (lia_sync_page_get_cursor (page));
         }
+      if (!flight_land (c, &prev, error))
+        return FALSE;
     }
   return TRUE;
 }

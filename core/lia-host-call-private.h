@@ -35,6 +35,17 @@ char *lia_host_call_create_item (const LiaHostLink *link, const char *store, con
 char **lia_host_call_create_items (const LiaHostLink *link, const char *store, const char *folder, guint n,
                                    LiaItem *const *items, LiaHostProps *const *props,
                                    GCancellable *cancellable, GError **errors);
+
+/* The same in two steps, so a worker can do other work while the host
+ * creates: _start() posts them; _finish() waits for all (as above) and
+ * frees @creates; lia_host_creates_free() gives up waiting (the host still
+ * completes them). */
+typedef struct _LiaHostCreates LiaHostCreates;
+LiaHostCreates *lia_host_call_create_items_start (const LiaHostLink *link, const char *store,
+                                                  const char *folder, guint n, LiaItem *const *items,
+                                                  LiaHostProps *const *props, GCancellable *cancellable);
+char **lia_host_call_create_items_finish (LiaHostCreates *creates, GError **errors);
+void lia_host_creates_free (LiaHostCreates *creates);
 gboolean lia_host_call_delete_item (const LiaHostLink *link, const char *store, const char *item_id,
                                     GCancellable *cancellable, GError **error);
 

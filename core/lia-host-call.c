@@ -314,17 +314,22 @@ call_start_many (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-char **
-lia_host_call_create_items (const LiaHostLink *link, const char *store, const char *folder, guint n,
-                            LiaItem *const *items, LiaHostProps *const *props, GCancellable *cancellable,
-                            GError **errors)
+struct _LiaHostCreates
+{
+  GPtrArray *calls; /* owned, the worker's references */
+};
+
+LiaHostCreates *
+lia_host_call_create_items_start (const LiaHostLink *link, const char *store, const char *folder, guint n,
+                                  LiaItem *const *items, LiaHostProps *const *props,
+                                  GCancellable *cancellable)
 {
   /* The main context holds its own references: a worker that gives up
    * (cancelled) may return before the batch has started. */
   GPtrArray *posted = g_ptr_array_new_full (n, (GDestroyNotify) call_unref);
-  g_autoptr (GPtrArray) calls = g_ptr_array_new_full (n, (GDestroyNotify) call_unref);
-  char **ids = g_new0 (char *, n + 1);
+  LiaHostCreates *creates = g_new0 (LiaHostCreates, 1);
 
+  creates->calls = g_ptr_array_new_full (n, (GDestroyNotify) call_unref);
   for (guint i = 0; i < n; i++)
     {
       Call *call = call_new (link, CALL_CREATE_ITEM, store, cancellable);
@@ -336,17 +341,44 @@ lia_host_call_create_items (const LiaHostLink *link, const char *store, const ch
           lia_host_props_copy (&call->props, props[i]);
           call->has_props = TRUE;
         }
-      g_ptr_array_add (calls, call);
+      g_ptr_array_add (creates->calls, call);
       g_ptr_array_add (posted, g_atomic_rc_box_acquire (call));
     }
   g_main_context_invoke_full (link->context, G_PRIORITY_DEFAULT, call_start_many, posted,
                               (GDestroyNotify) g_ptr_array_unref);
-  for (guint i = 0; i < n; i++)
+  return creates;
+}
+
+char **
+lia_host_call_create_items_finish (LiaHostCreates *creates, GError **errors)
+{
+  char **ids = g_new0 (char *, creates->calls->len + 1);
+
+  for (guint i = 0; i < creates->calls->len; i++)
     {
       gpointer result = NULL;
 
-      if (call_wait (g_ptr_array_index (calls, i), &result, &errors[i]))
+      if (call_wait (g_ptr_array_index (creates->calls, i), &result, &errors[i]))
         ids[i] = result;
     }
+  lia_host_creates_free (creates);
   return ids;
+}
+
+void
+lia_host_creates_free (LiaHostCreates *creates)
+{
+  if (creates == NULL)
+    return;
+  g_ptr_array_unref (creates->calls);
+  g_free (creates);
+}
+
+char **
+lia_host_call_create_items (const LiaHostLink *link, const char *store, const char *folder, guint n,
+                            LiaItem *const *items, LiaHostProps *const *props, GCancellable *cancellable,
+                            GError **errors)
+{
+  return lia_host_call_create_items_finish (
+      lia_host_call_create_items_start (link, store, folder, n, items, props, cancellable), errors);
 }
