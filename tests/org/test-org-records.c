@@ -333,6 +333,7 @@ test_store_schema_3_migration (void)
     g_autoptr (LiaCrmSubscription) laptop = lia_org_sync_subscribe (service, alice, "laptop", &error);
     g_autoptr (LiaCrmSubscription) second = lia_org_sync_subscribe (service, alice, "desktop", &error);
     g_assert_no_error (error);
+    g_assert_true (laptop->primary);
     g_assert_false (second->primary);
     desktop = g_strdup (second->id);
   }
