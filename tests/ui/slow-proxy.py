@@ -6,7 +6,10 @@ exists: an org that answers after 2 s, for the UI test's main-loop latency
 measurement (the self-test creates the flag around its Synchronize Now).
 Not a fake: the bytes go unchanged to and from the real server.
 
-    slow-proxy.py LISTEN-PORT-FILE TARGET-PORT DELAY-SECONDS SLOW-FLAG
+    slow-proxy.py LISTEN-PORT-FILE TARGET-PORT DELAY-SECONDS SLOW-FLAG [DOWN-FLAG]
+
+While DOWN-FLAG exists, connections are closed at once: the org is
+unreachable (the self-test's offline check).
 
 Writes the port it listens on to LISTEN-PORT-FILE and serves until killed.
 """
@@ -38,6 +41,7 @@ def pump(src, dst, delay, flag):
 
 def main():
     port_file, target, delay, flag = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+    down = sys.argv[5] if len(sys.argv) > 5 else None
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(("127.0.0.1", 0))
@@ -47,6 +51,9 @@ def main():
     os.rename(port_file + ".tmp", port_file)
     while True:
         client, _ = server.accept()
+        if down and os.path.exists(down):
+            client.close()
+            continue
         upstream = socket.create_connection(("127.0.0.1", target))
         for s in (client, upstream):
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -93,7 +93,7 @@ token=$("$org" --db "$db" user token alice)
 sport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$server" --db "$db" --listen "127.0.0.1:$sport" >"$t/server.log" 2>&1 &
 pids="$pids $!"
-python3 "$here/slow-proxy.py" "$t/proxy.port" "$sport" 2.0 "$t/org-slow" &
+python3 "$here/slow-proxy.py" "$t/proxy.port" "$sport" 2.0 "$t/org-slow" "$t/org-down" &
 pids="$pids $!"
 for i in $(seq 1 50); do [ -s "$t/proxy.port" ] && break; sleep 0.1; done
 pport=$(cat "$t/proxy.port")
@@ -192,6 +192,7 @@ export G_MESSAGES_DEBUG=liaison-module,liaison-ui,liaison-evolution
 export LIAISON_UI_SELFTEST=1 LIAISON_UI_SELFTEST_LOG="$log" LIAISON_UI_SELFTEST_SHOTS="$shots"
 export LIAISON_UI_SELFTEST_ACCOUNT=liaison-test-account LIAISON_UI_SELFTEST_SUBJECT="$subject"
 export LIAISON_UI_SELFTEST_QUERY=Fabrikam LIAISON_UI_SELFTEST_SLOW_FLAG="$t/org-slow"
+export LIAISON_UI_SELFTEST_DOWN_FLAG="$t/org-down"
 sh "$here/run-evolution.sh" "$module" "$plugin" 180 -c mail >"$t/evolution.log" 2>&1
 erc=$?
 if grep -q "liaison-ui-selftest: done:" "$log" 2>/dev/null; then
@@ -243,7 +244,7 @@ else
 fi
 
 # ---- screenshots ----
-for s in message-list-tracked set-regarding-dialog status-window preferences task-editor; do
+for s in message-list-tracked set-regarding-dialog status-window preferences task-editor offline-status; do
   if [ -s "$shots/$s.png" ]; then ok "screenshot $s.png"; else not_ok "screenshot $s.png"; fi
 done
 

@@ -205,8 +205,8 @@ setup_idle (gpointer data)
   if (group == NULL)
     return G_SOURCE_REMOVE;
   /* The actions act on the editor, not the shell's selection: no Sync Now. */
-  lia_ui_add_actions (group, self, G_CALLBACK (on_track), G_CALLBACK (on_untrack), G_CALLBACK (on_regarding),
-                      NULL);
+  lia_ui_add_actions (group, NULL, self, G_CALLBACK (on_track), G_CALLBACK (on_untrack),
+                      G_CALLBACK (on_regarding), NULL);
   if (gtk_ui_manager_add_ui_from_string (e_comp_editor_get_ui_manager (editor), ui_definition, -1, &error)
       == 0)
     g_warning ("cannot add the Liaison actions to the editor: %s", error->message);

@@ -70,6 +70,8 @@ const char *lia_ui_entity_label (LiaEntity entity);
 void lia_ui_status_attach (GtkApplication *shell);
 GtkWidget *lia_ui_status_window_show (GtkWindow *parent);
 char *lia_ui_status_describe (const LiaSyncStatus *status);
+/* Whether the offline activity is in the status bar (self-test). */
+gboolean lia_ui_status_offline_shown (void);
 
 /* Preferences page (added once to Evolution's preferences window). */
 void lia_ui_prefs_register (GtkApplication *shell);
@@ -81,9 +83,12 @@ void lia_ui_shell_view_register (GTypeModule *module);
 void lia_ui_comp_editor_register (GTypeModule *module);
 void lia_ui_shell_register (GTypeModule *module);
 
-/* Adds the four Liaison actions to @group once (NULL-safe lookups). The
- * callbacks get @user_data. */
-void lia_ui_add_actions (GtkActionGroup *group, gpointer user_data, GCallback on_track, GCallback on_untrack,
-                         GCallback on_regarding, GCallback on_sync);
+/* Adds the Liaison actions to @group once, named @prefix + LIA_UI_ACTION_*
+ * (@prefix NULL for none). GtkUIManager binds a UI path to the first
+ * action of that name among all its groups, so groups that share a UI
+ * manager need distinct prefixes. The callbacks get @user_data; a NULL
+ * callback leaves its action out. */
+void lia_ui_add_actions (GtkActionGroup *group, const char *prefix, gpointer user_data, GCallback on_track,
+                         GCallback on_untrack, GCallback on_regarding, GCallback on_sync);
 
 G_END_DECLS

@@ -202,8 +202,8 @@ on_status (GtkAction *action, gpointer user_data)
 }
 
 void
-lia_ui_add_actions (GtkActionGroup *group, gpointer user_data, GCallback on_track, GCallback on_untrack,
-                    GCallback on_regarding, GCallback on_sync)
+lia_ui_add_actions (GtkActionGroup *group, const char *prefix, gpointer user_data, GCallback on_track,
+                    GCallback on_untrack, GCallback on_regarding, GCallback on_sync)
 {
   const struct
   {
@@ -227,11 +227,12 @@ lia_ui_add_actions (GtkActionGroup *group, gpointer user_data, GCallback on_trac
 
   for (guint i = 0; i < G_N_ELEMENTS (entries); i++)
     {
+      g_autofree char *name = g_strconcat (prefix != NULL ? prefix : "", entries[i].name, NULL);
       GtkAction *action;
 
-      if (entries[i].callback == NULL || gtk_action_group_get_action (group, entries[i].name) != NULL)
+      if (entries[i].callback == NULL || gtk_action_group_get_action (group, name) != NULL)
         continue;
-      action = gtk_action_new (entries[i].name, _ (entries[i].label), _ (entries[i].tooltip), NULL);
+      action = gtk_action_new (name, _ (entries[i].label), _ (entries[i].tooltip), NULL);
       gtk_action_set_icon_name (action, entries[i].icon);
       /* Track in CRM shows its label on toolbars (the others their icons). */
       gtk_action_set_is_important (action, g_str_equal (entries[i].name, LIA_UI_ACTION_TRACK));

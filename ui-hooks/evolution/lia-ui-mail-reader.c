@@ -340,6 +340,64 @@ on_update_actions (EMailReader *reader, guint32 state, gpointer user_data)
   set_sensitive (group, LIA_UI_ACTION_SYNC, engine != NULL);
 }
 
+static guint
+merge_ui (GtkUIManager *ui_manager)
+{
+  g_autoptr (GError) error = NULL;
+  guint merge_id = gtk_ui_manager_add_ui_from_string (ui_manager, ui_definition, -1, &error);
+
+  if (merge_id == 0)
+    g_warning ("cannot add the Liaison actions to the mail UI: %s", error->message);
+  return merge_id;
+}
+
+#define MERGE_ID_KEY "liaison-ui-merge-id"
+
+static gboolean
+sync_mail_view_ui (gpointer data)
+{
+  GWeakRef *weak = data;
+  g_autoptr (GObject) object = g_weak_ref_get (weak);
+  EShellView *view = (EShellView *) object;
+  GtkUIManager *ui_manager;
+  guint merge_id;
+
+  if (view == NULL)
+    return G_SOURCE_REMOVE;
+  ui_manager = e_shell_window_get_ui_manager (e_shell_view_get_shell_window (view));
+  merge_id = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (view), MERGE_ID_KEY));
+
+  if (e_shell_view_is_active (view) && merge_id == 0)
+    merge_id = merge_ui (ui_manager);
+  else if (!e_shell_view_is_active (view) && merge_id != 0)
+    {
+      gtk_ui_manager_remove_ui (ui_manager, merge_id);
+      merge_id = 0;
+    }
+  g_object_set_data (G_OBJECT (view), MERGE_ID_KEY, GUINT_TO_POINTER (merge_id));
+  lia_ui_selftest_log ("mail view %s: Liaison UI %s", e_shell_view_is_active (view) ? "active" : "inactive",
+                       merge_id != 0 ? "merged" : "removed");
+  return G_SOURCE_REMOVE;
+}
+
+static void
+free_view_ref (gpointer data)
+{
+  g_weak_ref_clear (data);
+  g_free (data);
+}
+
+/* EShellView::toggled: the view's own UI is merged or removed around this
+ * signal; follow it once the switch is over. */
+static void
+on_mail_view_toggled (EShellView *view, gpointer user_data)
+{
+  GWeakRef *weak = g_new0 (GWeakRef, 1);
+
+  g_weak_ref_init (weak, view);
+  g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, sync_mail_view_ui, weak, free_view_ref);
+}
+
 static gboolean
 setup_idle (gpointer data)
 {
@@ -364,19 +422,25 @@ setup_idle (gpointer data)
 
       g_weak_ref_init (ref, reader);
       g_object_set_data_full (G_OBJECT (group), READER_KEY, ref, free_weak_ref);
-      lia_ui_add_actions (group, NULL, G_CALLBACK (on_track), G_CALLBACK (on_untrack),
+      lia_ui_add_actions (group, NULL, NULL, G_CALLBACK (on_track), G_CALLBACK (on_untrack),
                           G_CALLBACK (on_regarding), G_CALLBACK (on_sync));
     }
-  if (g_object_get_data (G_OBJECT (ui_manager), MERGED_KEY) == NULL)
+  if (E_IS_SHELL_WINDOW (e_mail_reader_get_window (reader)))
     {
-      g_autoptr (GError) error = NULL;
-      guint merge_id = gtk_ui_manager_add_ui_from_string (ui_manager, ui_definition, -1, &error);
+      /* The main window: the mail view merges its UI when it becomes
+       * active and removes it when another view takes over; follow it. */
+      EShellView *view =
+          e_shell_window_peek_shell_view (E_SHELL_WINDOW (e_mail_reader_get_window (reader)), "mail");
 
-      if (merge_id == 0)
-        g_warning ("cannot add the Liaison actions to the mail UI: %s", error->message);
-      else
-        g_object_set_data (G_OBJECT (ui_manager), MERGED_KEY, GUINT_TO_POINTER (merge_id));
+      if (view != NULL && g_object_get_data (G_OBJECT (view), MERGED_KEY) == NULL)
+        {
+          g_object_set_data (G_OBJECT (view), MERGED_KEY, GUINT_TO_POINTER (1));
+          g_signal_connect (view, "toggled", G_CALLBACK (on_mail_view_toggled), NULL);
+          on_mail_view_toggled (view, NULL);
+        }
     }
+  else if (g_object_get_data (G_OBJECT (ui_manager), MERGED_KEY) == NULL)
+    g_object_set_data (G_OBJECT (ui_manager), MERGED_KEY, GUINT_TO_POINTER (merge_ui (ui_manager)));
   g_signal_connect (reader, "update-actions", G_CALLBACK (on_update_actions), NULL);
   lia_ui_selftest_log ("mail reader %s: actions in place", G_OBJECT_TYPE_NAME (reader));
   return G_SOURCE_REMOVE;

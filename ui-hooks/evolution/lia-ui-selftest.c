@@ -143,8 +143,10 @@ find_action (GtkUIManager *ui_manager, const char *name)
   if (current_group != NULL)
     {
       GtkActionGroup *group = e_shell_window_get_action_group (walk.window, current_group);
+      /* "liaison-contacts" holds "contacts-liaison-track" and so on. */
+      g_autofree char *prefixed = g_strdup_printf ("%s-%s", current_group + strlen ("liaison-"), name);
 
-      return group != NULL ? gtk_action_group_get_action (group, name) : NULL;
+      return group != NULL ? gtk_action_group_get_action (group, prefixed) : NULL;
     }
   for (GList *l = gtk_ui_manager_get_action_groups (ui_manager); l != NULL; l = l->next)
     {
@@ -605,7 +607,7 @@ step (gpointer data)
         return G_SOURCE_CONTINUE;
       if (walk.waited < 20)
         return G_SOURCE_CONTINUE;
-      check_view_actions ("addressbook", "/contact-popup/" LIA_UI_ACTION_TRACK);
+      check_view_actions ("addressbook", "/contact-popup/contacts-" LIA_UI_ACTION_TRACK);
       fire (LIA_UI_ACTION_TRACK);
       break;
     case 16: /* the tasks view */
@@ -619,7 +621,7 @@ step (gpointer data)
         return G_SOURCE_CONTINUE;
       if (walk.waited < 20)
         return G_SOURCE_CONTINUE;
-      check_view_actions ("tasks", "/task-popup/" LIA_UI_ACTION_TRACK);
+      check_view_actions ("tasks", "/task-popup/tasks-" LIA_UI_ACTION_TRACK);
       fire (LIA_UI_ACTION_TRACK);
       break;
     case 18: /* the task editor: its actions, then close it (Inspector events) */
@@ -654,7 +656,8 @@ step (gpointer data)
         return G_SOURCE_CONTINUE;
       if (walk.waited < 20)
         return G_SOURCE_CONTINUE;
-      check_view_actions ("calendar", "/calendar-event-popup/event-popup-actions/" LIA_UI_ACTION_TRACK);
+      check_view_actions ("calendar",
+                          "/calendar-event-popup/event-popup-actions/calendar-" LIA_UI_ACTION_TRACK);
       fire (LIA_UI_ACTION_TRACK);
       break;
     case 23:
@@ -662,6 +665,40 @@ step (gpointer data)
         return G_SOURCE_CONTINUE;
       current_group = NULL;
       e_shell_window_set_active_view (walk.window, "mail");
+      break;
+    case 24: /* the org goes away: Synchronize Now, then the offline indicator */
+      if (walk.waited < 20)
+        return G_SOURCE_CONTINUE;
+      gtk_ui_manager_ensure_update (e_shell_window_get_ui_manager (walk.window));
+      {
+        GtkWidget *tool =
+            gtk_ui_manager_get_widget (e_shell_window_get_ui_manager (walk.window),
+                                       "/main-toolbar/mail-toolbar-common/" LIA_UI_ACTION_TRACK);
+
+        g_autofree char *ui = gtk_ui_manager_get_ui (e_shell_window_get_ui_manager (walk.window));
+        const char *bar = strstr (ui, "<toolbar name=\"main-toolbar\"");
+
+        lia_ui_selftest_log ("toolbar item %s, %s; in the merged UI: %s", tool != NULL ? "found" : "missing",
+                             tool != NULL && gtk_widget_get_visible (tool) ? "visible" : "hidden",
+                             bar != NULL && strstr (bar, LIA_UI_ACTION_TRACK) != NULL ? "yes" : "no");
+        check (tool != NULL && gtk_widget_get_visible (tool),
+               "Track in CRM is on the mail toolbar again after the other views");
+      }
+      if (g_getenv ("LIAISON_UI_SELFTEST_DOWN_FLAG") == NULL)
+        break;
+      g_file_set_contents (g_getenv ("LIAISON_UI_SELFTEST_DOWN_FLAG"), "", 0, NULL);
+      walk.measuring = FALSE;
+      fire (LIA_UI_ACTION_SYNC);
+      break;
+    case 25:
+      if (g_getenv ("LIAISON_UI_SELFTEST_DOWN_FLAG") == NULL)
+        break;
+      if (!lia_ui_status_offline_shown () && walk.waited < 300)
+        return G_SOURCE_CONTINUE;
+      check (lia_ui_status_offline_shown (),
+             "the status bar shows CRM offline with the queued count (R-OFF-STATUS)");
+      screenshot ("offline-status");
+      g_unlink (g_getenv ("LIAISON_UI_SELFTEST_DOWN_FLAG"));
       break;
     default:
       finish ();

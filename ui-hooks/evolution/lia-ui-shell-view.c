@@ -98,6 +98,15 @@ static const char *const ui_definitions[] = {
                  "</ui>",
 };
 
+/* Distinct action names per view: the views share the window's UI
+ * manager with the mail reader's actions. */
+static const char *const prefixes[] = {
+  [VIEW_NONE] = NULL,
+  [VIEW_CONTACTS] = "contacts-",
+  [VIEW_CALENDAR] = "calendar-",
+  [VIEW_TASKS] = "tasks-",
+};
+
 static const char *const group_names[] = {
   [VIEW_NONE] = NULL,
   [VIEW_CONTACTS] = "liaison-contacts",
@@ -343,9 +352,10 @@ on_sync (GtkAction *action, LiaUiShellView *self)
 }
 
 static void
-set_action (GtkActionGroup *group, const char *name, gboolean sensitive, const char *tooltip)
+set_action (LiaUiShellView *self, const char *base, gboolean sensitive, const char *tooltip)
 {
-  GtkAction *action = gtk_action_group_get_action (group, name);
+  g_autofree char *name = g_strconcat (prefixes[self->kind], base, NULL);
+  GtkAction *action = gtk_action_group_get_action (self->group, name);
 
   if (action == NULL)
     return;
@@ -370,14 +380,13 @@ on_update_actions (EShellView *view, LiaUiShellView *self)
   sel = selection_of (view, self->kind, &supported);
   if (sel->len == 1)
     link = lia_ui_link_state (((Sel *) g_ptr_array_index (sel, 0))->item_id);
-  set_action (self->group, LIA_UI_ACTION_TRACK,
+  set_action (self, LIA_UI_ACTION_TRACK,
               engine && supported && sel->len > 0 && (sel->len > 1 || link == LIA_LINK_STATE_NONE),
               supported ? NULL : _ ("This Evolution does not tell which contacts are selected"));
-  set_action (self->group, LIA_UI_ACTION_UNTRACK,
+  set_action (self, LIA_UI_ACTION_UNTRACK,
               engine && supported && sel->len > 0 && (sel->len > 1 || link != LIA_LINK_STATE_NONE), NULL);
-  set_action (self->group, LIA_UI_ACTION_REGARDING, engine && sel->len > 0 && self->kind != VIEW_CONTACTS,
-              NULL);
-  set_action (self->group, LIA_UI_ACTION_SYNC, engine, NULL);
+  set_action (self, LIA_UI_ACTION_REGARDING, engine && sel->len > 0 && self->kind != VIEW_CONTACTS, NULL);
+  set_action (self, LIA_UI_ACTION_SYNC, engine, NULL);
 }
 
 static void
@@ -389,7 +398,11 @@ on_toggled (EShellView *view, LiaUiShellView *self)
     {
       g_autoptr (GError) error = NULL;
 
-      self->merge_id = gtk_ui_manager_add_ui_from_string (ui_manager, ui_definitions[self->kind], -1, &error);
+      g_auto (GStrv) parts = g_strsplit (ui_definitions[self->kind], "action='liaison-", -1);
+      g_autofree char *glue = g_strdup_printf ("action='%sliaison-", prefixes[self->kind]);
+      g_autofree char *ui = g_strjoinv (glue, parts);
+
+      self->merge_id = gtk_ui_manager_add_ui_from_string (ui_manager, ui, -1, &error);
       if (self->merge_id == 0)
         g_warning ("cannot add the Liaison actions to the %s view: %s", e_shell_view_get_name (view),
                    error->message);
@@ -422,7 +435,7 @@ setup_idle (gpointer data)
   window = e_shell_view_get_shell_window (view);
   e_shell_window_add_action_group (window, group_names[self->kind]);
   self->group = e_shell_window_get_action_group (window, group_names[self->kind]);
-  lia_ui_add_actions (self->group, self, G_CALLBACK (on_track), G_CALLBACK (on_untrack),
+  lia_ui_add_actions (self->group, prefixes[self->kind], self, G_CALLBACK (on_track), G_CALLBACK (on_untrack),
                       G_CALLBACK (on_regarding), G_CALLBACK (on_sync));
   g_signal_connect_object (view, "toggled", G_CALLBACK (on_toggled), self, 0);
   g_signal_connect_object (view, "update-actions", G_CALLBACK (on_update_actions), self, G_CONNECT_AFTER);

@@ -115,6 +115,12 @@ on_status_changed (LiaEvoEngine *engine, gconstpointer data, gpointer user_data)
   lia_ui_selftest_log ("status: %s (%s)", lia_sync_state_to_string (status->state), text);
 }
 
+gboolean
+lia_ui_status_offline_shown (void)
+{
+  return status_ui.offline_activity != NULL;
+}
+
 void
 lia_ui_status_attach (GtkApplication *shell)
 {
