@@ -48,16 +48,16 @@ lia_ui_status_describe (const LiaSyncStatus *status)
       g_string_append (s, _ ("Stopped"));
       break;
     }
+  /* Counts as unsigned long: xgettext cannot see through G_GUINT64_FORMAT. */
   if (status->queued > 0)
-    g_string_append_printf (s,
-                            g_dngettext (GETTEXT_PACKAGE, ", %" G_GUINT64_FORMAT " change queued",
-                                         ", %" G_GUINT64_FORMAT " changes queued", status->queued),
-                            status->queued);
+    g_string_append_printf (
+        s,
+        g_dngettext (GETTEXT_PACKAGE, ", %lu change queued", ", %lu changes queued", (gulong) status->queued),
+        (gulong) status->queued);
   if (status->failed > 0)
-    g_string_append_printf (s,
-                            g_dngettext (GETTEXT_PACKAGE, ", %" G_GUINT64_FORMAT " failed",
-                                         ", %" G_GUINT64_FORMAT " failed", status->failed),
-                            status->failed);
+    g_string_append_printf (
+        s, g_dngettext (GETTEXT_PACKAGE, ", %lu failed", ", %lu failed", (gulong) status->failed),
+        (gulong) status->failed);
   return g_string_free (s, FALSE);
 }
 
