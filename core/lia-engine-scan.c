@@ -40,7 +40,9 @@ lia_engine_scan (Cycle *c, GError **error)
       LiaScanStats stats = { 0 };
       gboolean seen = FALSE;
 
-      if (self->folders[e] == NULL || e == LIA_ENTITY_EMAIL)
+      /* The email folder too: a message marked or linked while no engine
+       * ran is found by its last-modified (the adapter's property write). */
+      if (self->folders[e] == NULL)
         continue;
       /* Several entities share a folder (appointments; task-like
        * activities): scan each folder once, as its first entity. */
@@ -60,8 +62,9 @@ lia_engine_scan (Cycle *c, GError **error)
       total.items_read += stats.items_read;
       total.unchanged += stats.unchanged;
       total.queued += stats.queued;
-      /* R-DET-DELETES: deletions made while we were not running. */
-      if (first)
+      /* R-DET-DELETES: deletions made while we were not running. Mail
+       * deletions stay with the notifications (R-DEL-OUT-EMAIL). */
+      if (first && e != LIA_ENTITY_EMAIL)
         {
           guint n_deleted = 0;
 
@@ -97,7 +100,7 @@ lia_engine_set_scan_watermarks (Cycle *c, GError **error)
     {
       g_autofree char *key = NULL;
 
-      if (self->folders[e] == NULL || e == LIA_ENTITY_EMAIL)
+      if (self->folders[e] == NULL)
         continue;
       key = g_strdup_printf ("folder:%s/%s", self->store, self->folders[e]);
       if (!lia_cache_set_watermark (c->cache, key, value, error))

@@ -263,6 +263,11 @@ lia_scanner_scan_folder (const LiaHostLink *link, LiaCache *cache, const char *s
             }
           if (m == NULL || m->state != LIA_LINK_STATE_TRACKED)
             continue;
+          /* An email's fields never change and its regarding changes come
+           * as notifications: a linked message is not read back (a bulk
+           * track makes thousands newer than the watermark). */
+          if (m->entity == LIA_ENTITY_EMAIL)
+            continue;
           stored = lia_cache_load_original (cache, store, row->item_id, NULL);
           /* Items the last cycle created (a whole initial sync) are not
            * read back one by one. */

@@ -1732,6 +1732,45 @@ test_engine_track (Fx *fx, gconstpointer data)
   }
 }
 
+static void
+test_engine_scan_startup (Fx *fx, gconstpointer data)
+{
+  g_autofree char *m1_id = id_of (newest_first[4]);
+  g_autofree char *m2_id = id_of (newest_first[3]);
+  g_auto (LiaHostProps) marked = { 0 };
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (LiaHostItem) other = NULL;
+  g_autoptr (LiaCrmRecord) rec = NULL;
+
+  g_test_summary ("R-DET-SCAN-STARTUP on mail: a message marked for tracking while no engine ran (a "
+                  "delegate, or Evolution without the plugin) is found by the startup scan of the Inbox by "
+                  "its last-modified and tracked, without any notification; a message nobody marked is left "
+                  "alone");
+  if (fx->mail == NULL)
+    return;
+  /* A first run leaves its watermarks, then stops. */
+  engine_start (fx);
+  engine_sync (fx);
+  fx_close (fx);
+  /* No engine, no watch: the mark is a property write on the message. */
+  g_assert_true (fx_open (fx));
+  lia_host_props_set (&marked, LIA_HOST_PROP_LINK_STATE, "1");
+  write_ok (fx, m1_id, &marked);
+  fx_close (fx);
+  /* A new process: the startup scan finds it. */
+  g_assert_true (fx_open (fx));
+  engine_start (fx);
+  engine_sync (fx);
+  hi = host_read_ok (fx, m1_id);
+  g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+  g_assert_nonnull (hi->props.crm_id);
+  rec = crm_email (fx, hi->props.crm_id);
+  g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (rec), "message-id"), ==, "<m1@example.com>");
+  other = host_read_ok (fx, m2_id);
+  g_assert_cmpint (other->props.link_state, ==, LIA_LINK_STATE_NONE);
+  g_assert_null (other->props.crm_id);
+}
+
 static char *
 crm_account (Fx *fx, const char *name)
 {
@@ -2278,6 +2317,7 @@ main (int argc, char **argv)
   ADD ("/evolution-mail/notify/moved-keeps-id", test_moved);
   ADD ("/evolution-mail/notify/mail-folder-cache-hook", test_watch_folder_hook);
   ADD ("/evolution-mail/engine/R-MAIL-TRACK", test_engine_track);
+  ADD ("/evolution-mail/engine/R-DET-SCAN-STARTUP-marked-offline", test_engine_scan_startup);
   ADD ("/evolution-mail/engine/R-MARK-REGARDING", test_engine_regarding);
   ADD ("/evolution-mail/engine/R-DEL-OUT-EMAIL-untrack", test_engine_untrack);
   ADD ("/evolution-mail/engine/R-DEL-OUT-EMAIL-host-delete", test_engine_host_delete);
