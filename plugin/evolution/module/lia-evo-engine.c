@@ -50,6 +50,7 @@ struct _LiaEvoEngine
   gulong store_added_id;
   guint store_wait_id;
   gulong folder_available_id;
+  gulong folder_changed_id;
   GCancellable *cancellable;
   LiaDBusService *service; /* owned */
   char *client_name;
@@ -316,6 +317,9 @@ load_plugin (LiaEvoEngine *self)
 
 static void on_folder_available (MailFolderCache *cache, CamelStore *store, const char *folder_name,
                                  gpointer user_data);
+static void on_folder_changed (MailFolderCache *cache, CamelStore *store, const char *folder_name,
+                               int new_messages, const char *msg_uid, const char *msg_sender,
+                               const char *msg_subject, gpointer user_data);
 
 static void
 host_watched (GObject *source, GAsyncResult *result, gpointer user_data)
@@ -331,8 +335,12 @@ host_watched (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   if (!self->stopped && self->folder_cache != NULL && lia_evo_host_get_mail (self->host) != NULL)
-    self->folder_available_id =
-        g_signal_connect (self->folder_cache, "folder-available", G_CALLBACK (on_folder_available), self);
+    {
+      self->folder_available_id =
+          g_signal_connect (self->folder_cache, "folder-available", G_CALLBACK (on_folder_available), self);
+      self->folder_changed_id =
+          g_signal_connect (self->folder_cache, "folder-changed", G_CALLBACK (on_folder_changed), self);
+    }
   if (!self->stopped)
     load_plugin (self);
   g_object_unref (self);
@@ -521,6 +529,20 @@ on_folder_available (MailFolderCache *cache, CamelStore *store, const char *fold
     lia_evo_mail_watch_folder (mail, store, folder_name);
 }
 
+/* A folder of any account received mail (a filter or another client put
+ * it there). The signal carries the folder name although 3.46's class
+ * struct omits it. The first change of a folder not yet watched starts
+ * its watch; the message that caused it is already there then and, in a
+ * tracked folder, comes with the engine's next folder scan (R-MAIL-FOLDER),
+ * the following ones as notifications. Watching is a no-op for a watched
+ * folder or another store. */
+static void
+on_folder_changed (MailFolderCache *cache, CamelStore *store, const char *folder_name, int new_messages,
+                   const char *msg_uid, const char *msg_sender, const char *msg_subject, gpointer user_data)
+{
+  on_folder_available (cache, store, folder_name, user_data);
+}
+
 /* Reuses Evolution's registry, client cache and mail session. */
 static void
 open_host (LiaEvoEngine *self, EShell *shell)
@@ -680,6 +702,9 @@ lia_evo_engine_stop (LiaEvoEngine *self)
   if (self->folder_available_id != 0)
     g_signal_handler_disconnect (self->folder_cache, self->folder_available_id);
   self->folder_available_id = 0;
+  if (self->folder_changed_id != 0)
+    g_signal_handler_disconnect (self->folder_cache, self->folder_changed_id);
+  self->folder_changed_id = 0;
   g_clear_object (&self->folder_cache);
   g_clear_object (&self->mail_session);
   if (self->host != NULL)
