@@ -810,6 +810,15 @@ collect_names (CamelFolderInfo *fi, GPtrArray *names)
     }
 }
 
+/* Whether @mail's store keeps its mail on this machine (maildir, mbox). */
+static gboolean
+is_local_store (LiaEvoMail *mail)
+{
+  CamelProvider *provider = camel_service_get_provider (CAMEL_SERVICE (mail->store));
+
+  return provider != NULL && (provider->flags & CAMEL_PROVIDER_IS_REMOTE) == 0;
+}
+
 /* Finds the message @item_id names: at its place when the uid there is
  * that message, else wherever a message carries it in its tag (it moved).
  * Returns (transfer full) the folder with *out_uid, or NULL with
@@ -838,6 +847,13 @@ locate (LiaEvoMail *mail, const char *item_id, char **out_uid, CamelMessageInfo 
         g_propagate_error (error, g_steal_pointer (&local));
         return NULL;
       }
+    /* A local folder learns of a file delivered into it (an MDA, another
+     * program) only when refreshed, which Evolution does when the user
+     * opens it: an id naming a message not in the summary refreshes it
+     * once (a directory scan) before looking further. */
+    if (f != NULL && info == NULL && is_local_store (mail)
+        && camel_folder_refresh_info_sync (f, cancellable, NULL))
+      info = camel_folder_get_message_info (f, uid);
     if (info != NULL)
       {
         const char *tagged = camel_message_info_get_user_tag (info, TAG_ITEM_ID);

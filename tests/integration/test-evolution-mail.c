@@ -731,6 +731,27 @@ test_track_untrack (Fx *fx, gconstpointer data)
   }
 }
 
+static void
+test_delivered_by_id (Fx *fx, gconstpointer data)
+{
+  g_autofree char *id = id_of ("1700002000.late.test");
+  g_autoptr (GPtrArray) rows = NULL;
+  g_autoptr (LiaHostItem) hi = NULL;
+
+  g_test_summary ("A message a program delivers into the local Inbox after the adapter opened it is "
+                  "unknown to Camel until the folder is refreshed: reading it by its id refreshes the "
+                  "folder and finds it (how a message just delivered is tracked while Evolution runs)");
+  if (fx->mail == NULL)
+    return;
+  rows = contents (fx, 0, 100);
+  for (guint i = 0; i < rows->len; i++)
+    g_assert_cmpstr (((LiaHostRow *) g_ptr_array_index (rows, i))->item_id, !=, id);
+  write_message (fx->maildir, "1700002000.late.test", m1, -1);
+  hi = read_id (fx, id);
+  g_assert_cmpstr (hi->folder, ==, fx->inbox);
+  g_assert_cmpstr (lia_item_get_text (hi->item, "message-id"), ==, "<m1@example.com>");
+}
+
 /* ---- Async twins ---- */
 
 typedef struct
@@ -2310,6 +2331,7 @@ main (int argc, char **argv)
   ADD ("/evolution-mail/read/R-MAIL-TRACK-fields", test_read_messages);
   ADD ("/evolution-mail/read/malformed", test_malformed);
   ADD ("/evolution-mail/props/R-MARK-TRACK-R-MARK-UNTRACK-reopen", test_track_untrack);
+  ADD ("/evolution-mail/read/delivered-later-by-id", test_delivered_by_id);
   ADD ("/evolution-mail/async/main-context", test_async);
   ADD ("/evolution-mail/async/R-MAIL-BULK-burst-saved-before-done", test_async_burst);
   ADD ("/evolution-mail/host/vtable", test_host_vtable);
