@@ -16,9 +16,6 @@ static const char *const prop_names[] = {
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (prop_names) == LIA_HOST_PROP_N);
 #define X_REGARDING_NAME "X-LIAISON-REGARDING-NAME"
-/* On an event written from fields without all-day (CRM had none), so that
- * a DTSTART still timed reads back as no all-day rather than "false". */
-#define X_NO_ALL_DAY "X-LIAISON-NO-ALL-DAY"
 
 gint64
 lia_evo_parse_timestamp (const char *text)
@@ -407,12 +404,20 @@ comp_put_x (ICalComponent *comp, const char *name, const char *value)
   e_cal_util_component_set_x_property (comp, name, b64);
 }
 
+/* Whether the last synchronized state (the original the engine keeps on
+ * the component) holds no value for @field: CRM had none. FALSE without an
+ * original (never synchronized) or with a corrupt one. */
 static gboolean
-comp_has_x (ICalComponent *comp, const char *name)
+original_lacks (ICalComponent *comp, const char *field)
 {
-  g_autofree char *value = comp_dup_x (comp, name);
+  g_autofree char *xml = comp_dup_x (comp, prop_names[LIA_HOST_PROP_ORIGINAL]);
+  g_autoptr (LiaItem) orig = NULL;
 
-  return value != NULL;
+  if (xml == NULL)
+    return FALSE;
+  orig = lia_original_decode (xml, strlen (xml), NULL);
+  return orig != NULL && lia_field_lookup (lia_item_get_entity (orig), field) != NULL
+         && lia_item_get (orig, field) == NULL;
 }
 
 void
@@ -947,10 +952,11 @@ lia_evo_comp_to_host_item (ICalComponent *comp, ECalClient *tz_client, const cha
           item_set_value (item, "recurrence", pattern);
         }
       /* All-day is what DTSTART's value type says; without a DTSTART there
-       * is nothing to say. Written without all-day and still timed, it
-       * still has none: "false" would read as a host edit of every such
-       * item. Made all-day by the user, it reads true. */
-      if (st != NULL && (i_cal_time_is_date (st) || !comp_has_x (comp, X_NO_ALL_DAY)))
+       * is nothing to say. Synchronized without all-day (CRM had none) and
+       * still timed, it still has none: "false" would read as a host edit
+       * of every such item. Made all-day by the user it reads true, and
+       * timed again after that sync, false. */
+      if (st != NULL && (i_cal_time_is_date (st) || !original_lacks (comp, "all-day")))
         item_set_value (item, "all-day", all_day);
       /* Absent TRANSP means busy in RFC 5545, but it also means nobody
        * chose: reporting "busy" would make an item written without the
@@ -1276,8 +1282,6 @@ lia_evo_comp_apply (ICalComponent *comp, const LiaItem *fields, const LiaHostPro
           gboolean as_date = all_day != NULL && lia_value_get_boolean (all_day);
 
           comp_put_text (comp, I_CAL_LOCATION_PROPERTY, lia_item_get_text (fields, "location"));
-          comp_put_x (comp, X_NO_ALL_DAY,
-                      all_day == NULL && lia_item_get (fields, "start") != NULL ? "1" : NULL);
           comp_put_time (comp, I_CAL_DTSTART_PROPERTY, lia_item_get (fields, "start"), as_date, out_zones);
           comp_put_time (comp, I_CAL_DTEND_PROPERTY, lia_item_get (fields, "end"), as_date, out_zones);
           /* A detached instance has no rule of its own: the master's

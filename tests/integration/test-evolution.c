@@ -1195,6 +1195,35 @@ user_move_event (Fx *fx, const char *item_id, int seconds)
   g_assert_no_error (error);
 }
 
+/* What a user does in Evolution: make an event all-day (on the day of
+ * @unix_s, UTC) or timed again (at @unix_s, for an hour, UTC). */
+static void
+user_set_all_day (Fx *fx, const char *item_id, gboolean all_day, gint64 unix_s)
+{
+  g_autoptr (ICalComponent) comp = eds_component (fx, item_id + strlen ("event:"), NULL);
+  g_autoptr (GError) error = NULL;
+
+  for (guint k = 0; k < 2; k++)
+    {
+      ICalPropertyKind kind = k == 0 ? I_CAL_DTSTART_PROPERTY : I_CAL_DTEND_PROPERTY;
+      g_autoptr (ICalProperty) prop = i_cal_component_get_first_property (comp, kind);
+      gint64 at_s = all_day ? unix_s + k * 86400 : unix_s + k * 3600;
+      g_autoptr (ICalTime) t =
+          i_cal_time_new_from_timet_with_zone ((time_t) at_s, all_day, i_cal_timezone_get_utc_timezone ());
+
+      g_assert_nonnull (prop);
+      i_cal_property_remove_parameter_by_kind (prop, I_CAL_TZID_PARAMETER);
+      if (k == 0)
+        i_cal_property_set_dtstart (prop, t);
+      else
+        i_cal_property_set_dtend (prop, t);
+    }
+  g_assert_true (e_cal_client_modify_object_sync (lia_evo_host_get_calendar (fx->host), comp,
+                                                  E_CAL_OBJ_MOD_THIS, E_CAL_OPERATION_FLAG_NONE, NULL,
+                                                  &error));
+  g_assert_no_error (error);
+}
+
 static void
 test_engine_initial_sync_quiet (Fx *fx, gconstpointer data)
 {
@@ -1290,6 +1319,23 @@ test_engine_initial_sync_quiet (Fx *fx, gconstpointer data)
                    t0 + (gint64) 3600 * G_USEC_PER_SEC);
   g_assert_cmpint (lia_value_get_instant (lia_item_get (lia_crm_record_get_item (moved), "end")), ==,
                    t0 + (gint64) 7200 * G_USEC_PER_SEC);
+
+  /* Made all-day, then timed again: CRM hears true, then false (not an
+   * absent value, though CRM had none at first). */
+  for (guint step = 0; step < 2; step++)
+    {
+      g_autoptr (LiaCrmRecord) now = NULL;
+      LiaValue *v;
+
+      g_usleep (1100 * 1000);
+      user_set_all_day (fx, timed_id, step == 0, 1798156800 + (step == 0 ? 0 : 36000));
+      iterate_for (500);
+      engine_sync (fx);
+      now = crm_get (fx, LIA_ENTITY_APPOINTMENT, lia_crm_record_get_id (made[0]));
+      v = lia_item_get (lia_crm_record_get_item (now), "all-day");
+      g_assert_nonnull (v);
+      g_assert_cmpint (lia_value_get_boolean (v), ==, step == 0);
+    }
   for (guint i = 0; i < G_N_ELEMENTS (items); i++)
     lia_crm_record_free (made[i]);
 }
