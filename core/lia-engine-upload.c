@@ -145,7 +145,14 @@ upload_update (Cycle *c, const LiaCacheChange *change, GError **error)
     m = lia_cache_lookup_item (c->cache, self->store, change->item_id, NULL);
   if (m == NULL)
     {
-      m = relink_moved (c, change, FALSE, &local);
+      /* A marked item with no mapping (marked by a delegate, or moved
+       * before its promotion by a host that reports a move as a delete
+       * and a create) is promoted here, as the scan does: the scan skips
+       * items the queue holds, so this change is its only chance until
+       * the item changes again (R-ROLE-DELEGATE, R-MARK-PROFILE). Only
+       * the primary uploads PIM changes; email marks stay the email
+       * phases' business. */
+      m = relink_moved (c, change, change->entity != LIA_ENTITY_EMAIL, &local);
       if (m == NULL)
         {
           if (local == NULL)
