@@ -15,7 +15,9 @@ static const char usage[] =
     "  add-event SUMMARY | add-task SUMMARY  prints the UID\n"
     "  set-contact UID nickname|title|note VALUE\n"
     "  get-contact UID nickname|title|note|full-name\n"
-    "  plant-orphan CRM-ID                 a contact claiming a CRM link; prints the UID\n";
+    "  plant-orphan CRM-ID                 a contact claiming a CRM link; prints the UID\n"
+    "  remove contact|event|task UID      deletes what the demo added\n"
+    "  list contact|event|task            prints every UID, one a line\n";
 
 static EContactField
 field_arg (const char *name)
@@ -92,6 +94,59 @@ add_component (ESourceRegistry *registry, gboolean event, const char *summary, G
 }
 
 static gboolean
+remove_item (ESourceRegistry *registry, const char *kind, const char *uid, GError **error)
+{
+  const char *extension = g_str_equal (kind, "contact") ? E_SOURCE_EXTENSION_ADDRESS_BOOK
+                          : g_str_equal (kind, "event") ? E_SOURCE_EXTENSION_CALENDAR
+                                                        : E_SOURCE_EXTENSION_TASK_LIST;
+  g_autoptr (EClient) client = open_default (registry, extension, error);
+
+  if (client == NULL)
+    return FALSE;
+  if (E_IS_BOOK_CLIENT (client))
+    return e_book_client_remove_contact_by_uid_sync (E_BOOK_CLIENT (client), uid, E_BOOK_OPERATION_FLAG_NONE,
+                                                     NULL, error);
+  return e_cal_client_remove_object_sync (E_CAL_CLIENT (client), uid, NULL, E_CAL_OBJ_MOD_ALL,
+                                          E_CAL_OPERATION_FLAG_NONE, NULL, error);
+}
+
+static gboolean
+list_items (ESourceRegistry *registry, const char *kind, GError **error)
+{
+  const char *extension = g_str_equal (kind, "contact") ? E_SOURCE_EXTENSION_ADDRESS_BOOK
+                          : g_str_equal (kind, "event") ? E_SOURCE_EXTENSION_CALENDAR
+                                                        : E_SOURCE_EXTENSION_TASK_LIST;
+  g_autoptr (EClient) client = open_default (registry, extension, error);
+  GSList *uids = NULL;
+  GSList *objects = NULL;
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+
+  if (client == NULL)
+    return FALSE;
+  if (E_IS_BOOK_CLIENT (client))
+    {
+      if (!e_book_client_get_contacts_uids_sync (E_BOOK_CLIENT (client), "", &uids, NULL, error))
+        return FALSE;
+      for (GSList *l = uids; l != NULL; l = l->next)
+        g_print ("%s\n", (const char *) l->data);
+      g_slist_free_full (uids, g_free);
+      return TRUE;
+    }
+  if (!e_cal_client_get_object_list_sync (E_CAL_CLIENT (client), "#t", &objects, NULL, error))
+    return FALSE;
+  for (GSList *l = objects; l != NULL; l = l->next)
+    {
+      const char *uid = i_cal_component_get_uid (l->data);
+
+      /* Detached instances share their series' UID: print it once. */
+      if (uid != NULL && g_hash_table_add (seen, (gpointer) uid))
+        g_print ("%s\n", uid);
+    }
+  e_util_free_nullable_object_slist (objects);
+  return TRUE;
+}
+
+static gboolean
 run (ESourceRegistry *registry, int argc, char **argv, GError **error)
 {
   g_autoptr (EClient) book = NULL;
@@ -101,6 +156,10 @@ run (ESourceRegistry *registry, int argc, char **argv, GError **error)
 
   if (g_str_equal (cmd, "add-event") || g_str_equal (cmd, "add-task"))
     return add_component (registry, g_str_equal (cmd, "add-event"), argv[1], error);
+  if (g_str_equal (cmd, "remove"))
+    return remove_item (registry, argv[1], argv[2], error);
+  if (g_str_equal (cmd, "list"))
+    return list_items (registry, argv[1], error);
   book = open_default (registry, E_SOURCE_EXTENSION_ADDRESS_BOOK, error);
   if (book == NULL)
     return FALSE;
@@ -157,10 +216,14 @@ main (int argc, char **argv)
              : g_str_equal (cmd, "plant-orphan")                               ? 2
              : g_str_equal (cmd, "get-contact")                                ? 3
              : g_str_equal (cmd, "set-contact")                                ? 4
+             : g_str_equal (cmd, "remove")                                     ? 3
+             : g_str_equal (cmd, "list")                                       ? 2
                                                                                : -1;
 
   if (want < 0 || argc - 1 != want
-      || ((g_str_equal (cmd, "get-contact") || g_str_equal (cmd, "set-contact")) && field_arg (argv[3]) == 0))
+      || ((g_str_equal (cmd, "get-contact") || g_str_equal (cmd, "set-contact")) && field_arg (argv[3]) == 0)
+      || ((g_str_equal (cmd, "remove") || g_str_equal (cmd, "list"))
+          && !g_strv_contains ((const char *const[]){ "contact", "event", "task", NULL }, argv[2])))
     {
       fputs (usage, stderr);
       return 2;

@@ -3,6 +3,8 @@
 # The two set-up commands of README.md, for a fresh Debian 12 machine.
 #
 #   sh tools/dev/setup.sh demo   install build packages, build, run the main job
+#                                (options --evolution, --user-session: see
+#                                tools/dev/demo.sh)
 #   sh tools/dev/setup.sh test   install build and test packages, build, run every
 #                                test (gcc --werror build, then clang ASan+UBSan
 #                                build for the unit tests); the last line printed
@@ -68,14 +70,19 @@ configure() {
 
 case $mode in
   demo)
-    need_packages $build_pkgs
+    shift
+    # --evolution also opens Evolution with the module (needs a display).
+    case " $* " in
+      *" --evolution "*) need_packages $build_pkgs evolution evolution-dev ;;
+      *) need_packages $build_pkgs ;;
+    esac
     configure build
     ninja -C build
     echo "== liaison --version"
     build/tools/liaison --version
     echo "== liaison self-check (a fresh sync cache in a temporary directory)"
     build/tools/liaison self-check
-    sh tools/dev/demo.sh build
+    sh tools/dev/demo.sh build "$@"
     ;;
   test)
     need_packages $test_pkgs
