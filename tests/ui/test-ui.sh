@@ -113,6 +113,21 @@ Content-Type: text/plain; charset=utf-8
 
 Hello, please send the offer.
 EOF
+# R-MAIL-BULK: three more messages the self-test selects together and
+# tracks with one Track in CRM (plugin track_many).
+bulk="Liaison UI bulk $(date +%s)"
+for i in 1 2 3; do
+  cat >"$md/cur/1700000100.$i.liaison:2,S" <<EOF
+From: Grace Customer <grace@customer.example>
+To: Test User <test@example.org>
+Subject: $bulk $i
+Date: Tue, 14 Nov 2023 11:0$i:00 +0000
+Message-ID: <ui-bulk-$i@customer.example>
+Content-Type: text/plain; charset=utf-8
+
+Bulk message $i.
+EOF
+done
 src="$XDG_CONFIG_HOME/evolution/sources"
 cat >"$src/liaison-test-account.source" <<EOF
 [Data Source]
@@ -192,7 +207,7 @@ export G_MESSAGES_DEBUG=liaison-module,liaison-ui,liaison-evolution
 export LIAISON_UI_SELFTEST=1 LIAISON_UI_SELFTEST_LOG="$log" LIAISON_UI_SELFTEST_SHOTS="$shots"
 export LIAISON_UI_SELFTEST_ACCOUNT=liaison-test-account LIAISON_UI_SELFTEST_SUBJECT="$subject"
 export LIAISON_UI_SELFTEST_QUERY=Fabrikam LIAISON_UI_SELFTEST_SLOW_FLAG="$t/org-slow"
-export LIAISON_UI_SELFTEST_DOWN_FLAG="$t/org-down"
+export LIAISON_UI_SELFTEST_DOWN_FLAG="$t/org-down" LIAISON_UI_SELFTEST_BULK="$bulk"
 sh "$here/run-evolution.sh" "$module" "$plugin" 180 -c mail >"$t/evolution.log" 2>&1
 erc=$?
 if grep -q "liaison-ui-selftest: done:" "$log" 2>/dev/null; then
@@ -215,7 +230,7 @@ while IFS= read -r line; do
   *) not_ok "self-test: ${line#FAIL }" ;;
   esac
 done <"$t/checks"
-grep -a "liaison-ui-selftest: \(command\|alert\|fire\|latency\|status window\|regarding\)" "$log" 2>/dev/null | sed 's/^/# /'
+grep -a "liaison-ui-selftest: \(command\|alert\|fire\|latency\|status window\|regarding\|setting\|bulk\|track_many\)" "$log" 2>/dev/null | sed 's/^/# /'
 
 # ---- the CRM side: the tracked message is an email record in the org ----
 "$org" --db "$db" export - >"$t/export" 2>&1
@@ -231,6 +246,12 @@ if [ -n "$acct_id" ] && echo "$email" | grep -q "ref-id=\"$acct_id\""; then
 else
   not_ok "Set Regarding from the message list linked the email to $acct_name (R-IMM-REGARDING-EXPL)"
   echo "# email record: $email" | cut -c1-400
+fi
+nbulk=$(grep -o "$bulk [123]" "$t/export" | sort -u | wc -l)
+if [ "$nbulk" -eq 3 ]; then
+  ok "one Track in CRM on three selected messages made three email records in the org (R-MAIL-BULK)"
+else
+  not_ok "one Track in CRM on three selected messages made three email records in the org (R-MAIL-BULK): $nbulk"
 fi
 for what in "Interface$stamp:Track in CRM in the contacts view made a contact record (R-IMM-TRACK-EXPL)" \
   "UI test task $stamp:Track in CRM in the tasks view made a task record (R-IMM-TRACK-EXPL)" \

@@ -22,6 +22,15 @@ G_BEGIN_DECLS
 #define LIA_UI_ACTION_SYNC "liaison-sync-now"
 #define LIA_UI_ACTION_STATUS "liaison-status"
 
+/* Mail settings of the engine (core/lia-engine-mail.h, not a public
+ * header): R-SET-AUTOTRACK none|all|response|crm-contacts|email-enabled,
+ * R-SET-TAGGING on|off. */
+#define LIA_UI_SETTING_AUTO_TRACK "mail-auto-track"
+#define LIA_UI_SETTING_TAGGING "mail-tagging"
+/* The Camel user tag the host adapter writes with the regarding record's
+ * name (plugin/evolution/lia-evo-mail.c, TAG_REGARDING_NAME). */
+#define LIA_UI_TAG_REGARDING_NAME "liaison-regarding-name"
+
 /* The engine or NULL (no profile, not loaded). */
 LiaEvoEngine *lia_ui_engine (void);
 
@@ -32,6 +41,9 @@ gboolean lia_ui_command (const LiaCommand *command, EAlertSink *sink, GtkWindow 
 
 /* Shows an alert "liaison:<tag>" with @primary_arg (one line). */
 void lia_ui_alert (EAlertSink *sink, GtkWindow *parent, const char *tag, const char *arg);
+/* The same alert as an EAlert for an EAlertBar (non-modal), its tag
+ * chosen from @error as lia_ui_command does. */
+EAlert *lia_ui_alert_for_error (const GError *error);
 
 /* Asks "Untrack: also delete in CRM?" Returns FALSE when the user
  * cancelled; else TRUE with *out_delete set. */

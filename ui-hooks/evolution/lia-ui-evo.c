@@ -77,6 +77,15 @@ alert_tag_for (const GError *error)
     }
 }
 
+EAlert *
+lia_ui_alert_for_error (const GError *error)
+{
+  g_autofree char *full_tag = g_strconcat ("liaison:", alert_tag_for (error), NULL);
+
+  lia_ui_selftest_log ("alert %s: %s", alert_tag_for (error), error->message);
+  return e_alert_new (have_alert_table () ? full_tag : "system:simple-error", error->message, NULL);
+}
+
 gboolean
 lia_ui_command (const LiaCommand *command, EAlertSink *sink, GtkWindow *parent)
 {

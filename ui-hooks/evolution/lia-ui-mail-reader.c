@@ -6,6 +6,9 @@
 #include <libemail-engine/libemail-engine.h>
 #include <mail/e-mail-browser.h>
 #include <mail/e-mail-reader.h>
+#include <mail/e-mail-ui-session.h>
+#include <mail/e-mail-label-list-store.h>
+#include <glib/gstdio.h>
 #include <shell/e-shell-taskbar.h>
 #include <shell/e-shell-view.h>
 #include <shell/e-shell-window.h>
@@ -149,6 +152,41 @@ get_selection (EMailReader *reader, Selection *sel)
   return TRUE;
 }
 
+/* Marks the selection after its first message through track_many; FALSE
+ * when the plugin has no track_many (the caller goes on one command per
+ * message). *out_n: how many were marked (0 after a refusal, shown as an
+ * alert). */
+static gboolean
+track_many_rest (EMailReader *reader, const Selection *sel, const LiaCommand *first, const char *store,
+                 const char *full_name, guint *out_n)
+{
+  LiaEvoEngine *engine = lia_ui_engine ();
+  LiaPlugin *plugin = engine != NULL ? lia_evo_engine_get_plugin (engine) : NULL;
+  const LiaPluginFuncs *funcs = engine != NULL ? lia_evo_engine_get_funcs (engine) : NULL;
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) error = NULL;
+  LiaCommand c = *first;
+
+  *out_n = 0;
+  if (plugin == NULL || funcs == NULL || funcs->track_many == NULL)
+    return FALSE;
+  for (guint i = 1; i < sel->uids->len; i++)
+    g_ptr_array_add (ids,
+                     lia_evo_engine_item_id_for_message (store, full_name, g_ptr_array_index (sel->uids, i)));
+  g_ptr_array_add (ids, NULL);
+  c.item_id = NULL;
+  c.link_state = LIA_LINK_STATE_NONE;
+  if (!funcs->track_many (plugin, &c, (const char *const *) ids->pdata, &error))
+    {
+      lia_ui_selftest_log ("track_many %u: %s", ids->len - 1, error->message);
+      lia_ui_alert (e_mail_reader_get_alert_sink (reader), NULL, "refused", error->message);
+      return TRUE;
+    }
+  lia_ui_selftest_log ("track_many %u: ok", ids->len - 1);
+  *out_n = ids->len - 1;
+  return TRUE;
+}
+
 /* Gives @kind for every selected message; returns how many succeeded. */
 static guint
 command_on_selection (EMailReader *reader, LiaCommandKind kind, const LiaUiRegarding *regarding,
@@ -190,6 +228,16 @@ command_on_selection (EMailReader *reader, LiaCommandKind kind, const LiaUiRegar
       if (!lia_ui_command (&c, e_mail_reader_get_alert_sink (reader), e_mail_reader_get_window (reader)))
         break;
       ok++;
+      /* R-MAIL-BULK: the first message went through the rules (another
+       * account's mail is refused there, R-MARK-PROFILE); the rest of a
+       * multi-selection is marked at once by the plugin's track_many. */
+      if (i == 0 && sel.uids->len > 1 && !sel.is_draft && kind != LIA_COMMAND_UNTRACK)
+        {
+          guint n;
+
+          if (track_many_rest (reader, &sel, &c, store, full_name, &n))
+            return ok + n;
+        }
     }
   return ok;
 }
@@ -259,7 +307,7 @@ set_sensitive (GtkActionGroup *group, const char *name, gboolean sensitive)
  * main window says whether it is tracked (and why, when it was tracked
  * automatically), from the plugin's per-message result. */
 static void
-show_tracking (EMailReader *reader, const char *item_id)
+show_tracking (EMailReader *reader, const char *item_id, const char *regarding)
 {
   GtkWindow *window = e_mail_reader_get_window (reader);
   LiaEvoEngine *engine = lia_ui_engine ();
@@ -283,8 +331,13 @@ show_tracking (EMailReader *reader, const char *item_id)
     {
       if (funcs->dup_track_reason != NULL)
         reason = funcs->dup_track_reason (plugin, LIA_EVO_STORE, item_id, NULL);
-      line = reason != NULL ? g_strdup_printf (_ ("Tracked in CRM (automatically: %s)"), reason)
-                            : g_strdup (_ ("Tracked in CRM"));
+      if (regarding != NULL && *regarding != '\0')
+        line = reason != NULL ? g_strdup_printf (_ ("Tracked in CRM, regarding %s (automatically: %s)"),
+                                                 regarding, reason)
+                              : g_strdup_printf (_ ("Tracked in CRM, regarding %s"), regarding);
+      else
+        line = reason != NULL ? g_strdup_printf (_ ("Tracked in CRM (automatically: %s)"), reason)
+                              : g_strdup (_ ("Tracked in CRM"));
     }
   else if (g_strcmp0 (result, "pending") == 0)
     line = g_strdup (_ ("Being tracked in CRM…"));
@@ -326,12 +379,20 @@ on_update_actions (EMailReader *reader, guint32 state, gpointer user_data)
           g_autofree char *item_id = lia_evo_engine_item_id_for_message (
               camel_service_get_uid (CAMEL_SERVICE (store)), camel_folder_get_full_name (sel.folder),
               g_ptr_array_index (sel.uids, 0));
+          CamelMessageInfo *info =
+              camel_folder_get_message_info (sel.folder, g_ptr_array_index (sel.uids, 0));
+
           link = lia_ui_link_state (item_id);
-          show_tracking (reader, item_id);
+          /* The regarding record's name as the host adapter tagged the
+           * message (R-MAIL-TAGGING). */
+          show_tracking (reader, item_id,
+                         info != NULL ? camel_message_info_get_user_tag (info, LIA_UI_TAG_REGARDING_NAME)
+                                      : NULL);
+          g_clear_object (&info);
         }
     }
   else
-    show_tracking (reader, NULL);
+    show_tracking (reader, NULL, NULL);
   can_track = engine != NULL && any && !vtrash && (multiple || link == LIA_LINK_STATE_NONE);
   can_untrack = engine != NULL && any && !vtrash && (multiple || link != LIA_LINK_STATE_NONE);
   set_sensitive (group, LIA_UI_ACTION_TRACK, can_track);
@@ -398,6 +459,47 @@ on_mail_view_toggled (EShellView *view, gpointer user_data)
   g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, sync_mail_view_ui, weak, free_view_ref);
 }
 
+/* Tracking state in the message list: the host adapter sets the user
+ * flag LIA_EVO_MAIL_FLAG_TRACKED on every tracked message; a label with
+ * that tag makes Evolution's Labels column and row colour show it. Added
+ * once to the user's label list (Edit → Preferences → Mail → Labels, where
+ * the user may recolour or remove it; it is not added back then). */
+static void
+ensure_crm_label (EMailReader *reader)
+{
+  static gboolean done;
+  EMailBackend *backend = e_mail_reader_get_backend (reader);
+  EMailSession *session = backend != NULL ? e_mail_backend_get_session (backend) : NULL;
+  EMailLabelListStore *labels;
+  g_autofree char *path = g_build_filename (g_get_user_config_dir (), "liaison", "ui.ini", NULL);
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  GtkTreeIter iter;
+
+  if (done || session == NULL || !E_IS_MAIL_UI_SESSION (session))
+    return;
+  done = TRUE;
+  /* A display preference of this UI, not sync state. */
+  g_key_file_load_from_file (kf, path, G_KEY_FILE_KEEP_COMMENTS, NULL);
+  if (g_key_file_get_boolean (kf, "message-list", "crm-label-added", NULL))
+    return;
+  labels = e_mail_ui_session_get_label_store (E_MAIL_UI_SESSION (session));
+  if (!e_mail_label_list_store_lookup (labels, LIA_EVO_MAIL_FLAG_TRACKED, &iter))
+    {
+      GdkColor color = { 0, 0x4e00, 0x9a00, 0x0600 };
+
+      e_mail_label_list_store_set_with_tag (labels, NULL, LIA_EVO_MAIL_FLAG_TRACKED, _ ("Tracked in CRM"),
+                                            &color);
+      lia_ui_selftest_log ("label \"%s\" added for tracked mail", LIA_EVO_MAIL_FLAG_TRACKED);
+    }
+  g_key_file_set_boolean (kf, "message-list", "crm-label-added", TRUE);
+  {
+    g_autofree char *dir = g_path_get_dirname (path);
+
+    g_mkdir_with_parents (dir, 0700);
+  }
+  g_key_file_save_to_file (kf, path, NULL);
+}
+
 static gboolean
 setup_idle (gpointer data)
 {
@@ -442,6 +544,7 @@ setup_idle (gpointer data)
   else if (g_object_get_data (G_OBJECT (ui_manager), MERGED_KEY) == NULL)
     g_object_set_data (G_OBJECT (ui_manager), MERGED_KEY, GUINT_TO_POINTER (merge_ui (ui_manager)));
   g_signal_connect (reader, "update-actions", G_CALLBACK (on_update_actions), NULL);
+  ensure_crm_label (reader);
   lia_ui_selftest_log ("mail reader %s: actions in place", G_OBJECT_TYPE_NAME (reader));
   return G_SOURCE_REMOVE;
 }

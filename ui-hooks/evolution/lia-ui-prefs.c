@@ -179,7 +179,12 @@ setting_get (const char *key, const char *fallback)
   return value != NULL ? value : g_strdup (fallback);
 }
 
-static void
+/* The page's alert bar: a refusal by the plugin shows there (non-modal,
+ * with the plugin's reason) and the control goes back to the stored
+ * value. */
+static GtkWidget *alert_bar;
+
+static gboolean
 setting_set (GtkWidget *widget, const char *key, const char *value)
 {
   const LiaPluginFuncs *funcs;
@@ -187,16 +192,41 @@ setting_set (GtkWidget *widget, const char *key, const char *value)
   g_autoptr (GError) error = NULL;
 
   if (plugin == NULL)
-    return;
+    return FALSE;
   if (!funcs->set_setting (plugin, key, value, &error))
-    lia_ui_alert (NULL, GTK_WINDOW (gtk_widget_get_toplevel (widget)), "failed", error->message);
-  lia_ui_selftest_log ("setting %s = %s: %s", key, value, error == NULL ? "ok" : error->message);
+    {
+      EAlert *alert = lia_ui_alert_for_error (error);
+
+      if (alert_bar != NULL)
+        {
+          e_alert_bar_submit_alert (E_ALERT_BAR (alert_bar), alert);
+          gtk_widget_show (alert_bar);
+        }
+      else
+        lia_ui_alert (NULL, GTK_WINDOW (gtk_widget_get_toplevel (widget)), "failed", error->message);
+      g_object_unref (alert);
+    }
+  lia_ui_selftest_log ("setting %s = %s: %s", key, value != NULL ? value : "(default)",
+                       error == NULL ? "ok" : error->message);
+  return error == NULL;
+}
+
+/* Puts @button back without calling the handler again. */
+static void
+check_restore (GtkToggleButton *button, GCallback handler, gpointer data, gboolean active)
+{
+  g_signal_handlers_block_by_func (button, handler, data);
+  gtk_toggle_button_set_active (button, active);
+  g_signal_handlers_unblock_by_func (button, handler, data);
 }
 
 static void
 on_check_toggled (GtkToggleButton *button, gpointer key)
 {
-  setting_set (GTK_WIDGET (button), key, gtk_toggle_button_get_active (button) ? "on" : "off");
+  gboolean active = gtk_toggle_button_get_active (button);
+
+  if (!setting_set (GTK_WIDGET (button), key, active ? "on" : "off"))
+    check_restore (button, G_CALLBACK (on_check_toggled), key, !active);
 }
 
 static void
@@ -207,16 +237,19 @@ on_interval_changed (GtkSpinButton *spin, gpointer key)
   setting_set (GTK_WIDGET (spin), key, value);
 }
 
-/* An on/off setting of the plugin, live when the plugin has settings. */
+/* An on/off setting of the plugin, live when the plugin has settings;
+ * @fallback is the value an unset key means. */
 static GtkWidget *
-plugin_check (const char *label, const char *rule, const char *key)
+plugin_check (const char *label, const char *tip, const char *key, const char *fallback)
 {
   const LiaPluginFuncs *funcs;
-  g_autofree char *value = setting_get (key, "on");
+  g_autofree char *value = setting_get (key, fallback);
   GtkWidget *check = gtk_check_button_new_with_mnemonic (label);
+  g_autofree char *name = g_strconcat ("liaison-setting-", key, NULL);
 
-  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (check), g_strcmp0 (value, "off") != 0);
-  gtk_widget_set_tooltip_text (check, rule);
+  gtk_widget_set_name (check, name);
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (check), g_strcmp0 (value, "on") == 0);
+  gtk_widget_set_tooltip_text (check, tip);
   if (settings_plugin (&funcs) == NULL)
     gtk_widget_set_sensitive (check, FALSE);
   else
@@ -224,20 +257,119 @@ plugin_check (const char *label, const char *rule, const char *key)
   return check;
 }
 
-/* A setting the plugin does not offer yet: shown, insensitive. */
-static GtkWidget *
-setting_check (const char *label, const char *rule, gboolean value, gboolean can_set)
+/* R-SET-ITEMTYPES: one check box per type; the setting is the comma list
+ * of the checked ones ("" = none, unset = all). */
+static const struct
 {
-  GtkWidget *check = gtk_check_button_new_with_mnemonic (label);
-  g_autofree char *tip = NULL;
+  const char *name;
+  const char *label;
+} item_types[] = { { "contact", N_ ("_Contacts") }, { "appointment", N_ ("_Appointments") },
+                   { "task", N_ ("_Tasks") },       { "phonecall", N_ ("_Phone calls") },
+                   { "letter", N_ ("_Letters") },   { "fax", N_ ("_Faxes") } };
 
-  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (check), value);
-  gtk_widget_set_sensitive (check, can_set);
-  tip = can_set
-            ? g_strdup (rule)
-            : g_strdup_printf (_ ("%s — this plugin cannot change it yet; use the org's settings."), rule);
-  gtk_widget_set_tooltip_text (check, tip);
-  return check;
+static gboolean
+item_types_has (const char *list, const char *name)
+{
+  g_auto (GStrv) parts = NULL;
+
+  if (list == NULL)
+    return TRUE;
+  parts = g_strsplit (list, ",", -1);
+  for (guint i = 0; parts[i] != NULL; i++)
+    if (g_str_equal (g_strstrip (parts[i]), name))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+on_item_type_toggled (GtkToggleButton *button, gpointer box)
+{
+  g_autoptr (GString) list = g_string_new ("");
+  g_autoptr (GList) children = gtk_container_get_children (GTK_CONTAINER (box));
+
+  for (guint i = 0; i < G_N_ELEMENTS (item_types); i++)
+    {
+      g_autofree char *name = g_strconcat ("liaison-item-type-", item_types[i].name, NULL);
+
+      for (GList *l = children; l != NULL; l = l->next)
+        {
+          GtkWidget *check = GTK_IS_BIN (l->data) ? gtk_bin_get_child (l->data) : l->data;
+
+          if (GTK_IS_TOGGLE_BUTTON (check) && g_str_equal (gtk_widget_get_name (check), name)
+              && gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (check)))
+            g_string_append_printf (list, "%s%s", list->len > 0 ? "," : "", item_types[i].name);
+        }
+    }
+  if (!setting_set (GTK_WIDGET (button), LIA_SETTING_ITEM_TYPES, list->str))
+    check_restore (button, G_CALLBACK (on_item_type_toggled), box, !gtk_toggle_button_get_active (button));
+}
+
+static GtkWidget *
+item_types_box (void)
+{
+  const LiaPluginFuncs *funcs;
+  gboolean live = settings_plugin (&funcs) != NULL;
+  g_autofree char *value = live ? setting_get (LIA_SETTING_ITEM_TYPES, NULL) : NULL;
+  GtkWidget *box = gtk_flow_box_new ();
+
+  gtk_widget_set_name (box, "liaison-item-types");
+  gtk_flow_box_set_selection_mode (GTK_FLOW_BOX (box), GTK_SELECTION_NONE);
+  for (guint i = 0; i < G_N_ELEMENTS (item_types); i++)
+    {
+      GtkWidget *check = gtk_check_button_new_with_mnemonic (_ (item_types[i].label));
+      g_autofree char *name = g_strconcat ("liaison-item-type-", item_types[i].name, NULL);
+
+      gtk_widget_set_name (check, name);
+      gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (check), item_types_has (value, item_types[i].name));
+      gtk_widget_set_tooltip_text (check, _ ("R-SET-ITEMTYPES: changes of unchecked types stay in the CRM "
+                                             "until the type is checked again"));
+      gtk_widget_set_sensitive (check, live);
+      if (live)
+        g_signal_connect (check, "toggled", G_CALLBACK (on_item_type_toggled), box);
+      gtk_container_add (GTK_CONTAINER (box), check);
+    }
+  return box;
+}
+
+/* R-SET-AUTOTRACK: the five options of the engine's mail-auto-track. */
+static void
+on_auto_track_changed (GtkComboBox *combo, gpointer user_data)
+{
+  const char *id = gtk_combo_box_get_active_id (combo);
+  g_autofree char *stored = NULL;
+
+  if (id == NULL || setting_set (GTK_WIDGET (combo), LIA_UI_SETTING_AUTO_TRACK, id))
+    return;
+  stored = setting_get (LIA_UI_SETTING_AUTO_TRACK, "response");
+  g_signal_handlers_block_by_func (combo, on_auto_track_changed, user_data);
+  gtk_combo_box_set_active_id (combo, stored);
+  g_signal_handlers_unblock_by_func (combo, on_auto_track_changed, user_data);
+}
+
+static GtkWidget *
+auto_track_combo (void)
+{
+  const LiaPluginFuncs *funcs;
+  GtkWidget *combo = gtk_combo_box_text_new ();
+  g_autofree char *value = setting_get (LIA_UI_SETTING_AUTO_TRACK, "response");
+
+  gtk_widget_set_name (combo, "liaison-setting-" LIA_UI_SETTING_AUTO_TRACK);
+  gtk_combo_box_text_append (GTK_COMBO_BOX_TEXT (combo), "none", _ ("no email"));
+  gtk_combo_box_text_append (GTK_COMBO_BOX_TEXT (combo), "response", _ ("replies to tracked email"));
+  gtk_combo_box_text_append (GTK_COMBO_BOX_TEXT (combo), "crm-contacts",
+                             _ ("email from CRM contacts, accounts and leads"));
+  gtk_combo_box_text_append (GTK_COMBO_BOX_TEXT (combo), "email-enabled",
+                             _ ("email from records with an email address in the CRM"));
+  gtk_combo_box_text_append (GTK_COMBO_BOX_TEXT (combo), "all", _ ("all incoming email"));
+  if (!gtk_combo_box_set_active_id (GTK_COMBO_BOX (combo), value))
+    gtk_combo_box_set_active_id (GTK_COMBO_BOX (combo), "response");
+  gtk_widget_set_tooltip_text (combo, _ ("R-SET-AUTOTRACK: which incoming email in the Inbox is tracked "
+                                         "automatically at the next synchronization"));
+  if (settings_plugin (&funcs) == NULL)
+    gtk_widget_set_sensitive (combo, FALSE);
+  else
+    g_signal_connect (combo, "changed", G_CALLBACK (on_auto_track_changed), NULL);
+  return combo;
 }
 
 GtkWidget *
@@ -248,11 +380,6 @@ lia_ui_prefs_page_new (void)
   GtkWidget *grid, *save, *label, *interval, *box, *types;
   LiaEvoEngine *engine = lia_ui_engine ();
   g_auto (LiaSyncStatus) status = { 0 };
-  const struct
-  {
-    const char *label;
-  } item_types[] = { { N_ ("_Contacts") },    { N_ ("_Appointments") }, { N_ ("_Tasks") },
-                     { N_ ("_Phone calls") }, { N_ ("_Letters") },      { N_ ("_Faxes") } };
   guint row = 0;
   gboolean have_profile = profile_read (&profile);
 
@@ -264,6 +391,11 @@ lia_ui_prefs_page_new (void)
   gtk_grid_set_row_spacing (GTK_GRID (grid), 6);
   gtk_grid_set_column_spacing (GTK_GRID (grid), 12);
   g_object_set_data_full (G_OBJECT (grid), "liaison-page", page, page_free);
+  alert_bar = e_alert_bar_new ();
+  gtk_widget_set_name (alert_bar, "liaison-preferences-alerts");
+  gtk_widget_set_no_show_all (alert_bar, TRUE);
+  g_object_add_weak_pointer (G_OBJECT (alert_bar), (gpointer *) &alert_bar);
+  gtk_grid_attach (GTK_GRID (grid), alert_bar, 0, row++, 3, 1);
 
   gtk_grid_attach (GTK_GRID (grid), heading (_ ("Connection")), 0, row++, 3, 1);
   gtk_grid_attach (GTK_GRID (grid), value_label (profile.embedded ? _ ("Org file:") : _ ("Server:")), 0, row,
@@ -300,15 +432,18 @@ lia_ui_prefs_page_new (void)
       gtk_grid_attach (GTK_GRID (grid), value_label (_ ("Status:")), 0, row, 1, 1);
       gtk_grid_attach (GTK_GRID (grid), value_label (text), 1, row++, 2, 1);
     }
-  gtk_grid_attach (
-      GTK_GRID (grid),
-      setting_check (_ ("This computer is the _synchronizing client"), "R-SET-PRIMARY", TRUE, FALSE), 0,
-      row++, 3, 1);
+  gtk_grid_attach (GTK_GRID (grid),
+                   plugin_check (_ ("This computer is the _synchronizing client"),
+                                 _ ("R-SET-PRIMARY: the synchronizing client takes over at the next "
+                                    "synchronization; another client is made the synchronizing client "
+                                    "from that client"),
+                                 LIA_SETTING_PRIMARY_CLIENT, "off"),
+                   0, row++, 3, 1);
   box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  gtk_box_pack_start (
-      GTK_BOX (box),
-      plugin_check (_ ("Synchronize _automatically every"), "R-SET-INTERVAL", LIA_SETTING_SYNC_AUTOMATIC),
-      FALSE, FALSE, 0);
+  gtk_box_pack_start (GTK_BOX (box),
+                      plugin_check (_ ("Synchronize _automatically every"), "R-SET-INTERVAL",
+                                    LIA_SETTING_SYNC_AUTOMATIC, "on"),
+                      FALSE, FALSE, 0);
   interval = gtk_spin_button_new_with_range (1, 24 * 60, 1);
   {
     const LiaPluginFuncs *funcs;
@@ -327,22 +462,24 @@ lia_ui_prefs_page_new (void)
   gtk_grid_attach (GTK_GRID (grid), box, 0, row++, 3, 1);
 
   gtk_grid_attach (GTK_GRID (grid), value_label (_ ("Item types from CRM:")), 0, row, 1, 1);
-  types = gtk_flow_box_new ();
-  gtk_flow_box_set_selection_mode (GTK_FLOW_BOX (types), GTK_SELECTION_NONE);
-  for (guint i = 0; i < G_N_ELEMENTS (item_types); i++)
-    gtk_container_add (GTK_CONTAINER (types),
-                       setting_check (_ (item_types[i].label), "R-SET-ITEMTYPES", TRUE, FALSE));
+  types = item_types_box ();
   gtk_grid_attach (GTK_GRID (grid), types, 1, row++, 2, 1);
-  gtk_grid_attach (
-      GTK_GRID (grid),
-      plugin_check (_ ("Update the _Company field of contacts"), "R-SET-COMPANY", LIA_SETTING_UPDATE_COMPANY),
-      0, row++, 3, 1);
-  gtk_grid_attach (
-      GTK_GRID (grid),
-      setting_check (_ ("Track _replies to tracked email automatically"), "R-SET-AUTOTRACK", TRUE, FALSE), 0,
-      row++, 3, 1);
-  gtk_grid_attach (GTK_GRID (grid), setting_check (_ ("_Tag tracked email"), "R-SET-TAGGING", TRUE, FALSE), 0,
-                   row++, 3, 1);
+  gtk_grid_attach (GTK_GRID (grid),
+                   plugin_check (_ ("Update the _Company field of contacts"), "R-SET-COMPANY",
+                                 LIA_SETTING_UPDATE_COMPANY, "on"),
+                   0, row++, 3, 1);
+  label = gtk_label_new_with_mnemonic (_ ("Track _incoming email automatically:"));
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  box = auto_track_combo ();
+  gtk_label_set_mnemonic_widget (GTK_LABEL (label), box);
+  gtk_grid_attach (GTK_GRID (grid), label, 0, row, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), box, 1, row++, 2, 1);
+  gtk_grid_attach (GTK_GRID (grid),
+                   plugin_check (_ ("_Tag tracked email"),
+                                 _ ("R-SET-TAGGING: tracked email shows its regarding record; the org's "
+                                    "setting wins when it has one"),
+                                 LIA_UI_SETTING_TAGGING, "on"),
+                   0, row++, 3, 1);
 
   gtk_grid_attach (GTK_GRID (grid), heading (_ ("Filters and fields")), 0, row++, 3, 1);
   gtk_grid_attach (

@@ -9,6 +9,8 @@
 #include <libemail-engine/libemail-engine.h>
 #include <mail/e-mail-backend.h>
 #include <mail/e-mail-reader.h>
+#include <mail/e-mail-ui-session.h>
+#include <mail/e-mail-label-list-store.h>
 #include <calendar/gui/e-cal-model.h>
 #include <calendar/gui/e-calendar-view.h>
 #include <calendar/gui/e-comp-editor.h>
@@ -21,6 +23,7 @@
 #include <shell/e-shell-window.h>
 #include <shell/e-shell.h>
 
+#include "lia-evo-host.h"
 #include "lia-ui-evo-private.h"
 
 /* The self-test mode (LIAISON_UI_SELFTEST=1), for tests/ui/ under Xvfb
@@ -80,6 +83,8 @@ typedef struct
   guint passed;
   guint failed;
   char *message_uid;
+  GPtrArray *bulk_uids; /* R-MAIL-BULK: tracked together, checked next */
+  gint64 bulk_fired_at;
   /* main-loop latency probe */
   gint64 probe_last;
   gint64 probe_max;
@@ -315,6 +320,107 @@ select_test_message (EMailReader *reader)
   return TRUE;
 }
 
+/* R-MAIL-BULK: the messages whose subject starts with
+ * $LIAISON_UI_SELFTEST_BULK are selected together and tracked with one
+ * Track in CRM; right after the click every one of them must be marked
+ * (pending or tracked), before any CRM round trip. */
+static void
+track_bulk_selection (void)
+{
+  EMailReader *reader = mail_reader ();
+  const char *prefix = g_getenv ("LIAISON_UI_SELFTEST_BULK");
+  g_autoptr (CamelFolder) folder = reader != NULL ? e_mail_reader_ref_folder (reader) : NULL;
+  g_autoptr (GPtrArray) bulk = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) selected = NULL;
+  GPtrArray *uids;
+
+  if (prefix == NULL || folder == NULL)
+    return;
+  uids = camel_folder_get_uids (folder);
+  for (guint i = 0; i < uids->len; i++)
+    {
+      CamelMessageInfo *info = camel_folder_get_message_info (folder, g_ptr_array_index (uids, i));
+
+      if (info != NULL && g_str_has_prefix (camel_message_info_get_subject (info), prefix))
+        g_ptr_array_add (bulk, g_strdup (g_ptr_array_index (uids, i)));
+      g_clear_object (&info);
+    }
+  camel_folder_free_uids (folder, uids);
+  /* Only these: the first selects one (dropping the test message), the
+   * rest are added. */
+  if (bulk->len > 0)
+    message_list_select_uid (MESSAGE_LIST (e_mail_reader_get_message_list (reader)), bulk->pdata[0], FALSE);
+  message_list_set_selected (MESSAGE_LIST (e_mail_reader_get_message_list (reader)), bulk);
+  e_mail_reader_update_actions (reader, e_mail_reader_check_state (reader));
+  selected = e_mail_reader_get_selected_uids (reader);
+  lia_ui_selftest_log ("bulk: %u messages, %u selected", bulk->len, selected != NULL ? selected->len : 0);
+  check (bulk->len >= 2 && selected != NULL && selected->len == bulk->len
+             && action_sensitive (LIA_UI_ACTION_TRACK),
+         "R-MAIL-BULK: Track in CRM is sensitive with several messages selected");
+  fire (LIA_UI_ACTION_TRACK);
+  walk.bulk_uids = g_steal_pointer (&bulk);
+  walk.bulk_fired_at = g_get_monotonic_time ();
+}
+
+/* How many of the bulk messages show the mark (the adapter's link-state
+ * tag, what the message list shows) or a queued/tracked result. */
+static guint
+bulk_marked (gboolean log)
+{
+  EMailReader *reader = mail_reader ();
+  g_autoptr (CamelFolder) folder = reader != NULL ? e_mail_reader_ref_folder (reader) : NULL;
+  LiaEvoEngine *engine = lia_ui_engine ();
+  const LiaPluginFuncs *funcs = engine != NULL ? lia_evo_engine_get_funcs (engine) : NULL;
+  guint marked = 0;
+
+  for (guint i = 0; folder != NULL && walk.bulk_uids != NULL && i < walk.bulk_uids->len; i++)
+    {
+      const char *uid = walk.bulk_uids->pdata[i];
+      g_autofree char *id = lia_evo_engine_item_id_for_message (
+          camel_service_get_uid (CAMEL_SERVICE (camel_folder_get_parent_store (folder))),
+          camel_folder_get_full_name (folder), uid);
+      g_autofree char *result =
+          funcs != NULL && funcs->dup_track_result != NULL
+              ? funcs->dup_track_result (lia_evo_engine_get_plugin (engine), LIA_EVO_STORE, id, NULL)
+              : NULL;
+      CamelMessageInfo *info = camel_folder_get_message_info (folder, uid);
+      const char *tag = info != NULL ? camel_message_info_get_user_tag (info, "liaison-link-state") : NULL;
+
+      if (log)
+        lia_ui_selftest_log ("bulk %s: result %s, link-state tag %s", id, result != NULL ? result : "(null)",
+                             tag != NULL ? tag : "(none)");
+      if ((tag != NULL && *tag != '0')
+          || (result != NULL && (g_str_equal (result, "pending") || g_str_has_prefix (result, "tracked"))))
+        marked++;
+      g_clear_object (&info);
+    }
+  return marked;
+}
+
+/* Tracking state in the message list: the label for the adapter's
+ * "tracked" user flag exists (Labels column, row colour) and the tracked
+ * test message carries the flag. */
+static void
+check_label_shown (void)
+{
+  EMailReader *reader = mail_reader ();
+  EMailBackend *backend = reader != NULL ? e_mail_reader_get_backend (reader) : NULL;
+  EMailSession *session = backend != NULL ? e_mail_backend_get_session (backend) : NULL;
+  g_autoptr (CamelFolder) folder = reader != NULL ? e_mail_reader_ref_folder (reader) : NULL;
+  CamelMessageInfo *info = folder != NULL && walk.message_uid != NULL
+                               ? camel_folder_get_message_info (folder, walk.message_uid)
+                               : NULL;
+  GtkTreeIter iter;
+
+  check (session != NULL && E_IS_MAIL_UI_SESSION (session)
+             && e_mail_label_list_store_lookup (
+                 e_mail_ui_session_get_label_store (E_MAIL_UI_SESSION (session)), "liaison-tracked", &iter),
+         "the message list has a \"Tracked in CRM\" label for tracked mail");
+  check (info != NULL && camel_message_info_get_user_flag (info, "liaison-tracked"),
+         "the tracked message carries the label's flag (Labels column)");
+  g_clear_object (&info);
+}
+
 static void
 finish (void)
 {
@@ -425,6 +531,81 @@ check_editor_and_close (void)
 
 /* One step per tick (100 ms); a step that waits returns without
  * advancing, up to its own limit. */
+/* A setting as the plugin reads it back from the sync cache. */
+static char *
+plugin_setting (const char *key)
+{
+  LiaEvoEngine *engine = lia_ui_engine ();
+  const LiaPluginFuncs *funcs = engine != NULL ? lia_evo_engine_get_funcs (engine) : NULL;
+
+  if (funcs == NULL || funcs->dup_setting == NULL)
+    return NULL;
+  return funcs->dup_setting (lia_evo_engine_get_plugin (engine), key, NULL);
+}
+
+static void
+toggle_named (GtkWidget *page, const char *name)
+{
+  GtkWidget *w = find_named (page, name);
+
+  if (w != NULL && GTK_IS_TOGGLE_BUTTON (w))
+    gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (w),
+                                  !gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (w)));
+  else
+    lia_ui_selftest_log ("no toggle named %s", name);
+}
+
+/* The CRM page's settings as a user changes them (R-SET-ITEMTYPES,
+ * R-SET-TAGGING, R-SET-AUTOTRACK, R-SET-PRIMARY), each read back through
+ * the plugin, then put back so the rest of the walk sees the defaults. */
+static void
+check_preferences (GtkWidget *window)
+{
+  GtkWidget *page = find_named (window, "liaison-preferences");
+  GtkWidget *primary, *combo, *alerts;
+  g_autofree char *types = NULL, *tagging = NULL, *auto_track = NULL, *primary_value = NULL;
+
+  if (page == NULL)
+    return;
+  toggle_named (page, "liaison-item-type-task");
+  types = plugin_setting (LIA_SETTING_ITEM_TYPES);
+  check (g_strcmp0 (types, "contact,appointment,phonecall,letter,fax") == 0,
+         "R-SET-ITEMTYPES: unchecking Tasks on the CRM page stored item-types without task");
+  toggle_named (page, "liaison-item-type-task");
+  g_clear_pointer (&types, g_free);
+  types = plugin_setting (LIA_SETTING_ITEM_TYPES);
+  check (types != NULL && strstr (types, "task") != NULL, "R-SET-ITEMTYPES: checking Tasks again stored it");
+
+  toggle_named (page, "liaison-setting-" LIA_UI_SETTING_TAGGING);
+  tagging = plugin_setting (LIA_UI_SETTING_TAGGING);
+  check (g_strcmp0 (tagging, "off") == 0,
+         "R-SET-TAGGING: unchecking Tag tracked email stored mail-tagging=off");
+  toggle_named (page, "liaison-setting-" LIA_UI_SETTING_TAGGING);
+
+  combo = find_named (page, "liaison-setting-" LIA_UI_SETTING_AUTO_TRACK);
+  if (combo != NULL)
+    gtk_combo_box_set_active_id (GTK_COMBO_BOX (combo), "none");
+  auto_track = plugin_setting (LIA_UI_SETTING_AUTO_TRACK);
+  check (g_strcmp0 (auto_track, "none") == 0,
+         "R-SET-AUTOTRACK: choosing \"no email\" stored mail-auto-track=none");
+  if (combo != NULL)
+    gtk_combo_box_set_active_id (GTK_COMBO_BOX (combo), "response");
+
+  /* The test's client is the org's first, so the primary: turning that
+   * off is refused by the plugin; the page says why and keeps the box. */
+  primary = find_named (page, "liaison-setting-" LIA_SETTING_PRIMARY_CLIENT);
+  check (primary != NULL && gtk_widget_is_sensitive (primary)
+             && gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (primary)),
+         "R-SET-PRIMARY: the page shows this client as the synchronizing client, changeable");
+  toggle_named (page, "liaison-setting-" LIA_SETTING_PRIMARY_CLIENT);
+  primary_value = plugin_setting (LIA_SETTING_PRIMARY_CLIENT);
+  alerts = find_named (page, "liaison-preferences-alerts");
+  check (g_strcmp0 (primary_value, "on") == 0 && primary != NULL
+             && gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (primary)) && alerts != NULL
+             && gtk_widget_get_visible (alerts),
+         "R-SET-PRIMARY: turning the primary off is refused, shown in the page's alert bar, box kept");
+}
+
 static gboolean
 step (gpointer data)
 {
@@ -522,6 +703,7 @@ step (gpointer data)
         check (msg != NULL && strstr (msg, "Tracked in CRM") != NULL,
                "the status bar says the selected message is tracked");
       }
+      check_label_shown ();
       screenshot ("message-list-tracked");
       break;
     case 5: /* Set Regarding, driven from a timeout while its dialog runs */
@@ -561,6 +743,16 @@ step (gpointer data)
       check (walk.saw_busy, "Synchronize Now started a cycle with the org 2 s away (measured while it ran)");
       break;
     case 8: /* the status window */
+      {
+        EShellView *view = e_shell_window_get_shell_view (walk.window, "mail");
+        const char *msg;
+
+        e_mail_reader_update_actions (mail_reader (), e_mail_reader_check_state (mail_reader ()));
+        msg = e_shell_taskbar_get_message (e_shell_view_get_shell_taskbar (view));
+        lia_ui_selftest_log ("status bar after Set Regarding: %s", msg != NULL ? msg : "");
+        check (msg != NULL && strstr (msg, "regarding") != NULL,
+               "the status bar names the regarding record of the selected message");
+      }
       lia_ui_status_window_show (GTK_WINDOW (walk.window));
       break;
     case 9:
@@ -585,6 +777,7 @@ step (gpointer data)
         return G_SOURCE_CONTINUE;
       check (find_named (e_shell_get_preferences_window (walk.shell), "liaison-preferences") != NULL,
              "the Liaison page is in Evolution's preferences");
+      check_preferences (e_shell_get_preferences_window (walk.shell));
       screenshot ("preferences");
       gtk_widget_hide (e_shell_get_preferences_window (walk.shell));
       break;
@@ -597,8 +790,22 @@ step (gpointer data)
         return G_SOURCE_CONTINUE;
       e_mail_reader_update_actions (mail_reader (), e_mail_reader_check_state (mail_reader ()));
       check (action_sensitive (LIA_UI_ACTION_TRACK), "Track in CRM is sensitive again after Untrack");
+      track_bulk_selection ();
       break;
     case 14: /* the contacts view: select all, Track in CRM */
+      /* R-MAIL-BULK first: every message marked within a second of the
+       * click (the CRM work goes on in the background). */
+      if (walk.bulk_uids != NULL)
+        {
+          if (bulk_marked (FALSE) < walk.bulk_uids->len && walk.waited < 10)
+            return G_SOURCE_CONTINUE;
+          lia_ui_selftest_log ("bulk: checked %.0f ms after the click",
+                               (g_get_monotonic_time () - walk.bulk_fired_at) / 1000.0);
+          check (
+              walk.bulk_uids->len >= 2 && bulk_marked (TRUE) == walk.bulk_uids->len,
+              "R-MAIL-BULK: every message of the multi-selection is marked within 1 s of one Track in CRM");
+          g_clear_pointer (&walk.bulk_uids, g_ptr_array_unref);
+        }
       current_group = "liaison-contacts";
       e_shell_window_set_active_view (walk.window, "addressbook");
       break;
