@@ -178,8 +178,11 @@ track_many_rest (EMailReader *reader, const Selection *sel, const LiaCommand *fi
   c.link_state = LIA_LINK_STATE_NONE;
   if (!funcs->track_many (plugin, &c, (const char *const *) ids->pdata, &error))
     {
+      EAlert *alert = lia_ui_alert_for_error (error);
+
       lia_ui_selftest_log ("track_many %u: %s", ids->len - 1, error->message);
-      lia_ui_alert (e_mail_reader_get_alert_sink (reader), NULL, "refused", error->message);
+      e_alert_sink_submit_alert (e_mail_reader_get_alert_sink (reader), alert);
+      g_object_unref (alert);
       return TRUE;
     }
   lia_ui_selftest_log ("track_many %u: ok", ids->len - 1);
