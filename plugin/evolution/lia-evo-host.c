@@ -1058,7 +1058,18 @@ vt_create_item (gpointer h, const char *store, const char *folder, const LiaItem
                                                                            : E_CAL_CLIENT_SOURCE_TYPE_EVENTS,
                                                    call->uid, NULL);
   if (((LiaEvoHost *) h)->notify != NULL)
-    echo_expect (h, call->item_id);
+    {
+      /* The link state the echo will carry is the one written here, so
+       * the echo need not be read (on_contacts): a bulk download gets
+       * every contact it creates back from the book view. */
+      LiaLinkState state = props != NULL && (props->mask & (1u << LIA_HOST_PROP_LINK_STATE))
+                               ? props->link_state
+                               : LIA_LINK_STATE_NONE;
+
+      g_hash_table_insert (((LiaEvoHost *) h)->link_states, g_strdup (call->item_id),
+                           GUINT_TO_POINTER (state));
+      echo_expect (h, call->item_id);
+    }
   if (call->kind == KIND_CONTACT)
     create_contact_queue (h, task);
   else
@@ -1072,8 +1083,8 @@ vt_create_item_finish (gpointer h, GAsyncResult *result, GError **error)
   Call *call = g_task_get_task_data (G_TASK (result));
   char *id = g_task_propagate_pointer (G_TASK (result), error);
 
-  if (id == NULL && call->item_id != NULL)
-    echo_take (host, call->item_id);
+  if (id == NULL && call->item_id != NULL && echo_take (host, call->item_id))
+    g_hash_table_remove (host->link_states, call->item_id);
   return id;
 }
 
@@ -1176,12 +1187,20 @@ on_contacts (LiaEvoHost *host, const GSList *contacts, LiaHostEvent event)
 {
   for (const GSList *l = contacts; l != NULL; l = l->next)
     {
+      /* The view hands the UID over beside the vCard: reading it does not
+       * parse the vCard. */
       g_autofree char *id = lia_evo_item_id_for_contact (e_contact_get_const (l->data, E_CONTACT_UID));
       g_autofree char *crm_id = NULL;
       gint64 modified;
       LiaLinkState state;
 
       if (id == NULL)
+        continue;
+      /* The echo of our own create (its UID is new and ours, its link
+       * state recorded by vt_create_item): swallowed without parsing the
+       * vCard, as emit() would swallow it after parsing. */
+      if (event == LIA_HOST_EVENT_CREATED && g_hash_table_contains (host->link_states, id)
+          && echo_take (host, id))
         continue;
       lia_evo_contact_read_row (l->data, &modified, &state, &crm_id);
       emit (host, KIND_CONTACT, event, id, LIA_ENTITY_CONTACT, state);

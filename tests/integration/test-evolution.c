@@ -834,6 +834,140 @@ test_batched_creates (Fx *fx, gconstpointer data)
   g_ptr_array_unref (t.ids);
 }
 
+/* R-DET-NOTIFY while the adapter creates in bulk: the echoes of its own
+ * creates are swallowed without reading them (lia-evo-host.c, on_contacts),
+ * and what another writer does meanwhile still arrives, including a
+ * delete of one of those new contacts with the link state it was created
+ * with. */
+static void
+on_note_state (const LiaHostNotification *n, gpointer user_data)
+{
+  Fx *fx = user_data;
+
+  g_ptr_array_add (fx->notes, g_strdup_printf ("%s %s %d", lia_host_event_to_string (n->event), n->item_id,
+                                               (int) n->link_state));
+}
+
+static void user_edit_contact (Fx *fx, const char *item_id, EContactField field, const char *text);
+
+/* Waits for a note "EVENT ITEM-ID STATE" (on_note_state) as notes_have does. */
+static gboolean
+notes_have_state (Fx *fx, const char *event, const char *item_id)
+{
+  g_autofree char *want = g_strdup_printf ("%s %s ", event, item_id);
+  gint64 until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  while (g_get_monotonic_time () < until)
+    {
+      for (guint i = 0; i < fx->notes->len; i++)
+        if (g_str_has_prefix (g_ptr_array_index (fx->notes, i), want))
+          return TRUE;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  return FALSE;
+}
+
+static guint
+notes_about (Fx *fx, const char *item_id)
+{
+  g_autofree char *needle = g_strdup_printf (" %s ", item_id);
+  guint count = 0;
+
+  for (guint i = 0; i < fx->notes->len; i++)
+    if (strstr (g_ptr_array_index (fx->notes, i), needle) != NULL)
+      count++;
+  return count;
+}
+
+static void
+test_notify_during_bulk_create (Fx *fx, gconstpointer data)
+{
+  g_autofree char *folder = vt ()->dup_default_folder (fx->host, LIA_EVO_STORE, LIA_ENTITY_CONTACT);
+  EBookClient *book = lia_evo_host_get_book (fx->host);
+  Together t = { fx, g_ptr_array_new_with_free_func (g_free), 0 };
+  g_autoptr (LiaItem) first_item = contact_item ("Early", "Bulk");
+  g_auto (LiaHostProps) props = { 0 };
+  g_autoptr (EContact) other = e_contact_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *first = NULL;
+  g_autofree char *other_uid = NULL;
+  g_autofree char *other_id = NULL;
+  g_autofree char *want = NULL;
+  const char *edited;
+  const char *deleted;
+  const guint n = 250;
+
+  g_test_summary ("R-DET-NOTIFY: while 250 contact creates are handed over at once, another writer's add "
+                  "and modify arrive as notifications; right after, its modify and delete of two of the new "
+                  "contacts arrive too (the delete with the link state they were created with), and none "
+                  "of the adapter's own creates echoes back");
+  watch (fx, on_note_state, fx);
+  lia_host_props_set (&props, LIA_HOST_PROP_LINK_STATE, "2");
+  lia_host_props_set (&props, LIA_HOST_PROP_CRM_ID, "crm-bulk-early");
+  first = host_create (fx, first_item, &props);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *given = g_strdup_printf ("Bulk%03u", i);
+      g_autofree char *crm_id = g_strdup_printf ("crm-bulk-%03u", i);
+      g_autoptr (LiaItem) item = contact_item (given, "Bulk");
+      g_auto (LiaHostProps) bulk = { 0 };
+
+      lia_host_props_set (&bulk, LIA_HOST_PROP_LINK_STATE, "2");
+      lia_host_props_set (&bulk, LIA_HOST_PROP_CRM_ID, crm_id);
+      t.left++;
+      vt ()->create_item (fx->host, LIA_EVO_STORE, folder, item, &bulk, NULL, together_done, &t);
+    }
+  /* The batch goes to EDS when the main context goes idle: the other
+   * writer's add and modify go while it is in flight. */
+  g_main_context_iteration (NULL, FALSE);
+  e_contact_set (other, E_CONTACT_FULL_NAME, "Other Writer");
+  g_assert_true (
+      e_book_client_add_contact_sync (book, other, E_BOOK_OPERATION_FLAG_NONE, &other_uid, NULL, &error));
+  g_assert_no_error (error);
+  other_id = lia_evo_item_id_for_contact (other_uid);
+  user_edit_contact (fx, first, E_CONTACT_NICKNAME, "During");
+  while (t.left > 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (t.ids->len, ==, n);
+
+  /* At once, before the batch's echoes need have arrived. */
+  edited = g_ptr_array_index (t.ids, 5);
+  deleted = g_ptr_array_index (t.ids, 7);
+  user_edit_contact (fx, edited, E_CONTACT_NICKNAME, "Right-after");
+  g_assert_true (e_book_client_remove_contact_by_uid_sync (book, deleted + strlen ("contact:"),
+                                                           E_BOOK_OPERATION_FLAG_NONE, NULL, &error));
+  g_assert_no_error (error);
+
+  want = g_strdup_printf ("created %s 0", other_id);
+  g_assert_true (notes_have_state (fx, "created", other_id));
+  g_assert_true (notes_have_state (fx, "modified", first));
+  g_assert_true (notes_have_state (fx, "modified", edited));
+  g_assert_true (notes_have_state (fx, "deleted", deleted));
+  iterate_for (1000);
+  g_assert_cmpuint (notes_about (fx, first), ==, 1);
+  g_assert_cmpuint (notes_about (fx, edited), ==, 1);
+  g_assert_cmpuint (notes_about (fx, deleted), ==, 1);
+  for (guint i = 0; i < fx->notes->len; i++)
+    {
+      const char *note = g_ptr_array_index (fx->notes, i);
+
+      if (g_str_has_prefix (note, "deleted "))
+        {
+          g_autofree char *tracked = g_strdup_printf ("deleted %s %d", deleted, (int) LIA_LINK_STATE_TRACKED);
+
+          g_assert_cmpstr (note, ==, tracked);
+        }
+      else if (g_str_has_prefix (note, "created "))
+        g_assert_cmpstr (note, ==, want);
+    }
+  for (guint i = 0; i < n; i++)
+    if (i != 5 && i != 7)
+      g_assert_cmpuint (notes_about (fx, g_ptr_array_index (t.ids, i)), ==, 0);
+  lia_evo_host_unwatch (fx->host);
+  g_ptr_array_unref (t.ids);
+}
+
 /* ---- The engine end to end ---- */
 
 static void
@@ -1599,6 +1733,7 @@ main (int argc, char **argv)
   ADD ("/evolution/properties/round-trip", test_named_props);
   ADD ("/evolution/notifications/views", test_notifications);
   ADD ("/evolution/contacts/batched-creates", test_batched_creates);
+  ADD ("/evolution/notifications/R-DET-NOTIFY-during-bulk-create", test_notify_during_bulk_create);
   ADD ("/evolution/engine/two-way", test_engine_two_way);
   ADD ("/evolution/engine/R-DET-SCAN-STARTUP-R-DET-DELETES", test_engine_offline);
   ADD ("/evolution/contacts/unusual-vcard", test_unusual);
