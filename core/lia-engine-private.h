@@ -28,7 +28,10 @@ void lia_engine_release (LiaEngine *engine);
  * lia-engine-merge.c     one linked pair: policies, originals, merge
  */
 
-#define LIA_ENGINE_PAGE_SIZE 200
+/* GetSyncData page: the org's maximum. Fewer round trips and larger host
+ * batches (bench/evolution: 1.4 x EDS's own batched add, 1.9-2.8 x with
+ * 200); peak memory +9 MB at 110,000 items (bench/engine). */
+#define LIA_ENGINE_PAGE_SIZE 1000
 /* Covers the whole-second timestamps of vCard and iCalendar. */
 #define LIA_ENGINE_WATERMARK_SLACK_US (2 * G_USEC_PER_SEC)
 #define LIA_ENGINE_CLAIM_BATCH 64

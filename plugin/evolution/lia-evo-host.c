@@ -915,7 +915,7 @@ create_item_thread (GTask *task, gpointer source, gpointer data, GCancellable *c
  * 2.5-5 ms one by one). One create alone goes as before. Each call still
  * completes on its own with its own result: when a batch fails, its
  * contacts are added one by one so that each error belongs to its item. */
-#define CONTACT_BATCH_MAX 200
+#define CONTACT_BATCH_MAX 1000
 
 static void
 create_contacts_thread (GTask *batch_task, gpointer source, gpointer data, GCancellable *cancellable)
