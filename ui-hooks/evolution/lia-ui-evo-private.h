@@ -39,6 +39,14 @@ LiaEvoEngine *lia_ui_engine (void);
  * FALSE. Every result goes to the self-test log. */
 gboolean lia_ui_command (const LiaCommand *command, EAlertSink *sink, GtkWindow *parent);
 
+/* Runs @func from an idle of default-idle priority with a GWeakRef to
+ * @object as its data, freed with the source: the extensions set up
+ * after Evolution has built the UI they attach to, and never keep what
+ * they extend alive. */
+void lia_ui_idle_with_weak_ref (gpointer object, GSourceFunc func);
+/* Clears and frees a GWeakRef allocated with g_new0(). */
+void lia_ui_weak_ref_free (gpointer weak);
+
 /* Shows an alert "liaison:<tag>" with @primary_arg (one line). */
 void lia_ui_alert (EAlertSink *sink, GtkWindow *parent, const char *tag, const char *arg);
 /* The same alert as an EAlert for an EAlertBar (non-modal), its tag

@@ -44,6 +44,22 @@ have_alert_table (void)
 }
 
 void
+lia_ui_weak_ref_free (gpointer weak)
+{
+  g_weak_ref_clear (weak);
+  g_free (weak);
+}
+
+void
+lia_ui_idle_with_weak_ref (gpointer object, GSourceFunc func)
+{
+  GWeakRef *weak = g_new0 (GWeakRef, 1);
+
+  g_weak_ref_init (weak, object);
+  g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, func, weak, lia_ui_weak_ref_free);
+}
+
+void
 lia_ui_alert (EAlertSink *sink, GtkWindow *parent, const char *tag, const char *arg)
 {
   g_autofree char *full_tag = g_strconcat ("liaison:", tag, NULL);

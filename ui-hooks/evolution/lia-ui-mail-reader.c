@@ -109,13 +109,6 @@ ref_reader_of (GtkAction *action)
   return ref != NULL ? g_weak_ref_get (ref) : NULL;
 }
 
-static void
-free_weak_ref (gpointer data)
-{
-  g_weak_ref_clear (data);
-  g_free (data);
-}
-
 typedef struct
 {
   CamelFolder *folder;
@@ -444,22 +437,12 @@ sync_mail_view_ui (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-static void
-free_view_ref (gpointer data)
-{
-  g_weak_ref_clear (data);
-  g_free (data);
-}
-
 /* EShellView::toggled: the view's own UI is merged or removed around this
  * signal; follow it once the switch is over. */
 static void
 on_mail_view_toggled (EShellView *view, gpointer user_data)
 {
-  GWeakRef *weak = g_new0 (GWeakRef, 1);
-
-  g_weak_ref_init (weak, view);
-  g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, sync_mail_view_ui, weak, free_view_ref);
+  lia_ui_idle_with_weak_ref (view, sync_mail_view_ui);
 }
 
 /* Tracking state in the message list: the host adapter sets the user
@@ -526,7 +509,7 @@ setup_idle (gpointer data)
       GWeakRef *ref = g_new0 (GWeakRef, 1);
 
       g_weak_ref_init (ref, reader);
-      g_object_set_data_full (G_OBJECT (group), READER_KEY, ref, free_weak_ref);
+      g_object_set_data_full (G_OBJECT (group), READER_KEY, ref, lia_ui_weak_ref_free);
       lia_ui_add_actions (group, NULL, NULL, G_CALLBACK (on_track), G_CALLBACK (on_untrack),
                           G_CALLBACK (on_regarding), G_CALLBACK (on_sync));
     }
@@ -553,22 +536,14 @@ setup_idle (gpointer data)
 }
 
 static void
-free_weak_idle (gpointer data)
-{
-  free_weak_ref (data);
-}
-
-static void
 lia_ui_mail_reader_constructed (GObject *object)
 {
   LiaUiMailReader *self = (LiaUiMailReader *) object;
   EExtensible *reader = e_extension_get_extensible (E_EXTENSION (object));
-  GWeakRef *weak = g_new0 (GWeakRef, 1);
 
   G_OBJECT_CLASS (lia_ui_mail_reader_parent_class)->constructed (object);
   g_weak_ref_set (&self->reader, reader);
-  g_weak_ref_init (weak, reader);
-  g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, setup_idle, weak, free_weak_idle);
+  lia_ui_idle_with_weak_ref (reader, setup_idle);
 }
 
 static void

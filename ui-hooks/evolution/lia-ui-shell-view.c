@@ -444,21 +444,11 @@ setup_idle (gpointer data)
 }
 
 static void
-free_weak (gpointer data)
-{
-  g_weak_ref_clear (data);
-  g_free (data);
-}
-
-static void
 lia_ui_shell_view_constructed (GObject *object)
 {
-  GWeakRef *weak = g_new0 (GWeakRef, 1);
-
   G_OBJECT_CLASS (lia_ui_shell_view_parent_class)->constructed (object);
   /* The view builds its UI after its extensions: set up from idle. */
-  g_weak_ref_init (weak, object);
-  g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, setup_idle, weak, free_weak);
+  lia_ui_idle_with_weak_ref (object, setup_idle);
 }
 
 static void
