@@ -208,14 +208,35 @@ export LIAISON_UI_SELFTEST=1 LIAISON_UI_SELFTEST_LOG="$log" LIAISON_UI_SELFTEST_
 export LIAISON_UI_SELFTEST_ACCOUNT=liaison-test-account LIAISON_UI_SELFTEST_SUBJECT="$subject"
 export LIAISON_UI_SELFTEST_QUERY=Fabrikam LIAISON_UI_SELFTEST_SLOW_FLAG="$t/org-slow"
 export LIAISON_UI_SELFTEST_DOWN_FLAG="$t/org-down" LIAISON_UI_SELFTEST_BULK="$bulk"
-sh "$here/run-evolution.sh" "$module" "$plugin" 180 -c mail >"$t/evolution.log" 2>&1
+# The self-test logs "done" right before e_shell_quit(): the time from
+# there to Evolution's exit is the quit time (the org was down just before;
+# quitting must not wait for it).
+sh "$here/run-evolution.sh" "$module" "$plugin" 180 -c mail >"$t/evolution.log" 2>&1 &
+evo=$!
+done_at=""
+while kill -0 $evo 2>/dev/null; do
+  if [ -z "$done_at" ] && grep -q "liaison-ui-selftest: done:" "$log" 2>/dev/null; then
+    done_at=$(date +%s.%N)
+  fi
+  sleep 0.1
+done
+wait $evo
 erc=$?
+end_at=$(date +%s.%N)
 if grep -q "liaison-ui-selftest: done:" "$log" 2>/dev/null; then
   ok "Evolution ran the self-test to the end and quit (exit $erc)"
 else
   not_ok "Evolution ran the self-test to the end and quit (exit $erc)"
   tail -40 "$t/evolution.log" | sed 's/^/# /'
   [ -z "${LIAISON_UI_GDB:-}" ] || grep -A40 "SIGSEGV\|SIGABRT" "$t/evolution.log" | grep "^#" | head -60 | sed 's/^/# /'
+fi
+if [ -n "$done_at" ]; then
+  echo "# quit time: Evolution exited $(awk "BEGIN { printf \"%.2f\", $end_at - $done_at }") s after the self-test's quit (exit $erc)"
+fi
+if [ $erc -ne 124 ] && [ -n "$done_at" ]; then
+  ok "Evolution quit on its own after e_shell_quit (not killed by the timeout)"
+else
+  not_ok "Evolution quit on its own after e_shell_quit (exit $erc, 124: killed by the 180 s timeout)"
 fi
 # Every check of the walk is a TAP line.
 grep -a "liaison-ui-selftest: \(PASS\|FAIL\):" "$log" 2>/dev/null | while IFS= read -r line; do

@@ -720,6 +720,16 @@ lia_evo_engine_stop (LiaEvoEngine *self)
       /* Let the callbacks the unload scheduled run before the host goes. */
       while (g_main_context_iteration (NULL, FALSE))
         ;
+      /* The plugin drops status posts once stopped, so listeners would
+       * keep the last state they saw. The UI's status-bar activities
+       * (offline while the org is down) must end now: Evolution's shell
+       * backend holds the quit until its activities are gone. */
+      {
+        g_auto (LiaSyncStatus) status = { 0 };
+
+        lia_evo_engine_get_status (self, &status);
+        g_signal_emit (self, signals[SIGNAL_STATUS_CHANGED], 0, &status);
+      }
       g_signal_emit (self, signals[SIGNAL_STOPPED], 0);
     }
   g_clear_pointer (&self->host, lia_evo_host_free);
