@@ -127,6 +127,8 @@ start_server() {
   hostport=${url#http://}; hostport=${hostport%/}
 }
 stop_server() { kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null; }
+# Whatever ends this script (a failed command, a signal), no server stays.
+trap 'kill "${spid:-}" 2>/dev/null || true' EXIT INT TERM
 # The org's records; fails (and so does every check on it) when the export does.
 export_org() { "$org" --db "$db" export - >"$LIA_CLI_TEST_INNER/export" 2>&1; }
 export_has() { export_org && grep -q -- "$1" "$LIA_CLI_TEST_INNER/export"; }
