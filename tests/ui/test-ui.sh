@@ -42,7 +42,8 @@ if [ -z "${LIA_UI_TEST_INNER:-}" ]; then
   for i in $(seq 1 30); do
     left=""
     for d in /proc/[0-9]*; do
-      if tr '\0' '\n' <"$d/environ" 2>/dev/null | grep -qx "HOME=$tmp"; then
+      # (The shell opens environ: its error is silenced around it.)
+      if { tr '\0' '\n' <"$d/environ"; } 2>/dev/null | grep -qx "HOME=$tmp"; then
         left="$left ${d#/proc/}:$(cat "$d/comm" 2>/dev/null)"
       fi
     done
