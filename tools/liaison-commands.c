@@ -12,7 +12,7 @@
 #include "liaison-session.h"
 
 #ifdef LIA_HAVE_LIBSECRET
-#include <libsecret/secret.h>
+#include "lia-evo-token.h"
 #endif
 
 /* Every failure is one line on stderr and exit status 1. */
@@ -43,34 +43,6 @@ time_text (gint64 usec)
 
 /* ---- setup ---- */
 
-#ifdef LIA_HAVE_LIBSECRET
-/* The schema Evolution's preferences page stores the token under
- * (ui-hooks/evolution/lia-ui-prefs.c): one secret per org and user. */
-static const SecretSchema *
-token_schema (void)
-{
-  static const SecretSchema schema = {
-    "org.gnome.Liaison.Token",
-    SECRET_SCHEMA_NONE,
-    {
-        { "org", SECRET_SCHEMA_ATTRIBUTE_STRING },
-        { "user", SECRET_SCHEMA_ATTRIBUTE_STRING },
-        { NULL, 0 },
-    },
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-  };
-
-  return &schema;
-}
-#endif
-
 /* The token from the keyring (libsecret), or NULL with @error saying why:
  * not built with libsecret, keyring not reachable, or no token stored. */
 static char *
@@ -78,7 +50,8 @@ keyring_lookup (const char *org, const char *user, GError **error)
 {
 #ifdef LIA_HAVE_LIBSECRET
   g_autoptr (GError) local = NULL;
-  char *token = secret_password_lookup_sync (token_schema (), NULL, &local, "org", org, "user", user, NULL);
+  char *token =
+      secret_password_lookup_sync (lia_evo_token_schema (), NULL, &local, "org", org, "user", user, NULL);
 
   if (token == NULL)
     g_set_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND, "%s",
@@ -96,8 +69,8 @@ keyring_store (const char *org, const char *user, const char *token, GError **er
 #ifdef LIA_HAVE_LIBSECRET
   g_autofree char *label = g_strdup_printf ("Liaison CRM token for %s", user);
 
-  return secret_password_store_sync (token_schema (), SECRET_COLLECTION_DEFAULT, label, token, NULL, error,
-                                     "org", org, "user", user, NULL);
+  return secret_password_store_sync (lia_evo_token_schema (), SECRET_COLLECTION_DEFAULT, label, token, NULL,
+                                     error, "org", org, "user", user, NULL);
 #else
   g_set_error (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE, "this liaison was built without libsecret");
   return FALSE;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
-#include <libsecret/secret.h>
 #include <shell/e-shell.h>
 
+#include "lia-evo-token.h"
 #include "lia-ui-evo-private.h"
 
 /* The Liaison page of Evolution's preferences (Edit → Preferences →
@@ -19,29 +19,6 @@
  * say why. */
 
 #define PAGE_NAME "liaison"
-
-static const SecretSchema *
-token_schema (void)
-{
-  static const SecretSchema schema = {
-    "org.gnome.Liaison.Token",
-    SECRET_SCHEMA_NONE,
-    {
-        { "org", SECRET_SCHEMA_ATTRIBUTE_STRING },
-        { "user", SECRET_SCHEMA_ATTRIBUTE_STRING },
-        { NULL, 0 },
-    },
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-  };
-  return &schema;
-}
 
 typedef struct
 {
@@ -116,8 +93,9 @@ on_save_token (GtkButton *button, gpointer user_data)
     return;
   label = g_strdup_printf (_ ("Liaison CRM token for %s"), page->user);
   /* Asynchronous: the keyring may prompt or be slow (R-IMM-BACKGROUND). */
-  secret_password_store (token_schema (), SECRET_COLLECTION_DEFAULT, label, token, NULL, on_token_stored,
-                         g_object_ref (page->token_note), "org", page->org, "user", page->user, NULL);
+  secret_password_store (lia_evo_token_schema (), SECRET_COLLECTION_DEFAULT, label, token, NULL,
+                         on_token_stored, g_object_ref (page->token_note), "org", page->org, "user",
+                         page->user, NULL);
   gtk_entry_set_text (GTK_ENTRY (page->token), "");
 }
 
