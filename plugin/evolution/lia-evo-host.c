@@ -1310,6 +1310,16 @@ watch_free (Watch *w)
   g_free (w);
 }
 
+/* The first failure of a watch is the one reported; later ones are freed. */
+static void
+watch_keep_error (Watch *w, GError *error)
+{
+  if (w->error == NULL)
+    w->error = error;
+  else
+    g_error_free (error);
+}
+
 static void
 watch_step_done (GTask *task)
 {
@@ -1345,10 +1355,7 @@ book_view_ready (GObject *source, GAsyncResult *res, gpointer user_data)
 
   if (!e_book_client_get_view_finish (E_BOOK_CLIENT (source), res, &view, &error))
     {
-      if (w->error == NULL)
-        w->error = error;
-      else
-        g_error_free (error);
+      watch_keep_error (w, error);
     }
   else
     {
@@ -1385,10 +1392,7 @@ cal_view_ready (GObject *source, GAsyncResult *res, gpointer user_data)
 
   if (!e_cal_client_get_view_finish (E_CAL_CLIENT (source), res, &view, &error))
     {
-      if (w->error == NULL)
-        w->error = error;
-      else
-        g_error_free (error);
+      watch_keep_error (w, error);
     }
   else
     {
@@ -1431,12 +1435,7 @@ mail_watch_ready (GObject *source, GAsyncResult *res, gpointer user_data)
   GError *error = NULL;
 
   if (!lia_evo_mail_watch_finish (w->host->mail, res, &error))
-    {
-      if (w->error == NULL)
-        w->error = error;
-      else
-        g_error_free (error);
-    }
+    watch_keep_error (w, error);
   watch_step_done (task);
 }
 
