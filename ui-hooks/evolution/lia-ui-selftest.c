@@ -25,6 +25,7 @@
 
 #include "lia-evo-host.h"
 #include "lia-ui-evo-private.h"
+#include "lia-ui-selftest-private.h"
 
 /* The self-test mode (LIAISON_UI_SELFTEST=1), for tests/ui/ under Xvfb
  * with the real Evolution: once the first shell window shows and the
@@ -93,12 +94,32 @@ typedef struct
   gboolean measuring;
   gboolean saw_busy;
   gboolean sync_done;
+  guint phase;      /* index in phases[] during step 24 */
+  guint phase_step; /* the phase's own step */
 } Walk;
 
 static Walk walk;
 
-static void
-check (gboolean ok, const char *what)
+/* Surfaces walked by their own files, one line each, run in this order
+ * after the views and before the org goes away. Each returns WAIT to be
+ * called again in 100 ms with waited + 1, NEXT for its next step, DONE
+ * when it is over (it leaves the mail view active). */
+static const struct
+{
+  const char *name;
+  LiaUiSelftestPhase run;
+} phases[] = {
+  { "end", NULL },
+};
+
+EShellWindow *
+lia_ui_selftest_window (void)
+{
+  return walk.window;
+}
+
+void
+lia_ui_selftest_check (gboolean ok, const char *what)
 {
   if (ok)
     walk.passed++;
@@ -107,8 +128,8 @@ check (gboolean ok, const char *what)
   lia_ui_selftest_log ("%s: %s", ok ? "PASS" : "FAIL", what);
 }
 
-static void
-screenshot (const char *name)
+void
+lia_ui_selftest_screenshot (const char *name)
 {
   const char *dir = g_getenv ("LIAISON_UI_SELFTEST_SHOTS");
   GdkWindow *root = gdk_get_default_root_window ();
@@ -125,13 +146,13 @@ screenshot (const char *name)
   pixbuf = gdk_pixbuf_get_from_window (root, 0, 0, gdk_window_get_width (root), gdk_window_get_height (root));
   path = g_strdup_printf ("%s/%s.png", dir, name);
   if (pixbuf == NULL || !gdk_pixbuf_save (pixbuf, path, "png", &error, NULL))
-    check (FALSE, "screenshot");
+    lia_ui_selftest_check (FALSE, "screenshot");
   else
     lia_ui_selftest_log ("screenshot %s", path);
 }
 
-static EMailReader *
-mail_reader (void)
+EMailReader *
+lia_ui_selftest_mail_reader (void)
 {
   EShellView *view = e_shell_window_get_shell_view (walk.window, "mail");
   EShellContent *content = view != NULL ? e_shell_view_get_shell_content (view) : NULL;
@@ -163,14 +184,14 @@ find_action (GtkUIManager *ui_manager, const char *name)
   return NULL;
 }
 
-static gboolean
-fire (const char *name)
+gboolean
+lia_ui_selftest_fire (const char *name)
 {
   GtkAction *action = find_action (e_shell_window_get_ui_manager (walk.window), name);
 
   if (action == NULL)
     {
-      check (FALSE, name);
+      lia_ui_selftest_check (FALSE, name);
       return FALSE;
     }
   lia_ui_selftest_log ("fire %s (sensitive %d, visible %d)", name, gtk_action_is_sensitive (action),
@@ -179,16 +200,16 @@ fire (const char *name)
   return TRUE;
 }
 
-static gboolean
-action_sensitive (const char *name)
+gboolean
+lia_ui_selftest_action_sensitive (const char *name)
 {
   GtkAction *action = find_action (e_shell_window_get_ui_manager (walk.window), name);
 
   return action != NULL && gtk_action_is_sensitive (action);
 }
 
-static GtkWidget *
-find_toplevel (const char *name)
+GtkWidget *
+lia_ui_selftest_find_toplevel (const char *name)
 {
   g_autoptr (GList) list = gtk_window_list_toplevels ();
 
@@ -198,8 +219,8 @@ find_toplevel (const char *name)
   return NULL;
 }
 
-static GtkWidget *
-find_named (GtkWidget *widget, const char *name)
+GtkWidget *
+lia_ui_selftest_find_named (GtkWidget *widget, const char *name)
 {
   GtkWidget *found = NULL;
   g_autoptr (GList) children = NULL;
@@ -210,7 +231,7 @@ find_named (GtkWidget *widget, const char *name)
     return NULL;
   children = gtk_container_get_children (GTK_CONTAINER (widget));
   for (GList *l = children; l != NULL && found == NULL; l = l->next)
-    found = find_named (l->data, name);
+    found = lia_ui_selftest_find_named (l->data, name);
   return found;
 }
 
@@ -220,7 +241,7 @@ static guint regarding_ticks;
 static gboolean
 drive_regarding (gpointer data)
 {
-  GtkWidget *dialog = find_toplevel ("liaison-set-regarding");
+  GtkWidget *dialog = lia_ui_selftest_find_toplevel ("liaison-set-regarding");
   GtkWidget *entry;
 
   if (dialog == NULL)
@@ -237,12 +258,12 @@ drive_regarding (gpointer data)
     }
   if (++regarding_ticks < 100 + 30) /* 3 s: the org answers after 2 s in the latency run */
     return G_SOURCE_CONTINUE;
-  screenshot ("set-regarding-dialog");
+  lia_ui_selftest_screenshot ("set-regarding-dialog");
   {
     LiaUiRegarding r = { 0 };
     gboolean have = lia_ui_regarding_dialog_get (dialog, &r);
 
-    check (have, "the Set Regarding dialog offers a record for the query");
+    lia_ui_selftest_check (have, "the Set Regarding dialog offers a record for the query");
     lia_ui_regarding_clear (&r);
     gtk_dialog_response (GTK_DIALOG (dialog), have ? GTK_RESPONSE_OK : GTK_RESPONSE_CANCEL);
   }
@@ -283,8 +304,8 @@ on_walk_status (LiaEvoEngine *engine, gconstpointer data, gpointer user_data)
     walk.sync_done = TRUE;
 }
 
-static gboolean
-engine_busy (void)
+gboolean
+lia_ui_selftest_engine_busy (void)
 {
   g_auto (LiaSyncStatus) status = { 0 };
 
@@ -327,7 +348,7 @@ select_test_message (EMailReader *reader)
 static void
 track_bulk_selection (void)
 {
-  EMailReader *reader = mail_reader ();
+  EMailReader *reader = lia_ui_selftest_mail_reader ();
   const char *prefix = g_getenv ("LIAISON_UI_SELFTEST_BULK");
   g_autoptr (CamelFolder) folder = reader != NULL ? e_mail_reader_ref_folder (reader) : NULL;
   g_autoptr (GPtrArray) bulk = g_ptr_array_new_with_free_func (g_free);
@@ -354,10 +375,10 @@ track_bulk_selection (void)
   e_mail_reader_update_actions (reader, e_mail_reader_check_state (reader));
   selected = e_mail_reader_get_selected_uids (reader);
   lia_ui_selftest_log ("bulk: %u messages, %u selected", bulk->len, selected != NULL ? selected->len : 0);
-  check (bulk->len >= 2 && selected != NULL && selected->len == bulk->len
-             && action_sensitive (LIA_UI_ACTION_TRACK),
-         "R-MAIL-BULK: Track in CRM is sensitive with several messages selected");
-  fire (LIA_UI_ACTION_TRACK);
+  lia_ui_selftest_check (bulk->len >= 2 && selected != NULL && selected->len == bulk->len
+                             && lia_ui_selftest_action_sensitive (LIA_UI_ACTION_TRACK),
+                         "R-MAIL-BULK: Track in CRM is sensitive with several messages selected");
+  lia_ui_selftest_fire (LIA_UI_ACTION_TRACK);
   walk.bulk_uids = g_steal_pointer (&bulk);
   walk.bulk_fired_at = g_get_monotonic_time ();
 }
@@ -367,7 +388,7 @@ track_bulk_selection (void)
 static guint
 bulk_marked (gboolean log)
 {
-  EMailReader *reader = mail_reader ();
+  EMailReader *reader = lia_ui_selftest_mail_reader ();
   g_autoptr (CamelFolder) folder = reader != NULL ? e_mail_reader_ref_folder (reader) : NULL;
   LiaEvoEngine *engine = lia_ui_engine ();
   const LiaPluginFuncs *funcs = engine != NULL ? lia_evo_engine_get_funcs (engine) : NULL;
@@ -403,7 +424,7 @@ bulk_marked (gboolean log)
 static void
 check_label_shown (void)
 {
-  EMailReader *reader = mail_reader ();
+  EMailReader *reader = lia_ui_selftest_mail_reader ();
   EMailBackend *backend = reader != NULL ? e_mail_reader_get_backend (reader) : NULL;
   EMailSession *session = backend != NULL ? e_mail_backend_get_session (backend) : NULL;
   g_autoptr (CamelFolder) folder = reader != NULL ? e_mail_reader_ref_folder (reader) : NULL;
@@ -412,12 +433,13 @@ check_label_shown (void)
                                : NULL;
   GtkTreeIter iter;
 
-  check (session != NULL && E_IS_MAIL_UI_SESSION (session)
-             && e_mail_label_list_store_lookup (
-                 e_mail_ui_session_get_label_store (E_MAIL_UI_SESSION (session)), "liaison-tracked", &iter),
-         "the message list has a \"Tracked in CRM\" label for tracked mail");
-  check (info != NULL && camel_message_info_get_user_flag (info, "liaison-tracked"),
-         "the tracked message carries the label's flag (Labels column)");
+  lia_ui_selftest_check (
+      session != NULL && E_IS_MAIL_UI_SESSION (session)
+          && e_mail_label_list_store_lookup (e_mail_ui_session_get_label_store (E_MAIL_UI_SESSION (session)),
+                                             "liaison-tracked", &iter),
+      "the message list has a \"Tracked in CRM\" label for tracked mail");
+  lia_ui_selftest_check (info != NULL && camel_message_info_get_user_flag (info, "liaison-tracked"),
+                         "the tracked message carries the label's flag (Labels column)");
   g_clear_object (&info);
 }
 
@@ -479,10 +501,11 @@ check_view_actions (const char *view_name, const char *popup_path)
 
   e_shell_view_update_actions (view);
   what = g_strdup_printf ("Track in CRM is in the %s popup", view_name);
-  check (gtk_ui_manager_get_widget (e_shell_window_get_ui_manager (walk.window), popup_path) != NULL, what);
+  lia_ui_selftest_check (
+      gtk_ui_manager_get_widget (e_shell_window_get_ui_manager (walk.window), popup_path) != NULL, what);
   g_free (what);
   what = g_strdup_printf ("Track in CRM is sensitive with the %s selected", view_name);
-  check (action_sensitive (LIA_UI_ACTION_TRACK), what);
+  lia_ui_selftest_check (lia_ui_selftest_action_sensitive (LIA_UI_ACTION_TRACK), what);
 }
 
 static void
@@ -499,7 +522,7 @@ open_first_task_editor (void)
       e_comp_editor_open_for_component (GTK_WINDOW (walk.window), walk.shell,
                                         e_client_get_source (E_CLIENT (comp->client)), comp->icalcomp, 0);
     }
-  check (tasks != NULL, "a task is selected to open its editor");
+  lia_ui_selftest_check (tasks != NULL, "a task is selected to open its editor");
   g_slist_free (tasks);
 }
 
@@ -514,16 +537,17 @@ check_editor_and_close (void)
   for (GList *l = list; l != NULL && editor == NULL; l = l->next)
     if (E_IS_COMP_EDITOR (l->data))
       editor = l->data;
-  check (editor != NULL, "the task editor opened");
+  lia_ui_selftest_check (editor != NULL, "the task editor opened");
   if (editor == NULL)
     return;
   group = e_comp_editor_get_action_group (editor, "individual");
-  check (group != NULL && gtk_action_group_get_action (group, LIA_UI_ACTION_TRACK) != NULL,
-         "Track in CRM is in the task editor");
-  check (group != NULL && gtk_action_group_get_action (group, LIA_UI_ACTION_UNTRACK) != NULL
-             && gtk_action_is_sensitive (gtk_action_group_get_action (group, LIA_UI_ACTION_UNTRACK)),
-         "Untrack is sensitive in the editor of a tracked task");
-  screenshot ("task-editor");
+  lia_ui_selftest_check (group != NULL && gtk_action_group_get_action (group, LIA_UI_ACTION_TRACK) != NULL,
+                         "Track in CRM is in the task editor");
+  lia_ui_selftest_check (
+      group != NULL && gtk_action_group_get_action (group, LIA_UI_ACTION_UNTRACK) != NULL
+          && gtk_action_is_sensitive (gtk_action_group_get_action (group, LIA_UI_ACTION_UNTRACK)),
+      "Untrack is sensitive in the editor of a tracked task");
+  lia_ui_selftest_screenshot ("task-editor");
   close = e_comp_editor_get_action (editor, "close");
   if (close != NULL)
     gtk_action_activate (close);
@@ -546,7 +570,7 @@ plugin_setting (const char *key)
 static void
 toggle_named (GtkWidget *page, const char *name)
 {
-  GtkWidget *w = find_named (page, name);
+  GtkWidget *w = lia_ui_selftest_find_named (page, name);
 
   if (w != NULL && GTK_IS_TOGGLE_BUTTON (w))
     gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (w),
@@ -561,7 +585,7 @@ toggle_named (GtkWidget *page, const char *name)
 static void
 check_preferences (GtkWidget *window)
 {
-  GtkWidget *page = find_named (window, "liaison-preferences");
+  GtkWidget *page = lia_ui_selftest_find_named (window, "liaison-preferences");
   GtkWidget *primary, *combo, *alerts;
   g_autofree char *types = NULL, *tagging = NULL, *auto_track = NULL, *primary_value = NULL;
 
@@ -569,41 +593,43 @@ check_preferences (GtkWidget *window)
     return;
   toggle_named (page, "liaison-item-type-task");
   types = plugin_setting (LIA_SETTING_ITEM_TYPES);
-  check (g_strcmp0 (types, "contact,appointment,phonecall,letter,fax") == 0,
-         "R-SET-ITEMTYPES: unchecking Tasks on the CRM page stored item-types without task");
+  lia_ui_selftest_check (g_strcmp0 (types, "contact,appointment,phonecall,letter,fax") == 0,
+                         "R-SET-ITEMTYPES: unchecking Tasks on the CRM page stored item-types without task");
   toggle_named (page, "liaison-item-type-task");
   g_clear_pointer (&types, g_free);
   types = plugin_setting (LIA_SETTING_ITEM_TYPES);
-  check (types != NULL && strstr (types, "task") != NULL, "R-SET-ITEMTYPES: checking Tasks again stored it");
+  lia_ui_selftest_check (types != NULL && strstr (types, "task") != NULL,
+                         "R-SET-ITEMTYPES: checking Tasks again stored it");
 
   toggle_named (page, "liaison-setting-" LIA_UI_SETTING_TAGGING);
   tagging = plugin_setting (LIA_UI_SETTING_TAGGING);
-  check (g_strcmp0 (tagging, "off") == 0,
-         "R-SET-TAGGING: unchecking Tag tracked email stored mail-tagging=off");
+  lia_ui_selftest_check (g_strcmp0 (tagging, "off") == 0,
+                         "R-SET-TAGGING: unchecking Tag tracked email stored mail-tagging=off");
   toggle_named (page, "liaison-setting-" LIA_UI_SETTING_TAGGING);
 
-  combo = find_named (page, "liaison-setting-" LIA_UI_SETTING_AUTO_TRACK);
+  combo = lia_ui_selftest_find_named (page, "liaison-setting-" LIA_UI_SETTING_AUTO_TRACK);
   if (combo != NULL)
     gtk_combo_box_set_active_id (GTK_COMBO_BOX (combo), "none");
   auto_track = plugin_setting (LIA_UI_SETTING_AUTO_TRACK);
-  check (g_strcmp0 (auto_track, "none") == 0,
-         "R-SET-AUTOTRACK: choosing \"no email\" stored mail-auto-track=none");
+  lia_ui_selftest_check (g_strcmp0 (auto_track, "none") == 0,
+                         "R-SET-AUTOTRACK: choosing \"no email\" stored mail-auto-track=none");
   if (combo != NULL)
     gtk_combo_box_set_active_id (GTK_COMBO_BOX (combo), "response");
 
   /* The test's client is the org's first, so the primary: turning that
    * off is refused by the plugin; the page says why and keeps the box. */
-  primary = find_named (page, "liaison-setting-" LIA_SETTING_PRIMARY_CLIENT);
-  check (primary != NULL && gtk_widget_is_sensitive (primary)
-             && gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (primary)),
-         "R-SET-PRIMARY: the page shows this client as the synchronizing client, changeable");
+  primary = lia_ui_selftest_find_named (page, "liaison-setting-" LIA_SETTING_PRIMARY_CLIENT);
+  lia_ui_selftest_check (primary != NULL && gtk_widget_is_sensitive (primary)
+                             && gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (primary)),
+                         "R-SET-PRIMARY: the page shows this client as the synchronizing client, changeable");
   toggle_named (page, "liaison-setting-" LIA_SETTING_PRIMARY_CLIENT);
   primary_value = plugin_setting (LIA_SETTING_PRIMARY_CLIENT);
-  alerts = find_named (page, "liaison-preferences-alerts");
-  check (g_strcmp0 (primary_value, "on") == 0 && primary != NULL
-             && gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (primary)) && alerts != NULL
-             && gtk_widget_get_visible (alerts),
-         "R-SET-PRIMARY: turning the primary off is refused, shown in the page's alert bar, box kept");
+  alerts = lia_ui_selftest_find_named (page, "liaison-preferences-alerts");
+  lia_ui_selftest_check (
+      g_strcmp0 (primary_value, "on") == 0 && primary != NULL
+          && gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (primary)) && alerts != NULL
+          && gtk_widget_get_visible (alerts),
+      "R-SET-PRIMARY: turning the primary off is refused, shown in the page's alert bar, box kept");
 }
 
 static gboolean
@@ -617,18 +643,19 @@ step (gpointer data)
     case 0: /* the engine */
       if (lia_ui_engine () == NULL)
         {
-          check (FALSE, "the module runs an engine");
+          lia_ui_selftest_check (FALSE, "the module runs an engine");
           finish ();
           return G_SOURCE_REMOVE;
         }
-      if ((!lia_evo_engine_is_ready (lia_ui_engine ()) || engine_busy ()) && walk.waited < 600)
+      if ((!lia_evo_engine_is_ready (lia_ui_engine ()) || lia_ui_selftest_engine_busy ())
+          && walk.waited < 600)
         return G_SOURCE_CONTINUE;
-      check (lia_evo_engine_is_ready (lia_ui_engine ()), "the engine is ready");
+      lia_ui_selftest_check (lia_evo_engine_is_ready (lia_ui_engine ()), "the engine is ready");
       g_signal_connect (lia_ui_engine (), "status-changed", G_CALLBACK (on_walk_status), NULL);
       e_shell_window_set_active_view (walk.window, "mail");
       break;
     case 1: /* the mail view, its Inbox */
-      reader = mail_reader ();
+      reader = lia_ui_selftest_mail_reader ();
       if (reader == NULL && walk.waited < 100)
         return G_SOURCE_CONTINUE;
       if (reader != NULL)
@@ -652,31 +679,33 @@ step (gpointer data)
           else
             e_mail_reader_set_folder (reader, inbox);
         }
-      check (reader != NULL, "the mail view is a mail reader");
+      lia_ui_selftest_check (reader != NULL, "the mail view is a mail reader");
       break;
     case 2: /* a message */
-      reader = mail_reader ();
+      reader = lia_ui_selftest_mail_reader ();
       if (reader == NULL || !select_test_message (reader))
         {
           if (walk.waited < 100)
             return G_SOURCE_CONTINUE;
-          check (FALSE, "the test message is in the local Inbox");
+          lia_ui_selftest_check (FALSE, "the test message is in the local Inbox");
           finish ();
           return G_SOURCE_REMOVE;
         }
-      check (TRUE, "the test message is selected");
+      lia_ui_selftest_check (TRUE, "the test message is selected");
       break;
     case 3: /* the actions are there and sensitive as the rules say */
       if (walk.waited < 10)
         return G_SOURCE_CONTINUE;
-      check (find_action (e_shell_window_get_ui_manager (walk.window), LIA_UI_ACTION_TRACK) != NULL,
-             "Track in CRM is in the mail window's actions");
-      check (action_sensitive (LIA_UI_ACTION_TRACK), "Track in CRM is sensitive on an untracked message");
-      check (gtk_ui_manager_get_widget (
-                 e_shell_window_get_ui_manager (walk.window),
-                 "/mail-message-popup/mail-message-popup-common-actions/" LIA_UI_ACTION_TRACK)
-                 != NULL,
-             "Track in CRM is in the message-list popup");
+      lia_ui_selftest_check (find_action (e_shell_window_get_ui_manager (walk.window), LIA_UI_ACTION_TRACK)
+                                 != NULL,
+                             "Track in CRM is in the mail window's actions");
+      lia_ui_selftest_check (lia_ui_selftest_action_sensitive (LIA_UI_ACTION_TRACK),
+                             "Track in CRM is sensitive on an untracked message");
+      lia_ui_selftest_check (gtk_ui_manager_get_widget (
+                                 e_shell_window_get_ui_manager (walk.window),
+                                 "/mail-message-popup/mail-message-popup-common-actions/" LIA_UI_ACTION_TRACK)
+                                 != NULL,
+                             "Track in CRM is in the message-list popup");
       {
         GtkUIManager *ui = e_shell_window_get_ui_manager (walk.window);
         GtkWidget *tool =
@@ -684,32 +713,36 @@ step (gpointer data)
         GtkWidget *menu = gtk_ui_manager_get_widget (
             ui, "/main-menu/custom-menus/mail-message-menu/mail-message-custom-menus/" LIA_UI_ACTION_TRACK);
 
-        check (tool != NULL && gtk_widget_get_visible (tool), "Track in CRM is on the mail toolbar");
-        check (menu != NULL, "Track in CRM is in the Message menu");
+        lia_ui_selftest_check (tool != NULL && gtk_widget_get_visible (tool),
+                               "Track in CRM is on the mail toolbar");
+        lia_ui_selftest_check (menu != NULL, "Track in CRM is in the Message menu");
       }
-      fire (LIA_UI_ACTION_TRACK);
+      lia_ui_selftest_fire (LIA_UI_ACTION_TRACK);
       break;
     case 4: /* wait for the track to reach CRM (the immediate sync) */
-      if (walk.waited < 30 || (engine_busy () && walk.waited < 300))
+      if (walk.waited < 30 || (lia_ui_selftest_engine_busy () && walk.waited < 300))
         return G_SOURCE_CONTINUE;
-      e_mail_reader_update_actions (mail_reader (), e_mail_reader_check_state (mail_reader ()));
-      check (!action_sensitive (LIA_UI_ACTION_TRACK), "Track in CRM is insensitive once tracked");
-      check (action_sensitive (LIA_UI_ACTION_UNTRACK), "Untrack is sensitive once tracked");
+      e_mail_reader_update_actions (lia_ui_selftest_mail_reader (),
+                                    e_mail_reader_check_state (lia_ui_selftest_mail_reader ()));
+      lia_ui_selftest_check (!lia_ui_selftest_action_sensitive (LIA_UI_ACTION_TRACK),
+                             "Track in CRM is insensitive once tracked");
+      lia_ui_selftest_check (lia_ui_selftest_action_sensitive (LIA_UI_ACTION_UNTRACK),
+                             "Untrack is sensitive once tracked");
       {
         EShellView *view = e_shell_window_get_shell_view (walk.window, "mail");
         const char *msg = e_shell_taskbar_get_message (e_shell_view_get_shell_taskbar (view));
 
         lia_ui_selftest_log ("status bar: %s", msg != NULL ? msg : "");
-        check (msg != NULL && strstr (msg, "Tracked in CRM") != NULL,
-               "the status bar says the selected message is tracked");
+        lia_ui_selftest_check (msg != NULL && strstr (msg, "Tracked in CRM") != NULL,
+                               "the status bar says the selected message is tracked");
       }
       check_label_shown ();
-      screenshot ("message-list-tracked");
+      lia_ui_selftest_screenshot ("message-list-tracked");
       break;
     case 5: /* Set Regarding, driven from a timeout while its dialog runs */
       regarding_ticks = 0;
       g_timeout_add (100, drive_regarding, NULL);
-      fire (LIA_UI_ACTION_REGARDING);
+      lia_ui_selftest_fire (LIA_UI_ACTION_REGARDING);
       break;
     case 6: /* the main loop's latency, first at rest for 5 s (the baseline) */
       if (walk.probe_id == 0)
@@ -727,7 +760,7 @@ step (gpointer data)
       if (g_getenv ("LIAISON_UI_SELFTEST_SLOW_FLAG") != NULL)
         g_file_set_contents (g_getenv ("LIAISON_UI_SELFTEST_SLOW_FLAG"), "", 0, NULL);
       walk.measuring = TRUE;
-      fire (LIA_UI_ACTION_SYNC);
+      lia_ui_selftest_fire (LIA_UI_ACTION_SYNC);
       break;
     case 7: /* 20 s of the cycle (each request waits 2 s), or until it is over */
       if (!walk.sync_done && walk.waited < 200)
@@ -740,27 +773,30 @@ step (gpointer data)
       lia_ui_selftest_log ("latency: longest main-loop stall during the sync %.1f ms (target 50 ms; at rest "
                            "before it %.1f ms; measured %.1f s of the cycle)",
                            walk.probe_max / 1000.0, walk.baseline_max / 1000.0, walk.waited / 10.0);
-      check (walk.saw_busy, "Synchronize Now started a cycle with the org 2 s away (measured while it ran)");
+      lia_ui_selftest_check (walk.saw_busy,
+                             "Synchronize Now started a cycle with the org 2 s away (measured while it ran)");
       break;
     case 8: /* the status window */
       {
         EShellView *view = e_shell_window_get_shell_view (walk.window, "mail");
         const char *msg;
 
-        e_mail_reader_update_actions (mail_reader (), e_mail_reader_check_state (mail_reader ()));
+        e_mail_reader_update_actions (lia_ui_selftest_mail_reader (),
+                                      e_mail_reader_check_state (lia_ui_selftest_mail_reader ()));
         msg = e_shell_taskbar_get_message (e_shell_view_get_shell_taskbar (view));
         lia_ui_selftest_log ("status bar after Set Regarding: %s", msg != NULL ? msg : "");
-        check (msg != NULL && strstr (msg, "regarding") != NULL,
-               "the status bar names the regarding record of the selected message");
+        lia_ui_selftest_check (msg != NULL && strstr (msg, "regarding") != NULL,
+                               "the status bar names the regarding record of the selected message");
       }
       lia_ui_status_window_show (GTK_WINDOW (walk.window));
       break;
     case 9:
       if (walk.waited < 10)
         return G_SOURCE_CONTINUE;
-      check (find_toplevel ("liaison-status") != NULL, "the status window shows");
-      screenshot ("status-window");
-      gtk_widget_destroy (find_toplevel ("liaison-status"));
+      lia_ui_selftest_check (lia_ui_selftest_find_toplevel ("liaison-status") != NULL,
+                             "the status window shows");
+      lia_ui_selftest_screenshot ("status-window");
+      gtk_widget_destroy (lia_ui_selftest_find_toplevel ("liaison-status"));
       break;
     case 10: /* preferences */
       {
@@ -775,21 +811,26 @@ step (gpointer data)
     case 11:
       if (walk.waited < 10)
         return G_SOURCE_CONTINUE;
-      check (find_named (e_shell_get_preferences_window (walk.shell), "liaison-preferences") != NULL,
-             "the Liaison page is in Evolution's preferences");
+      lia_ui_selftest_check (
+          lia_ui_selftest_find_named (e_shell_get_preferences_window (walk.shell), "liaison-preferences")
+              != NULL,
+          "the Liaison page is in Evolution's preferences");
       check_preferences (e_shell_get_preferences_window (walk.shell));
-      screenshot ("preferences");
+      lia_ui_selftest_screenshot ("preferences");
       gtk_widget_hide (e_shell_get_preferences_window (walk.shell));
       break;
     case 12: /* Untrack (the self-test answers "keep in CRM") */
-      e_mail_reader_update_actions (mail_reader (), e_mail_reader_check_state (mail_reader ()));
-      fire (LIA_UI_ACTION_UNTRACK);
+      e_mail_reader_update_actions (lia_ui_selftest_mail_reader (),
+                                    e_mail_reader_check_state (lia_ui_selftest_mail_reader ()));
+      lia_ui_selftest_fire (LIA_UI_ACTION_UNTRACK);
       break;
     case 13:
-      if (walk.waited < 20 || (engine_busy () && walk.waited < 300))
+      if (walk.waited < 20 || (lia_ui_selftest_engine_busy () && walk.waited < 300))
         return G_SOURCE_CONTINUE;
-      e_mail_reader_update_actions (mail_reader (), e_mail_reader_check_state (mail_reader ()));
-      check (action_sensitive (LIA_UI_ACTION_TRACK), "Track in CRM is sensitive again after Untrack");
+      e_mail_reader_update_actions (lia_ui_selftest_mail_reader (),
+                                    e_mail_reader_check_state (lia_ui_selftest_mail_reader ()));
+      lia_ui_selftest_check (lia_ui_selftest_action_sensitive (LIA_UI_ACTION_TRACK),
+                             "Track in CRM is sensitive again after Untrack");
       track_bulk_selection ();
       break;
     case 14: /* the contacts view: select all, Track in CRM */
@@ -801,7 +842,7 @@ step (gpointer data)
             return G_SOURCE_CONTINUE;
           lia_ui_selftest_log ("bulk: checked %.0f ms after the click",
                                (g_get_monotonic_time () - walk.bulk_fired_at) / 1000.0);
-          check (
+          lia_ui_selftest_check (
               walk.bulk_uids->len >= 2 && bulk_marked (TRUE) == walk.bulk_uids->len,
               "R-MAIL-BULK: every message of the multi-selection is marked within 1 s of one Track in CRM");
           g_clear_pointer (&walk.bulk_uids, g_ptr_array_unref);
@@ -815,10 +856,10 @@ step (gpointer data)
       if (walk.waited < 20)
         return G_SOURCE_CONTINUE;
       check_view_actions ("addressbook", "/contact-popup/contacts-" LIA_UI_ACTION_TRACK);
-      fire (LIA_UI_ACTION_TRACK);
+      lia_ui_selftest_fire (LIA_UI_ACTION_TRACK);
       break;
     case 16: /* the tasks view */
-      if (walk.waited < 20 || (engine_busy () && walk.waited < 300))
+      if (walk.waited < 20 || (lia_ui_selftest_engine_busy () && walk.waited < 300))
         return G_SOURCE_CONTINUE;
       current_group = "liaison-tasks";
       e_shell_window_set_active_view (walk.window, "tasks");
@@ -829,10 +870,10 @@ step (gpointer data)
       if (walk.waited < 20)
         return G_SOURCE_CONTINUE;
       check_view_actions ("tasks", "/task-popup/tasks-" LIA_UI_ACTION_TRACK);
-      fire (LIA_UI_ACTION_TRACK);
+      lia_ui_selftest_fire (LIA_UI_ACTION_TRACK);
       break;
     case 18: /* the task editor: its actions, then close it (Inspector events) */
-      if (walk.waited < 20 || (engine_busy () && walk.waited < 300))
+      if (walk.waited < 20 || (lia_ui_selftest_engine_busy () && walk.waited < 300))
         return G_SOURCE_CONTINUE;
       open_first_task_editor ();
       break;
@@ -865,15 +906,38 @@ step (gpointer data)
         return G_SOURCE_CONTINUE;
       check_view_actions ("calendar",
                           "/calendar-event-popup/event-popup-actions/calendar-" LIA_UI_ACTION_TRACK);
-      fire (LIA_UI_ACTION_TRACK);
+      lia_ui_selftest_fire (LIA_UI_ACTION_TRACK);
       break;
     case 23:
-      if (walk.waited < 20 || (engine_busy () && walk.waited < 300))
+      if (walk.waited < 20 || (lia_ui_selftest_engine_busy () && walk.waited < 300))
         return G_SOURCE_CONTINUE;
       current_group = NULL;
       e_shell_window_set_active_view (walk.window, "mail");
       break;
-    case 24: /* the org goes away: Synchronize Now, then the offline indicator */
+    case 24: /* the phases of other files (lia-ui-selftest-private.h), in order */
+      if (walk.phase < G_N_ELEMENTS (phases) && phases[walk.phase].run != NULL)
+        {
+          LiaUiPhaseResult result;
+
+          if (walk.phase_step == 0 && walk.waited == 1)
+            lia_ui_selftest_log ("phase %s", phases[walk.phase].name);
+          result = phases[walk.phase].run (walk.phase_step, walk.waited);
+          if (result == LIA_UI_PHASE_WAIT)
+            return G_SOURCE_CONTINUE;
+          walk.waited = 0;
+          if (result == LIA_UI_PHASE_NEXT)
+            walk.phase_step++;
+          else
+            {
+              walk.phase++;
+              walk.phase_step = 0;
+            }
+          return G_SOURCE_CONTINUE;
+        }
+      current_group = NULL;
+      e_shell_window_set_active_view (walk.window, "mail");
+      break;
+    case 25: /* the org goes away: Synchronize Now, then the offline indicator */
       if (walk.waited < 20)
         return G_SOURCE_CONTINUE;
       gtk_ui_manager_ensure_update (e_shell_window_get_ui_manager (walk.window));
@@ -888,23 +952,23 @@ step (gpointer data)
         lia_ui_selftest_log ("toolbar item %s, %s; in the merged UI: %s", tool != NULL ? "found" : "missing",
                              tool != NULL && gtk_widget_get_visible (tool) ? "visible" : "hidden",
                              bar != NULL && strstr (bar, LIA_UI_ACTION_TRACK) != NULL ? "yes" : "no");
-        check (tool != NULL && gtk_widget_get_visible (tool),
-               "Track in CRM is on the mail toolbar again after the other views");
+        lia_ui_selftest_check (tool != NULL && gtk_widget_get_visible (tool),
+                               "Track in CRM is on the mail toolbar again after the other views");
       }
       if (g_getenv ("LIAISON_UI_SELFTEST_DOWN_FLAG") == NULL)
         break;
       g_file_set_contents (g_getenv ("LIAISON_UI_SELFTEST_DOWN_FLAG"), "", 0, NULL);
       walk.measuring = FALSE;
-      fire (LIA_UI_ACTION_SYNC);
+      lia_ui_selftest_fire (LIA_UI_ACTION_SYNC);
       break;
-    case 25:
+    case 26:
       if (g_getenv ("LIAISON_UI_SELFTEST_DOWN_FLAG") == NULL)
         break;
       if (!lia_ui_status_offline_shown () && walk.waited < 300)
         return G_SOURCE_CONTINUE;
-      check (lia_ui_status_offline_shown (),
-             "the status bar shows CRM offline with the queued count (R-OFF-STATUS)");
-      screenshot ("offline-status");
+      lia_ui_selftest_check (lia_ui_status_offline_shown (),
+                             "the status bar shows CRM offline with the queued count (R-OFF-STATUS)");
+      lia_ui_selftest_screenshot ("offline-status");
       g_unlink (g_getenv ("LIAISON_UI_SELFTEST_DOWN_FLAG"));
       break;
     default:

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gtk/gtk.h>
+#include <mail/e-mail-reader.h>
+#include <shell/e-shell-window.h>
+
+G_BEGIN_DECLS
+
+/* The self-test walk's tools, for the phases that walk one surface each
+ * from their own file (lia-ui-selftest-<surface>.c) and are listed in
+ * phases[] in lia-ui-selftest.c. Only the self-test mode calls these. */
+
+typedef enum
+{
+  LIA_UI_PHASE_WAIT, /* call again in 100 ms, same step, waited + 1 */
+  LIA_UI_PHASE_NEXT, /* this step is done: the next one, waited = 1 */
+  LIA_UI_PHASE_DONE, /* the phase is over */
+} LiaUiPhaseResult;
+
+/* step counts from 0; waited from 1 (the number of calls for this step). */
+typedef LiaUiPhaseResult (*LiaUiSelftestPhase) (guint step, guint waited);
+
+void lia_ui_selftest_check (gboolean ok, const char *what);
+void lia_ui_selftest_screenshot (const char *name);
+EShellWindow *lia_ui_selftest_window (void);
+EMailReader *lia_ui_selftest_mail_reader (void);
+/* Activates the named action of the mail window (the path of a click). */
+gboolean lia_ui_selftest_fire (const char *name);
+gboolean lia_ui_selftest_action_sensitive (const char *name);
+GtkWidget *lia_ui_selftest_find_toplevel (const char *name);
+GtkWidget *lia_ui_selftest_find_named (GtkWidget *widget, const char *name);
+/* The engine is scanning, uploading, downloading or starting. */
+gboolean lia_ui_selftest_engine_busy (void);
+
+G_END_DECLS
