@@ -23,12 +23,16 @@ void lia_plugin_admin_search_async (LiaPlugin *plugin, const char *text, guint l
                                     GCancellable *cancellable, GAsyncReadyCallback callback,
                                     gpointer user_data);
 GPtrArray *lia_plugin_admin_search_finish (LiaPlugin *plugin, GAsyncResult *result, GError **error);
+void lia_plugin_admin_org_info_async (LiaPlugin *plugin, GCancellable *cancellable,
+                                      GAsyncReadyCallback callback, gpointer user_data);
+GVariant *lia_plugin_admin_org_info_finish (LiaPlugin *plugin, GAsyncResult *result, GError **error);
 
-#define LIA_PLUGIN_ADMIN_FUNCS                                                                  \
-  .sync_async = lia_plugin_admin_sync_async, .sync_finish = lia_plugin_admin_sync_finish,       \
-  .list_changes = lia_plugin_admin_list_changes, .retry_change = lia_plugin_admin_retry_change, \
-  .drop_change = lia_plugin_admin_drop_change, .lookup_item = lia_plugin_admin_lookup_item,     \
-  .list_journal = lia_plugin_admin_list_journal, .search_async = lia_plugin_admin_search_async, \
-  .search_finish = lia_plugin_admin_search_finish
+#define LIA_PLUGIN_ADMIN_FUNCS                                                                        \
+  .sync_async = lia_plugin_admin_sync_async, .sync_finish = lia_plugin_admin_sync_finish,             \
+  .list_changes = lia_plugin_admin_list_changes, .retry_change = lia_plugin_admin_retry_change,       \
+  .drop_change = lia_plugin_admin_drop_change, .lookup_item = lia_plugin_admin_lookup_item,           \
+  .list_journal = lia_plugin_admin_list_journal, .search_async = lia_plugin_admin_search_async,       \
+  .search_finish = lia_plugin_admin_search_finish, .org_info_async = lia_plugin_admin_org_info_async, \
+  .org_info_finish = lia_plugin_admin_org_info_finish
 
 G_END_DECLS

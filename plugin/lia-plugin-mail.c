@@ -51,10 +51,15 @@ lia_plugin_mail_dup_track_result (LiaPlugin *plugin, const char *store, const ch
 {
   const char *ids[] = { item_id, NULL };
   g_autoptr (GPtrArray) results = NULL;
+  g_autoptr (LiaEngine) engine = NULL;
   const LiaBulkResult *r;
 
   g_return_val_if_fail (plugin != NULL && store != NULL && item_id != NULL, NULL);
-  results = lia_engine_mail_bulk_results (lia_plugin_get_engine (plugin), store, ids, error);
+  /* Any thread (lia-plugin.h, "Threads"). */
+  engine = lia_plugin_ref_engine (plugin, error);
+  if (engine == NULL)
+    return NULL;
+  results = lia_engine_mail_bulk_results (engine, store, ids, error);
   if (results == NULL)
     return NULL;
   r = results->pdata[0];
@@ -103,10 +108,15 @@ lia_plugin_mail_dup_track_reason (LiaPlugin *plugin, const char *store, const ch
 {
   LiaCache *cache;
   g_autofree char *kind = NULL;
+  g_autoptr (LiaEngine) engine = NULL;
   char *message = NULL;
 
   g_return_val_if_fail (plugin != NULL && store != NULL && item_id != NULL, NULL);
-  cache = lia_engine_get_cache (lia_plugin_get_engine (plugin));
+  /* Any thread (lia-plugin.h, "Threads"). */
+  engine = lia_plugin_ref_engine (plugin, error);
+  if (engine == NULL)
+    return NULL;
+  cache = lia_engine_get_cache (engine);
   if (cache == NULL)
     {
       g_set_error (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE, "Liaison is still starting; try again");

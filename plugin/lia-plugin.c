@@ -24,7 +24,118 @@ struct _LiaPlugin
   LiaScheduler *scheduler;   /* owned */
   LiaSyncStatusFunc status_func;
   gpointer status_data;
+  GMainContext *context; /* owned: the host's main context, where it loaded */
+  GThread *thread;       /* the thread that loaded (and unloads) */
 };
+
+/* The loaded instances, for the entry points a host may call from any
+ * thread (lia-plugin.h, "Threads"): such a call takes an engine reference
+ * under the reader lock while its instance is in the set; unload takes it
+ * out under the writer lock before it frees anything. Writers are the
+ * loading thread only. */
+static GRWLock live_lock;
+static GHashTable *live; /* LiaPlugin * -> itself */
+
+static gboolean
+is_live_locked (LiaPlugin *plugin)
+{
+  return plugin != NULL && live != NULL && g_hash_table_contains (live, plugin);
+}
+
+LiaEngine *
+lia_plugin_ref_engine (LiaPlugin *plugin, GError **error)
+{
+  LiaEngine *engine = NULL;
+
+  g_rw_lock_reader_lock (&live_lock);
+  if (is_live_locked (plugin))
+    engine = lia_engine_ref (plugin->engine);
+  g_rw_lock_reader_unlock (&live_lock);
+  if (engine == NULL)
+    g_set_error (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE, "Liaison has stopped");
+  return engine;
+}
+
+typedef struct
+{
+  LiaPlugin *plugin;
+  LiaPluginHomeFunc func;
+  gpointer data;
+  GDestroyNotify free_data;
+} HomeCall;
+
+static void
+home_call_free (gpointer data)
+{
+  HomeCall *call = data;
+
+  if (call->free_data != NULL)
+    call->free_data (call->data);
+  g_free (call);
+}
+
+/* On the loading thread, which alone unloads: the check holds. */
+static gboolean
+home_call_idle (gpointer data)
+{
+  HomeCall *call = data;
+  gboolean alive;
+
+  g_rw_lock_reader_lock (&live_lock);
+  alive = is_live_locked (call->plugin);
+  g_rw_lock_reader_unlock (&live_lock);
+  if (alive)
+    call->func (call->plugin, call->data);
+  return G_SOURCE_REMOVE;
+}
+
+void
+lia_plugin_run_home (LiaPlugin *plugin, LiaPluginHomeFunc func, gpointer data, GDestroyNotify free_data)
+{
+  HomeCall *call = g_new0 (HomeCall, 1);
+  g_autoptr (GMainContext) context = NULL;
+  gboolean home = FALSE;
+
+  call->plugin = plugin;
+  call->func = func;
+  call->data = data;
+  call->free_data = free_data;
+  g_rw_lock_reader_lock (&live_lock);
+  if (is_live_locked (plugin))
+    {
+      home = plugin->thread == g_thread_self ();
+      context = g_main_context_ref (plugin->context);
+    }
+  g_rw_lock_reader_unlock (&live_lock);
+  if (context == NULL)
+    home_call_free (call);
+  else if (home)
+    {
+      func (plugin, data);
+      home_call_free (call);
+    }
+  else
+    {
+      g_autoptr (GSource) source = g_idle_source_new ();
+
+      g_source_set_priority (source, G_PRIORITY_DEFAULT);
+      g_source_set_callback (source, home_call_idle, call, home_call_free);
+      g_source_set_static_name (source, "[liaison] plugin call on the main context");
+      g_source_attach (source, context);
+    }
+}
+
+static void
+request_sync_home (LiaPlugin *plugin, gpointer data)
+{
+  lia_engine_request_sync (plugin->engine);
+}
+
+void
+lia_plugin_request_sync (LiaPlugin *plugin)
+{
+  lia_plugin_run_home (plugin, request_sync_home, NULL, NULL);
+}
 
 static void
 on_status (const LiaSyncStatus *status, gpointer user_data)
@@ -101,6 +212,8 @@ plugin_load (const LiaPluginConfig *config, const LiaHostVTable *vtable, gpointe
   self = g_new0 (LiaPlugin, 1);
   self->status_func = config->status_func;
   self->status_data = config->status_data;
+  self->context = g_main_context_ref_thread_default ();
+  self->thread = g_thread_self ();
   ec.vtable = vtable;
   ec.host = host;
   ec.cache_path = config->cache_path;
@@ -114,10 +227,18 @@ plugin_load (const LiaPluginConfig *config, const LiaHostVTable *vtable, gpointe
   ec.status_data = self;
   self->engine = lia_engine_new (&ec, error);
   if (self->engine == NULL)
-    return NULL;
+    {
+      g_main_context_unref (self->context);
+      return NULL;
+    }
   self->dispatcher = lia_dispatcher_new (self->engine, vtable, host);
   self->scheduler =
       lia_scheduler_new_full (self->engine, config->interval_s, !config->manual_sync, NULL, NULL);
+  g_rw_lock_writer_lock (&live_lock);
+  if (live == NULL)
+    live = g_hash_table_new (NULL, NULL);
+  g_hash_table_add (live, self);
+  g_rw_lock_writer_unlock (&live_lock);
   /* The first cycle starts the engine on its worker: returns at once. */
   lia_engine_request_sync (self->engine);
   g_debug ("plugin loaded for \"%s\"", config->client_name != NULL ? config->client_name : "");
@@ -129,10 +250,17 @@ plugin_unload (LiaPlugin *plugin)
 {
   if (plugin == NULL)
     return;
+  /* Calls from other threads that got in keep their engine reference;
+   * later ones find the instance gone. */
+  g_rw_lock_writer_lock (&live_lock);
+  if (live != NULL)
+    g_hash_table_remove (live, plugin);
+  g_rw_lock_writer_unlock (&live_lock);
   lia_engine_stop (plugin->engine);
   g_clear_pointer (&plugin->scheduler, lia_scheduler_free);
   g_clear_pointer (&plugin->dispatcher, lia_dispatcher_free);
   g_clear_pointer (&plugin->engine, lia_engine_unref);
+  g_main_context_unref (plugin->context);
   g_free (plugin);
 }
 
@@ -187,12 +315,16 @@ plugin_dup_setting (LiaPlugin *plugin, const char *key, GError **error)
 {
   LiaCache *cache;
   g_autoptr (GError) local = NULL;
+  g_autoptr (LiaEngine) engine = NULL;
   char *value;
 
   g_return_val_if_fail (plugin != NULL, NULL);
   if (!setting_key_valid (key, error))
     return NULL;
-  cache = lia_engine_get_cache (plugin->engine);
+  engine = lia_plugin_ref_engine (plugin, error);
+  if (engine == NULL)
+    return NULL;
+  cache = lia_engine_get_cache (engine);
   if (cache == NULL)
     {
       g_set_error (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE, "the sync cache is not open yet");
@@ -210,7 +342,7 @@ plugin_dup_setting (LiaPlugin *plugin, const char *key, GError **error)
     {
       LiaClientRole role;
 
-      lia_engine_get_client (plugin->engine, &role, NULL);
+      lia_engine_get_client (engine, &role, NULL);
       value = g_strdup (role == LIA_CLIENT_PRIMARY ? "on" : "off");
     }
   return value;
@@ -221,11 +353,11 @@ plugin_dup_setting (LiaPlugin *plugin, const char *key, GError **error)
  * yet told. There is always exactly one primary client, so the primary
  * cannot turn itself off: another client is designated instead. */
 static gboolean
-set_primary_client (LiaPlugin *plugin, LiaCache *cache, const char *value, GError **error)
+set_primary_client (LiaPlugin *plugin, LiaEngine *engine, LiaCache *cache, const char *value, GError **error)
 {
   LiaClientRole role;
 
-  lia_engine_get_client (plugin->engine, &role, NULL);
+  lia_engine_get_client (engine, &role, NULL);
   if (role == LIA_CLIENT_DELEGATE)
     {
       g_set_error (error, LIA_ERROR, LIA_ERROR_REFUSED,
@@ -243,14 +375,34 @@ set_primary_client (LiaPlugin *plugin, LiaCache *cache, const char *value, GErro
                               error))
     return FALSE;
   if (g_strcmp0 (value, "on") == 0 && role != LIA_CLIENT_PRIMARY)
-    lia_engine_request_sync (plugin->engine);
+    lia_plugin_request_sync (plugin);
   return TRUE;
+}
+
+/* R-SET-INTERVAL on the scheduler, whose timers live on the main context. */
+typedef struct
+{
+  gint automatic; /* -1: unchanged */
+  gboolean set_interval;
+  guint interval_s;
+} Schedule;
+
+static void
+apply_schedule_home (LiaPlugin *plugin, gpointer data)
+{
+  const Schedule *schedule = data;
+
+  if (schedule->automatic >= 0)
+    lia_scheduler_set_automatic (plugin->scheduler, schedule->automatic != 0);
+  if (schedule->set_interval)
+    lia_scheduler_set_interval_s (plugin->scheduler, schedule->interval_s);
 }
 
 static gboolean
 plugin_set_setting (LiaPlugin *plugin, const char *key, const char *value, GError **error)
 {
   LiaCache *cache;
+  g_autoptr (LiaEngine) engine = NULL;
   gint automatic = -1;
   guint interval_s = 0;
   guint types = 0;
@@ -279,30 +431,50 @@ plugin_set_setting (LiaPlugin *plugin, const char *key, const char *value, GErro
                    "the synchronizing client setting is \"on\" or \"off\", not \"%s\"", value);
       return FALSE;
     }
-  cache = lia_engine_get_cache (plugin->engine);
+  engine = lia_plugin_ref_engine (plugin, error);
+  if (engine == NULL)
+    return FALSE;
+  cache = lia_engine_get_cache (engine);
   if (cache == NULL)
     {
       g_set_error (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE, "the sync cache is not open yet");
       return FALSE;
     }
   if (g_str_equal (key, LIA_SETTING_PRIMARY_CLIENT))
-    return set_primary_client (plugin, cache, value, error);
+    return set_primary_client (plugin, engine, cache, value, error);
   if (!lia_cache_set_setting (cache, key, value, error))
     return FALSE;
-  /* R-SET-INTERVAL applies at once: the timer is armed or removed now. */
-  if (g_str_equal (key, LIA_SETTING_SYNC_AUTOMATIC))
+  /* R-SET-INTERVAL applies at once: the timer is armed or removed now
+   * (from the main context when called from another thread). */
+  if (g_str_equal (key, LIA_SETTING_SYNC_AUTOMATIC) || g_str_equal (key, LIA_SETTING_SYNC_INTERVAL))
     {
-      if (value == NULL)
-        automatic = 1;
-      lia_engine_set_schedule (plugin->engine, automatic, 0);
-      lia_scheduler_set_automatic (plugin->scheduler, automatic != 0);
-    }
-  else if (g_str_equal (key, LIA_SETTING_SYNC_INTERVAL))
-    {
-      lia_engine_set_schedule (plugin->engine, -1, interval_s);
-      lia_scheduler_set_interval_s (plugin->scheduler, interval_s);
+      Schedule *schedule = g_new0 (Schedule, 1);
+
+      schedule->automatic = -1;
+      if (g_str_equal (key, LIA_SETTING_SYNC_AUTOMATIC))
+        schedule->automatic = value == NULL ? 1 : automatic;
+      else
+        {
+          schedule->set_interval = TRUE;
+          schedule->interval_s = interval_s;
+        }
+      lia_engine_set_schedule (engine, schedule->automatic, schedule->interval_s);
+      lia_plugin_run_home (plugin, apply_schedule_home, schedule, g_free);
     }
   return TRUE;
+}
+
+static LiaClientRole
+plugin_get_client_role (LiaPlugin *plugin, char **out_primary_name)
+{
+  g_autoptr (LiaEngine) engine = lia_plugin_ref_engine (plugin, NULL);
+  LiaClientRole role = LIA_CLIENT_N;
+
+  if (out_primary_name != NULL)
+    *out_primary_name = NULL;
+  if (engine != NULL)
+    lia_engine_get_client (engine, &role, out_primary_name);
+  return role;
 }
 
 static const LiaPluginFuncs funcs = {
@@ -317,6 +489,7 @@ static const LiaPluginFuncs funcs = {
   LIA_PLUGIN_MAIL_FUNCS,
   .dup_setting = plugin_dup_setting,
   .set_setting = plugin_set_setting,
+  .get_client_role = plugin_get_client_role,
 };
 
 const LiaPluginFuncs *

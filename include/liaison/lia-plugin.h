@@ -294,12 +294,51 @@ typedef struct
  *   caller's thread-default main context
  * @search_finish: (element-type LiaCrmMatch): the matches;
  *   %LIA_ERROR_UNAVAILABLE when the org cannot be reached
+ * @get_client_role: this client's role for its mailbox as the last cycle
+ *   read it from the org (R-ROLE-ONE-PRIMARY; roaming counts as primary),
+ *   and in @out_primary_name (optional, transfer full, nullable) the name
+ *   of the user's synchronizing client. A host's UI makes Track of a new
+ *   contact, appointment or task insensitive on %LIA_CLIENT_SECONDARY and
+ *   names that client (R-ROLE-SECONDARY-NO-NEW); email is tracked the same
+ *   on every client (R-ROLE-EMAIL-UNIFORM), and changes to items already
+ *   tracked stay allowed (R-ROLE-SECONDARY-DEFER). No I/O: the value is in
+ *   memory; %LIA_CLIENT_N once the plugin is unloaded. Appended.
+ * @org_info_async: reads, on a worker thread, what the org decides for
+ *   this user and the preferences page shows read-only: the tagging
+ *   override (R-SET-TAGGING), the sync filters (system and the user's)
+ *   and the field map with the org's directions (R-MERGE-DIRECTION,
+ *   R-MERGE-FLS); @callback runs on the caller's thread-default main
+ *   context. Appended.
+ * @org_info_finish: (transfer full): the information as a #GVariant of
+ *   type `a{sv}`, keys:
+ *   `tagging-override` (`s`, present only when the org overrides the
+ *   user's R-SET-TAGGING choice: "on" or "off");
+ *   `filters` (`a(sssbb)`: entity name as lia_entity_to_string(), filter
+ *   name, filter XML, system (org-wide) filter, enabled);
+ *   `fields` (`a(ssssubb)`, registry order per entity, for the entities a
+ *   host maps: entity name, field name, its label, the CRM attribute or ""
+ *   when derived on the client, the #LiaDirection the org set, the user
+ *   may read it, the user may update it).
+ *   Keys may be added; hosts ignore the ones they do not know.
+ *   %LIA_ERROR_UNAVAILABLE when the org cannot be reached
  *
  * The plugin's entry points. The administration entry points from
  * @sync_async on were appended in plugin/lia-plugin-admin.c (the outbox,
  * the D-Bus interface of module-liaison.so, the `liaison` command); they
  * read and write the sync cache on the calling thread, so hosts call them
  * for user commands only, never per item.
+ *
+ * Threads: @list_changes, @retry_change, @drop_change, @lookup_item,
+ * @list_journal, @dup_track_result, @dup_track_reason, @dup_setting,
+ * @set_setting and @get_client_role may also be called from any other
+ * thread, concurrently with each other, with the engine's workers and
+ * with @unload: reads use the cache's read connection under its lock,
+ * writes go through its writer thread, what must run on the host's main
+ * context (the scheduler's timers, starting a cycle) is handed to it, and
+ * a call that races @unload returns %LIA_ERROR_UNAVAILABLE or finishes
+ * before the instance is freed. A host's UI calls these off its main
+ * loop (they do disk I/O); the other entry points stay on the main
+ * context.
  */
 typedef struct
 {
@@ -331,6 +370,10 @@ typedef struct
   void (*search_async) (LiaPlugin *plugin, const char *text, guint limit, GCancellable *cancellable,
                         GAsyncReadyCallback callback, gpointer user_data);
   GPtrArray *(*search_finish) (LiaPlugin *plugin, GAsyncResult *result, GError **error);
+  LiaClientRole (*get_client_role) (LiaPlugin *plugin, char **out_primary_name);
+  void (*org_info_async) (LiaPlugin *plugin, GCancellable *cancellable, GAsyncReadyCallback callback,
+                          gpointer user_data);
+  GVariant *(*org_info_finish) (LiaPlugin *plugin, GAsyncResult *result, GError **error);
 } LiaPluginFuncs;
 
 /**

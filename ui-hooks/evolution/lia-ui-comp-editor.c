@@ -108,10 +108,13 @@ command (ECompEditor *editor, LiaCommandKind kind, const LiaUiRegarding *regardi
   lia_ui_command (&c, E_ALERT_SINK (editor), GTK_WINDOW (editor));
 }
 
+static void refresh (gpointer self);
+
 static void
 on_track (GtkAction *action, gpointer self)
 {
   command (editor_of (self), LIA_COMMAND_TRACK, NULL, FALSE);
+  refresh (self);
 }
 
 static void
@@ -120,7 +123,10 @@ on_untrack (GtkAction *action, gpointer self)
   gboolean delete_in_crm = FALSE;
 
   if (lia_ui_ask_untrack (GTK_WINDOW (editor_of (self)), 1, &delete_in_crm))
-    command (editor_of (self), LIA_COMMAND_UNTRACK, NULL, delete_in_crm);
+    {
+      command (editor_of (self), LIA_COMMAND_UNTRACK, NULL, delete_in_crm);
+      refresh (self);
+    }
 }
 
 static void
@@ -129,54 +135,90 @@ on_regarding (GtkAction *action, gpointer self)
   g_auto (LiaUiRegarding) regarding = { 0 };
 
   if (lia_ui_regarding_run (GTK_WINDOW (editor_of (self)), &regarding))
-    command (editor_of (self), LIA_COMMAND_SET_REGARDING, &regarding, FALSE);
+    {
+      command (editor_of (self), LIA_COMMAND_SET_REGARDING, &regarding, FALSE);
+      refresh (self);
+    }
 }
 
+/* Track for an item not tracked yet, Untrack for a tracked one (both
+ * while its state is being read); on a secondary client Track of a new
+ * appointment or task is insensitive and names the synchronizing client
+ * (R-ROLE-SECONDARY-NO-NEW), changes to a tracked one stay allowed
+ * (R-ROLE-SECONDARY-DEFER). */
 static void
-update_sensitivity (ECompEditor *editor, GtkActionGroup *group)
+update_sensitivity (GtkActionGroup *group, gboolean known, LiaLinkState link)
 {
-  LiaEntity entity = LIA_ENTITY_N;
-  g_autofree char *item_id = editor_item_id (editor, &entity);
-  LiaLinkState link = lia_ui_link_state (item_id);
   gboolean engine = lia_ui_engine () != NULL;
+  g_autofree char *secondary = NULL;
+  gboolean can_track_new = lia_ui_can_track_new_pim (&secondary);
   GtkAction *action;
 
   if ((action = gtk_action_group_get_action (group, LIA_UI_ACTION_TRACK)) != NULL)
-    gtk_action_set_sensitive (action, engine && link == LIA_LINK_STATE_NONE);
+    {
+      gtk_action_set_sensitive (action, engine && can_track_new && (!known || link == LIA_LINK_STATE_NONE));
+      gtk_action_set_tooltip (action, can_track_new ? _ ("Track the selected items in CRM") : secondary);
+    }
   if ((action = gtk_action_group_get_action (group, LIA_UI_ACTION_UNTRACK)) != NULL)
-    gtk_action_set_sensitive (action, engine && link != LIA_LINK_STATE_NONE);
+    gtk_action_set_sensitive (action, engine && (!known || link != LIA_LINK_STATE_NONE));
   if ((action = gtk_action_group_get_action (group, LIA_UI_ACTION_REGARDING)) != NULL)
     gtk_action_set_sensitive (action, engine);
 }
 
-/* Tracking state visible: a line in the editor says the item is tracked
- * and with which CRM record (from the sync cache through the plugin). */
-static void
-show_tracking (ECompEditor *editor)
+static gpointer
+lookup_mapping (LiaPlugin *plugin, const LiaPluginFuncs *funcs, gpointer data, GError **error)
 {
-  LiaEvoEngine *engine = lia_ui_engine ();
-  LiaPlugin *plugin = engine != NULL ? lia_evo_engine_get_plugin (engine) : NULL;
-  const LiaPluginFuncs *funcs = engine != NULL ? lia_evo_engine_get_funcs (engine) : NULL;
-  LiaEntity entity = LIA_ENTITY_N;
-  g_autofree char *item_id = editor_item_id (editor, &entity);
-  LiaCacheMapping *m;
+  return funcs->lookup_item != NULL ? funcs->lookup_item (plugin, LIA_EVO_STORE, data, error) : NULL;
+}
+
+/* Tracking state visible: a line in the editor says the item is tracked
+ * and with which CRM record (from the sync cache through the plugin, read
+ * off the main loop). @user_data is the item id, freed with the call. */
+static void
+mapping_done (gpointer owner, gpointer result, const GError *error, gpointer user_data)
+{
+  ECompEditor *editor = editor_of (owner);
+  g_autoptr (LiaCacheMapping) m = result;
+  const char *item_id = user_data;
+  LiaLinkState link = m != NULL ? m->state : LIA_LINK_STATE_NONE;
+  GtkActionGroup *group = e_comp_editor_get_action_group (editor, "individual");
   EAlert *alert;
 
-  if (plugin == NULL || funcs == NULL || item_id == NULL)
-    return;
-  m = funcs->lookup_item (plugin, LIA_EVO_STORE, item_id, NULL);
-  if (m == NULL || m->state == LIA_LINK_STATE_NONE)
+  if (error != NULL)
     {
-      lia_cache_mapping_free (m);
+      lia_ui_selftest_log ("editor: link state of %s not read: %s", item_id, error->message);
       return;
     }
+  lia_ui_link_state_remember (item_id, link);
+  if (group != NULL)
+    update_sensitivity (group, TRUE, link);
+  if (link == LIA_LINK_STATE_NONE || g_object_get_data (owner, "liaison-tracking-shown") != NULL)
+    return;
   alert = e_comp_editor_add_information (
-      editor, m->state == LIA_LINK_STATE_TRACKED ? _ ("Tracked in CRM") : _ ("Marked to be tracked in CRM"),
+      editor, link == LIA_LINK_STATE_TRACKED ? _ ("Tracked in CRM") : _ ("Marked to be tracked in CRM"),
       m->crm_id);
+  g_object_set_data (owner, "liaison-tracking-shown", GINT_TO_POINTER (TRUE));
   lia_ui_selftest_log ("editor shows: tracked (%s)", m->crm_id != NULL ? m->crm_id : "no CRM id yet");
-  lia_cache_mapping_free (m);
   /* The alert bar holds its own reference. */
   g_clear_object (&alert);
+}
+
+static void
+refresh (gpointer self)
+{
+  ECompEditor *editor = editor_of (self);
+  LiaEntity entity = LIA_ENTITY_N;
+  char *item_id = editor_item_id (editor, &entity);
+  GtkActionGroup *group = e_comp_editor_get_action_group (editor, "individual");
+  LiaLinkState link = LIA_LINK_STATE_NONE;
+  gboolean known = item_id != NULL && lia_ui_link_state_known (item_id, &link);
+
+  if (group != NULL)
+    update_sensitivity (group, known || item_id == NULL, link);
+  if (item_id == NULL)
+    return;
+  lia_ui_plugin_call (self, NULL, lookup_mapping, item_id, g_free, (GDestroyNotify) lia_cache_mapping_free,
+                      mapping_done, item_id);
 }
 
 static void
@@ -210,8 +252,7 @@ setup_idle (gpointer data)
   if (gtk_ui_manager_add_ui_from_string (e_comp_editor_get_ui_manager (editor), ui_definition, -1, &error)
       == 0)
     g_warning ("cannot add the Liaison actions to the editor: %s", error->message);
-  update_sensitivity (editor, group);
-  show_tracking (editor);
+  refresh (self);
   g_signal_connect_object (editor, "editor-closed", G_CALLBACK (on_editor_closed), self, 0);
   send_ui_event (editor, LIA_UI_EVENT_INSPECTOR_OPEN);
   lia_ui_selftest_log ("%s: actions in place", G_OBJECT_TYPE_NAME (editor));

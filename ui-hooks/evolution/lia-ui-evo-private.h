@@ -57,8 +57,54 @@ EAlert *lia_ui_alert_for_error (const GError *error);
  * cancelled; else TRUE with *out_delete set. */
 gboolean lia_ui_ask_untrack (GtkWindow *parent, guint n_items, gboolean *out_delete);
 
-/* The link state the UI shows for @item_id (from the engine). */
+/* The link state for a command on @item_id: the last one a lookup saw
+ * (lia_ui_link_states_async()), else read now (a user command, which the
+ * plugin allows on the main loop). Sensitivity never calls this. */
 LiaLinkState lia_ui_link_state (const char *item_id);
+
+/* ---- plugin calls off the main loop (DESIGN.md: the main context does
+ * no disk I/O; lia-plugin.h "Threads"). ----
+ *
+ * lia_ui_plugin_call() runs @func(plugin, funcs, @data, error) on a worker
+ * thread and then @done(owner, result, error, @user_data) on the main
+ * context, with @result (transfer full, may be NULL). @done is not called,
+ * and @result is freed with @result_free, when @owner (a GObject, weakly
+ * referenced; NULL for none) went away or @cancellable (nullable) was
+ * cancelled meanwhile: cancel it when what the call was for (a selection,
+ * a page) changed, and late results are dropped. Without a running engine
+ * @done gets LIA_ERROR_UNAVAILABLE (from an idle, never re-entrantly). */
+typedef gpointer (*LiaUiPluginFunc) (LiaPlugin *plugin, const LiaPluginFuncs *funcs, gpointer data,
+                                     GError **error);
+typedef void (*LiaUiPluginDone) (gpointer owner, gpointer result, const GError *error, gpointer user_data);
+void lia_ui_plugin_call (gpointer owner, GCancellable *cancellable, LiaUiPluginFunc func, gpointer data,
+                         GDestroyNotify data_free, GDestroyNotify result_free, LiaUiPluginDone done,
+                         gpointer user_data);
+/* Cancels *@slot (when set) and puts a new cancellable there; (transfer
+ * none): the new one. */
+GCancellable *lia_ui_cancellable_renew (GCancellable **slot);
+/* Calls started and not yet delivered or dropped (self-test). */
+guint lia_ui_plugin_calls_pending (void);
+/* Self-test only: runs the main context until no call is pending, at most
+ * @timeout_ms; whether none is. */
+gboolean lia_ui_plugin_calls_wait (guint timeout_ms);
+
+/* The link states of @item_ids (NULL-terminated) read on a worker; @done
+ * gets a GHashTable (item id -> GINT_TO_POINTER (LiaLinkState), only the
+ * tracked or marked ones) as result. Each answer also updates what
+ * lia_ui_link_state() and lia_ui_link_state_known() return. @user_data_free
+ * runs when the call ends, delivered or dropped. */
+void lia_ui_link_states_async (gpointer owner, GCancellable *cancellable, const char *const *item_ids,
+                               LiaUiPluginDone done, gpointer user_data, GDestroyNotify user_data_free);
+/* The last state a lookup saw for @item_id, without I/O; FALSE when none
+ * did (or a command changed it since). */
+gboolean lia_ui_link_state_known (const char *item_id, LiaLinkState *out_state);
+/* Records what a lookup of one's own saw (main context). */
+void lia_ui_link_state_remember (const char *item_id, LiaLinkState state);
+
+/* R-ROLE-SECONDARY-NO-NEW: whether this client may track new contacts,
+ * appointments and tasks (in memory, no I/O). When not, *@out_tooltip
+ * (transfer full) says to track on the synchronizing client, by name. */
+gboolean lia_ui_can_track_new_pim (char **out_tooltip);
 
 /* Self-test (LIAISON_UI_SELFTEST=1): a log line "liaison-ui-selftest: ..."
  * on stderr and in $LIAISON_UI_SELFTEST_LOG when set. */

@@ -12,6 +12,8 @@
  * sets up what exists once per process (status activity, preferences
  * page, self-test). */
 
+static void forget_state (const char *item_id);
+
 LiaEvoEngine *
 lia_ui_engine (void)
 {
@@ -119,6 +121,8 @@ lia_ui_command (const LiaCommand *command, EAlertSink *sink, GtkWindow *parent)
   /* Returns at once: the plugin records the command and a worker does
    * the rest (R-IMM-BACKGROUND). */
   ok = lia_evo_engine_command (engine, command, &error);
+  /* Its link state changes now: the next lookup tells the new one. */
+  forget_state (command->item_id);
   lia_ui_selftest_log ("command %s %s: %s", command_names[command->kind],
                        command->item_id != NULL ? command->item_id : "-", ok ? "ok" : error->message);
   if (!ok)
@@ -126,9 +130,269 @@ lia_ui_command (const LiaCommand *command, EAlertSink *sink, GtkWindow *parent)
   return ok;
 }
 
+/* ---- plugin calls off the main loop ---- */
+
+typedef struct
+{
+  LiaPlugin *plugin;
+  const LiaPluginFuncs *funcs;
+  LiaUiPluginFunc func;
+  gpointer data;
+  GDestroyNotify data_free;
+  GDestroyNotify result_free;
+  LiaUiPluginDone done;
+  gpointer user_data;
+  gboolean has_owner;
+  GWeakRef owner;
+} PluginCall;
+
+static guint calls_pending;
+
+static void
+plugin_call_free (gpointer data)
+{
+  PluginCall *call = data;
+
+  if (call->data_free != NULL)
+    call->data_free (call->data);
+  g_weak_ref_clear (&call->owner);
+  g_free (call);
+}
+
+/* Worker: the entry points lia-plugin.h lists under "Threads" only. */
+static void
+plugin_call_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  PluginCall *call = task_data;
+  GError *error = NULL;
+  gpointer result;
+
+  if (call->plugin == NULL || call->funcs == NULL)
+    {
+      g_task_return_new_error (task, LIA_ERROR, LIA_ERROR_UNAVAILABLE, "%s",
+                               _ ("Liaison is not running in this Evolution"));
+      return;
+    }
+  result = call->func (call->plugin, call->funcs, call->data, &error);
+  if (error != NULL)
+    {
+      if (result != NULL && call->result_free != NULL)
+        call->result_free (result);
+      g_task_return_error (task, error);
+    }
+  else
+    g_task_return_pointer (task, result, call->result_free);
+}
+
+static void
+plugin_call_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  GTask *task = G_TASK (res);
+  PluginCall *call = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GObject) owner = call->has_owner ? g_weak_ref_get (&call->owner) : NULL;
+  gpointer result;
+
+  calls_pending--;
+  /* A cancelled task returns G_IO_ERROR_CANCELLED and frees its result. */
+  result = g_task_propagate_pointer (task, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || (call->has_owner && owner == NULL))
+    {
+      if (result != NULL && call->result_free != NULL)
+        call->result_free (result);
+      return;
+    }
+  call->done (owner, result, error, call->user_data);
+}
+
+void
+lia_ui_plugin_call (gpointer owner, GCancellable *cancellable, LiaUiPluginFunc func, gpointer data,
+                    GDestroyNotify data_free, GDestroyNotify result_free, LiaUiPluginDone done,
+                    gpointer user_data)
+{
+  LiaEvoEngine *engine = lia_ui_engine ();
+  PluginCall *call = g_new0 (PluginCall, 1);
+  g_autoptr (GTask) task = g_task_new (NULL, cancellable, plugin_call_done, NULL);
+
+  call->plugin = engine != NULL ? lia_evo_engine_get_plugin (engine) : NULL;
+  call->funcs = engine != NULL ? lia_evo_engine_get_funcs (engine) : NULL;
+  call->func = func;
+  call->data = data;
+  call->data_free = data_free;
+  call->result_free = result_free;
+  call->done = done;
+  call->user_data = user_data;
+  call->has_owner = owner != NULL;
+  g_weak_ref_init (&call->owner, owner);
+  g_task_set_task_data (task, call, plugin_call_free);
+  g_task_set_source_tag (task, lia_ui_plugin_call);
+  g_task_set_name (task, "[liaison-ui] plugin call");
+  calls_pending++;
+  /* The plugin may be unloaded while the worker runs: its entry points
+   * then answer LIA_ERROR_UNAVAILABLE (lia-plugin.h, "Threads"). */
+  g_task_run_in_thread (task, plugin_call_thread);
+}
+
+GCancellable *
+lia_ui_cancellable_renew (GCancellable **slot)
+{
+  if (*slot != NULL)
+    g_cancellable_cancel (*slot);
+  g_clear_object (slot);
+  *slot = g_cancellable_new ();
+  return *slot;
+}
+
+guint
+lia_ui_plugin_calls_pending (void)
+{
+  return calls_pending;
+}
+
+gboolean
+lia_ui_plugin_calls_wait (guint timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  while (calls_pending > 0 && g_get_monotonic_time () < end)
+    {
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+    }
+  return calls_pending == 0;
+}
+
+/* ---- link states ---- */
+
+/* The last state each lookup saw (main context only), bounded. */
+static GHashTable *known_states;
+#define KNOWN_STATES_MAX 4096
+
+static void
+remember_state (const char *item_id, LiaLinkState state)
+{
+  if (known_states == NULL)
+    known_states = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  if (g_hash_table_size (known_states) >= KNOWN_STATES_MAX)
+    g_hash_table_remove_all (known_states);
+  g_hash_table_insert (known_states, g_strdup (item_id), GINT_TO_POINTER (state));
+}
+
+void
+lia_ui_link_state_remember (const char *item_id, LiaLinkState state)
+{
+  if (item_id != NULL)
+    remember_state (item_id, state);
+}
+
+static void
+forget_state (const char *item_id)
+{
+  if (known_states != NULL && item_id != NULL)
+    g_hash_table_remove (known_states, item_id);
+}
+
+gboolean
+lia_ui_link_state_known (const char *item_id, LiaLinkState *out_state)
+{
+  gpointer value;
+
+  if (known_states == NULL || item_id == NULL
+      || !g_hash_table_lookup_extended (known_states, item_id, NULL, &value))
+    return FALSE;
+  *out_state = GPOINTER_TO_INT (value);
+  return TRUE;
+}
+
 /* Every item the engine tracks lives in the profile's primary store
  * LIA_EVO_STORE; the primary account's mail joins it (lia-evo-host.h). The
  * plugin's lookup_item reads the cache mapping; no host call. */
+typedef struct
+{
+  char **ids;
+  LiaUiPluginDone done;
+  gpointer user_data;
+  GDestroyNotify user_data_free;
+} StatesCall;
+
+static void
+states_call_free (gpointer data)
+{
+  StatesCall *sc = data;
+
+  g_strfreev (sc->ids);
+  if (sc->user_data_free != NULL)
+    sc->user_data_free (sc->user_data);
+  g_free (sc);
+}
+
+static gpointer
+lookup_states (LiaPlugin *plugin, const LiaPluginFuncs *funcs, gpointer data, GError **error)
+{
+  const char *const *ids = (const char *const *) ((StatesCall *) data)->ids;
+  GHashTable *states = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  if (funcs->lookup_item == NULL)
+    return states;
+  for (guint i = 0; ids[i] != NULL; i++)
+    {
+      g_autoptr (GError) local = NULL;
+      g_autoptr (LiaCacheMapping) m = funcs->lookup_item (plugin, LIA_EVO_STORE, ids[i], &local);
+
+      if (local != NULL)
+        {
+          /* Not known: not remembered as untracked either. */
+          g_debug ("cannot look up %s: %s", ids[i], local->message);
+          continue;
+        }
+      g_hash_table_insert (states, g_strdup (ids[i]),
+                           GINT_TO_POINTER (m != NULL ? m->state : LIA_LINK_STATE_NONE));
+    }
+  return states;
+}
+
+/* @user_data is the call's StatesCall, freed with the call after this. */
+static void
+states_done (gpointer owner, gpointer result, const GError *error, gpointer user_data)
+{
+  StatesCall *sc = user_data;
+  GHashTable *states = result;
+  GHashTableIter iter;
+  gpointer key, value;
+
+  if (states != NULL)
+    {
+      g_hash_table_iter_init (&iter, states);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        {
+          remember_state (key, GPOINTER_TO_INT (value));
+          if (GPOINTER_TO_INT (value) == LIA_LINK_STATE_NONE)
+            g_hash_table_iter_remove (&iter);
+        }
+    }
+  sc->done (owner, states, error, sc->user_data);
+}
+
+static void
+states_free (gpointer data)
+{
+  if (data != NULL)
+    g_hash_table_unref (data);
+}
+
+void
+lia_ui_link_states_async (gpointer owner, GCancellable *cancellable, const char *const *item_ids,
+                          LiaUiPluginDone done, gpointer user_data, GDestroyNotify user_data_free)
+{
+  StatesCall *sc = g_new0 (StatesCall, 1);
+
+  sc->ids = g_strdupv ((char **) item_ids);
+  sc->done = done;
+  sc->user_data = user_data;
+  sc->user_data_free = user_data_free;
+  lia_ui_plugin_call (owner, cancellable, lookup_states, sc, states_call_free, states_free, states_done, sc);
+}
+
 LiaLinkState
 lia_ui_link_state (const char *item_id)
 {
@@ -138,6 +402,8 @@ lia_ui_link_state (const char *item_id)
   LiaCacheMapping *m;
   LiaLinkState state;
 
+  if (lia_ui_link_state_known (item_id, &state))
+    return state;
   if (plugin == NULL || funcs == NULL || funcs->lookup_item == NULL || item_id == NULL)
     return LIA_LINK_STATE_NONE;
   m = funcs->lookup_item (plugin, LIA_EVO_STORE, item_id, NULL);
@@ -146,6 +412,32 @@ lia_ui_link_state (const char *item_id)
   state = m->state;
   lia_cache_mapping_free (m);
   return state;
+}
+
+/* ---- R-ROLE-SECONDARY-NO-NEW ---- */
+
+gboolean
+lia_ui_can_track_new_pim (char **out_tooltip)
+{
+  LiaEvoEngine *engine = lia_ui_engine ();
+  LiaPlugin *plugin = engine != NULL ? lia_evo_engine_get_plugin (engine) : NULL;
+  const LiaPluginFuncs *funcs = engine != NULL ? lia_evo_engine_get_funcs (engine) : NULL;
+  g_autofree char *primary = NULL;
+  LiaClientRole role;
+
+  if (out_tooltip != NULL)
+    *out_tooltip = NULL;
+  /* An older plugin without the entry point: its command refuses. */
+  if (plugin == NULL || funcs == NULL || funcs->get_client_role == NULL)
+    return TRUE;
+  role = funcs->get_client_role (plugin, &primary);
+  if (role != LIA_CLIENT_SECONDARY)
+    return TRUE;
+  if (out_tooltip != NULL)
+    *out_tooltip = primary != NULL && *primary != '\0'
+                       ? g_strdup_printf (_ ("Track this on your synchronizing client “%s”"), primary)
+                       : g_strdup (_ ("Track this on your synchronizing client"));
+  return FALSE;
 }
 
 gboolean

@@ -303,16 +303,11 @@ set_sensitive (GtkActionGroup *group, const char *name, gboolean sensitive)
  * main window says whether it is tracked (and why, when it was tracked
  * automatically), from the plugin's per-message result. */
 static void
-show_tracking (EMailReader *reader, const char *item_id, const char *regarding)
+show_tracking (EMailReader *reader, const char *regarding, const char *result, const char *reason)
 {
   GtkWindow *window = e_mail_reader_get_window (reader);
-  LiaEvoEngine *engine = lia_ui_engine ();
-  LiaPlugin *plugin = engine != NULL ? lia_evo_engine_get_plugin (engine) : NULL;
-  const LiaPluginFuncs *funcs = engine != NULL ? lia_evo_engine_get_funcs (engine) : NULL;
   EShellView *view;
   EShellTaskbar *taskbar;
-  g_autofree char *result = NULL;
-  g_autofree char *reason = NULL;
   g_autofree char *line = NULL;
 
   if (!E_IS_SHELL_WINDOW (window))
@@ -321,12 +316,8 @@ show_tracking (EMailReader *reader, const char *item_id, const char *regarding)
   taskbar = view != NULL ? e_shell_view_get_shell_taskbar (view) : NULL;
   if (taskbar == NULL)
     return;
-  if (item_id != NULL && plugin != NULL && funcs != NULL && funcs->dup_track_result != NULL)
-    result = funcs->dup_track_result (plugin, LIA_EVO_STORE, item_id, NULL);
   if (result != NULL && g_str_has_prefix (result, "tracked"))
     {
-      if (funcs->dup_track_reason != NULL)
-        reason = funcs->dup_track_reason (plugin, LIA_EVO_STORE, item_id, NULL);
       if (regarding != NULL && *regarding != '\0')
         line = reason != NULL ? g_strdup_printf (_ ("Tracked in CRM, regarding %s (automatically: %s)"),
                                                  regarding, reason)
@@ -347,24 +338,132 @@ show_tracking (EMailReader *reader, const char *item_id, const char *regarding)
   g_object_set_data (G_OBJECT (taskbar), "liaison-message", GINT_TO_POINTER (line != NULL));
 }
 
-/* EMailReader::update-actions: the rules the UI can tell without asking
- * the org. Tracking needs a selection; for one message the link state
- * decides between Track and Untrack; with several both stay available
- * and the plugin decides per message. */
+/* The sensitivity the UI can tell without asking the org. Tracking needs
+ * a selection; for one message the link state decides between Track and
+ * Untrack (both while it is not known yet); with several both stay
+ * available and the plugin decides per message. */
 static void
-on_update_actions (EMailReader *reader, guint32 state, gpointer user_data)
+set_sensitivities (EMailReader *reader, gboolean any, gboolean multiple, gboolean vtrash, gboolean link_known,
+                   LiaLinkState link)
 {
   GtkActionGroup *group = e_mail_reader_get_action_group (reader, E_MAIL_READER_ACTION_GROUP_STANDARD);
-  LiaEvoEngine *engine = lia_ui_engine ();
-  gboolean single = (state & E_MAIL_READER_SELECTION_SINGLE) != 0;
-  gboolean multiple = (state & E_MAIL_READER_SELECTION_MULTIPLE) != 0;
-  gboolean any = single || multiple;
-  gboolean vtrash = (state & E_MAIL_READER_FOLDER_IS_VTRASH) != 0;
-  LiaLinkState link = LIA_LINK_STATE_NONE;
-  gboolean can_track, can_untrack;
+  gboolean engine = lia_ui_engine () != NULL;
+  gboolean either = multiple || !link_known;
 
   if (group == NULL)
     return;
+  set_sensitive (group, LIA_UI_ACTION_TRACK,
+                 engine && any && !vtrash && (either || link == LIA_LINK_STATE_NONE));
+  set_sensitive (group, LIA_UI_ACTION_UNTRACK,
+                 engine && any && !vtrash && (either || link != LIA_LINK_STATE_NONE));
+  set_sensitive (group, LIA_UI_ACTION_REGARDING, engine && any && !vtrash);
+  set_sensitive (group, LIA_UI_ACTION_SYNC, engine);
+}
+
+/* One message's state, read on a worker (the sync cache: lia-plugin.h
+ * "Threads"); the call's data doubles as its done callback's user data. */
+typedef struct
+{
+  char *item_id;
+  char *regarding; /* the Camel user tag, read on the main context */
+  gboolean vtrash;
+} MailQuery;
+
+typedef struct
+{
+  LiaLinkState link;
+  char *result;
+  char *reason;
+} MailState;
+
+static void
+mail_query_free (gpointer data)
+{
+  MailQuery *q = data;
+
+  g_free (q->item_id);
+  g_free (q->regarding);
+  g_free (q);
+}
+
+static void
+mail_state_free (gpointer data)
+{
+  MailState *st = data;
+
+  if (st == NULL)
+    return;
+  g_free (st->result);
+  g_free (st->reason);
+  g_free (st);
+}
+
+static gpointer
+read_mail_state (LiaPlugin *plugin, const LiaPluginFuncs *funcs, gpointer data, GError **error)
+{
+  const MailQuery *q = data;
+  MailState *st = g_new0 (MailState, 1);
+  g_autoptr (LiaCacheMapping) m = NULL;
+
+  if (funcs->lookup_item != NULL)
+    m = funcs->lookup_item (plugin, LIA_EVO_STORE, q->item_id, error);
+  if (error != NULL && *error != NULL)
+    {
+      mail_state_free (st);
+      return NULL;
+    }
+  st->link = m != NULL ? m->state : LIA_LINK_STATE_NONE;
+  if (funcs->dup_track_result != NULL)
+    st->result = funcs->dup_track_result (plugin, LIA_EVO_STORE, q->item_id, NULL);
+  if (st->result != NULL && g_str_has_prefix (st->result, "tracked") && funcs->dup_track_reason != NULL)
+    st->reason = funcs->dup_track_reason (plugin, LIA_EVO_STORE, q->item_id, NULL);
+  return st;
+}
+
+static void
+mail_state_done (gpointer owner, gpointer result, const GError *error, gpointer user_data)
+{
+  EMailReader *reader = owner;
+  const MailQuery *q = user_data;
+  MailState *st = result;
+
+  if (st == NULL)
+    {
+      lia_ui_selftest_log ("message state of %s not read: %s", q->item_id,
+                           error != NULL ? error->message : "");
+      return;
+    }
+  lia_ui_link_state_remember (q->item_id, st->link);
+  set_sensitivities (reader, TRUE, FALSE, q->vtrash, TRUE, st->link);
+  show_tracking (reader, q->regarding, st->result, st->reason);
+  mail_state_free (st);
+}
+
+#define LOOKUP_KEY "liaison-ui-lookup"
+
+static void
+cancel_and_unref (gpointer data)
+{
+  g_cancellable_cancel (data);
+  g_object_unref (data);
+}
+
+/* EMailReader::update-actions: sensitivity at once from what is known,
+ * the selected message's state read off the main loop; an answer for a
+ * selection that changed meanwhile is dropped. */
+static void
+on_update_actions (EMailReader *reader, guint32 state, gpointer user_data)
+{
+  LiaEvoEngine *engine = lia_ui_engine ();
+  gboolean single = (state & E_MAIL_READER_SELECTION_SINGLE) != 0;
+  gboolean multiple = (state & E_MAIL_READER_SELECTION_MULTIPLE) != 0;
+  gboolean vtrash = (state & E_MAIL_READER_FOLDER_IS_VTRASH) != 0;
+  GCancellable *cancellable = g_cancellable_new ();
+  LiaLinkState link = LIA_LINK_STATE_NONE;
+  gboolean known = FALSE;
+
+  /* Replacing the data cancels the previous selection's lookup. */
+  g_object_set_data_full (G_OBJECT (reader), LOOKUP_KEY, cancellable, cancel_and_unref);
   if (single && engine != NULL)
     {
       g_auto (Selection) sel = { 0 };
@@ -372,29 +471,28 @@ on_update_actions (EMailReader *reader, guint32 state, gpointer user_data)
       if (get_selection (reader, &sel))
         {
           CamelStore *store = camel_folder_get_parent_store (sel.folder);
-          g_autofree char *item_id = lia_evo_engine_item_id_for_message (
-              camel_service_get_uid (CAMEL_SERVICE (store)), camel_folder_get_full_name (sel.folder),
-              g_ptr_array_index (sel.uids, 0));
           CamelMessageInfo *info =
               camel_folder_get_message_info (sel.folder, g_ptr_array_index (sel.uids, 0));
+          MailQuery *q = g_new0 (MailQuery, 1);
 
-          link = lia_ui_link_state (item_id);
+          q->item_id = lia_evo_engine_item_id_for_message (camel_service_get_uid (CAMEL_SERVICE (store)),
+                                                           camel_folder_get_full_name (sel.folder),
+                                                           g_ptr_array_index (sel.uids, 0));
           /* The regarding record's name as the host adapter tagged the
            * message (R-MAIL-TAGGING). */
-          show_tracking (reader, item_id,
-                         info != NULL ? camel_message_info_get_user_tag (info, LIA_UI_TAG_REGARDING_NAME)
-                                      : NULL);
+          q->regarding = info != NULL
+                             ? g_strdup (camel_message_info_get_user_tag (info, LIA_UI_TAG_REGARDING_NAME))
+                             : NULL;
+          q->vtrash = vtrash;
           g_clear_object (&info);
+          known = lia_ui_link_state_known (q->item_id, &link);
+          lia_ui_plugin_call (reader, cancellable, read_mail_state, q, mail_query_free, mail_state_free,
+                              mail_state_done, q);
         }
     }
   else
-    show_tracking (reader, NULL, NULL);
-  can_track = engine != NULL && any && !vtrash && (multiple || link == LIA_LINK_STATE_NONE);
-  can_untrack = engine != NULL && any && !vtrash && (multiple || link != LIA_LINK_STATE_NONE);
-  set_sensitive (group, LIA_UI_ACTION_TRACK, can_track);
-  set_sensitive (group, LIA_UI_ACTION_UNTRACK, can_untrack);
-  set_sensitive (group, LIA_UI_ACTION_REGARDING, engine != NULL && any && !vtrash);
-  set_sensitive (group, LIA_UI_ACTION_SYNC, engine != NULL);
+    show_tracking (reader, NULL, NULL, NULL);
+  set_sensitivities (reader, single || multiple, multiple, vtrash, known, link);
 }
 
 static guint

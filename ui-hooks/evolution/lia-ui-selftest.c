@@ -203,7 +203,12 @@ lia_ui_selftest_fire (const char *name)
 gboolean
 lia_ui_selftest_action_sensitive (const char *name)
 {
-  GtkAction *action = find_action (e_shell_window_get_ui_manager (walk.window), name);
+  GtkAction *action;
+
+  /* Sensitivity follows link states read off the main loop: the answers
+   * to the last selection change first. */
+  lia_ui_plugin_calls_wait (5000);
+  action = find_action (e_shell_window_get_ui_manager (walk.window), name);
 
   return action != NULL && gtk_action_is_sensitive (action);
 }
@@ -543,6 +548,7 @@ check_editor_and_close (void)
   group = e_comp_editor_get_action_group (editor, "individual");
   lia_ui_selftest_check (group != NULL && gtk_action_group_get_action (group, LIA_UI_ACTION_TRACK) != NULL,
                          "Track in CRM is in the task editor");
+  lia_ui_plugin_calls_wait (5000);
   lia_ui_selftest_check (
       group != NULL && gtk_action_group_get_action (group, LIA_UI_ACTION_UNTRACK) != NULL
           && gtk_action_is_sensitive (gtk_action_group_get_action (group, LIA_UI_ACTION_UNTRACK)),
@@ -564,6 +570,8 @@ plugin_setting (const char *key)
 
   if (funcs == NULL || funcs->dup_setting == NULL)
     return NULL;
+  /* The page writes off the main loop: after the writes in flight. */
+  lia_ui_plugin_calls_wait (5000);
   return funcs->dup_setting (lia_evo_engine_get_plugin (engine), key, NULL);
 }
 
@@ -783,6 +791,7 @@ step (gpointer data)
 
         e_mail_reader_update_actions (lia_ui_selftest_mail_reader (),
                                       e_mail_reader_check_state (lia_ui_selftest_mail_reader ()));
+        lia_ui_plugin_calls_wait (5000);
         msg = e_shell_taskbar_get_message (e_shell_view_get_shell_taskbar (view));
         lia_ui_selftest_log ("status bar after Set Regarding: %s", msg != NULL ? msg : "");
         lia_ui_selftest_check (msg != NULL && strstr (msg, "regarding") != NULL,

@@ -39,6 +39,7 @@ typedef struct
   ViewKind kind;
   GtkActionGroup *group; /* owned by the shell window's UI manager */
   guint merge_id;
+  GCancellable *lookup; /* owned: the current selection's link-state lookup */
 } LiaUiShellView;
 typedef struct
 {
@@ -364,29 +365,108 @@ set_action (LiaUiShellView *self, const char *base, gboolean sensitive, const ch
     gtk_action_set_tooltip (action, tooltip);
 }
 
-/* EShellView::update-actions: a selection is needed; for one item its
- * link state picks Track or Untrack; several items leave both to the
- * plugin's per-item rules. Set Regarding applies to activities only. */
+/* The most selected items whose link states are looked up (one worker
+ * call reads them all); commands on more read the rest then. */
+#define LOOKUP_MAX 500
+
+/* A selection needs a view that tells it; for one item its link state
+ * (while known) picks Track or Untrack; several items leave both to the
+ * plugin's per-item rules. Set Regarding applies to activities only. On a
+ * secondary client nothing here can be tracked anew: the untracked items
+ * are refused (R-ROLE-SECONDARY-NO-NEW) and the tracked ones are tracked
+ * already, so Track is insensitive and says where to track; changes to
+ * tracked items, Untrack and Set Regarding stay (R-ROLE-SECONDARY-DEFER). */
+static void
+apply_sensitivity (LiaUiShellView *self, guint n_selected, gboolean supported, gboolean link_known,
+                   LiaLinkState link)
+{
+  gboolean engine = lia_ui_engine () != NULL;
+  gboolean either = n_selected > 1 || !link_known;
+  g_autofree char *secondary = NULL;
+  gboolean can_track_new = lia_ui_can_track_new_pim (&secondary);
+  const char *track_tooltip = _ ("Track the selected items in CRM");
+
+  if (!supported)
+    track_tooltip = _ ("This Evolution does not tell which contacts are selected");
+  else if (!can_track_new)
+    track_tooltip = secondary;
+  set_action (self, LIA_UI_ACTION_TRACK,
+              engine && supported && can_track_new && n_selected > 0
+                  && (either || link == LIA_LINK_STATE_NONE),
+              track_tooltip);
+  set_action (self, LIA_UI_ACTION_UNTRACK,
+              engine && supported && n_selected > 0 && (either || link != LIA_LINK_STATE_NONE), NULL);
+  set_action (self, LIA_UI_ACTION_REGARDING, engine && n_selected > 0 && self->kind != VIEW_CONTACTS, NULL);
+  set_action (self, LIA_UI_ACTION_SYNC, engine, NULL);
+}
+
+typedef struct
+{
+  char *item_id; /* the one selected item, or NULL for several */
+  guint n_selected;
+} Lookup;
+
+static void
+lookup_free (gpointer data)
+{
+  Lookup *lookup = data;
+
+  g_free (lookup->item_id);
+  g_free (lookup);
+}
+
+static void
+lookup_done (gpointer owner, gpointer result, const GError *error, gpointer user_data)
+{
+  LiaUiShellView *self = owner;
+  const Lookup *lookup = user_data;
+  const char *item_id = lookup->item_id;
+  GHashTable *tracked = result;
+  EShellView *view = E_SHELL_VIEW (e_extension_get_extensible (E_EXTENSION (self)));
+
+  if (self->group != NULL && e_shell_view_is_active (view))
+    {
+      if (tracked != NULL && item_id != NULL)
+        apply_sensitivity (self, 1, TRUE, TRUE,
+                           GPOINTER_TO_INT (g_hash_table_lookup (tracked, item_id)) /* NONE when absent */);
+      lia_ui_selftest_log ("%s view: link states read for %u selected", e_shell_view_get_name (view),
+                           lookup->n_selected);
+    }
+  if (tracked != NULL)
+    g_hash_table_unref (tracked);
+}
+
+/* EShellView::update-actions: sensitivity at once from what is known; the
+ * link states of the selection are read off the main loop, and an answer
+ * for a selection that changed meanwhile is dropped. */
 static void
 on_update_actions (EShellView *view, LiaUiShellView *self)
 {
   gboolean supported;
   g_autoptr (GPtrArray) sel = NULL;
-  gboolean engine = lia_ui_engine () != NULL;
+  g_autoptr (GPtrArray) ids = NULL;
   LiaLinkState link = LIA_LINK_STATE_NONE;
+  gboolean known = FALSE;
+  Lookup *lookup;
 
   if (self->group == NULL || !e_shell_view_is_active (view))
     return;
   sel = selection_of (view, self->kind, &supported);
   if (sel->len == 1)
-    link = lia_ui_link_state (((Sel *) g_ptr_array_index (sel, 0))->item_id);
-  set_action (self, LIA_UI_ACTION_TRACK,
-              engine && supported && sel->len > 0 && (sel->len > 1 || link == LIA_LINK_STATE_NONE),
-              supported ? NULL : _ ("This Evolution does not tell which contacts are selected"));
-  set_action (self, LIA_UI_ACTION_UNTRACK,
-              engine && supported && sel->len > 0 && (sel->len > 1 || link != LIA_LINK_STATE_NONE), NULL);
-  set_action (self, LIA_UI_ACTION_REGARDING, engine && sel->len > 0 && self->kind != VIEW_CONTACTS, NULL);
-  set_action (self, LIA_UI_ACTION_SYNC, engine, NULL);
+    known = lia_ui_link_state_known (((Sel *) g_ptr_array_index (sel, 0))->item_id, &link);
+  apply_sensitivity (self, sel->len, supported, known, link);
+  lia_ui_cancellable_renew (&self->lookup);
+  if (sel->len == 0 || lia_ui_engine () == NULL)
+    return;
+  ids = g_ptr_array_new ();
+  for (guint i = 0; i < sel->len && i < LOOKUP_MAX; i++)
+    g_ptr_array_add (ids, ((Sel *) g_ptr_array_index (sel, i))->item_id);
+  g_ptr_array_add (ids, NULL);
+  lookup = g_new0 (Lookup, 1);
+  lookup->item_id = sel->len == 1 ? g_strdup (((Sel *) g_ptr_array_index (sel, 0))->item_id) : NULL;
+  lookup->n_selected = sel->len;
+  lia_ui_link_states_async (self, self->lookup, (const char *const *) ids->pdata, lookup_done, lookup,
+                            lookup_free);
 }
 
 static void
@@ -452,9 +532,21 @@ lia_ui_shell_view_constructed (GObject *object)
 }
 
 static void
+lia_ui_shell_view_dispose (GObject *object)
+{
+  LiaUiShellView *self = (LiaUiShellView *) object;
+
+  if (self->lookup != NULL)
+    g_cancellable_cancel (self->lookup);
+  g_clear_object (&self->lookup);
+  G_OBJECT_CLASS (lia_ui_shell_view_parent_class)->dispose (object);
+}
+
+static void
 lia_ui_shell_view_class_init (LiaUiShellViewClass *klass)
 {
   G_OBJECT_CLASS (klass)->constructed = lia_ui_shell_view_constructed;
+  G_OBJECT_CLASS (klass)->dispose = lia_ui_shell_view_dispose;
   E_EXTENSION_CLASS (klass)->extensible_type = E_TYPE_SHELL_VIEW;
 }
 

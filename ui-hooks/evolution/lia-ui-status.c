@@ -159,6 +159,8 @@ typedef struct
   GtkListStore *journal_store;
   gulong status_handler;
   guint refresh_id;
+  GCancellable *cancellable; /* owned: cancelled when the window goes */
+  GCancellable *reading;     /* owned: the lists being read, renewed per refresh */
 } StatusWindow;
 
 static StatusWindow *the_window;
@@ -174,19 +176,87 @@ format_time (gint64 us)
   return dt != NULL ? g_date_time_format (dt, "%x %X") : g_strdup ("?");
 }
 
+/* The outbox and the journal, read on a worker (the sync cache). */
+typedef struct
+{
+  GPtrArray *changes;
+  GPtrArray *journal;
+  char *error;
+} Lists;
+
+static void
+lists_free (gpointer data)
+{
+  Lists *lists = data;
+
+  if (lists == NULL)
+    return;
+  g_clear_pointer (&lists->changes, g_ptr_array_unref);
+  g_clear_pointer (&lists->journal, g_ptr_array_unref);
+  g_free (lists->error);
+  g_free (lists);
+}
+
+static gpointer
+read_lists (LiaPlugin *plugin, const LiaPluginFuncs *funcs, gpointer data, GError **error)
+{
+  Lists *lists = g_new0 (Lists, 1);
+  g_autoptr (GError) local = NULL;
+
+  lists->changes = funcs->list_changes (plugin, &local);
+  if (lists->changes == NULL)
+    lists->error = g_strdup (local->message);
+  lists->journal = funcs->list_journal (plugin, 50, NULL);
+  return lists;
+}
+
+static void
+lists_done (gpointer owner, gpointer result, const GError *error, gpointer user_data)
+{
+  StatusWindow *w = user_data; /* alive: its cancellable was not cancelled */
+  Lists *lists = result;
+
+  gtk_list_store_clear (w->change_store);
+  gtk_list_store_clear (w->journal_store);
+  if (lists == NULL || lists->changes == NULL)
+    lia_ui_selftest_log ("status window: no outbox: %s", lists != NULL   ? lists->error
+                                                         : error != NULL ? error->message
+                                                                         : "");
+  for (guint i = 0; lists != NULL && lists->changes != NULL && i < lists->changes->len; i++)
+    {
+      const LiaCacheChange *c = g_ptr_array_index (lists->changes, i);
+      g_autofree char *what =
+          g_strdup_printf ("%s %s %s", lia_change_op_to_string (c->op), lia_ui_entity_label (c->entity),
+                           c->direction == LIA_DIRECTION_TO_CRM ? _ ("to CRM") : _ ("to Evolution"));
+
+      gtk_list_store_insert_with_values (w->change_store, NULL, -1, CH_ID, c->id, CH_STATUS,
+                                         c->attempts > 0 ? _ ("failed") : _ ("pending"), CH_WHAT, what,
+                                         CH_ITEM, c->item_id != NULL ? c->item_id : c->crm_id, CH_REASON,
+                                         c->last_error != NULL ? c->last_error : "", -1);
+    }
+  for (guint i = 0; lists != NULL && lists->journal != NULL && i < lists->journal->len; i++)
+    {
+      const LiaCacheJournalEntry *e = g_ptr_array_index (lists->journal, i);
+      g_autofree char *at = format_time (e->at);
+
+      gtk_list_store_insert_with_values (w->journal_store, NULL, -1, 0, at, 1, e->kind, 2, e->message, -1);
+    }
+  lia_ui_selftest_log ("status window: %u changes, %u journal entries",
+                       lists != NULL && lists->changes != NULL ? lists->changes->len : 0,
+                       lists != NULL && lists->journal != NULL ? lists->journal->len : 0);
+  lists_free (lists);
+}
+
+/* The summary from the engine's status (in memory); the lists read off
+ * the main loop, a newer refresh dropping an older one's answer. */
 static void
 refresh (StatusWindow *w)
 {
   LiaEvoEngine *engine = lia_ui_engine ();
-  LiaPlugin *plugin = engine != NULL ? lia_evo_engine_get_plugin (engine) : NULL;
-  const LiaPluginFuncs *funcs = engine != NULL ? lia_evo_engine_get_funcs (engine) : NULL;
   g_auto (LiaSyncStatus) status = { 0 };
   g_autofree char *text = NULL;
   g_autofree char *last = NULL;
   g_autofree char *summary = NULL;
-  g_autoptr (GPtrArray) changes = NULL;
-  g_autoptr (GPtrArray) journal = NULL;
-  g_autoptr (GError) error = NULL;
 
   if (engine == NULL)
     {
@@ -200,37 +270,8 @@ refresh (StatusWindow *w)
                              status.online ? _ ("online") : _ ("offline"), _ ("Last synchronization:"), last,
                              _ ("Last error:"), status.last_error != NULL ? status.last_error : _ ("none"));
   gtk_label_set_text (GTK_LABEL (w->summary), summary);
-
-  gtk_list_store_clear (w->change_store);
-  gtk_list_store_clear (w->journal_store);
-  if (plugin == NULL || funcs == NULL)
-    return;
-  changes = funcs->list_changes (plugin, &error);
-  if (changes == NULL)
-    lia_ui_selftest_log ("status window: no outbox: %s", error->message);
-  for (guint i = 0; changes != NULL && i < changes->len; i++)
-    {
-      const LiaCacheChange *c = g_ptr_array_index (changes, i);
-      g_autofree char *what =
-          g_strdup_printf ("%s %s %s", lia_change_op_to_string (c->op), lia_ui_entity_label (c->entity),
-                           c->direction == LIA_DIRECTION_TO_CRM ? _ ("to CRM") : _ ("to Evolution"));
-
-      gtk_list_store_insert_with_values (w->change_store, NULL, -1, CH_ID, c->id, CH_STATUS,
-                                         c->attempts > 0 ? _ ("failed") : _ ("pending"), CH_WHAT, what,
-                                         CH_ITEM, c->item_id != NULL ? c->item_id : c->crm_id, CH_REASON,
-                                         c->last_error != NULL ? c->last_error : "", -1);
-    }
-  g_clear_error (&error);
-  journal = funcs->list_journal (plugin, 50, &error);
-  for (guint i = 0; journal != NULL && i < journal->len; i++)
-    {
-      const LiaCacheJournalEntry *e = g_ptr_array_index (journal, i);
-      g_autofree char *at = format_time (e->at);
-
-      gtk_list_store_insert_with_values (w->journal_store, NULL, -1, 0, at, 1, e->kind, 2, e->message, -1);
-    }
-  lia_ui_selftest_log ("status window: %u changes, %u journal entries", changes != NULL ? changes->len : 0,
-                       journal != NULL ? journal->len : 0);
+  lia_ui_cancellable_renew (&w->reading);
+  lia_ui_plugin_call (w->window, w->reading, read_lists, NULL, NULL, lists_free, lists_done, w);
 }
 
 static gboolean
@@ -254,29 +295,52 @@ on_window_status (LiaEvoEngine *engine, gconstpointer status, gpointer user_data
     w->refresh_id = g_timeout_add_seconds (1, refresh_later, w);
 }
 
+typedef struct
+{
+  gint64 id;
+  gboolean drop;
+} OutboxAction;
+
+static gpointer
+run_outbox_action (LiaPlugin *plugin, const LiaPluginFuncs *funcs, gpointer data, GError **error)
+{
+  const OutboxAction *a = data;
+  gboolean ok =
+      a->drop ? funcs->drop_change (plugin, a->id, error) : funcs->retry_change (plugin, a->id, error);
+
+  return ok ? GINT_TO_POINTER (TRUE) : NULL;
+}
+
+static void
+outbox_action_done (gpointer owner, gpointer result, const GError *error, gpointer user_data)
+{
+  StatusWindow *w = the_window;
+  const OutboxAction *a = user_data;
+
+  lia_ui_selftest_log ("outbox %s %" G_GINT64_FORMAT ": %s", a->drop ? "drop" : "retry", a->id,
+                       error == NULL ? "ok" : error->message);
+  if (w == NULL || w->window != owner)
+    return;
+  if (error != NULL)
+    lia_ui_alert (NULL, GTK_WINDOW (w->window), "outbox-failed", error->message);
+  refresh (w);
+}
+
 static void
 outbox_action (StatusWindow *w, gboolean drop)
 {
-  LiaEvoEngine *engine = lia_ui_engine ();
-  LiaPlugin *plugin = engine != NULL ? lia_evo_engine_get_plugin (engine) : NULL;
-  const LiaPluginFuncs *funcs = engine != NULL ? lia_evo_engine_get_funcs (engine) : NULL;
   GtkTreeModel *model;
   GtkTreeIter iter;
-  gint64 id = 0;
-  g_autoptr (GError) error = NULL;
-  gboolean ok;
+  OutboxAction *a;
 
-  if (plugin == NULL || funcs == NULL
+  if (lia_ui_engine () == NULL
       || !gtk_tree_selection_get_selected (gtk_tree_view_get_selection (GTK_TREE_VIEW (w->changes)), &model,
                                            &iter))
     return;
-  gtk_tree_model_get (model, &iter, CH_ID, &id, -1);
-  ok = drop ? funcs->drop_change (plugin, id, &error) : funcs->retry_change (plugin, id, &error);
-  lia_ui_selftest_log ("outbox %s %" G_GINT64_FORMAT ": %s", drop ? "drop" : "retry", id,
-                       ok ? "ok" : error->message);
-  if (!ok)
-    lia_ui_alert (NULL, GTK_WINDOW (w->window), "outbox-failed", error->message);
-  refresh (w);
+  a = g_new0 (OutboxAction, 1);
+  gtk_tree_model_get (model, &iter, CH_ID, &a->id, -1);
+  a->drop = drop;
+  lia_ui_plugin_call (w->window, w->cancellable, run_outbox_action, a, g_free, NULL, outbox_action_done, a);
 }
 
 static void
@@ -321,6 +385,12 @@ on_destroy (GtkWidget *widget, gpointer user_data)
   if (engine != NULL && w->status_handler != 0)
     g_signal_handler_disconnect (engine, w->status_handler);
   g_clear_handle_id (&w->refresh_id, g_source_remove);
+  /* Answers still on their way are dropped. */
+  g_cancellable_cancel (w->cancellable);
+  g_clear_object (&w->cancellable);
+  if (w->reading != NULL)
+    g_cancellable_cancel (w->reading);
+  g_clear_object (&w->reading);
   g_clear_object (&w->change_store);
   g_clear_object (&w->journal_store);
   if (the_window == w)
@@ -381,6 +451,7 @@ lia_ui_status_window_show (GtkWindow *parent)
   for (guint i = 0; i < G_N_ELEMENTS (journal_titles); i++)
     journal_titles[i] = _ (journal_titles[i]);
   w = g_new0 (StatusWindow, 1);
+  w->cancellable = g_cancellable_new ();
   the_window = w;
   w->window = gtk_window_new (GTK_WINDOW_TOPLEVEL);
   gtk_widget_set_name (w->window, "liaison-status");
