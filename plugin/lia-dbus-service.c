@@ -46,6 +46,8 @@ typedef struct
   guint64 queued_before;
   gint64 deadline;
   guint timeout_id;
+  gboolean track;  /* a Track */
+  gboolean queued; /* its change was seen in the queue */
 } Call;
 
 static const struct
@@ -304,6 +306,28 @@ queue_length (LiaDBusService *self)
   return changes != NULL ? changes->len : 0;
 }
 
+/* A Track whose change was queued and taken by the cycle, and that left
+ * the item unlinked: the engine drops the change of an item the host
+ * cannot find, so without this the caller heard "state none" and nothing
+ * else. A change still in the outbox (offline, retrying) is no failure. */
+static gboolean
+track_dropped (LiaDBusService *self, Call *call, GVariant *item)
+{
+  const char *state = NULL;
+  g_autoptr (GPtrArray) changes = NULL;
+
+  if (!call->track || !call->queued || !g_variant_lookup (item, "state", "&s", &state)
+      || g_strcmp0 (state, lia_link_state_to_string (LIA_LINK_STATE_NONE)) != 0)
+    return FALSE;
+  changes = self->funcs->list_changes (self->plugin, NULL);
+  if (changes == NULL)
+    return FALSE;
+  for (guint i = 0; i < changes->len; i++)
+    if (g_strcmp0 (((LiaCacheChange *) g_ptr_array_index (changes, i))->item_id, call->item_id) == 0)
+      return FALSE;
+  return TRUE;
+}
+
 /* ---- SyncNow ---- */
 
 static void
@@ -335,6 +359,15 @@ sync_done (GObject *source, GAsyncResult *result, gpointer user_data)
 
       if (item == NULL)
         return_error (call->invocation, error);
+      else if (track_dropped (self, call, item))
+        {
+          g_autofree char *message = g_strdup_printf (
+              "\"%s\" was not tracked: the engine found no such item (deleted, or not yet known to the host)",
+              call->item_id);
+
+          g_variant_unref (g_variant_ref_sink (item));
+          return_new_error (call->invocation, LIA_ERROR_NOT_FOUND, message);
+        }
       else
         g_dbus_method_invocation_return_value (call->invocation, g_variant_new ("(@a{sv})", item));
     }
@@ -377,6 +410,7 @@ queued_or_late (gpointer user_data)
   if (queue_length (self) <= call->queued_before && g_get_monotonic_time () < call->deadline)
     return G_SOURCE_CONTINUE;
   call->timeout_id = 0;
+  call->queued = queue_length (self) > call->queued_before;
   self->calls = g_list_remove (self->calls, call);
   start_cycle (call);
   return G_SOURCE_REMOVE;
@@ -444,6 +478,7 @@ link_go (LinkCall *lc)
       return;
     }
   call->deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  call->track = lc->kind == LIA_COMMAND_TRACK;
   self->calls = g_list_prepend (self->calls, call);
   call->timeout_id = g_timeout_add (10, queued_or_late, call);
 }

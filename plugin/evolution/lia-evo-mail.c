@@ -638,6 +638,32 @@ is_local_store (LiaEvoMail *mail)
   return provider != NULL && (provider->flags & CAMEL_PROVIDER_IS_REMOTE) == 0;
 }
 
+/* Refreshes the local folder @f with a scan of its files. Evolution
+ * creates its own local store ("On This Computer") with
+ * need-summary-check off, and then a refresh does not look at the maildir:
+ * a message another program delivered there stays unknown (a Track of it
+ * over D-Bus found nothing). The check is on for this one refresh. */
+static gboolean
+refresh_local (LiaEvoMail *mail, CamelFolder *f, GCancellable *cancellable)
+{
+  static GMutex check_lock;
+  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (mail->store), "need-summary-check");
+  gboolean check = TRUE;
+  gboolean ok;
+
+  if (pspec == NULL || pspec->value_type != G_TYPE_BOOLEAN)
+    return camel_folder_refresh_info_sync (f, cancellable, NULL);
+  g_mutex_lock (&check_lock);
+  g_object_get (mail->store, "need-summary-check", &check, NULL);
+  if (!check)
+    g_object_set (mail->store, "need-summary-check", TRUE, NULL);
+  ok = camel_folder_refresh_info_sync (f, cancellable, NULL);
+  if (!check)
+    g_object_set (mail->store, "need-summary-check", FALSE, NULL);
+  g_mutex_unlock (&check_lock);
+  return ok;
+}
+
 /* Finds the message @item_id names: at its place when the uid there is
  * that message, else wherever a message carries it in its tag (it moved).
  * Returns (transfer full) the folder with *out_uid, or NULL with
@@ -670,8 +696,7 @@ lia_evo_mail_locate (LiaEvoMail *mail, const char *item_id, char **out_uid, Came
      * program) only when refreshed, which Evolution does when the user
      * opens it: an id naming a message not in the summary refreshes it
      * once (a directory scan) before looking further. */
-    if (f != NULL && info == NULL && is_local_store (mail)
-        && camel_folder_refresh_info_sync (f, cancellable, NULL))
+    if (f != NULL && info == NULL && is_local_store (mail) && refresh_local (mail, f, cancellable))
       info = camel_folder_get_message_info (f, uid);
     if (info != NULL)
       {
