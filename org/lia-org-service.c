@@ -934,7 +934,7 @@ email_register_locked (LiaOrgService *service, const LiaOrgCaller *caller, const
   gboolean two = FALSE;
 
   if (!lia_org_store_email_tracker_put (service->store, caller->user_id, lia_crm_record_get_id (stored),
-                                        error))
+                                        lia_crm_record_get_version (stored), error))
     return FALSE;
   if (message_id == NULL)
     return TRUE;
@@ -992,18 +992,21 @@ email_track_same_locked (LiaOrgService *service, const LiaOrgCaller *caller, Lia
   gint64 version = 0;
 
   *out_changed = FALSE;
-  if (!lia_org_store_email_tracker_put (service->store, caller->user_id, lia_crm_record_get_id (same), error))
-    return FALSE;
+  /* The caller gets the email back as it is after this call: its tracker
+   * has seen that version (the other trackers have not). */
   if (regarding == NULL
       || lia_value_equal (regarding, lia_item_get (lia_crm_record_get_item (same), "regarding")))
-    return TRUE;
+    return lia_org_store_email_tracker_put (service->store, caller->user_id, lia_crm_record_get_id (same),
+                                            lia_crm_record_get_version (same), error);
   if (!lia_item_set (lia_crm_record_get_item (same), "regarding", regarding, error)
       || !lia_org_store_counter_next (service->store, "version", &version, error))
     return FALSE;
   lia_crm_record_set_version (same, version);
   lia_crm_record_set_modified_on (same, lia_clock_now (service->clock));
   *out_changed = TRUE;
-  return lia_org_store_record_put (service->store, same, FALSE, error);
+  return lia_org_store_record_put (service->store, same, FALSE, error)
+         && lia_org_store_email_tracker_put (service->store, caller->user_id, lia_crm_record_get_id (same),
+                                             version, error);
 }
 
 LiaCrmRecord *
@@ -1659,7 +1662,8 @@ lia_org_service_email_changes (LiaOrgService *service, const LiaOrgCaller *calle
   if (user == NULL)
     return NULL;
   address = lia_mail_canonical_address (user->email);
-  ids = lia_org_store_email_tracked_since (service->store, caller->user_id, since_version, limit, error);
+  ids =
+      lia_org_store_email_tracked_since (service->store, caller->user_id, since_version, limit, &last, error);
   if (ids == NULL)
     return NULL;
   for (guint i = 0; i < ids->len; i++)
@@ -1671,7 +1675,6 @@ lia_org_service_email_changes (LiaOrgService *service, const LiaOrgCaller *calle
         return NULL;
       if (record == NULL)
         continue;
-      last = MAX (last, lia_crm_record_get_version (record));
       /* R-MAIL-TAGGING: only emails the user is a party to; a
        * distribution list the user is on does not make them one
        * (R-MAIL-DL). */

@@ -113,9 +113,11 @@ GStrv lia_org_service_allocate_tokens (LiaOrgService *service, const LiaOrgCalle
                                        GError **error);
 /* Email tagging (R-MAIL-TAGGING): the live emails @caller tracked and is a
  * party to (by their own address, R-MAIL-DL) whose version passed
- * @since_version, oldest first, at most @limit scanned. @out_last_version
- * is the version to ask from next time (it passes emails scanned but not
- * returned). */
+ * @since_version and the version the caller's own create or track
+ * returned (what the caller made is not sent back to it), oldest first, at
+ * most @limit scanned. @out_last_version is the version to ask from next
+ * time (it passes emails scanned but not returned, and after a short page
+ * every email up to the newest). */
 GPtrArray *lia_org_service_email_changes (LiaOrgService *service, const LiaOrgCaller *caller,
                                           gint64 since_version, guint limit, gint64 *out_last_version,
                                           GError **error);

@@ -95,9 +95,9 @@ typedef struct
   gboolean (*email_message_put) (LiaOrgStore *store, const char *message_id, const char *owner_id,
                                  const char *record_id, GError **error);
   gboolean (*email_tracker_put) (LiaOrgStore *store, const char *user_id, const char *record_id,
-                                 GError **error);
+                                 gint64 seen_version, GError **error);
   GPtrArray *(*email_tracked_since) (LiaOrgStore *store, const char *user_id, gint64 since_version,
-                                     guint limit, GError **error);
+                                     guint limit, gint64 *out_last_version, GError **error);
 } LiaOrgStoreVTable;
 
 struct _LiaOrgStore

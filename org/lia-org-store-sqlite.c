@@ -145,6 +145,12 @@ static const char *const migrations[] = {
   /* 3: R-ROLE-ROAMING, R-ROLE-SECONDARY-NO-NEW: a secondary subscription
    * that asked PrepareSync acts as primary (lia-org-sync.c). */
   "ALTER TABLE subscription ADD COLUMN roaming INTEGER NOT NULL DEFAULT 0;",
+  /* 4: R-MAIL-TAGGING, incremental: the version of the email the tracker's
+   * own request returned to it. The tagging poll skips an email still at
+   * that version (the user has it as it is), so the first poll after a
+   * bulk track of 10,000 does not send the 10,000 back. 0 (trackers of an
+   * older schema): every change is sent, as before. */
+  "ALTER TABLE email_tracker ADD COLUMN seen_version INTEGER NOT NULL DEFAULT 0;",
 };
 
 static gboolean
@@ -807,37 +813,77 @@ sqlite_email_message_put (LiaOrgStore *store, const char *message_id, const char
 }
 
 static gboolean
-sqlite_email_tracker_put (LiaOrgStore *store, const char *user_id, const char *record_id, GError **error)
+sqlite_email_tracker_put (LiaOrgStore *store, const char *user_id, const char *record_id, gint64 seen_version,
+                          GError **error)
 {
-  static const char sql[] = "INSERT OR IGNORE INTO email_tracker (user_id, record_id) VALUES (?1, ?2)";
+  static const char sql[] = "INSERT INTO email_tracker (user_id, record_id, seen_version) VALUES (?1, ?2, ?3)"
+                            " ON CONFLICT (user_id, record_id)"
+                            " DO UPDATE SET seen_version = MAX (seen_version, excluded.seen_version)";
   g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
   if (stmt == NULL)
     return FALSE;
   bind_text (stmt, 1, user_id);
   bind_text (stmt, 2, record_id);
+  sqlite3_bind_int64 (stmt, 3, seen_version);
   return step_done (store, stmt, error);
 }
 
 static GPtrArray *
 sqlite_email_tracked_since (LiaOrgStore *store, const char *user_id, gint64 since_version, guint limit,
-                            GError **error)
+                            gint64 *out_last_version, GError **error)
 {
-  static const char sql[] = "SELECT t.record_id FROM email_tracker t JOIN record r ON r.id = t.record_id"
-                            " WHERE t.user_id = ?1 AND r.version > ?2 AND r.deleted = 0"
+  /* Walks the emails changed since @since_version in version order
+   * (record_entity_version), each looked up in the user's trackers. */
+  static const char sql[] = "SELECT r.id, r.version FROM record r"
+                            " JOIN email_tracker t ON t.user_id = ?1 AND t.record_id = r.id"
+                            " WHERE r.entity = ?4 AND r.version > ?2 AND r.deleted = 0"
+                            " AND r.version > t.seen_version"
                             " ORDER BY r.version LIMIT ?3";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
+  static const char sql_newest[] = "SELECT MAX (version) FROM record WHERE entity = ?1";
   g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  gint64 newest = since_version;
+  gint64 last = since_version;
   int rc;
 
-  if (stmt == NULL)
-    return NULL;
-  bind_text (stmt, 1, user_id);
-  sqlite3_bind_int64 (stmt, 2, since_version);
-  sqlite3_bind_int64 (stmt, 3, limit);
-  while ((rc = step (store, stmt, error)) == 1)
-    g_ptr_array_add (ids, col_dup (stmt, 0));
-  return rc < 0 ? NULL : g_steal_pointer (&ids);
+  /* The newest email version first: writes are serialized (BEGIN
+   * IMMEDIATE) and take their versions in commit order, so every version
+   * up to it is committed when the query below starts. */
+  {
+    g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql_newest, error);
+    if (stmt == NULL)
+      return NULL;
+    sqlite3_bind_int (stmt, 1, (int) LIA_ENTITY_EMAIL);
+    rc = step (store, stmt, error);
+    if (rc < 0)
+      return NULL;
+    if (rc == 1 && sqlite3_column_type (stmt, 0) != SQLITE_NULL)
+      newest = MAX (newest, sqlite3_column_int64 (stmt, 0));
+  }
+  {
+    g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
+    if (stmt == NULL)
+      return NULL;
+    bind_text (stmt, 1, user_id);
+    sqlite3_bind_int64 (stmt, 2, since_version);
+    sqlite3_bind_int64 (stmt, 3, limit);
+    sqlite3_bind_int (stmt, 4, (int) LIA_ENTITY_EMAIL);
+    while ((rc = step (store, stmt, error)) == 1)
+      {
+        g_ptr_array_add (ids, col_dup (stmt, 0));
+        last = MAX (last, sqlite3_column_int64 (stmt, 1));
+      }
+    if (rc < 0)
+      return NULL;
+  }
+  /* A short page considered every email up to the newest: what it skipped
+   * (not tracked by the user, deleted, or as the user last got it) needs
+   * no second look, so the caller's watermark moves past it. */
+  if (ids->len < limit)
+    last = MAX (last, newest);
+  if (out_last_version != NULL)
+    *out_last_version = last;
+  return g_steal_pointer (&ids);
 }
 
 /* Filters -------------------------------------------------------------- */

@@ -393,14 +393,14 @@ lia_org_store_email_message_put (LiaOrgStore *store, const char *message_id, con
 
 gboolean
 lia_org_store_email_tracker_put (LiaOrgStore *store, const char *user_id, const char *record_id,
-                                 GError **error)
+                                 gint64 seen_version, GError **error)
 {
-  return store->vtable->email_tracker_put (store, user_id, record_id, error);
+  return store->vtable->email_tracker_put (store, user_id, record_id, seen_version, error);
 }
 
 GPtrArray *
 lia_org_store_email_tracked_since (LiaOrgStore *store, const char *user_id, gint64 since_version, guint limit,
-                                   GError **error)
+                                   gint64 *out_last_version, GError **error)
 {
-  return store->vtable->email_tracked_since (store, user_id, since_version, limit, error);
+  return store->vtable->email_tracked_since (store, user_id, since_version, limit, out_last_version, error);
 }

@@ -165,12 +165,17 @@ gboolean lia_org_store_email_message_get (LiaOrgStore *store, const char *messag
                                           char **out_record_id, GError **error);
 gboolean lia_org_store_email_message_put (LiaOrgStore *store, const char *message_id, const char *owner_id,
                                           const char *record_id, GError **error);
-/* @user_id tracked @record_id (idempotent). */
+/* @user_id tracked @record_id (idempotent), and its request returned the
+ * email at @seen_version (kept at the highest given). */
 gboolean lia_org_store_email_tracker_put (LiaOrgStore *store, const char *user_id, const char *record_id,
-                                          GError **error);
-/* Ids of live emails @user_id tracked whose version passed @since_version,
- * oldest change first, at most @limit. */
+                                          gint64 seen_version, GError **error);
+/* Ids of live emails @user_id tracked whose version passed both
+ * @since_version and the version the user's own request last returned
+ * (R-MAIL-TAGGING: a change the user has not seen), oldest change first,
+ * at most @limit. *@out_last_version: the version every email up to which
+ * was considered (the newest email's when fewer than @limit came back),
+ * the next call's @since_version. */
 GPtrArray *lia_org_store_email_tracked_since (LiaOrgStore *store, const char *user_id, gint64 since_version,
-                                              guint limit, GError **error);
+                                              guint limit, gint64 *out_last_version, GError **error);
 
 G_END_DECLS

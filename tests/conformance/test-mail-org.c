@@ -314,6 +314,64 @@ test_tagging (CrmFixture *f, gconstpointer data)
 }
 
 static void
+test_tagging_own_tracks (CrmFixture *f, gconstpointer data)
+{
+  const char *const to_bob[] = { "bob@example.org", NULL };
+  g_autofree char *acct_b = make_account (f->root, "Record B");
+  g_autoptr (GPtrArray) made = g_ptr_array_new_with_free_func ((GDestroyNotify) lia_crm_record_free);
+  g_autoptr (GPtrArray) first = NULL;
+  g_autoptr (GPtrArray) second = NULL;
+  g_autoptr (GPtrArray) third = NULL;
+  g_autoptr (GError) error = NULL;
+  gint64 newest = 0, last = 0, last2 = 0, last3 = 0;
+  guint n = 250;
+
+  g_test_summary ("R-MAIL-TAGGING, R-MAIL-BULK: the first tagging poll after a user tracked many emails "
+                  "sends none of them back (the user has them as its creates returned them) and moves "
+                  "its watermark past all of them in one call; a regarding another user sets on one "
+                  "of them afterwards still comes back");
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *msgid = g_strdup_printf ("<own-%u@example.org>", i);
+      g_autoptr (LiaCrmRecord) mail =
+          email (msgid, "alice@example.org", to_bob, "outgoing", LIA_ENTITY_N, NULL);
+      LiaCrmRecord *r = lia_crm_create_sync (f->alice, mail, NULL, NULL, &error);
+      g_assert_no_error (error);
+      newest = MAX (newest, lia_crm_record_get_version (r));
+      g_ptr_array_add (made, r);
+    }
+  /* A limit below the count: without the seen version the poll returned a
+   * full page of alice's own emails. */
+  first = lia_crm_email_changes_sync (f->alice, 0, 200, &last, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (first->len, ==, 0);
+  g_assert_cmpint (last, ==, newest);
+  /* Bob tracks one of them too and sets its regarding (the white paper's
+   * User2): alice's next poll has it, with Record B. */
+  {
+    g_autoptr (LiaValue) b = lia_value_new_reference (LIA_ENTITY_ACCOUNT, acct_b, "Record B");
+    g_autoptr (LiaCrmRecord) again =
+        email ("<own-7@example.org>", "alice@example.org", to_bob, "incoming", LIA_ENTITY_N, NULL);
+    g_autoptr (LiaCrmRecord) r = NULL;
+    lia_item_set (lia_crm_record_get_item (again), "regarding", b, NULL);
+    r = lia_crm_create_sync (f->bob, again, NULL, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (lia_crm_record_get_id (r), ==, lia_crm_record_get_id (made->pdata[7]));
+  }
+  second = lia_crm_email_changes_sync (f->alice, last, 200, &last2, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (second->len, ==, 1);
+  g_assert_cmpstr (lia_crm_record_get_id (second->pdata[0]), ==, lia_crm_record_get_id (made->pdata[7]));
+  g_assert_cmpstr (regarding_id (second->pdata[0]), ==, acct_b);
+  g_assert_cmpint (last2, >, last);
+  /* Bob made that change: his own poll does not send it back to him. */
+  third = lia_crm_email_changes_sync (f->bob, 0, 200, &last3, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (third->len, ==, 0);
+  g_assert_cmpint (last3, ==, last2);
+}
+
+static void
 test_tagging_override (CrmFixture *f, gconstpointer data)
 {
   g_autoptr (GHashTable) settings = NULL;
@@ -383,6 +441,7 @@ main (int argc, char **argv)
       ADD ("R-MAIL-APPROVED/refused", test_approved);
       ADD ("R-MAIL-CORRELATE-TOKEN/allocate", test_tokens);
       ADD ("R-MAIL-TAGGING/party-and-dl", test_tagging);
+      ADD ("R-MAIL-TAGGING/own-tracks-not-returned", test_tagging_own_tracks);
       ADD ("R-SET-TAGGING/org-override", test_tagging_override);
       ADD ("hostile/message-id", test_hostile_email);
 #undef ADD
