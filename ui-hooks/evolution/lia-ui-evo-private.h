@@ -147,7 +147,20 @@ GtkWidget *lia_ui_prefs_page_new (void);
 void lia_ui_mail_reader_register (GTypeModule *module);
 void lia_ui_shell_view_register (GTypeModule *module);
 void lia_ui_comp_editor_register (GTypeModule *module);
+void lia_ui_composer_register (GTypeModule *module);
 void lia_ui_shell_register (GTypeModule *module);
+
+/* The sent copy of a message (lia-ui-sent.c): once the folder
+ * @folder_uri (an Evolution folder URI) holds the message with
+ * @message_id (without angle brackets), @func gets its item and folder
+ * ids on the main context; after @timeout_s, or when the folder cannot be
+ * opened, it gets NULL and @error. Camel's reads run in a worker; nothing
+ * here blocks the main loop. @destroy frees @user_data after @func. */
+typedef void (*LiaUiSentFunc) (const char *item_id, const char *folder_id, const GError *error,
+                               gpointer user_data);
+struct _EMailSession;
+void lia_ui_sent_watch (struct _EMailSession *session, const char *folder_uri, const char *message_id,
+                        guint timeout_s, LiaUiSentFunc func, gpointer user_data, GDestroyNotify destroy);
 
 /* Adds the Liaison actions to @group once, named @prefix + LIA_UI_ACTION_*
  * (@prefix NULL for none). GtkUIManager binds a UI path to the first

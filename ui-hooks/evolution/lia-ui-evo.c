@@ -640,4 +640,5 @@ lia_ui_evo_register_types (GTypeModule *type_module)
   lia_ui_mail_reader_register (type_module);
   lia_ui_shell_view_register (type_module);
   lia_ui_comp_editor_register (type_module);
+  lia_ui_composer_register (type_module);
 }

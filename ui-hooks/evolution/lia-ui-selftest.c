@@ -109,6 +109,7 @@ static const struct
   const char *name;
   LiaUiSelftestPhase run;
 } phases[] = {
+  { "composer", lia_ui_selftest_phase_composer },
   { "end", NULL },
 };
 
