@@ -133,69 +133,157 @@ value_label (const char *text)
   return label;
 }
 
-/* Settings through the plugin (dup_setting / set_setting), read when the
- * page is built and written when the user changes them. */
-static LiaPlugin *
-settings_plugin (const LiaPluginFuncs **out_funcs)
+/* ---- settings through the plugin, off the main loop ----
+ *
+ * The page is built with the defaults, insensitive; one worker call reads
+ * every setting (dup_setting), then the controls show the stored values
+ * and become live. A change is written by set_setting on a worker, one
+ * write after the other in the order the user made them; a refusal shows
+ * in the page's alert bar and the control goes back to its value before
+ * the change. There is one CRM page per process. */
+
+static const char *const setting_keys[] = {
+  LIA_SETTING_PRIMARY_CLIENT, LIA_SETTING_SYNC_AUTOMATIC, LIA_SETTING_SYNC_INTERVAL, LIA_SETTING_ITEM_TYPES,
+  LIA_SETTING_UPDATE_COMPANY, LIA_UI_SETTING_AUTO_TRACK,  LIA_UI_SETTING_TAGGING,
+};
+
+typedef struct
+{
+  GHashTable *controls;      /* key -> GtkWidget (borrowed, alive with the page) */
+  GCancellable *cancellable; /* owned: cancelled when the page goes */
+  gboolean loaded;           /* the stored values are shown */
+  gboolean quiet;            /* the page sets its controls: no writes */
+  gboolean tagging_overridden;
+  GtkWidget *tagging_note;
+  GtkListStore *filters; /* owned */
+  GtkListStore *fields;  /* owned */
+  GtkWidget *org_note;
+} Settings;
+
+static Settings *settings; /* the page's, NULL while it does not exist */
+
+static gboolean
+settings_live (void)
 {
   LiaEvoEngine *engine = lia_ui_engine ();
+  const LiaPluginFuncs *funcs = engine != NULL ? lia_evo_engine_get_funcs (engine) : NULL;
 
-  *out_funcs = engine != NULL ? lia_evo_engine_get_funcs (engine) : NULL;
-  if (*out_funcs != NULL && (*out_funcs)->dup_setting != NULL && (*out_funcs)->set_setting != NULL)
-    return lia_evo_engine_get_plugin (engine);
-  *out_funcs = NULL;
-  return NULL;
-}
-
-static char *
-setting_get (const char *key, const char *fallback)
-{
-  const LiaPluginFuncs *funcs;
-  LiaPlugin *plugin = settings_plugin (&funcs);
-  char *value = plugin != NULL ? funcs->dup_setting (plugin, key, NULL) : NULL;
-
-  return value != NULL ? value : g_strdup (fallback);
+  return funcs != NULL && funcs->dup_setting != NULL && funcs->set_setting != NULL;
 }
 
 /* The page's alert bar: a refusal by the plugin shows there (non-modal,
- * with the plugin's reason) and the control goes back to the stored
- * value. */
+ * with the plugin's reason). */
 static GtkWidget *alert_bar;
 
-static gboolean
-setting_set (GtkWidget *widget, const char *key, const char *value)
+static void
+show_refusal (GtkWidget *widget, const GError *error)
 {
-  const LiaPluginFuncs *funcs;
-  LiaPlugin *plugin = settings_plugin (&funcs);
-  g_autoptr (GError) error = NULL;
+  EAlert *alert = lia_ui_alert_for_error (error);
 
-  if (plugin == NULL)
-    return FALSE;
-  if (!funcs->set_setting (plugin, key, value, &error))
+  if (alert_bar != NULL)
     {
-      EAlert *alert = lia_ui_alert_for_error (error);
-
-      if (alert_bar != NULL)
-        {
-          e_alert_bar_submit_alert (E_ALERT_BAR (alert_bar), alert);
-          gtk_widget_show (alert_bar);
-        }
-      else
-        lia_ui_alert (NULL, GTK_WINDOW (gtk_widget_get_toplevel (widget)), "failed", error->message);
-      g_object_unref (alert);
+      e_alert_bar_submit_alert (E_ALERT_BAR (alert_bar), alert);
+      gtk_widget_show (alert_bar);
     }
-  lia_ui_selftest_log ("setting %s = %s: %s", key, value != NULL ? value : "(default)",
-                       error == NULL ? "ok" : error->message);
-  return error == NULL;
+  else if (widget != NULL)
+    lia_ui_alert (NULL, GTK_WINDOW (gtk_widget_get_toplevel (widget)), "failed", error->message);
+  g_object_unref (alert);
 }
 
-/* Puts @button back without calling the handler again. */
-static void
-check_restore (GtkToggleButton *button, GCallback handler, gpointer data, gboolean active)
+typedef struct
 {
-  g_signal_handlers_block_by_func (button, handler, data);
-  gtk_toggle_button_set_active (button, active);
-  g_signal_handlers_unblock_by_func (button, handler, data);
+  char *key;
+  char *value;
+  GWeakRef widget;
+  gint restore_active; /* a toggle's state before the change, -1 for none */
+  char *restore_id;    /* a combo's id before the change */
+} Write;
+
+static void
+write_free (gpointer data)
+{
+  Write *w = data;
+
+  g_free (w->key);
+  g_free (w->value);
+  g_weak_ref_clear (&w->widget);
+  g_free (w->restore_id);
+  g_free (w);
+}
+
+static GQueue writes = G_QUEUE_INIT;
+static gboolean writing;
+
+static gpointer
+write_setting (LiaPlugin *plugin, const LiaPluginFuncs *funcs, gpointer data, GError **error)
+{
+  const Write *w = data;
+
+  return funcs->set_setting (plugin, w->key, w->value, error) ? GINT_TO_POINTER (TRUE) : NULL;
+}
+
+static void write_next (void);
+
+static void
+write_done (gpointer owner, gpointer result, const GError *error, gpointer user_data)
+{
+  Write *w = user_data; /* freed with the call */
+  g_autoptr (GtkWidget) widget = g_weak_ref_get (&w->widget);
+
+  lia_ui_selftest_log ("setting %s = %s: %s", w->key, w->value != NULL ? w->value : "(default)",
+                       error == NULL ? "ok" : error->message);
+  if (error != NULL && widget != NULL)
+    {
+      show_refusal (widget, error);
+      if (settings != NULL)
+        settings->quiet = TRUE;
+      if (w->restore_active >= 0 && GTK_IS_TOGGLE_BUTTON (widget))
+        gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (widget), w->restore_active);
+      else if (w->restore_id != NULL && GTK_IS_COMBO_BOX (widget))
+        gtk_combo_box_set_active_id (GTK_COMBO_BOX (widget), w->restore_id);
+      if (settings != NULL)
+        settings->quiet = FALSE;
+    }
+  else if (error == NULL && widget != NULL && GTK_IS_COMBO_BOX (widget))
+    g_object_set_data_full (G_OBJECT (widget), "liaison-stored", g_strdup (w->value), g_free);
+  writing = FALSE;
+  write_next ();
+}
+
+static void
+write_next (void)
+{
+  Write *w;
+
+  if (writing || (w = g_queue_pop_head (&writes)) == NULL)
+    return;
+  writing = TRUE;
+  /* No owner, no cancellable: a write the user made completes even when
+   * the page goes away meanwhile. */
+  lia_ui_plugin_call (NULL, NULL, write_setting, w, write_free, NULL, write_done, w);
+}
+
+/* Queues the write of @key = @value from @widget (the user's change). */
+static void
+setting_set (GtkWidget *widget, const char *key, const char *value, gint restore_active,
+             const char *restore_id)
+{
+  Write *w = g_new0 (Write, 1);
+
+  w->key = g_strdup (key);
+  w->value = g_strdup (value);
+  g_weak_ref_init (&w->widget, widget);
+  w->restore_active = restore_active;
+  w->restore_id = g_strdup (restore_id);
+  g_queue_push_tail (&writes, w);
+  write_next ();
+}
+
+/* Whether a handler should write: the user changed a live control. */
+static gboolean
+user_change (void)
+{
+  return settings != NULL && settings->loaded && !settings->quiet;
 }
 
 static void
@@ -203,8 +291,8 @@ on_check_toggled (GtkToggleButton *button, gpointer key)
 {
   gboolean active = gtk_toggle_button_get_active (button);
 
-  if (!setting_set (GTK_WIDGET (button), key, active ? "on" : "off"))
-    check_restore (button, G_CALLBACK (on_check_toggled), key, !active);
+  if (user_change ())
+    setting_set (GTK_WIDGET (button), key, active ? "on" : "off", !active, NULL);
 }
 
 static void
@@ -212,26 +300,25 @@ on_interval_changed (GtkSpinButton *spin, gpointer key)
 {
   g_autofree char *value = g_strdup_printf ("%d", gtk_spin_button_get_value_as_int (spin));
 
-  setting_set (GTK_WIDGET (spin), key, value);
+  if (user_change ())
+    setting_set (GTK_WIDGET (spin), key, value, -1, NULL);
 }
 
-/* An on/off setting of the plugin, live when the plugin has settings;
- * @fallback is the value an unset key means. */
+/* An on/off setting of the plugin; @fallback is the value an unset key
+ * means, shown until the stored value is read. */
 static GtkWidget *
 plugin_check (const char *label, const char *tip, const char *key, const char *fallback)
 {
-  const LiaPluginFuncs *funcs;
-  g_autofree char *value = setting_get (key, fallback);
   GtkWidget *check = gtk_check_button_new_with_mnemonic (label);
   g_autofree char *name = g_strconcat ("liaison-setting-", key, NULL);
 
   gtk_widget_set_name (check, name);
-  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (check), g_strcmp0 (value, "on") == 0);
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (check), g_strcmp0 (fallback, "on") == 0);
+  g_object_set_data (G_OBJECT (check), "liaison-fallback", (gpointer) fallback);
   gtk_widget_set_tooltip_text (check, tip);
-  if (settings_plugin (&funcs) == NULL)
-    gtk_widget_set_sensitive (check, FALSE);
-  else
-    g_signal_connect (check, "toggled", G_CALLBACK (on_check_toggled), (gpointer) key);
+  gtk_widget_set_sensitive (check, FALSE);
+  g_hash_table_insert (settings->controls, (gpointer) key, check);
+  g_signal_connect (check, "toggled", G_CALLBACK (on_check_toggled), (gpointer) key);
   return check;
 }
 
@@ -259,35 +346,43 @@ item_types_has (const char *list, const char *name)
   return FALSE;
 }
 
+static GtkWidget *
+item_type_check (GtkWidget *box, const char *type)
+{
+  g_autofree char *name = g_strconcat ("liaison-item-type-", type, NULL);
+  g_autoptr (GList) children = gtk_container_get_children (GTK_CONTAINER (box));
+
+  for (GList *l = children; l != NULL; l = l->next)
+    {
+      GtkWidget *check = GTK_IS_BIN (l->data) ? gtk_bin_get_child (l->data) : l->data;
+
+      if (GTK_IS_TOGGLE_BUTTON (check) && g_str_equal (gtk_widget_get_name (check), name))
+        return check;
+    }
+  return NULL;
+}
+
 static void
 on_item_type_toggled (GtkToggleButton *button, gpointer box)
 {
   g_autoptr (GString) list = g_string_new ("");
-  g_autoptr (GList) children = gtk_container_get_children (GTK_CONTAINER (box));
 
+  if (!user_change ())
+    return;
   for (guint i = 0; i < G_N_ELEMENTS (item_types); i++)
     {
-      g_autofree char *name = g_strconcat ("liaison-item-type-", item_types[i].name, NULL);
+      GtkWidget *check = item_type_check (box, item_types[i].name);
 
-      for (GList *l = children; l != NULL; l = l->next)
-        {
-          GtkWidget *check = GTK_IS_BIN (l->data) ? gtk_bin_get_child (l->data) : l->data;
-
-          if (GTK_IS_TOGGLE_BUTTON (check) && g_str_equal (gtk_widget_get_name (check), name)
-              && gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (check)))
-            g_string_append_printf (list, "%s%s", list->len > 0 ? "," : "", item_types[i].name);
-        }
+      if (check != NULL && gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (check)))
+        g_string_append_printf (list, "%s%s", list->len > 0 ? "," : "", item_types[i].name);
     }
-  if (!setting_set (GTK_WIDGET (button), LIA_SETTING_ITEM_TYPES, list->str))
-    check_restore (button, G_CALLBACK (on_item_type_toggled), box, !gtk_toggle_button_get_active (button));
+  setting_set (GTK_WIDGET (button), LIA_SETTING_ITEM_TYPES, list->str, !gtk_toggle_button_get_active (button),
+               NULL);
 }
 
 static GtkWidget *
 item_types_box (void)
 {
-  const LiaPluginFuncs *funcs;
-  gboolean live = settings_plugin (&funcs) != NULL;
-  g_autofree char *value = live ? setting_get (LIA_SETTING_ITEM_TYPES, NULL) : NULL;
   GtkWidget *box = gtk_flow_box_new ();
 
   gtk_widget_set_name (box, "liaison-item-types");
@@ -298,14 +393,14 @@ item_types_box (void)
       g_autofree char *name = g_strconcat ("liaison-item-type-", item_types[i].name, NULL);
 
       gtk_widget_set_name (check, name);
-      gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (check), item_types_has (value, item_types[i].name));
+      gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (check), TRUE);
       gtk_widget_set_tooltip_text (check, _ ("R-SET-ITEMTYPES: changes of unchecked types stay in the CRM "
                                              "until the type is checked again"));
-      gtk_widget_set_sensitive (check, live);
-      if (live)
-        g_signal_connect (check, "toggled", G_CALLBACK (on_item_type_toggled), box);
+      gtk_widget_set_sensitive (check, FALSE);
+      g_signal_connect (check, "toggled", G_CALLBACK (on_item_type_toggled), box);
       gtk_container_add (GTK_CONTAINER (box), check);
     }
+  g_hash_table_insert (settings->controls, (gpointer) LIA_SETTING_ITEM_TYPES, box);
   return box;
 }
 
@@ -314,22 +409,16 @@ static void
 on_auto_track_changed (GtkComboBox *combo, gpointer user_data)
 {
   const char *id = gtk_combo_box_get_active_id (combo);
-  g_autofree char *stored = NULL;
 
-  if (id == NULL || setting_set (GTK_WIDGET (combo), LIA_UI_SETTING_AUTO_TRACK, id))
-    return;
-  stored = setting_get (LIA_UI_SETTING_AUTO_TRACK, "response");
-  g_signal_handlers_block_by_func (combo, on_auto_track_changed, user_data);
-  gtk_combo_box_set_active_id (combo, stored);
-  g_signal_handlers_unblock_by_func (combo, on_auto_track_changed, user_data);
+  if (id != NULL && user_change ())
+    setting_set (GTK_WIDGET (combo), LIA_UI_SETTING_AUTO_TRACK, id, -1,
+                 g_object_get_data (G_OBJECT (combo), "liaison-stored"));
 }
 
 static GtkWidget *
 auto_track_combo (void)
 {
-  const LiaPluginFuncs *funcs;
   GtkWidget *combo = gtk_combo_box_text_new ();
-  g_autofree char *value = setting_get (LIA_UI_SETTING_AUTO_TRACK, "response");
 
   gtk_widget_set_name (combo, "liaison-setting-" LIA_UI_SETTING_AUTO_TRACK);
   gtk_combo_box_text_append (GTK_COMBO_BOX_TEXT (combo), "none", _ ("no email"));
@@ -339,15 +428,284 @@ auto_track_combo (void)
   gtk_combo_box_text_append (GTK_COMBO_BOX_TEXT (combo), "email-enabled",
                              _ ("email from records with an email address in the CRM"));
   gtk_combo_box_text_append (GTK_COMBO_BOX_TEXT (combo), "all", _ ("all incoming email"));
-  if (!gtk_combo_box_set_active_id (GTK_COMBO_BOX (combo), value))
-    gtk_combo_box_set_active_id (GTK_COMBO_BOX (combo), "response");
+  gtk_combo_box_set_active_id (GTK_COMBO_BOX (combo), "response");
   gtk_widget_set_tooltip_text (combo, _ ("R-SET-AUTOTRACK: which incoming email in the Inbox is tracked "
                                          "automatically at the next synchronization"));
-  if (settings_plugin (&funcs) == NULL)
-    gtk_widget_set_sensitive (combo, FALSE);
-  else
-    g_signal_connect (combo, "changed", G_CALLBACK (on_auto_track_changed), NULL);
+  gtk_widget_set_sensitive (combo, FALSE);
+  g_hash_table_insert (settings->controls, (gpointer) LIA_UI_SETTING_AUTO_TRACK, combo);
+  g_signal_connect (combo, "changed", G_CALLBACK (on_auto_track_changed), NULL);
   return combo;
+}
+
+static gpointer
+read_settings (LiaPlugin *plugin, const LiaPluginFuncs *funcs, gpointer data, GError **error)
+{
+  g_autoptr (GHashTable) values = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+
+  for (guint i = 0; i < G_N_ELEMENTS (setting_keys); i++)
+    {
+      g_autoptr (GError) local = NULL;
+      char *value = funcs->dup_setting (plugin, setting_keys[i], &local);
+
+      if (local != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return NULL;
+        }
+      if (value != NULL)
+        g_hash_table_insert (values, (gpointer) setting_keys[i], value);
+    }
+  return g_steal_pointer (&values);
+}
+
+/* R-SET-TAGGING: the org's override wins; the switch shows it, fixed. */
+static void
+apply_tagging_override (const char *override)
+{
+  GtkWidget *check = g_hash_table_lookup (settings->controls, LIA_UI_SETTING_TAGGING);
+
+  settings->tagging_overridden = override != NULL;
+  if (override == NULL || check == NULL)
+    return;
+  settings->quiet = TRUE;
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (check), g_str_equal (override, "on"));
+  settings->quiet = FALSE;
+  gtk_widget_set_sensitive (check, FALSE);
+  gtk_label_set_text (
+      GTK_LABEL (settings->tagging_note),
+      g_str_equal (override, "on")
+          ? _ ("Your organization tags tracked email for everyone; this cannot be changed here.")
+          : _ ("Your organization has turned email tagging off for everyone; this cannot be "
+               "changed here."));
+  gtk_widget_show (settings->tagging_note);
+}
+
+static void
+settings_read (gpointer owner, gpointer result, const GError *error, gpointer user_data)
+{
+  g_autoptr (GHashTable) values = result;
+  GHashTableIter iter;
+  gpointer key, widget;
+
+  if (settings == NULL)
+    return;
+  if (values == NULL)
+    {
+      lia_ui_selftest_log ("preferences: settings not read: %s", error != NULL ? error->message : "");
+      if (error != NULL)
+        show_refusal (NULL, error);
+      return;
+    }
+  settings->quiet = TRUE;
+  g_hash_table_iter_init (&iter, settings->controls);
+  while (g_hash_table_iter_next (&iter, &key, &widget))
+    {
+      const char *value = g_hash_table_lookup (values, key);
+
+      if (g_str_equal (key, LIA_SETTING_ITEM_TYPES))
+        for (guint i = 0; i < G_N_ELEMENTS (item_types); i++)
+          {
+            GtkWidget *check = item_type_check (widget, item_types[i].name);
+
+            if (check != NULL)
+              {
+                gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (check),
+                                              item_types_has (value, item_types[i].name));
+                gtk_widget_set_sensitive (check, TRUE);
+              }
+          }
+      else if (GTK_IS_SPIN_BUTTON (widget))
+        gtk_spin_button_set_value (GTK_SPIN_BUTTON (widget),
+                                   g_ascii_strtod (value != NULL ? value : "15", NULL));
+      else if (GTK_IS_COMBO_BOX (widget))
+        {
+          if (value == NULL || !gtk_combo_box_set_active_id (GTK_COMBO_BOX (widget), value))
+            gtk_combo_box_set_active_id (GTK_COMBO_BOX (widget), "response");
+          g_object_set_data_full (G_OBJECT (widget), "liaison-stored",
+                                  g_strdup (gtk_combo_box_get_active_id (GTK_COMBO_BOX (widget))), g_free);
+        }
+      else if (GTK_IS_TOGGLE_BUTTON (widget)
+               && !(g_str_equal (key, LIA_UI_SETTING_TAGGING) && settings->tagging_overridden))
+        gtk_toggle_button_set_active (
+            GTK_TOGGLE_BUTTON (widget),
+            g_strcmp0 (value != NULL ? value : g_object_get_data (widget, "liaison-fallback"), "on") == 0);
+      if (!GTK_IS_FLOW_BOX (widget))
+        gtk_widget_set_sensitive (
+            widget, !(g_str_equal (key, LIA_UI_SETTING_TAGGING) && settings->tagging_overridden));
+    }
+  settings->quiet = FALSE;
+  settings->loaded = TRUE;
+  lia_ui_selftest_log ("preferences: %u settings read", g_hash_table_size (values));
+}
+
+/* ---- what the org decides, read-only ---- */
+
+enum
+{
+  FILTER_ENTITY,
+  FILTER_NAME,
+  FILTER_BY,
+  FILTER_ENABLED,
+  FILTER_XML,
+  FILTER_N
+};
+
+enum
+{
+  FIELD_ENTITY,
+  FIELD_LABEL,
+  FIELD_CRM,
+  FIELD_DIRECTION,
+  FIELD_ACCESS,
+  FIELD_N
+};
+
+static const char *
+entity_label_of (const char *name)
+{
+  LiaEntity entity;
+
+  return lia_entity_from_string (name, &entity) ? lia_ui_entity_label (entity) : name;
+}
+
+static const char *
+direction_label (LiaDirection direction)
+{
+  switch (direction)
+    {
+    case LIA_DIRECTION_BOTH:
+      return _ ("both ways");
+    case LIA_DIRECTION_TO_CRM:
+      return _ ("to CRM only");
+    case LIA_DIRECTION_TO_HOST:
+      return _ ("from CRM only");
+    default:
+      return _ ("not synchronized");
+    }
+}
+
+static void
+org_info_read (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  const LiaPluginFuncs *funcs = user_data;
+  LiaEvoEngine *engine = lia_ui_engine ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) info = NULL;
+  g_autoptr (GVariant) filters = NULL;
+  g_autoptr (GVariant) fields = NULL;
+  const char *tagging = NULL;
+  GVariantIter iter;
+  const char *entity, *name, *xml, *label, *crm;
+  gboolean system, enabled, can_read, can_update;
+  guint32 direction;
+
+  info = funcs->org_info_finish (engine != NULL ? lia_evo_engine_get_plugin (engine) : NULL, result, &error);
+  /* The page went away meanwhile. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || settings == NULL)
+    return;
+  if (info == NULL)
+    {
+      g_autofree char *text =
+          g_strdup_printf (_ ("What the org decides cannot be read now: %s"), error->message);
+
+      gtk_label_set_text (GTK_LABEL (settings->org_note), text);
+      gtk_widget_show (settings->org_note);
+      lia_ui_selftest_log ("preferences: org information not read: %s", error->message);
+      return;
+    }
+  g_variant_lookup (info, "tagging-override", "&s", &tagging);
+  apply_tagging_override (tagging);
+  filters = g_variant_lookup_value (info, "filters", G_VARIANT_TYPE ("a(sssbb)"));
+  if (filters != NULL)
+    {
+      g_variant_iter_init (&iter, filters);
+      while (g_variant_iter_next (&iter, "(&s&s&sbb)", &entity, &name, &xml, &system, &enabled))
+        gtk_list_store_insert_with_values (settings->filters, NULL, -1, FILTER_ENTITY,
+                                           entity_label_of (entity), FILTER_NAME, name, FILTER_BY,
+                                           system ? _ ("your organization") : _ ("you"), FILTER_ENABLED,
+                                           enabled ? _ ("yes") : _ ("no"), FILTER_XML, xml, -1);
+    }
+  fields = g_variant_lookup_value (info, "fields", G_VARIANT_TYPE ("a(ssssubb)"));
+  if (fields != NULL)
+    {
+      g_variant_iter_init (&iter, fields);
+      while (g_variant_iter_next (&iter, "(&s&s&s&subb)", &entity, &name, &label, &crm, &direction, &can_read,
+                                  &can_update))
+        gtk_list_store_insert_with_values (settings->fields, NULL, -1, FIELD_ENTITY, entity_label_of (entity),
+                                           FIELD_LABEL, label, FIELD_CRM,
+                                           *crm != '\0' ? crm : _ ("(computed here)"), FIELD_DIRECTION,
+                                           direction_label ((LiaDirection) direction), FIELD_ACCESS,
+                                           !can_read     ? _ ("hidden from you")
+                                           : !can_update ? _ ("read-only for you")
+                                                         : "",
+                                           -1);
+    }
+  lia_ui_selftest_log ("preferences: org information: %d filters, %d fields, tagging override %s",
+                       gtk_tree_model_iter_n_children (GTK_TREE_MODEL (settings->filters), NULL),
+                       gtk_tree_model_iter_n_children (GTK_TREE_MODEL (settings->fields), NULL),
+                       tagging != NULL ? tagging : "none");
+}
+
+static GtkWidget *
+list_view (GtkListStore *store, const char *name, const char *const *titles, guint n, gint tooltip_column)
+{
+  GtkWidget *view = gtk_tree_view_new_with_model (GTK_TREE_MODEL (store));
+  GtkWidget *scrolled = gtk_scrolled_window_new (NULL, NULL);
+
+  gtk_widget_set_name (view, name);
+  for (guint i = 0; i < n; i++)
+    {
+      GtkTreeViewColumn *column = gtk_tree_view_column_new_with_attributes (
+          _ (titles[i]), gtk_cell_renderer_text_new (), "text", i, NULL);
+
+      gtk_tree_view_column_set_resizable (column, TRUE);
+      gtk_tree_view_append_column (GTK_TREE_VIEW (view), column);
+    }
+  if (tooltip_column >= 0)
+    gtk_tree_view_set_tooltip_column (GTK_TREE_VIEW (view), tooltip_column);
+  gtk_scrolled_window_set_shadow_type (GTK_SCROLLED_WINDOW (scrolled), GTK_SHADOW_IN);
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scrolled), GTK_POLICY_AUTOMATIC, GTK_POLICY_AUTOMATIC);
+  gtk_scrolled_window_set_min_content_height (GTK_SCROLLED_WINDOW (scrolled), 120);
+  gtk_widget_set_hexpand (scrolled, TRUE);
+  gtk_container_add (GTK_CONTAINER (scrolled), view);
+  return scrolled;
+}
+
+static void
+on_page_destroy (GtkWidget *grid, gpointer user_data)
+{
+  Settings *s = user_data;
+
+  g_cancellable_cancel (s->cancellable);
+  g_clear_object (&s->cancellable);
+  g_clear_object (&s->filters);
+  g_clear_object (&s->fields);
+  g_hash_table_unref (s->controls);
+  if (settings == s)
+    settings = NULL;
+  g_free (s);
+}
+
+/* Starts reading the settings and what the org decides (both off the main
+ * loop). */
+static void
+settings_start (GtkWidget *grid)
+{
+  LiaEvoEngine *engine = lia_ui_engine ();
+  const LiaPluginFuncs *funcs = engine != NULL ? lia_evo_engine_get_funcs (engine) : NULL;
+  LiaPlugin *plugin = engine != NULL ? lia_evo_engine_get_plugin (engine) : NULL;
+
+  if (settings_live ())
+    lia_ui_plugin_call (grid, settings->cancellable, read_settings, NULL, NULL,
+                        (GDestroyNotify) g_hash_table_unref, settings_read, NULL);
+  if (plugin != NULL && funcs->org_info_async != NULL && funcs->org_info_finish != NULL)
+    funcs->org_info_async (plugin, settings->cancellable, org_info_read, (gpointer) funcs);
+  else
+    {
+      gtk_label_set_text (GTK_LABEL (settings->org_note),
+                          _ ("The sync filters and fields show once Liaison runs in this Evolution."));
+      gtk_widget_show (settings->org_note);
+    }
 }
 
 GtkWidget *
@@ -363,7 +721,13 @@ lia_ui_prefs_page_new (void)
 
   page->org = g_strdup (profile.org);
   page->user = g_strdup (profile.user);
+  if (settings != NULL)
+    g_warning ("a second Liaison preferences page: only the last one is live");
+  settings = g_new0 (Settings, 1);
+  settings->controls = g_hash_table_new (g_str_hash, g_str_equal);
+  settings->cancellable = g_cancellable_new ();
   grid = gtk_grid_new ();
+  g_signal_connect (grid, "destroy", G_CALLBACK (on_page_destroy), settings);
   gtk_widget_set_name (grid, "liaison-preferences");
   gtk_container_set_border_width (GTK_CONTAINER (grid), 12);
   gtk_grid_set_row_spacing (GTK_GRID (grid), 6);
@@ -423,18 +787,13 @@ lia_ui_prefs_page_new (void)
                                     LIA_SETTING_SYNC_AUTOMATIC, "on"),
                       FALSE, FALSE, 0);
   interval = gtk_spin_button_new_with_range (1, 24 * 60, 1);
-  {
-    const LiaPluginFuncs *funcs;
-    g_autofree char *minutes = setting_get (LIA_SETTING_SYNC_INTERVAL, "15");
-
-    gtk_spin_button_set_value (GTK_SPIN_BUTTON (interval), g_ascii_strtod (minutes, NULL));
-    gtk_widget_set_tooltip_text (interval, _ ("R-SET-INTERVAL: the org's minimum interval still applies"));
-    if (settings_plugin (&funcs) == NULL)
-      gtk_widget_set_sensitive (interval, FALSE);
-    else
-      g_signal_connect (interval, "value-changed", G_CALLBACK (on_interval_changed),
-                        (gpointer) LIA_SETTING_SYNC_INTERVAL);
-  }
+  gtk_widget_set_name (interval, "liaison-setting-" LIA_SETTING_SYNC_INTERVAL);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (interval), 15);
+  gtk_widget_set_tooltip_text (interval, _ ("R-SET-INTERVAL: the org's minimum interval still applies"));
+  gtk_widget_set_sensitive (interval, FALSE);
+  g_hash_table_insert (settings->controls, (gpointer) LIA_SETTING_SYNC_INTERVAL, interval);
+  g_signal_connect (interval, "value-changed", G_CALLBACK (on_interval_changed),
+                    (gpointer) LIA_SETTING_SYNC_INTERVAL);
   gtk_box_pack_start (GTK_BOX (box), interval, FALSE, FALSE, 0);
   gtk_box_pack_start (GTK_BOX (box), gtk_label_new (_ ("minutes")), FALSE, FALSE, 0);
   gtk_grid_attach (GTK_GRID (grid), box, 0, row++, 3, 1);
@@ -458,14 +817,46 @@ lia_ui_prefs_page_new (void)
                                     "setting wins when it has one"),
                                  LIA_UI_SETTING_TAGGING, "on"),
                    0, row++, 3, 1);
+  settings->tagging_note = wrapped_label ("");
+  gtk_widget_set_name (settings->tagging_note, "liaison-tagging-note");
+  gtk_widget_set_no_show_all (settings->tagging_note, TRUE);
+  gtk_widget_set_margin_start (settings->tagging_note, 24);
+  gtk_grid_attach (GTK_GRID (grid), settings->tagging_note, 0, row++, 3, 1);
 
-  gtk_grid_attach (GTK_GRID (grid), heading (_ ("Filters and fields")), 0, row++, 3, 1);
-  gtk_grid_attach (
-      GTK_GRID (grid),
-      wrapped_label (_ ("The org's sync filters and the synchronized fields with their directions are "
-                        "listed by “liaison status” and “liaison-org filter list”.")),
-      0, row++, 3, 1);
+  /* Read-only: what the org decides for this user. */
+  gtk_grid_attach (GTK_GRID (grid), heading (_ ("Sync filters")), 0, row++, 3, 1);
+  gtk_grid_attach (GTK_GRID (grid),
+                   wrapped_label (_ ("The CRM records these filters select come to Evolution. Your "
+                                     "organization's filters apply to everyone; yours are changed with "
+                                     "“liaison-org filter”. Hover a filter for its conditions.")),
+                   0, row++, 3, 1);
+  {
+    static const char *const titles[] = { N_ ("Type"), N_ ("Filter"), N_ ("Set by"), N_ ("Enabled") };
+
+    settings->filters = gtk_list_store_new (FILTER_N, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING,
+                                            G_TYPE_STRING, G_TYPE_STRING);
+    gtk_grid_attach (
+        GTK_GRID (grid),
+        list_view (settings->filters, "liaison-filters", titles, G_N_ELEMENTS (titles), FILTER_XML), 0, row++,
+        3, 1);
+  }
+  gtk_grid_attach (GTK_GRID (grid), heading (_ ("Synchronized fields")), 0, row++, 3, 1);
+  {
+    static const char *const titles[] = { N_ ("Type"), N_ ("Field"), N_ ("CRM field"), N_ ("Direction"),
+                                          N_ ("Access") };
+
+    settings->fields = gtk_list_store_new (FIELD_N, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING,
+                                           G_TYPE_STRING, G_TYPE_STRING);
+    gtk_grid_attach (GTK_GRID (grid),
+                     list_view (settings->fields, "liaison-fields", titles, G_N_ELEMENTS (titles), -1), 0,
+                     row++, 3, 1);
+  }
+  settings->org_note = wrapped_label ("");
+  gtk_widget_set_name (settings->org_note, "liaison-org-note");
+  gtk_widget_set_no_show_all (settings->org_note, TRUE);
+  gtk_grid_attach (GTK_GRID (grid), settings->org_note, 0, row++, 3, 1);
   gtk_widget_show_all (grid);
+  settings_start (grid);
   lia_ui_selftest_log ("preferences page built (profile %s)", have_profile ? "found" : "missing");
   return grid;
 }

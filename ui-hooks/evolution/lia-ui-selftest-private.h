@@ -33,6 +33,10 @@ GtkWidget *lia_ui_selftest_find_named (GtkWidget *widget, const char *name);
 /* The engine is scanning, uploading, downloading or starting. */
 gboolean lia_ui_selftest_engine_busy (void);
 
+/* Phase (lia-ui-selftest-prefs.c): the CRM page's read-only org view and a
+ * secondary client's Track (R-ROLE-SECONDARY-NO-NEW). */
+LiaUiPhaseResult lia_ui_selftest_phase_prefs (guint step, guint waited);
+
 /* Phase (lia-ui-selftest-composer.c): the mail composer's Track in CRM
  * When Sent (R-IMM-DRAFT, R-MAIL-CORRELATE-TOKEN, R-IMM-OUTGOING-ASYNC). */
 LiaUiPhaseResult lia_ui_selftest_phase_composer (guint step, guint waited);

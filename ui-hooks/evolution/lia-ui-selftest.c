@@ -110,6 +110,7 @@ static const struct
   LiaUiSelftestPhase run;
 } phases[] = {
   { "composer", lia_ui_selftest_phase_composer },
+  { "prefs", lia_ui_selftest_phase_prefs },
   { "end", NULL },
 };
 
@@ -600,6 +601,8 @@ check_preferences (GtkWidget *window)
 
   if (page == NULL)
     return;
+  /* The page reads the stored values off the main loop. */
+  lia_ui_plugin_calls_wait (5000);
   toggle_named (page, "liaison-item-type-task");
   types = plugin_setting (LIA_SETTING_ITEM_TYPES);
   lia_ui_selftest_check (g_strcmp0 (types, "contact,appointment,phonecall,letter,fax") == 0,
