@@ -242,11 +242,19 @@ typedef struct
  * @create_item_finish: the new item's id
  * @delete_item: starts deleting an item
  * @delete_item_finish: whether it was deleted (%LIA_ERROR_NOT_FOUND if gone)
+ * @dup_scan_folders: (nullable) the folders of @store the scanner reads
+ *   for @entity besides its default folder (R-DET-SCAN-STARTUP): for email
+ *   the Sent folder, whose marked messages are promoted like the Inbox's; a
+ *   %NULL-terminated array of folder ids, or %NULL for none. Called from
+ *   the engine's worker at each cycle: no I/O and thread-safe. Appended
+ *   and optional: a host that leaves it %NULL has its default folders
+ *   scanned alone. The engine adds the mail folders the user tracks
+ *   (R-MAIL-FOLDER) itself.
  *
  * The functions a host adapter implements. @host is the adapter's own
  * pointer given at load. Each _finish runs in the callback of its start
  * call; all of them run on the host's main context. Every function is
- * required.
+ * required, except the appended @dup_scan_folders.
  */
 typedef struct
 {
@@ -276,6 +284,8 @@ typedef struct
   void (*delete_item) (gpointer host, const char *store, const char *item_id, GCancellable *cancellable,
                        GAsyncReadyCallback callback, gpointer user_data);
   gboolean (*delete_item_finish) (gpointer host, GAsyncResult *result, GError **error);
+
+  char **(*dup_scan_folders) (gpointer host, const char *store, LiaEntity entity);
 } LiaHostVTable;
 
 /**

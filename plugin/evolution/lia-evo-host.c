@@ -1134,6 +1134,27 @@ vt_delete_item (gpointer h, const char *store, const char *item_id, GCancellable
   g_task_run_in_thread (task, delete_item_thread);
 }
 
+/* Any thread (lia-host.h): the mail adapter keeps its folders under its
+ * lock. A message marked while no engine ran may lie in Sent as well as
+ * in the Inbox (R-DET-SCAN-STARTUP); never Drafts, whose marks wait for
+ * the send (R-IMM-DRAFT). */
+static char **
+vt_dup_scan_folders (gpointer h, const char *store, LiaEntity entity)
+{
+  LiaEvoHost *host = h;
+  char *sent;
+  char **folders;
+
+  if (g_strcmp0 (store, LIA_EVO_STORE) != 0 || entity != LIA_ENTITY_EMAIL || host->mail == NULL)
+    return NULL;
+  sent = lia_evo_mail_dup_folder (host->mail, LIA_EVO_MAIL_SENT);
+  if (sent == NULL)
+    return NULL;
+  folders = g_new0 (char *, 2);
+  folders[0] = sent;
+  return folders;
+}
+
 static const LiaHostVTable evo_vtable = {
   .abi_version = LIA_HOST_ABI_VERSION,
   .dup_primary_store = vt_dup_primary_store,
@@ -1148,6 +1169,7 @@ static const LiaHostVTable evo_vtable = {
   .create_item_finish = vt_create_item_finish,
   .delete_item = vt_delete_item,
   .delete_item_finish = vt_bool_finish,
+  .dup_scan_folders = vt_dup_scan_folders,
 };
 
 const LiaHostVTable *

@@ -1805,6 +1805,70 @@ test_engine_scan_startup (Fx *fx, gconstpointer data)
   g_assert_null (other->props.crm_id);
 }
 
+static void
+test_engine_scan_startup_folders (Fx *fx, gconstpointer data)
+{
+  g_autofree char *s_uid = NULL;
+  g_autofree char *s_id = NULL;
+  g_autofree char *a_uid = NULL;
+  g_autofree char *a_id = NULL;
+  g_autofree char *n_uid = NULL;
+  g_autofree char *n_id = NULL;
+  g_autofree char *archive = NULL;
+  g_autoptr (GError) error = NULL;
+  g_auto (LiaHostProps) marked = { 0 };
+  g_autoptr (LiaHostItem) sent = NULL;
+  g_autoptr (LiaHostItem) filed = NULL;
+  g_autoptr (LiaHostItem) other = NULL;
+  g_autoptr (LiaCrmRecord) rec = NULL;
+
+  g_test_summary ("R-DET-SCAN-STARTUP beyond the Inbox: a message marked while no engine ran in Sent (the "
+                  "folder the host names for the scan) and one in a folder the user tracks (R-MAIL-FOLDER) "
+                  "are found by the startup scan and tracked; an unmarked neighbour in Sent is left "
+                  "alone");
+  if (fx->mail == NULL)
+    return;
+  s_uid = append (fx, SENT, sent1);
+  s_id = id_in (SENT, s_uid);
+  a_uid = append (fx, "Archive", m3);
+  a_id = id_in ("Archive", a_uid);
+  n_uid = append (fx, SENT, m5);
+  n_id = id_in (SENT, n_uid);
+  archive = lia_evo_mail_folder_id (STORE_UID, "Archive");
+  /* A first run tracks the Archive folder, leaves its watermarks, stops. */
+  engine_start (fx);
+  engine_sync (fx);
+  g_assert_true (lia_plugin_internal_funcs ()->set_folder_tracked (fx->plugin, LIA_EVO_STORE, archive, TRUE,
+                                                                   NULL, NULL, &error));
+  g_assert_no_error (error);
+  engine_sync (fx);
+  fx_close (fx);
+  /* No engine, no watch: the marks are property writes on the messages. */
+  g_assert_true (fx_open (fx));
+  lia_host_props_set (&marked, LIA_HOST_PROP_LINK_STATE, "1");
+  write_ok (fx, s_id, &marked);
+  write_ok (fx, a_id, &marked);
+  fx_close (fx);
+  /* A new process: the startup scan finds both. */
+  g_assert_true (fx_open (fx));
+  engine_start (fx);
+  engine_sync (fx);
+  sent = host_read_ok (fx, s_id);
+  g_assert_cmpint (sent->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+  g_assert_nonnull (sent->props.crm_id);
+  rec = crm_email (fx, sent->props.crm_id);
+  g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (rec), "message-id"), ==, "<s1@example.org>");
+  filed = host_read_ok (fx, a_id);
+  g_assert_cmpint (filed->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+  g_assert_nonnull (filed->props.crm_id);
+  g_clear_pointer (&rec, lia_crm_record_free);
+  rec = crm_email (fx, filed->props.crm_id);
+  g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (rec), "message-id"), ==, "<m3@example.com>");
+  other = host_read_ok (fx, n_id);
+  g_assert_cmpint (other->props.link_state, ==, LIA_LINK_STATE_NONE);
+  g_assert_null (other->props.crm_id);
+}
+
 static char *
 crm_account (Fx *fx, const char *name)
 {
@@ -2355,6 +2419,8 @@ main (int argc, char **argv)
   ADD ("/evolution-mail/notify/mail-folder-cache-hook", test_watch_folder_hook);
   ADD ("/evolution-mail/engine/R-MAIL-TRACK", test_engine_track);
   ADD ("/evolution-mail/engine/R-DET-SCAN-STARTUP-marked-offline", test_engine_scan_startup);
+  ADD ("/evolution-mail/engine/R-DET-SCAN-STARTUP-R-MAIL-FOLDER-marked-offline-sent-and-tracked",
+       test_engine_scan_startup_folders);
   ADD ("/evolution-mail/engine/R-MARK-REGARDING", test_engine_regarding);
   ADD ("/evolution-mail/engine/R-DEL-OUT-EMAIL-untrack", test_engine_untrack);
   ADD ("/evolution-mail/engine/R-DEL-OUT-EMAIL-host-delete", test_engine_host_delete);
