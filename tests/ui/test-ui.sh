@@ -11,7 +11,8 @@
 # keeps the screenshots in BUILD/meson-logs/ui/, prints the main-loop
 # latency measured during a sync, and checks that no process outlives it.
 # Rules: R-MARK-TRACK, R-IMM-TRACK-EXPL, R-IMM-REGARDING-EXPL,
-# R-IMM-BACKGROUND, R-OFF-STATUS.
+# R-IMM-BACKGROUND, R-OFF-STATUS, R-MAIL-FOLDER, R-IMM-TRACK-INSP,
+# R-IMM-UNTRACK-INSP.
 #   test-ui.sh BUILD-ROOT MODULE.so PLUGIN.so LIAISON LIAISON-ORG LIAISON-SERVER LIBLIAISON.so LIAISON-EDS-DEMO
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -232,6 +233,10 @@ export LIAISON_UI_SELFTEST=1 LIAISON_UI_SELFTEST_LOG="$log" LIAISON_UI_SELFTEST_
 export LIAISON_UI_SELFTEST_ACCOUNT=liaison-test-account LIAISON_UI_SELFTEST_SUBJECT="$subject"
 export LIAISON_UI_SELFTEST_QUERY=Fabrikam LIAISON_UI_SELFTEST_SLOW_FLAG="$t/org-slow"
 export LIAISON_UI_SELFTEST_DOWN_FLAG="$t/org-down" LIAISON_UI_SELFTEST_BULK="$bulk"
+# R-MAIL-FOLDER: the message that arrives in the folder the walk tracks;
+# the contact whose editor it opens.
+folder_subject="Liaison UI folder $stamp"
+export LIAISON_UI_SELFTEST_FOLDER_SUBJECT="$folder_subject" LIAISON_UI_SELFTEST_CONTACT="Interface$stamp"
 # The self-test logs "done" right before e_shell_quit(): the time from
 # there to Evolution's exit is the quit time (the org was down just before;
 # quitting must not wait for it).
@@ -275,7 +280,7 @@ while IFS= read -r line; do
   *) not_ok "self-test: ${line#FAIL }" ;;
   esac
 done <"$t/checks"
-grep -a "liaison-ui-selftest: \(command\|alert\|fire\|latency\|status window\|regarding\|setting\|bulk\|track_many\)" "$log" 2>/dev/null | sed 's/^/# /'
+grep -a "liaison-ui-selftest: \(command\|alert\|fire\|latency\|status window\|regarding\|setting\|bulk\|track_many\|folder\|contact editor\|contacts view\)" "$log" 2>/dev/null | sed 's/^/# /'
 
 # ---- the CRM side: the tracked message is an email record in the org ----
 "$org" --db "$db" export - >"$t/export" 2>&1
@@ -302,6 +307,22 @@ for what in "Interface$stamp:Track in CRM in the contacts view made a contact re
   "UI test task $stamp:Track in CRM in the tasks view made a task record (R-IMM-TRACK-EXPL)" \
   "UI test event $stamp:Track in CRM in the calendar view made an appointment record (R-IMM-TRACK-EXPL)"; do
   if grep -q "${what%%:*}" "$t/export"; then ok "${what#*:}"; else not_ok "${what#*:}"; fi
+done
+# R-MAIL-FOLDER: the message filed into the tracked folder is an email
+# record in the org, linked to the folder's regarding record.
+femail=$(grep "$folder_subject" "$t/export" | head -1)
+if [ -n "$femail" ] && [ -n "$acct_id" ] && echo "$femail" | grep -q "ref-id=\"$acct_id\""; then
+  ok "a message arriving in a tracked folder made an email record regarding $acct_name (R-MAIL-FOLDER)"
+else
+  not_ok "a message arriving in a tracked folder made an email record regarding $acct_name (R-MAIL-FOLDER)"
+  echo "# email record: $femail" | cut -c1-400
+fi
+for e in "1:saving" "2:closing"; do
+  if grep -q "liaison-ui-selftest: contact editor event ${e%%:*} for contact:" "$log" 2>/dev/null; then
+    ok "${e#*:} the contact editor gave the plugin the Inspector ${e#*:} event"
+  else
+    not_ok "${e#*:} the contact editor gave the plugin the Inspector ${e#*:} event"
+  fi
 done
 if grep -q "liaison-ui-selftest: editor event 2 for task:" "$log" 2>/dev/null; then
   ok "closing the task editor gave the plugin the Inspector close event"
@@ -346,7 +367,8 @@ fi
 if [ -s "$shots/composer.png" ]; then ok "screenshot composer.png"; else not_ok "screenshot composer.png"; fi
 
 # ---- screenshots ----
-for s in message-list-tracked set-regarding-dialog status-window preferences task-editor offline-status; do
+for s in message-list-tracked set-regarding-dialog status-window preferences task-editor offline-status \
+  contact-editor folder-tracked; do
   if [ -s "$shots/$s.png" ]; then ok "screenshot $s.png"; else not_ok "screenshot $s.png"; fi
 done
 

@@ -21,6 +21,9 @@ G_BEGIN_DECLS
 #define LIA_UI_ACTION_REGARDING "liaison-set-regarding"
 #define LIA_UI_ACTION_SYNC "liaison-sync-now"
 #define LIA_UI_ACTION_STATUS "liaison-status"
+/* R-MAIL-FOLDER, in the mail folder tree's popup (lia-ui-folder.c). */
+#define LIA_UI_ACTION_FOLDER_TRACK "liaison-folder-track"
+#define LIA_UI_ACTION_FOLDER_UNTRACK "liaison-folder-untrack"
 
 /* Mail settings of the engine (core/lia-engine-mail.h, not a public
  * header): R-SET-AUTOTRACK none|all|response|crm-contacts|email-enabled,
@@ -30,6 +33,10 @@ G_BEGIN_DECLS
 /* The Camel user tag the host adapter writes with the regarding record's
  * name (plugin/evolution/lia-evo-mail.c, TAG_REGARDING_NAME). */
 #define LIA_UI_TAG_REGARDING_NAME "liaison-regarding-name"
+/* The tracked mail folders (R-MAIL-FOLDER) as the engine keeps them in the
+ * sync cache (core/lia-engine-mail.c): lines "store/folder-id\tregarding-id
+ * \tregarding-name", read through the plugin's dup_setting. */
+#define LIA_UI_SETTING_MAIL_FOLDERS "mail-folders"
 
 /* The engine or NULL (no profile, not loaded). */
 LiaEvoEngine *lia_ui_engine (void);
@@ -149,6 +156,19 @@ void lia_ui_shell_view_register (GTypeModule *module);
 void lia_ui_comp_editor_register (GTypeModule *module);
 void lia_ui_composer_register (GTypeModule *module);
 void lia_ui_shell_register (GTypeModule *module);
+void lia_ui_folder_register (GTypeModule *module);
+void lia_ui_contact_editor_register (GTypeModule *module);
+void lia_ui_view_state_register (GTypeModule *module);
+
+/* R-MAIL-FOLDER: whether the mail folder (@store, host folder id @folder)
+ * is tracked, as the last read of the engine's folders said (no I/O); its
+ * regarding name in @out_regarding (NULL for none). */
+gboolean lia_ui_folder_is_tracked (const char *store, const char *folder, char **out_regarding);
+/* The tracking-state line for an item (translated); NULL when untracked. */
+char *lia_ui_view_state_line (LiaLinkState state, const char *regarding);
+/* The contact editor in @window: FALSE when it has no CRM button; else
+ * the link state its last read found (self-test). */
+gboolean lia_ui_contact_editor_state (GtkWindow *window, LiaLinkState *out_state);
 
 /* The sent copy of a message (lia-ui-sent.c): once the folder
  * @folder_uri (an Evolution folder URI) holds the message with

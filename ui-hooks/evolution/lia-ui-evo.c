@@ -641,4 +641,7 @@ lia_ui_evo_register_types (GTypeModule *type_module)
   lia_ui_shell_view_register (type_module);
   lia_ui_comp_editor_register (type_module);
   lia_ui_composer_register (type_module);
+  lia_ui_folder_register (type_module);
+  lia_ui_contact_editor_register (type_module);
+  lia_ui_view_state_register (type_module);
 }

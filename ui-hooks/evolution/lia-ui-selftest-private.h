@@ -37,6 +37,11 @@ gboolean lia_ui_selftest_engine_busy (void);
  * secondary client's Track (R-ROLE-SECONDARY-NO-NEW). */
 LiaUiPhaseResult lia_ui_selftest_phase_prefs (guint step, guint waited);
 
+/* Phases (lia-ui-selftest-edit.c): the contact editor and the contacts
+ * view's status line; folder tracking (R-MAIL-FOLDER). */
+LiaUiPhaseResult lia_ui_selftest_phase_contact_editor (guint step, guint waited);
+LiaUiPhaseResult lia_ui_selftest_phase_folder (guint step, guint waited);
+
 /* Phase (lia-ui-selftest-composer.c): the mail composer's Track in CRM
  * When Sent (R-IMM-DRAFT, R-MAIL-CORRELATE-TOKEN, R-IMM-OUTGOING-ASYNC). */
 LiaUiPhaseResult lia_ui_selftest_phase_composer (guint step, guint waited);

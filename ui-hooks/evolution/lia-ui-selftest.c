@@ -109,6 +109,8 @@ static const struct
   const char *name;
   LiaUiSelftestPhase run;
 } phases[] = {
+  { "contact-editor", lia_ui_selftest_phase_contact_editor },
+  { "folder", lia_ui_selftest_phase_folder },
   { "composer", lia_ui_selftest_phase_composer },
   { "prefs", lia_ui_selftest_phase_prefs },
   { "end", NULL },

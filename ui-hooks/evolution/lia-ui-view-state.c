@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <gmodule.h>
+
+#include <calendar/gui/e-cal-model.h>
+#include <calendar/gui/e-calendar-view.h>
+#include <calendar/gui/e-task-table.h>
+#include <libebook/libebook.h>
+#include <shell/e-shell-content.h>
+#include <shell/e-shell-taskbar.h>
+#include <shell/e-shell-view.h>
+#include <shell/e-shell-window.h>
+
+#include "lia-evo-host.h"
+#include "lia-ui-evo-private.h"
+
+/* Tracking state visible in the contacts, calendar and tasks views (issue
+ * 7): when one item is selected, the view's status line says whether it is
+ * tracked in CRM and with which regarding record ("Tracked in CRM,
+ * regarding Fabrikam"), as the mail reader does for one message.
+ *
+ * The link state comes from the sync cache (the plugin's lookup_item) on a
+ * worker thread, never on the main loop; the regarding record's name from
+ * the item itself (the host adapter writes X-LIAISON-REGARDING-NAME on
+ * tracked events and tasks, plugin/evolution/lia-evo-convert.c). A newer
+ * selection makes an older answer moot. */
+
+#define X_REGARDING_NAME "X-LIAISON-REGARDING-NAME"
+#define MESSAGE_KEY "liaison-view-state-message"
+
+typedef enum
+{
+  VIEW_NONE,
+  VIEW_CONTACTS,
+  VIEW_CALENDAR,
+  VIEW_TASKS
+} ViewKind;
+
+typedef struct
+{
+  EExtension parent;
+  ViewKind kind;
+  guint generation; /* of the selection an answer is for */
+} LiaUiViewState;
+typedef struct
+{
+  EExtensionClass parent_class;
+} LiaUiViewStateClass;
+
+GType lia_ui_view_state_get_type (void);
+G_DEFINE_DYNAMIC_TYPE (LiaUiViewState, lia_ui_view_state, E_TYPE_EXTENSION)
+
+static EShellView *
+view_of (LiaUiViewState *self)
+{
+  return E_SHELL_VIEW (e_extension_get_extensible (E_EXTENSION (self)));
+}
+
+static GtkWidget *
+find_mapped (GtkWidget *widget, GType type)
+{
+  GtkWidget *found = NULL;
+  g_autoptr (GList) children = NULL;
+
+  if (type == G_TYPE_INVALID || !gtk_widget_get_mapped (widget))
+    return NULL;
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    return widget;
+  if (!GTK_IS_CONTAINER (widget))
+    return NULL;
+  children = gtk_container_get_children (GTK_CONTAINER (widget));
+  for (GList *l = children; l != NULL && found == NULL; l = l->next)
+    found = find_mapped (l->data, type);
+  return found;
+}
+
+/* Evolution 3.46's EAddressbookView has no installed header: resolved
+ * from the process (libeabwidgets), as lia-ui-shell-view.c does. */
+typedef GSList *(*GetSelectedFunc) (GtkWidget *view);
+
+static void
+unref0 (gpointer object)
+{
+  if (object != NULL)
+    g_object_unref (object);
+}
+
+static char *
+comp_regarding (ICalComponent *icalcomp)
+{
+  char *name = e_cal_util_component_dup_x_property (icalcomp, X_REGARDING_NAME);
+
+  if (name != NULL && *name == '\0')
+    g_clear_pointer (&name, g_free);
+  return name;
+}
+
+/* The one selected item: its id and the regarding name it carries; FALSE
+ * when none or several are selected. */
+static gboolean
+single_selection (LiaUiViewState *self, char **out_item_id, char **out_regarding)
+{
+  GtkWidget *content = GTK_WIDGET (e_shell_view_get_shell_content (view_of (self)));
+  gboolean one = FALSE;
+
+  *out_item_id = NULL;
+  *out_regarding = NULL;
+  if (self->kind == VIEW_CONTACTS)
+    {
+      static GetSelectedFunc get_selected;
+      static gboolean looked_up;
+      GtkWidget *view = find_mapped (content, g_type_from_name ("EAddressbookView"));
+      GSList *contacts;
+
+      if (!looked_up)
+        {
+          GModule *process = g_module_open (NULL, 0);
+
+          looked_up = TRUE;
+          if (process == NULL
+              || !g_module_symbol (process, "e_addressbook_view_get_selected", (gpointer *) &get_selected))
+            {
+              get_selected = NULL;
+              g_message ("this Evolution has no e_addressbook_view_get_selected: the contacts view does not "
+                         "show the tracking state");
+            }
+        }
+      if (get_selected == NULL || view == NULL)
+        return FALSE;
+      contacts = get_selected (view);
+      one = contacts != NULL && contacts->next == NULL && E_IS_CONTACT (contacts->data);
+      if (one)
+        *out_item_id =
+            lia_evo_engine_item_id_for_contact (e_contact_get_const (contacts->data, E_CONTACT_UID));
+      g_slist_free_full (contacts, unref0);
+    }
+  else if (self->kind == VIEW_CALENDAR)
+    {
+      GtkWidget *view = find_mapped (content, E_TYPE_CALENDAR_VIEW);
+      GSList *events = view != NULL ? e_calendar_view_get_selected_events (E_CALENDAR_VIEW (view)) : NULL;
+
+      one = events != NULL && events->next == NULL;
+      if (one)
+        {
+          ECalendarViewSelectionData *data = events->data;
+          ICalComponent *icalcomp = data->icalcomp;
+          g_autofree char *rid = NULL;
+
+          if (e_cal_util_component_has_property (icalcomp, I_CAL_RECURRENCEID_PROPERTY)
+              && !e_cal_util_component_has_rrules (icalcomp))
+            {
+              ICalTime *tt = i_cal_component_get_recurrenceid (icalcomp);
+
+              if (tt != NULL && i_cal_time_is_valid_time (tt) && !i_cal_time_is_null_time (tt))
+                rid = i_cal_time_as_ical_string (tt);
+              g_clear_object (&tt);
+            }
+          *out_item_id = lia_evo_engine_item_id_for_event (i_cal_component_get_uid (icalcomp), rid);
+          *out_regarding = comp_regarding (icalcomp);
+        }
+      g_slist_free_full (events, e_calendar_view_selection_data_free);
+    }
+  else if (self->kind == VIEW_TASKS)
+    {
+      GtkWidget *table = find_mapped (content, E_TYPE_TASK_TABLE);
+      GSList *tasks = table != NULL ? e_task_table_get_selected (E_TASK_TABLE (table)) : NULL;
+
+      one = tasks != NULL && tasks->next == NULL;
+      if (one)
+        {
+          ECalModelComponent *comp = tasks->data;
+
+          *out_item_id = lia_evo_engine_item_id_for_task (i_cal_component_get_uid (comp->icalcomp));
+          *out_regarding = comp_regarding (comp->icalcomp);
+        }
+      g_slist_free (tasks);
+    }
+  return one && *out_item_id != NULL;
+}
+
+/* The line for a link state; NULL for none. */
+char *
+lia_ui_view_state_line (LiaLinkState state, const char *regarding)
+{
+  if (state == LIA_LINK_STATE_TRACKED)
+    return regarding != NULL ? g_strdup_printf (_ ("Tracked in CRM, regarding %s"), regarding)
+                             : g_strdup (_ ("Tracked in CRM"));
+  if (state == LIA_LINK_STATE_MARKED)
+    return g_strdup (_ ("Being tracked in CRM…"));
+  return NULL;
+}
+
+static void
+show_line (LiaUiViewState *self, const char *line)
+{
+  EShellView *view = view_of (self);
+  EShellTaskbar *taskbar = e_shell_view_get_shell_taskbar (view);
+
+  if (taskbar == NULL)
+    return;
+  if (line != NULL)
+    e_shell_taskbar_set_message (taskbar, line);
+  else if (g_object_get_data (G_OBJECT (taskbar), MESSAGE_KEY) != NULL)
+    e_shell_taskbar_unset_message (taskbar);
+  /* Only ever clear a message this code set. */
+  g_object_set_data (G_OBJECT (taskbar), MESSAGE_KEY, GINT_TO_POINTER (line != NULL));
+  if (line != NULL)
+    lia_ui_selftest_log ("%s view status line: %s", e_shell_view_get_name (view), line);
+}
+
+typedef struct
+{
+  LiaEvoEngine *engine; /* referenced */
+  GWeakRef self;
+  guint generation;
+  char *item_id;
+  char *regarding;
+  LiaLinkState state;
+} Lookup;
+
+static void
+lookup_free (gpointer data)
+{
+  Lookup *l = data;
+
+  g_clear_object (&l->engine);
+  g_weak_ref_clear (&l->self);
+  g_free (l->item_id);
+  g_free (l->regarding);
+  g_free (l);
+}
+
+/* On a worker: lookup_item reads the sync cache (any thread, lia-plugin.h). */
+static void
+lookup_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  Lookup *l = data;
+  LiaPlugin *plugin = lia_evo_engine_get_plugin (l->engine);
+  const LiaPluginFuncs *funcs = lia_evo_engine_get_funcs (l->engine);
+  LiaCacheMapping *m = NULL;
+
+  if (plugin != NULL && funcs != NULL && funcs->lookup_item != NULL)
+    m = funcs->lookup_item (plugin, LIA_EVO_STORE, l->item_id, NULL);
+  l->state = m != NULL ? m->state : LIA_LINK_STATE_NONE;
+  lia_cache_mapping_free (m);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_lookup_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Lookup *l = g_task_get_task_data (G_TASK (result));
+  g_autoptr (GObject) object = g_weak_ref_get (&l->self);
+  LiaUiViewState *self = (LiaUiViewState *) object;
+  g_autofree char *line = NULL;
+
+  if (self == NULL || l->generation != self->generation || !e_shell_view_is_active (view_of (self)))
+    return;
+  line = lia_ui_view_state_line (l->state, l->regarding);
+  show_line (self, line);
+}
+
+/* EShellView::update-actions: the views run it on every selection change. */
+static void
+on_update_actions (EShellView *view, LiaUiViewState *self)
+{
+  LiaEvoEngine *engine = lia_ui_engine ();
+  g_autofree char *item_id = NULL;
+  g_autofree char *regarding = NULL;
+  g_autoptr (GTask) task = NULL;
+  Lookup *l;
+
+  if (!e_shell_view_is_active (view))
+    return;
+  self->generation++;
+  if (engine == NULL || lia_evo_engine_get_plugin (engine) == NULL
+      || !single_selection (self, &item_id, &regarding))
+    {
+      show_line (self, NULL);
+      return;
+    }
+  l = g_new0 (Lookup, 1);
+  l->engine = g_object_ref (engine);
+  g_weak_ref_init (&l->self, self);
+  l->generation = self->generation;
+  l->item_id = g_steal_pointer (&item_id);
+  l->regarding = g_steal_pointer (&regarding);
+  task = g_task_new (NULL, NULL, on_lookup_done, NULL);
+  g_task_set_task_data (task, l, lookup_free);
+  g_task_run_in_thread (task, lookup_thread);
+}
+
+static gboolean
+setup_idle (gpointer data)
+{
+  GWeakRef *weak = data;
+  g_autoptr (GObject) object = g_weak_ref_get (weak);
+  LiaUiViewState *self = (LiaUiViewState *) object;
+  const char *name;
+
+  if (self == NULL)
+    return G_SOURCE_REMOVE;
+  name = e_shell_view_get_name (view_of (self));
+  self->kind = g_strcmp0 (name, "addressbook") == 0 ? VIEW_CONTACTS
+               : g_strcmp0 (name, "calendar") == 0  ? VIEW_CALENDAR
+               : g_strcmp0 (name, "tasks") == 0     ? VIEW_TASKS
+                                                    : VIEW_NONE;
+  if (self->kind == VIEW_NONE)
+    return G_SOURCE_REMOVE;
+  g_signal_connect_object (view_of (self), "update-actions", G_CALLBACK (on_update_actions), self,
+                           G_CONNECT_AFTER);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+lia_ui_view_state_constructed (GObject *object)
+{
+  G_OBJECT_CLASS (lia_ui_view_state_parent_class)->constructed (object);
+  lia_ui_idle_with_weak_ref (object, setup_idle);
+}
+
+static void
+lia_ui_view_state_class_init (LiaUiViewStateClass *klass)
+{
+  G_OBJECT_CLASS (klass)->constructed = lia_ui_view_state_constructed;
+  E_EXTENSION_CLASS (klass)->extensible_type = E_TYPE_SHELL_VIEW;
+}
+
+static void
+lia_ui_view_state_class_finalize (LiaUiViewStateClass *klass)
+{
+}
+
+static void
+lia_ui_view_state_init (LiaUiViewState *self)
+{
+}
+
+void
+lia_ui_view_state_register (GTypeModule *module)
+{
+  lia_ui_view_state_register_type (module);
+}
