@@ -4,6 +4,7 @@
 #include <composer/e-composer-header-table.h>
 #include <composer/e-msg-composer.h>
 #include <libemail-engine/libemail-engine.h>
+#include <shell/e-shell-window.h>
 
 #include "lia-evo-host.h"
 #include "lia-ui-evo-private.h"
@@ -18,9 +19,10 @@
  * when sent". When the composer's message is saved as a draft while the
  * toggle is on (or the toggle is switched on for a composer that has a
  * draft), the draft is marked through the plugin with is_draft (the
- * plugin keeps the command, with its regarding, until the send). A
- * composer opened from a draft that is marked (from here or from the
- * message list) starts with the toggle on.
+ * plugin keeps the command, with its regarding, until the send; Track
+ * on a draft in the message list is not applicable, R-IMM-TRACK-EXPL). A
+ * composer opened from a draft marked in an earlier composer starts with
+ * the toggle on.
  *
  * On send (R-MAIL-CORRELATE-TOKEN, R-IMM-OUTGOING-ASYNC): the last
  * "presend" handler (connected after Evolution's checks, so it only runs
@@ -195,6 +197,24 @@ show_state (LiaUiComposer *self)
   lia_ui_selftest_log ("composer shows: %s", text);
 }
 
+/* The main window's alert bar: what is said at or after a send outlives
+ * the composer, which closes. NULL without a main window. */
+static EAlertSink *
+shell_alert_sink (void)
+{
+  GApplication *app = g_application_get_default ();
+  GtkWindow *active =
+      GTK_IS_APPLICATION (app) ? gtk_application_get_active_window (GTK_APPLICATION (app)) : NULL;
+
+  if (E_IS_SHELL_WINDOW (active) && E_IS_ALERT_SINK (active))
+    return E_ALERT_SINK (active);
+  for (GList *l = GTK_IS_APPLICATION (app) ? gtk_application_get_windows (GTK_APPLICATION (app)) : NULL;
+       l != NULL; l = l->next)
+    if (E_IS_SHELL_WINDOW (l->data) && E_IS_ALERT_SINK (l->data))
+      return E_ALERT_SINK (l->data);
+  return NULL;
+}
+
 /* R-IMM-DRAFT: marks the composer's draft (when it has one in the
  * primary store) to be tracked when sent, with the regarding chosen here.
  * @force: again even when this draft was marked already (a new
@@ -216,24 +236,31 @@ mark_draft (LiaUiComposer *self, gboolean force)
     .link_state = LIA_LINK_STATE_NONE,
     .is_draft = TRUE,
   };
+  g_autoptr (GError) error = NULL;
 
   if (!self->track || draft_id == NULL || lia_ui_engine () == NULL)
     return;
   if (!force && g_strcmp0 (draft_id, self->marked_draft) == 0)
     return;
-  /* Returns at once: the plugin keeps the command until the send. */
-  if (lia_ui_command (&c, alert_sink_of (composer), GTK_WINDOW (composer)))
+  /* Returns at once: the plugin keeps the command until the send. A
+   * refusal (a Drafts folder of another account, R-MARK-PROFILE) is not
+   * shown here: the sent copy is still tracked on send, and a refusal
+   * then is shown. */
+  if (!lia_evo_engine_command (lia_ui_engine (), &c, &error))
     {
-      g_free (self->marked_draft);
-      self->marked_draft = g_steal_pointer (&draft_id);
-      lia_ui_selftest_log ("composer: draft %s marked to be tracked when sent", self->marked_draft);
+      lia_ui_selftest_log ("composer: draft %s not marked: %s", draft_id, error->message);
+      g_debug ("draft %s not marked to be tracked when sent: %s", draft_id, error->message);
+      return;
     }
+  g_free (self->marked_draft);
+  self->marked_draft = g_steal_pointer (&draft_id);
+  lia_ui_selftest_log ("composer: draft %s marked to be tracked when sent", self->marked_draft);
 }
 
 static void on_track_toggled (GtkToggleAction *action, gpointer user_data);
 
-/* A composer opened from a draft marked to be tracked when sent (here or
- * in the message list) has tracking on, unless the user switched it off.
+/* A composer opened from a draft marked to be tracked when sent (by an
+ * earlier composer) has tracking on, unless the user switched it off.
  * Evolution fills the draft's headers after construction: checked when
  * the composer shows. A marked draft has no CRM mapping (it never reaches
  * CRM); the mark is the link-state property the host adapter writes on the
@@ -394,13 +421,13 @@ on_presend (EMsgComposer *composer, gpointer user_data)
   if (plugin == NULL || funcs == NULL || funcs->dup_send_subject == NULL)
     {
       /* Never hold the send: say why it will not be tracked. */
-      lia_ui_alert (NULL, GTK_WINDOW (composer), "no-engine", NULL);
+      lia_ui_alert (shell_alert_sink (), GTK_WINDOW (composer), "no-engine", NULL);
       return TRUE;
     }
   self->send_folder_uri = sent_folder_uri (composer);
   if (self->send_folder_uri == NULL)
     {
-      lia_ui_alert (alert_sink_of (composer), GTK_WINDOW (composer), "refused",
+      lia_ui_alert (shell_alert_sink (), GTK_WINDOW (composer), "refused",
                     _ ("this identity keeps no copy of sent messages, so there is nothing to track"));
       return TRUE;
     }
@@ -432,16 +459,6 @@ sent_copy_free (gpointer data)
   g_free (s->draft_id);
   lia_ui_regarding_clear (&s->regarding);
   g_free (s);
-}
-
-static EAlertSink *
-shell_alert_sink (void)
-{
-  GApplication *app = g_application_get_default ();
-  GtkWindow *window =
-      GTK_IS_APPLICATION (app) ? gtk_application_get_active_window (GTK_APPLICATION (app)) : NULL;
-
-  return window != NULL && E_IS_ALERT_SINK (window) ? E_ALERT_SINK (window) : NULL;
 }
 
 /* The sent copy is in its folder (main context): now CRM hears of it. */

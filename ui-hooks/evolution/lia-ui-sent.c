@@ -237,8 +237,9 @@ static gboolean
 on_timeout (gpointer user_data)
 {
   LiaUiSentWatch *w = user_data;
-  g_autoptr (GError) error =
-      g_error_new (LIA_ERROR, LIA_ERROR_NOT_FOUND, "the sent copy did not appear in %s", w->folder_uri);
+  g_autoptr (GError) error = g_error_new (
+      LIA_ERROR, LIA_ERROR_NOT_FOUND,
+      _ ("the sent message did not appear in its Sent folder (%s), so it is not tracked"), w->folder_uri);
 
   w->timeout_id = 0;
   watch_finish (w, NULL, NULL, error);
