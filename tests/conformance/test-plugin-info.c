@@ -299,6 +299,8 @@ hammer_thread (gpointer data)
       g_assert_true (e3 == NULL || g_error_matches (e3, LIA_ERROR, LIA_ERROR_UNAVAILABLE));
       g_assert_true (changes != NULL || e3 != NULL);
       g_assert_true (result != NULL || e4 != NULL);
+      /* Unset (the default) or the value the setter thread writes. */
+      g_assert_true (e1 != NULL || value == NULL || g_str_equal (value, "30"));
     }
   return NULL;
 }
