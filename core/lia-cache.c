@@ -340,6 +340,10 @@ lia_cache_open (const char *path, LiaClock *clock, const LiaCacheOptions *option
       || !lia_sqlite_exec (cache->write_db, path, "open",
                            "PRAGMA synchronous = FULL;"
                            "PRAGMA foreign_keys = ON;"
+                           /* A request's savepoint journal in memory, not a
+                            * temporary file (a bulk page wrote ~4 KiB to one
+                            * per page it touched). */
+                           "PRAGMA temp_store = MEMORY;"
                            /* After a burst, truncate the WAL back to 4 MiB. */
                            "PRAGMA journal_size_limit = 4194304;",
                            error)

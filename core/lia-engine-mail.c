@@ -841,17 +841,23 @@ many_start (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* Runs the calls and waits for all of them; FALSE when cancelled. */
+/* Starts the calls on the host's context; many_wait() waits for them. */
+static void
+many_begin (Many *m)
+{
+  m->pending = m->ids->len;
+  if (m->pending == 0)
+    return;
+  g_main_context_invoke_full (m->link.context, G_PRIORITY_DEFAULT, many_start, g_atomic_rc_box_acquire (m),
+                              (GDestroyNotify) many_unref);
+}
+
+/* Waits for every call many_begin() started; FALSE when cancelled. */
 static gboolean
-many_run (Many *m, GCancellable *cancellable, GError **error)
+many_wait (Many *m, GCancellable *cancellable, GError **error)
 {
   gboolean done;
 
-  m->pending = m->ids->len;
-  if (m->pending == 0)
-    return TRUE;
-  g_main_context_invoke_full (m->link.context, G_PRIORITY_DEFAULT, many_start, g_atomic_rc_box_acquire (m),
-                              (GDestroyNotify) many_unref);
   g_mutex_lock (&m->lock);
   while (m->pending > 0 && !g_cancellable_is_cancelled (cancellable))
     g_cond_wait_until (&m->cond, &m->lock, g_get_monotonic_time () + 100 * 1000);
@@ -940,36 +946,84 @@ bulk_one (Cycle *c, BulkItem *b, GError **error)
 /* One page: read every message in one host round trip, create them in CRM,
  * link them on the host in one round trip, then one cache transaction:
  * host first, cache second, as the upload does (a crash in between leaves
- * messages carrying their CRM id, which the scanner relinks). */
-static gboolean
-bulk_page (Cycle *c, GPtrArray *page, gboolean *out_all, GError **error)
+ * messages carrying their CRM id, which the scanner relinks).
+ *
+ * Pages run as a two-stage pipeline (bulk_upload): while the host links
+ * page k and saves its folder (Camel's summary save, in its workers), the
+ * cycle reads page k + 1 and creates its CRM emails. Each page's cache
+ * transaction still waits for that page's host links. */
+typedef struct
+{
+  GPtrArray *page;         /* owned: the claimed changes */
+  GArray *items;           /* owned: BulkItem */
+  Many *reads;             /* owned */
+  Many *writes;            /* owned */
+  GError *stop;            /* owned, nullable: the network failure that stopped the page */
+  gboolean all;            /* every claimed change was a bulk track */
+  gint64 waited_read, crm; /* the cycle's time in each stage, for the debug line */
+} BulkPage;
+
+static void
+bulk_page_free (BulkPage *bp)
+{
+  if (bp == NULL)
+    return;
+  g_ptr_array_unref (bp->page);
+  g_array_unref (bp->items);
+  many_unref (bp->reads);
+  many_unref (bp->writes);
+  g_clear_error (&bp->stop);
+  g_free (bp);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BulkPage, bulk_page_free)
+
+/* Selects the page's bulk tracks and starts reading them on the host. */
+static BulkPage *
+bulk_page_begin (Cycle *c, GPtrArray *page)
 {
   LiaEngine *self = c->engine;
-  g_autoptr (LiaCacheBatch) batch = lia_cache_batch_new ();
-  g_autoptr (GArray) items = g_array_new (FALSE, TRUE, sizeof (BulkItem));
-  g_autoptr (GError) stop = NULL;
-  Many *reads = many_new (self, self->store, FALSE);
-  Many *writes = many_new (self, self->store, TRUE);
-  gboolean ok = FALSE;
+  BulkPage *bp = g_new0 (BulkPage, 1);
 
-  g_array_set_clear_func (items, (GDestroyNotify) bulk_item_clear);
-  *out_all = TRUE;
+  bp->page = g_ptr_array_ref (page);
+  bp->items = g_array_new (FALSE, TRUE, sizeof (BulkItem));
+  g_array_set_clear_func (bp->items, (GDestroyNotify) bulk_item_clear);
+  bp->reads = many_new (self, self->store, FALSE);
+  bp->writes = many_new (self, self->store, TRUE);
+  bp->all = TRUE;
   for (guint i = 0; i < page->len; i++)
     {
       const LiaCacheChange *change = page->pdata[i];
       BulkItem b = { change };
       if (!bulk_selectable (c, change))
         {
-          *out_all = FALSE;
+          bp->all = FALSE;
           continue;
         }
-      g_array_append_val (items, b);
-      g_ptr_array_add (reads->ids, g_strdup (change->item_id));
+      g_array_append_val (bp->items, b);
+      g_ptr_array_add (bp->reads->ids, g_strdup (change->item_id));
     }
-  reads->items = g_new0 (LiaHostItem *, reads->ids->len);
-  reads->errors = g_new0 (GError *, reads->ids->len);
-  if (!many_run (reads, c->cancellable, error))
-    goto out;
+  bp->reads->items = g_new0 (LiaHostItem *, bp->reads->ids->len);
+  bp->reads->errors = g_new0 (GError *, bp->reads->ids->len);
+  many_begin (bp->reads);
+  return bp;
+}
+
+/* Waits for the page's reads, creates its CRM emails, and starts linking
+ * the made ones on the host. */
+static gboolean
+bulk_page_crm (Cycle *c, BulkPage *bp, GError **error)
+{
+  LiaEngine *self = c->engine;
+  GArray *items = bp->items;
+  Many *reads = bp->reads;
+  Many *writes = bp->writes;
+
+  gint64 t0 = g_get_monotonic_time ();
+
+  if (!many_wait (reads, c->cancellable, error))
+    return FALSE;
+  bp->waited_read = g_get_monotonic_time () - t0;
   writes->props = g_new0 (LiaHostProps, items->len);
   writes->errors = g_new0 (GError *, items->len);
   for (guint i = 0; i < items->len; i++)
@@ -979,18 +1033,16 @@ bulk_page (Cycle *c, GPtrArray *page, gboolean *out_all, GError **error)
 
       if (reads->items[i] == NULL)
         {
-          /* Gone before it could be tracked: nothing to do. */
+          /* Gone before it could be tracked: nothing to do (completed with
+           * the page's cache transaction). */
           if (g_error_matches (reads->errors[i], LIA_ERROR, LIA_ERROR_NOT_FOUND))
-            {
-              lia_cache_batch_complete (batch, b->change->id);
-              continue;
-            }
+            continue;
           local = g_error_copy (reads->errors[i]);
         }
       else
         {
           b->hi = g_steal_pointer (&reads->items[i]);
-          if (stop == NULL && bulk_one (c, b, &local))
+          if (bp->stop == NULL && bulk_one (c, b, &local))
             {
               lia_engine_link_props (self, &writes->props[writes->ids->len], LIA_LINK_STATE_TRACKED,
                                      lia_crm_record_get_id (b->made), b->xml);
@@ -998,17 +1050,35 @@ bulk_page (Cycle *c, GPtrArray *page, gboolean *out_all, GError **error)
               continue;
             }
         }
-      if (stop != NULL)
-        continue; /* stays claimed until released below, then queued */
+      if (bp->stop != NULL)
+        continue; /* stays claimed until released, then queued */
       /* R-IMM-FALLBACK: kept, retried with backoff; a network failure
        * stops the page (the rest stays queued). */
       if (!lia_cache_fail (c->cache, b->change->id, local->message, NULL, error))
-        goto out;
+        return FALSE;
       if (lia_engine_is_network_error (local) || g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        stop = g_steal_pointer (&local);
+        bp->stop = g_steal_pointer (&local);
     }
-  if (!many_run (writes, c->cancellable, error))
-    goto out;
+  bp->crm = g_get_monotonic_time () - t0 - bp->waited_read;
+  many_begin (writes);
+  return TRUE;
+}
+
+/* Waits for the page's host links, then its one cache transaction. */
+static gboolean
+bulk_page_finish (Cycle *c, BulkPage *bp, GError **error)
+{
+  LiaEngine *self = c->engine;
+  g_autoptr (LiaCacheBatch) batch = lia_cache_batch_new ();
+  GArray *items = bp->items;
+  Many *reads = bp->reads;
+  Many *writes = bp->writes;
+  gint64 t0 = g_get_monotonic_time ();
+  gint64 t_write;
+
+  if (!many_wait (writes, c->cancellable, error))
+    return FALSE;
+  t_write = g_get_monotonic_time ();
   for (guint i = 0, w = 0; i < items->len; i++)
     {
       BulkItem *b = &g_array_index (items, BulkItem, i);
@@ -1016,6 +1086,11 @@ bulk_page (Cycle *c, GPtrArray *page, gboolean *out_all, GError **error)
       g_autoptr (LiaCacheOriginal) orig = NULL;
       g_autoptr (LiaCacheJournalEntry) entry = NULL;
 
+      if (b->hi == NULL && g_error_matches (reads->errors[i], LIA_ERROR, LIA_ERROR_NOT_FOUND))
+        {
+          lia_cache_batch_complete (batch, b->change->id);
+          continue;
+        }
       if (b->made == NULL)
         continue;
       if (writes->errors[w] != NULL)
@@ -1023,7 +1098,7 @@ bulk_page (Cycle *c, GPtrArray *page, gboolean *out_all, GError **error)
           /* The CRM email exists; the retry's create finds it by its
            * request id and links the message then. */
           if (!lia_cache_fail (c->cache, b->change->id, writes->errors[w]->message, NULL, error))
-            goto out;
+            return FALSE;
           w++;
           continue;
         }
@@ -1049,39 +1124,106 @@ bulk_page (Cycle *c, GPtrArray *page, gboolean *out_all, GError **error)
       c->uploaded++;
     }
   if (lia_cache_batch_get_size (batch) > 0 && !lia_cache_apply (c->cache, batch, error))
-    goto out;
+    return FALSE;
+  g_debug ("bulk page of %u, the cycle's time: waiting for host reads %.0f ms, CRM %.0f ms, waiting for host "
+           "links %.0f ms, cache %.0f ms",
+           items->len, bp->waited_read / 1000.0, bp->crm / 1000.0, (t_write - t0) / 1000.0,
+           (g_get_monotonic_time () - t_write) / 1000.0);
   lia_engine_progress (c);
-  if (stop != NULL)
-    {
-      lia_cache_release_claims (c->cache, NULL);
-      g_propagate_error (error, g_steal_pointer (&stop));
-      goto out;
-    }
-  ok = TRUE;
-out:
-  many_unref (reads);
-  many_unref (writes);
+  return TRUE;
+}
+
+/* Finishes the page in flight (its host links, then its cache). With @ok
+ * FALSE, @error is already set and keeps that first error. */
+static gboolean
+bulk_flush (Cycle *c, BulkPage **inout, gboolean ok, GError **error)
+{
+  g_autoptr (BulkPage) bp = g_steal_pointer (inout);
+  g_autoptr (GError) local = NULL;
+
+  if (bp == NULL)
+    return ok;
+  if (!bulk_page_finish (c, bp, ok ? error : &local))
+    return FALSE;
   return ok;
 }
 
+/* Claims the next page and starts its host reads; NULL with *@out_ok TRUE
+ * when nothing is left. */
+static BulkPage *
+bulk_next (Cycle *c, gboolean *out_ok, GError **error)
+{
+  g_autoptr (GPtrArray) page =
+      lia_cache_claim (c->cache, LIA_DIRECTION_TO_CRM, BULK_PAGE, LIA_ENGINE_CLAIM_LEASE_US, error);
+
+  *out_ok = page != NULL;
+  return page != NULL && page->len > 0 ? bulk_page_begin (c, page) : NULL;
+}
+
+/* Waits for a page's host calls, so that nothing runs for it after the
+ * cycle gave up (its changes stay claimed until released or their lease
+ * ends, then are queued again). */
+static void
+bulk_abandon (Cycle *c, BulkPage *bp)
+{
+  if (bp == NULL)
+    return;
+  many_wait (bp->reads, c->cancellable, NULL);
+  many_wait (bp->writes, c->cancellable, NULL);
+}
+
+/* The pages go through three stages at once: page k + 1 is read on the
+ * host while page k is linked there and page k - 1's links are awaited and
+ * written to the cache; the cycle's own work is page k's CRM creates. */
 static gboolean
 bulk_upload (Cycle *c, GError **error)
 {
-  for (;;)
-    {
-      g_autoptr (GPtrArray) page =
-          lia_cache_claim (c->cache, LIA_DIRECTION_TO_CRM, BULK_PAGE, LIA_ENGINE_CLAIM_LEASE_US, error);
-      gboolean all = TRUE;
+  g_autoptr (BulkPage) prev = NULL; /* CRM done, host links running */
+  g_autoptr (BulkPage) cur = NULL;  /* host reads running */
+  gboolean ok = TRUE;
 
-      if (page == NULL)
-        return FALSE;
-      if (page->len == 0)
-        return TRUE;
-      if (!bulk_page (c, page, &all, error))
-        return FALSE;
-      if (!all)
-        return lia_cache_release_claims (c->cache, error);
+  cur = bulk_next (c, &ok, error);
+  while (cur != NULL)
+    {
+      g_autoptr (BulkPage) next = NULL;
+
+      if (!bulk_page_crm (c, cur, error))
+        {
+          bulk_flush (c, &prev, FALSE, NULL);
+          bulk_abandon (c, cur);
+          return FALSE;
+        }
+      if (cur->stop != NULL || !cur->all)
+        {
+          /* The last page of this run: finish both, then hand the rest
+           * back to the queue. */
+          if (!bulk_flush (c, &prev, TRUE, error) || !bulk_page_finish (c, cur, error))
+            {
+              bulk_abandon (c, cur);
+              return FALSE;
+            }
+          if (cur->stop != NULL)
+            {
+              lia_cache_release_claims (c->cache, NULL);
+              g_propagate_error (error, g_steal_pointer (&cur->stop));
+              return FALSE;
+            }
+          /* Not every claimed change was a bulk track: the upload takes
+           * the rest. */
+          return lia_cache_release_claims (c->cache, error);
+        }
+      next = bulk_next (c, &ok, error);
+      ok = bulk_flush (c, &prev, ok, error);
+      if (!ok)
+        {
+          bulk_abandon (c, next);
+          bulk_flush (c, &cur, FALSE, NULL);
+          return FALSE;
+        }
+      prev = g_steal_pointer (&cur);
+      cur = g_steal_pointer (&next);
     }
+  return bulk_flush (c, &prev, ok, error);
 }
 
 gboolean
@@ -1210,10 +1352,13 @@ lia_engine_mail_after_download (Cycle *c, GError **error)
   g_auto (MailSettings) s = { 0 };
   g_autofree char *mark = NULL;
   gint64 since = 0;
+  gint64 t0;
+  guint polls = 0, n = 0;
 
   read_settings (c, org, &s);
   if (!s.tagging)
     return TRUE;
+  t0 = g_get_monotonic_time ();
   mark = lia_cache_dup_watermark (c->cache, LIA_ENGINE_WATERMARK_TAGGING, NULL);
   if (mark != NULL)
     g_ascii_string_to_signed (mark, 10, 0, G_MAXINT64, &since, NULL);
@@ -1237,6 +1382,8 @@ lia_engine_mail_after_download (Cycle *c, GError **error)
           g_debug ("tagging poll: %s", local->message);
           return TRUE;
         }
+      polls++;
+      n += recs->len;
       for (guint i = 0; i < recs->len; i++)
         if (!apply_tag (c, mail, recs->pdata[i], error))
           return FALSE;
@@ -1244,7 +1391,11 @@ lia_engine_mail_after_download (Cycle *c, GError **error)
       if (!lia_cache_set_watermark (c->cache, LIA_ENGINE_WATERMARK_TAGGING, next, error))
         return FALSE;
       if (last <= since)
-        return TRUE;
+        {
+          g_debug ("tagging poll: %u emails in %u polls, %.0f ms", n, polls,
+                   (g_get_monotonic_time () - t0) / 1000.0);
+          return TRUE;
+        }
       since = last;
     }
 }
