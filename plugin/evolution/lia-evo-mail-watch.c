@@ -303,6 +303,7 @@ connect_folders (LiaEvoMail *mail, Open *o)
 
       if (g_hash_table_contains (mail->watched, f))
         continue;
+      g_debug ("watching mail folder \"%s\"", camel_folder_get_full_name (f));
       g_hash_table_insert (mail->initial, g_object_ref (f),
                            g_hash_table_ref (g_ptr_array_index (o->uids, i)));
       g_hash_table_insert (

@@ -73,7 +73,7 @@ trap cleanup EXIT
 # A timeout (SIGTERM) or a closed pipe must not leave Evolution or a server behind.
 trap 'cleanup; exit 1' INT TERM HUP PIPE
 
-if [ "$mode" = evolution ]; then echo "1..32"; else echo "1..36"; fi
+if [ "$mode" = evolution ]; then echo "1..33"; else echo "1..36"; fi
 
 # The org: a demo org behind a real liaison-server on a free loopback port.
 "$org" --db "$db" init >/dev/null && "$org" --db "$db" demo >/dev/null && token=$("$org" --db "$db" user token alice)
@@ -189,6 +189,13 @@ if [ "$mode" = evolution ]; then
   if has "org.gnome.Liaison.Error.NotFound" && has "was not tracked"; then
     ok "Track over D-Bus of a message that does not exist fails with NotFound"
   else not_ok "Track over D-Bus of a message that does not exist fails with NotFound"; fi
+  # Evolution announced its local folders (folder-available) while the
+  # command above held the lock: the module watches them once its engine
+  # runs, not only those announced later (R-DET-NOTIFY, R-MAIL-FOLDER).
+  grep 'watching mail folder' "$T/evolution.log" >"$T/out"
+  if has '"Templates"' && has '"Outbox"'; then
+    ok "the mail folders Evolution announced before the engine was ready are watched (R-DET-NOTIFY)"
+  else not_ok "the mail folders Evolution announced before the engine was ready are watched (R-DET-NOTIFY)"; fi
 fi
 
 check "sync without the session bus is refused by the engine lock (exit 1)" \

@@ -321,6 +321,36 @@ static void on_folder_changed (MailFolderCache *cache, CamelStore *store, const 
                                int new_messages, const char *msg_uid, const char *msg_sender,
                                const char *msg_subject, gpointer user_data);
 
+/* The folders Evolution announced (folder-available) before the handlers
+ * above were connected: the cache lists them by URI. Without this, a
+ * folder outside Inbox/Sent/Drafts that Evolution knew at start was
+ * watched only after its first change, whose notifications were lost.
+ * Each opens in a worker (lia_evo_mail_watch_folder()), as one announced
+ * later does; other accounts' folders are ignored there. */
+static void
+watch_known_folders (LiaEvoEngine *self, LiaEvoMail *mail)
+{
+  GQueue uris = G_QUEUE_INIT;
+  guint n = 0;
+
+  mail_folder_cache_get_local_folder_uris (self->folder_cache, &uris);
+  mail_folder_cache_get_remote_folder_uris (self->folder_cache, &uris);
+  while (!g_queue_is_empty (&uris))
+    {
+      g_autofree char *uri = g_queue_pop_head (&uris);
+      g_autoptr (CamelStore) store = NULL;
+      g_autofree char *name = NULL;
+
+      if (!e_mail_folder_uri_parse (CAMEL_SESSION (self->mail_session), uri, &store, &name, NULL))
+        continue;
+      if (g_strcmp0 (camel_service_get_uid (CAMEL_SERVICE (store)), lia_evo_mail_get_store_uid (mail)) != 0)
+        continue;
+      lia_evo_mail_watch_folder (mail, store, name);
+      n++;
+    }
+  g_debug ("%u mail folder(s) Evolution announced before the engine watched", n);
+}
+
 static void
 host_watched (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -340,6 +370,7 @@ host_watched (GObject *source, GAsyncResult *result, gpointer user_data)
           g_signal_connect (self->folder_cache, "folder-available", G_CALLBACK (on_folder_available), self);
       self->folder_changed_id =
           g_signal_connect (self->folder_cache, "folder-changed", G_CALLBACK (on_folder_changed), self);
+      watch_known_folders (self, lia_evo_host_get_mail (self->host));
     }
   if (!self->stopped)
     load_plugin (self);
