@@ -342,9 +342,9 @@ else
   echo "# email record: $cemail" | cut -c1-400
 fi
 if [ -n "$acct_id" ] && echo "$cemail" | grep -q "ref-id=\"$acct_id\""; then
-  ok "the sent message's email record is regarding $acct_name, chosen in the composer (R-IMM-DRAFT)"
+  ok "the sent message's email record is regarding $acct_name, chosen in the composer before its draft was saved and reopened (R-IMM-DRAFT)"
 else
-  not_ok "the sent message's email record is regarding $acct_name, chosen in the composer (R-IMM-DRAFT)"
+  not_ok "the sent message's email record is regarding $acct_name, chosen in the composer before its draft was saved and reopened (R-IMM-DRAFT)"
 fi
 if grep -l "^Subject: $csubject CRM:[0-9]" "$t/sink"/*.eml >/dev/null 2>&1; then
   ok "the transport was given the message with the tracking token in its Subject (R-MAIL-CORRELATE-TOKEN)"

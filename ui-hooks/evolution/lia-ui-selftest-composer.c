@@ -9,6 +9,7 @@
 #include <libemail-engine/libemail-engine.h>
 #include <mail/e-mail-backend.h>
 #include <mail/e-mail-reader.h>
+#include <mail/em-composer-utils.h>
 #include <shell/e-shell.h>
 
 #include "lia-evo-host.h"
@@ -18,7 +19,8 @@
 /* Self-test phase (lia-ui-selftest-private.h) of the mail composer
  * (lia-ui-composer.c): a new message with Track in CRM When Sent and a
  * regarding chosen in the Set Regarding dialog, saved as a draft (marked,
- * never sent to CRM: R-IMM-DRAFT), then sent through the account's
+ * never sent to CRM: R-IMM-DRAFT), closed, opened again from the draft
+ * (tracking on by itself), then sent through the account's
  * transport (tests/ui/test-ui.sh gives it a local sink); its sent copy
  * must carry the tracking token (R-MAIL-CORRELATE-TOKEN) and become
  * tracked. A second message is sent with tracking off. The time
@@ -47,6 +49,9 @@ static struct
   gint64 send_closed_us[2]; /* [tracked] until the composer closed */
   gint64 closed_at;
   guint regarding_ticks;
+  CamelFolder *reopen_folder;
+  CamelMimeMessage *reopen_message;
+  char *reopen_uid;
 } t;
 
 static const char *
@@ -76,6 +81,14 @@ on_composer_new (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   t.composer = composer;
+  /* Step 4: the draft, opened as Evolution opens one from Drafts (its
+   * folder and uid go on the composer). */
+  if (t.reopen_message != NULL)
+    {
+      em_utils_edit_message (composer, t.reopen_folder, t.reopen_message, t.reopen_uid, TRUE, TRUE);
+      g_clear_object (&t.reopen_message);
+      g_clear_object (&t.reopen_folder);
+    }
   g_object_add_weak_pointer (G_OBJECT (composer), (gpointer *) &t.composer);
   g_object_weak_ref (G_OBJECT (composer), on_composer_gone, NULL);
   /* No window manager under Xvfb: place it for the screenshot. */
@@ -265,14 +278,16 @@ send_now (gboolean tracked)
 }
 
 /* Steps: 0 open, 1 fill and choose, 2 save as draft, 3 draft marked,
- * 4 send, 5 sent copy tracked, 6 open, 7 fill and send untracked, 8 check. */
+ * 4 close and open the draft again, 5 tracking on there, 6 send, 7 sent
+ * copy tracked (with the regarding chosen before the draft was saved),
+ * 8 open, 9 fill and send untracked, 10 check. */
 LiaUiPhaseResult
 lia_ui_selftest_phase_composer (guint step, guint waited)
 {
   switch (step)
     {
     case 0:
-    case 6:
+    case 8:
       if (waited == 1)
         {
           /* One composer at a time (the last one, should its send have
@@ -354,12 +369,56 @@ lia_ui_selftest_phase_composer (guint step, guint waited)
         t.draft_id = g_steal_pointer (&draft_id);
         return LIA_UI_PHASE_NEXT;
       }
-    case 4: /* a moment for a cycle that might wrongly take the draft */
+    case 4: /* close it; open the draft again, as a double-click in Drafts does */
+      {
+        const char *folder_uri = e_msg_composer_get_header (t.composer, "X-Evolution-Draft-Folder", 0);
+        const char *uid = e_msg_composer_get_header (t.composer, "X-Evolution-Draft-Message", 0);
+        g_autoptr (CamelSession) session = e_msg_composer_ref_session (t.composer);
+        g_autoptr (GError) error = NULL;
+
+        g_clear_object (&t.reopen_folder);
+        g_clear_object (&t.reopen_message);
+        g_free (t.reopen_uid);
+        t.reopen_uid = g_strdup (uid);
+        if (folder_uri != NULL && uid != NULL && E_IS_MAIL_SESSION (session))
+          t.reopen_folder =
+              e_mail_session_uri_to_folder_sync (E_MAIL_SESSION (session), folder_uri, 0, NULL, &error);
+        if (t.reopen_folder != NULL)
+          t.reopen_message = camel_folder_get_message_sync (t.reopen_folder, uid, NULL, &error);
+        gtk_widget_destroy (GTK_WIDGET (t.composer));
+        if (t.reopen_message == NULL)
+          {
+            lia_ui_selftest_check (FALSE, "the saved draft can be read back");
+            lia_ui_selftest_log ("composer: draft: %s", error != NULL ? error->message : "no draft headers");
+            return LIA_UI_PHASE_DONE;
+          }
+        g_clear_pointer (&t.open_error, g_free);
+        e_msg_composer_new (e_shell_get_default (), on_composer_new, NULL);
+        return LIA_UI_PHASE_NEXT;
+      }
+    case 5:
+      {
+        GtkToggleAction *toggle =
+            t.composer != NULL ? GTK_TOGGLE_ACTION (composer_action (ACTION_TRACK_WHEN_SENT)) : NULL;
+        g_autofree char *draft_id = t.composer != NULL ? composer_draft_id () : NULL;
+
+        if ((toggle == NULL || !gtk_toggle_action_get_active (toggle)) && t.open_error == NULL
+            && waited < 200)
+          return LIA_UI_PHASE_WAIT;
+        lia_ui_selftest_check (
+            toggle != NULL && gtk_toggle_action_get_active (toggle) && g_strcmp0 (draft_id, t.draft_id) == 0,
+            "R-IMM-DRAFT: the marked draft opened again in a composer has Track in CRM When "
+            "Sent on");
+        if (t.composer == NULL)
+          return LIA_UI_PHASE_DONE;
+        return LIA_UI_PHASE_NEXT;
+      }
+    case 6: /* a moment for a cycle that might wrongly take the draft */
       if (waited < 30 || (lia_ui_selftest_engine_busy () && waited < 300))
         return LIA_UI_PHASE_WAIT;
       send_now (TRUE);
       return LIA_UI_PHASE_NEXT;
-    case 5:
+    case 7:
       {
         g_autofree char *subject = NULL;
         g_autofree char *item_id = t.closed_at != 0 ? find_sent (subject_for (TRUE), &subject) : NULL;
@@ -379,7 +438,7 @@ lia_ui_selftest_phase_composer (guint step, guint waited)
                                "tracked in CRM after the send");
         return LIA_UI_PHASE_NEXT;
       }
-    case 7:
+    case 9:
       {
         GtkToggleAction *toggle = GTK_TOGGLE_ACTION (composer_action (ACTION_TRACK_WHEN_SENT));
 
@@ -391,7 +450,7 @@ lia_ui_selftest_phase_composer (guint step, guint waited)
         send_now (FALSE);
         return LIA_UI_PHASE_NEXT;
       }
-    case 8:
+    case 10:
       {
         g_autofree char *subject = NULL;
         g_autofree char *item_id = t.closed_at != 0 ? find_sent (subject_for (FALSE), &subject) : NULL;
