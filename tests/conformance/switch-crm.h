@@ -18,6 +18,7 @@ struct _SwitchCrm
   LiaCrm *inner; /* owned */
   gint down;     /* atomic */
   gint delay_ms; /* atomic */
+  gint up_calls; /* atomic: > 0, calls still passing before the switch goes down */
 };
 
 static inline gboolean
@@ -28,6 +29,8 @@ switch_pass (LiaCrm *crm, GError **error)
 
   if (delay > 0)
     g_usleep ((gulong) delay * 1000);
+  if (g_atomic_int_get (&self->up_calls) > 0 && g_atomic_int_dec_and_test (&self->up_calls))
+    g_atomic_int_set (&self->down, TRUE);
   if (g_atomic_int_get (&self->down))
     {
       g_set_error (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE, "org unreachable");
@@ -150,6 +153,14 @@ static inline void
 switch_crm_set_down (LiaCrm *crm, gboolean down)
 {
   g_atomic_int_set (&SWITCH_CRM (crm)->down, down);
+}
+
+/* The switch goes down by itself at the @n-th call from now (that call
+ * fails): a connection lost in the middle of a run of calls. */
+static inline void
+switch_crm_set_down_after (LiaCrm *crm, guint n)
+{
+  g_atomic_int_set (&SWITCH_CRM (crm)->up_calls, (gint) n);
 }
 
 static inline void

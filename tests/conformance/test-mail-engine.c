@@ -572,6 +572,81 @@ test_bulk (Ef *ef, gconstpointer data)
 }
 
 static void
+test_bulk_pages_lost_org (Ef *ef, gconstpointer data)
+{
+  LiaCommand cmd = { LIA_PLUGIN_ABI_VERSION, LIA_COMMAND_TRACK, LIA_SURFACE_EXPLORER };
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) error = NULL;
+  const guint n = 700; /* three pages of 256 */
+  guint tracked = 0, marked = 0;
+
+  g_test_summary ("R-MAIL-BULK, R-IMM-FALLBACK: a bulk of three pages (the pages overlap: one read while "
+                  "the one before is linked) whose org connection is lost in the second page: every "
+                  "message CRM linked is linked on the host and in the cache alike, the rest stays marked "
+                  "and queued, and once the org is back each message has exactly one CRM email");
+  ef_sync (&ef->a);
+  set_user (ef, LIA_ENGINE_SETTING_AUTO_TRACK, "none");
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *msgid = g_strdup_printf ("<pages%u@example.com>", i);
+      g_autofree char *subject = g_strdup_printf ("Invoice %u", i);
+      g_ptr_array_add (ids, receive (ef, "inbox", msgid, NULL, subject, "shop@example.com"));
+    }
+  g_ptr_array_add (ids, NULL);
+  cmd.store = LIA_TEST_STORE;
+  cmd.folder = "inbox";
+  cmd.entity = LIA_ENTITY_EMAIL;
+  g_assert_true (lia_plugin_internal_funcs ()->track_many (ef->a.plugin, &cmd,
+                                                           (const char *const *) ids->pdata, &error));
+  g_assert_no_error (error);
+  while (lia_engine_mail_bulk_pending (lia_plugin_get_engine (ef->a.plugin)) > 0)
+    g_main_context_iteration (NULL, TRUE);
+  /* Two org calls a message (create, track) and a few before the bulk:
+   * the connection drops around the 340th message. */
+  switch_crm_set_down_after (ef->a.crm, 680);
+  g_assert_false (ef_try_sync (&ef->a, &error));
+  g_assert_error (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE);
+  g_clear_error (&error);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (LiaCacheMapping) m =
+          lia_cache_lookup_item (cache_of (&ef->a), LIA_TEST_STORE, ids->pdata[i], NULL);
+      LiaLinkState host = state_of (ef, ids->pdata[i]);
+      gboolean in_cache = m != NULL && m->state == LIA_LINK_STATE_TRACKED;
+
+      /* Host first, cache second, page by page: no message is linked on
+       * one side only. */
+      g_assert_cmpint (in_cache, ==, host == LIA_LINK_STATE_TRACKED);
+      tracked += in_cache ? 1 : 0;
+      marked += host == LIA_LINK_STATE_MARKED ? 1 : 0;
+    }
+  g_assert_cmpuint (tracked, >, 256);
+  g_assert_cmpuint (tracked, <, 512);
+  g_assert_cmpuint (tracked + marked, ==, n);
+  check_cache (ef);
+  switch_crm_set_down (ef->a.crm, FALSE);
+  for (guint i = 0; i < 5 && tracked < n; i++)
+    {
+      g_autoptr (GPtrArray) results = NULL;
+      ef_sync (&ef->a);
+      results = lia_engine_mail_bulk_results (lia_plugin_get_engine (ef->a.plugin), LIA_TEST_STORE,
+                                              (const char *const *) ids->pdata, &error);
+      g_assert_no_error (error);
+      tracked = 0;
+      for (guint j = 0; j < results->len; j++)
+        tracked += ((LiaBulkResult *) results->pdata[j])->state == LIA_BULK_TRACKED ? 1 : 0;
+      /* A failed message waits for its backoff: let the clock pass it. */
+      if (tracked < n)
+        lia_clock_advance (ef->clock, 10 * G_USEC_PER_SEC * 60);
+    }
+  g_assert_cmpuint (tracked, ==, n);
+  for (guint i = 0; i < n; i++)
+    g_assert_cmpint (state_of (ef, ids->pdata[i]), ==, LIA_LINK_STATE_TRACKED);
+  g_assert_cmpuint (ef_crm_count (ef, LIA_ENTITY_EMAIL), ==, n);
+  check_cache (ef);
+}
+
+static void
 test_bulk_failure (Ef *ef, gconstpointer data)
 {
   LiaCommand cmd = { LIA_PLUGIN_ABI_VERSION, LIA_COMMAND_SET_REGARDING, LIA_SURFACE_EXPLORER };
@@ -746,6 +821,7 @@ main (int argc, char **argv)
   ADD ("/mail/engine/hostile/big-and-injected", test_hostile);
   ADD ("/mail/engine/R-MAIL-BULK/track-many-restart", test_bulk);
   ADD ("/mail/engine/R-MAIL-BULK/per-message-result", test_bulk_failure);
+  ADD ("/mail/engine/R-MAIL-BULK/pages-org-lost", test_bulk_pages_lost_org);
   ADD ("/mail/engine/R-MAIL-CORRELATE-TOKEN/send-subject", test_send_subject);
 #ifdef LIA_TEST_SERVER
   ADD ("/mail/engine/http/token-auto-tagging", test_http);
