@@ -154,6 +154,7 @@ typedef struct
   gboolean loaded;           /* the stored values are shown */
   gboolean quiet;            /* the page sets its controls: no writes */
   gboolean tagging_overridden;
+  guint retries; /* reads while Liaison was still starting */
   GtkWidget *tagging_note;
   GtkListStore *filters; /* owned */
   GtkListStore *fields;  /* owned */
@@ -480,6 +481,33 @@ apply_tagging_override (const char *override)
   gtk_widget_show (settings->tagging_note);
 }
 
+static void start_settings_read (GtkWidget *grid);
+
+static gboolean
+retry_read_timeout (gpointer data)
+{
+  g_autoptr (GObject) grid = g_weak_ref_get (data);
+
+  if (grid != NULL && settings != NULL)
+    start_settings_read (GTK_WIDGET (grid));
+  return G_SOURCE_REMOVE;
+}
+
+/* From an idle (not inside the call's callback): wait a second. */
+static gboolean
+retry_read_later (gpointer data)
+{
+  g_autoptr (GObject) grid = g_weak_ref_get (data);
+  GWeakRef *weak;
+
+  if (grid == NULL)
+    return G_SOURCE_REMOVE;
+  weak = g_new0 (GWeakRef, 1);
+  g_weak_ref_init (weak, grid);
+  g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, 1, retry_read_timeout, weak, lia_ui_weak_ref_free);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 settings_read (gpointer owner, gpointer result, const GError *error, gpointer user_data)
 {
@@ -489,6 +517,13 @@ settings_read (gpointer owner, gpointer result, const GError *error, gpointer us
 
   if (settings == NULL)
     return;
+  /* Evolution is still starting Liaison (the cache opens in the
+   * background): read again in a second, for a minute. */
+  if (values == NULL && g_error_matches (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE) && settings->retries++ < 60)
+    {
+      lia_ui_idle_with_weak_ref (owner, retry_read_later);
+      return;
+    }
   if (values == NULL)
     {
       lia_ui_selftest_log ("preferences: settings not read: %s", error != NULL ? error->message : "");
@@ -686,26 +721,52 @@ on_page_destroy (GtkWidget *grid, gpointer user_data)
   g_free (s);
 }
 
+static void
+start_settings_read (GtkWidget *grid)
+{
+  lia_ui_plugin_call (grid, settings->cancellable, read_settings, NULL, NULL,
+                      (GDestroyNotify) g_hash_table_unref, settings_read, NULL);
+}
+
+static gboolean
+start_org_info (void)
+{
+  LiaEvoEngine *engine = lia_ui_engine ();
+  const LiaPluginFuncs *funcs = engine != NULL ? lia_evo_engine_get_funcs (engine) : NULL;
+  LiaPlugin *plugin = engine != NULL ? lia_evo_engine_get_plugin (engine) : NULL;
+
+  if (plugin == NULL || funcs->org_info_async == NULL || funcs->org_info_finish == NULL)
+    return FALSE;
+  gtk_widget_hide (settings->org_note);
+  funcs->org_info_async (plugin, settings->cancellable, org_info_read, (gpointer) funcs);
+  return TRUE;
+}
+
+/* The engine was still starting when the page was built. */
+static void
+on_engine_ready (LiaEvoEngine *engine, gpointer grid)
+{
+  g_signal_handlers_disconnect_by_func (engine, on_engine_ready, grid);
+  if (settings != NULL)
+    start_org_info ();
+}
+
 /* Starts reading the settings and what the org decides (both off the main
  * loop). */
 static void
 settings_start (GtkWidget *grid)
 {
   LiaEvoEngine *engine = lia_ui_engine ();
-  const LiaPluginFuncs *funcs = engine != NULL ? lia_evo_engine_get_funcs (engine) : NULL;
-  LiaPlugin *plugin = engine != NULL ? lia_evo_engine_get_plugin (engine) : NULL;
 
   if (settings_live ())
-    lia_ui_plugin_call (grid, settings->cancellable, read_settings, NULL, NULL,
-                        (GDestroyNotify) g_hash_table_unref, settings_read, NULL);
-  if (plugin != NULL && funcs->org_info_async != NULL && funcs->org_info_finish != NULL)
-    funcs->org_info_async (plugin, settings->cancellable, org_info_read, (gpointer) funcs);
-  else
-    {
-      gtk_label_set_text (GTK_LABEL (settings->org_note),
-                          _ ("The sync filters and fields show once Liaison runs in this Evolution."));
-      gtk_widget_show (settings->org_note);
-    }
+    start_settings_read (grid);
+  if (start_org_info ())
+    return;
+  gtk_label_set_text (GTK_LABEL (settings->org_note),
+                      _ ("The sync filters and fields show once Liaison runs in this Evolution."));
+  gtk_widget_show (settings->org_note);
+  if (engine != NULL)
+    g_signal_connect_object (engine, "ready", G_CALLBACK (on_engine_ready), grid, 0);
 }
 
 GtkWidget *
