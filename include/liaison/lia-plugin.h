@@ -16,9 +16,11 @@ G_BEGIN_DECLS
 /* The plugin's ABI (DESIGN.md "The host interface"): liaison-plugin.so
  * exports one function, lia_plugin_query(), returning a table of entry
  * points; a host adapter opens the module with lia_plugin_module_open(),
- * which checks the ABI before anything else runs. Every entry point is
- * called on the host's main context and returns without disk or network
- * I/O (R-IMM-BACKGROUND). */
+ * which checks the ABI before anything else runs. The tracking entry
+ * points are called on the host's main context and return without disk or
+ * network I/O (R-IMM-BACKGROUND); the administration ones that read the
+ * sync cache may be called from worker threads instead (#LiaPluginFuncs,
+ * "Threads"), which is how a UI keeps its main loop free of disk I/O. */
 
 /**
  * LIA_PLUGIN_ABI_VERSION:
