@@ -8,6 +8,7 @@
 #include "lia-evo-host.h"
 #include "lia-org-service.h"
 #include "lia-plugin-private.h"
+#include "lia-test-eds.h"
 
 /* bench/evolution (issue 6): the engine and the Evolution host adapter on
  * a real evolution-data-server, against EDS itself and against
@@ -654,71 +655,21 @@ run_inner (void)
   return 0;
 }
 
-static gboolean
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *child = g_build_filename (path, name, NULL);
-
-        if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-          remove_tree (child);
-        else
-          g_unlink (child);
-      }
-  return g_rmdir (path) == 0;
-}
-
 static int
 run_outer (int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *tmp = NULL;
-  g_autofree char *dbus = g_find_program_in_path ("dbus-run-session");
-  g_autoptr (GStrvBuilder) sb = g_strv_builder_new ();
-  g_auto (GStrv) args = NULL;
-  const char *subdirs[] = { "config", "data", "cache", "runtime" };
-  const char *vars[] = { "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR" };
-  int status = 0;
+  int rc;
 
-  if (dbus == NULL || !g_file_test ("/usr/libexec/evolution-source-registry", G_FILE_TEST_IS_EXECUTABLE))
+  if (!lia_test_eds_available ())
     {
       printf ("bench-evolution: skipped: needs dbus-run-session and evolution-data-server\n");
       return 77;
     }
-  tmp = g_dir_make_tmp ("liaison-bench-evo-XXXXXX", &error);
-  if (tmp == NULL)
-    die ("temporary directory", error);
-  g_setenv ("HOME", tmp, TRUE);
-  for (guint i = 0; i < G_N_ELEMENTS (subdirs); i++)
-    {
-      g_autofree char *d = g_build_filename (tmp, subdirs[i], NULL);
-
-      g_mkdir (d, 0700);
-      g_setenv (vars[i], d, TRUE);
-    }
-  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
-  g_setenv ("GIO_USE_VFS", "local", TRUE);
-  g_setenv (INNER_ENV, "1", TRUE);
-  g_unsetenv ("DISPLAY");
-  g_unsetenv ("DBUS_SESSION_BUS_ADDRESS");
-  g_strv_builder_add_many (sb, dbus, "--", NULL);
-  for (int i = 0; i < argc; i++)
-    g_strv_builder_add (sb, argv[i]);
-  args = g_strv_builder_end (sb);
-  if (!g_spawn_sync (NULL, args, NULL, G_SPAWN_CHILD_INHERITS_STDIN, NULL, NULL, NULL, NULL, &status, &error))
-    {
-      remove_tree (tmp);
-      die ("dbus-run-session", error);
-    }
-  /* The bus is gone; give the factories a moment before their files go. */
-  g_usleep (500 * 1000);
-  remove_tree (tmp);
-  return g_spawn_check_wait_status (status, NULL) ? 0 : 1;
+  rc = lia_test_eds_rerun (argc, argv, INNER_ENV, "liaison-bench-evo-XXXXXX", &error);
+  if (rc < 0)
+    die ("dbus-run-session", error);
+  return rc;
 }
 
 int

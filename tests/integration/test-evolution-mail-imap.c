@@ -7,6 +7,7 @@
 #include "lia-org-service.h"
 #include "lia-plugin-private.h"
 #include "lia-test-dovecot.h"
+#include "lia-test-eds.h"
 
 /* The mail adapter over Camel's IMAPX provider against a real IMAP server:
  * dovecot started by the test on loopback (lia-test-dovecot.c). A message
@@ -63,25 +64,6 @@ iterate_for (guint ms)
     }
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *child = g_build_filename (path, name, NULL);
-
-        if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-          remove_tree (child);
-        else
-          g_unlink (child);
-      }
-  g_rmdir (path);
-}
-
 /* A Camel session of its own (as a separate process would have) with an
  * IMAPX store on the test server. */
 static CamelStore *
@@ -134,7 +116,7 @@ fx_teardown (Fx *fx, gconstpointer data)
 {
   if (fx->server != NULL)
     g_assert_cmpuint (lia_test_dovecot_stop (fx->server), ==, 0);
-  remove_tree (fx->tmp);
+  lia_test_remove_tree (fx->tmp);
   g_free (fx->tmp);
 }
 
@@ -332,23 +314,8 @@ test_track_keyword (Fx *fx, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  const char *data_dirs = g_getenv ("XDG_DATA_DIRS");
-  g_auto (GStrv) dirs = g_strsplit (
-      data_dirs != NULL && *data_dirs != '\0' ? data_dirs : "/usr/local/share:/usr/share", ":", -1);
-
-  /* Camel reads its GSettings schemas; ISOLATE_DIRS hides them. */
-  for (const char *const *d = (const char *const *) dirs; *d != NULL; d++)
-    {
-      g_autofree char *dir = g_build_filename (*d, "glib-2.0", "schemas", NULL);
-      g_autofree char *compiled = g_build_filename (dir, "gschemas.compiled", NULL);
-
-      if (g_file_test (compiled, G_FILE_TEST_EXISTS))
-        {
-          g_setenv ("GSETTINGS_SCHEMA_DIR", dir, TRUE);
-          break;
-        }
-    }
-  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+  /* Camel reads its GSettings schemas, from memory (lia-test-eds.h). */
+  lia_test_use_memory_settings (TRUE);
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_test_add ("/evolution-mail-imap/dovecot/R-MAIL-TRACK-keyword", Fx, NULL, fx_setup, test_track_keyword,
               fx_teardown);

@@ -7,6 +7,7 @@
 #include "lia-evo-host.h"
 #include "lia-org-service.h"
 #include "lia-plugin-private.h"
+#include "lia-test-eds.h"
 
 /* The mail part of the Evolution adapter against real Camel on a real
  * maildir that each test writes into a fresh temporary directory, alone
@@ -165,29 +166,6 @@ static const char draft1[] = "From: " ME "\r\n"
                              "\r\n"
                              "Draft.\r\n";
 
-static void
-remove_tree (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-
-  if (dir != NULL)
-    {
-      const char *name;
-
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-            remove_tree (child);
-          else
-            g_unlink (child);
-        }
-      g_dir_close (dir);
-    }
-  g_rmdir (path);
-}
-
 static CamelFolder *
 camel_folder (Fx *fx, const char *full_name)
 {
@@ -338,7 +316,7 @@ fx_teardown (Fx *fx, gconstpointer data)
   g_clear_pointer (&fx->clock, lia_clock_unref);
   g_clear_pointer (&fx->token, g_free);
   g_clear_pointer (&fx->cache_path, g_free);
-  remove_tree (fx->tmp);
+  lia_test_remove_tree (fx->tmp);
   g_free (fx->tmp);
   g_free (fx->maildir);
   g_free (fx->inbox);
@@ -2377,27 +2355,8 @@ test_engine_hostile (Fx *fx, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  /* G_TEST_OPTION_ISOLATE_DIRS hides the system data dirs; Camel still
-   * reads its GSettings schemas (from memory: nothing reaches the user's
-   * dconf). */
-  const char *data_dirs = g_getenv ("XDG_DATA_DIRS");
-  /* Read from the environment: g_get_system_data_dirs() would cache a
-   * list that g_test_init() then drops (a leak LeakSanitizer reports). */
-  g_auto (GStrv) dirs = g_strsplit (
-      data_dirs != NULL && *data_dirs != '\0' ? data_dirs : "/usr/local/share:/usr/share", ":", -1);
-
-  for (const char *const *d = (const char *const *) dirs; *d != NULL; d++)
-    {
-      g_autofree char *dir = g_build_filename (*d, "glib-2.0", "schemas", NULL);
-      g_autofree char *compiled = g_build_filename (dir, "gschemas.compiled", NULL);
-
-      if (g_file_test (compiled, G_FILE_TEST_EXISTS))
-        {
-          g_setenv ("GSETTINGS_SCHEMA_DIR", dir, TRUE);
-          break;
-        }
-    }
-  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+  /* Camel reads its GSettings schemas, from memory (lia-test-eds.h). */
+  lia_test_use_memory_settings (TRUE);
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_test_add_func ("/evolution-mail/item-ids", test_item_ids);
 #define ADD(path, fn) g_test_add (path, Fx, NULL, fx_setup, fn, fx_teardown)

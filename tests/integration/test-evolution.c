@@ -6,6 +6,7 @@
 #include "lia-evo-host.h"
 #include "lia-org-service.h"
 #include "lia-plugin-private.h"
+#include "lia-test-eds.h"
 
 /* The Evolution host adapter against a real evolution-data-server. main()
  * re-runs this program under dbus-run-session with HOME and every XDG dir
@@ -1629,94 +1630,26 @@ test_unusual (Fx *fx, gconstpointer data)
 
 /* ---- Running under a private bus ---- */
 
-static gboolean
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *child = g_build_filename (path, name, NULL);
-
-        if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-          remove_tree (child);
-        else
-          g_unlink (child);
-      }
-  return g_rmdir (path) == 0;
-}
-
 static int
 run_outer (int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *tmp = NULL;
-  g_autofree char *dbus = g_find_program_in_path ("dbus-run-session");
-  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
-  g_auto (GStrv) args = NULL;
-  const char *subdirs[] = { "config", "data", "cache", "runtime" };
-  const char *vars[] = { "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR" };
-  int status = 0;
+  int rc;
 
-  if (dbus == NULL || !g_file_test ("/usr/libexec/evolution-source-registry", G_FILE_TEST_IS_EXECUTABLE))
+  if (!lia_test_eds_available ())
     {
       /* TAP: a skipped plan, with the reason. */
       g_print ("1..0 # SKIP needs dbus-run-session and evolution-data-server (packages dbus, "
                "evolution-data-server)\n");
       return 0;
     }
-  tmp = g_dir_make_tmp ("liaison-evo-XXXXXX", &error);
-  if (tmp == NULL)
+  rc = lia_test_eds_rerun (argc, argv, INNER_ENV, "liaison-evo-XXXXXX", &error);
+  if (rc < 0)
     {
       g_printerr ("%s\n", error->message);
       return 1;
     }
-  g_setenv ("HOME", tmp, TRUE);
-  for (guint i = 0; i < G_N_ELEMENTS (subdirs); i++)
-    {
-      g_autofree char *d = g_build_filename (tmp, subdirs[i], NULL);
-
-      g_mkdir (d, 0700);
-      g_setenv (vars[i], d, TRUE);
-    }
-  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
-  /* G_TEST_OPTION_ISOLATE_DIRS hides the system data dirs from the inner
-   * run; EDS's client side still needs its GSettings schemas. */
-  for (const char *const *d = g_get_system_data_dirs (); *d != NULL; d++)
-    {
-      g_autofree char *schemas = g_build_filename (*d, "glib-2.0", "schemas", "gschemas.compiled", NULL);
-
-      if (g_file_test (schemas, G_FILE_TEST_EXISTS))
-        {
-          g_autofree char *dir = g_path_get_dirname (schemas);
-
-          g_setenv ("GSETTINGS_SCHEMA_DIR", dir, FALSE);
-          break;
-        }
-    }
-  g_setenv ("GIO_USE_VFS", "local", TRUE);
-  g_setenv (INNER_ENV, "1", TRUE);
-  g_unsetenv ("DISPLAY");
-  g_unsetenv ("DBUS_SESSION_BUS_ADDRESS");
-  g_strv_builder_add_many (b, dbus, "--", NULL);
-  for (int i = 0; i < argc; i++)
-    g_strv_builder_add (b, argv[i]);
-  args = g_strv_builder_end (b);
-  if (!g_spawn_sync (NULL, args, NULL, G_SPAWN_CHILD_INHERITS_STDIN, NULL, NULL, NULL, NULL, &status, &error))
-    {
-      g_printerr ("%s\n", error->message);
-      remove_tree (tmp);
-      return 1;
-    }
-  /* The bus is gone; give the factories it activated a moment to notice
-   * before their files go. */
-  g_usleep (500 * 1000);
-  remove_tree (tmp);
-  if (!g_spawn_check_wait_status (status, NULL))
-    return 1;
-  return 0;
+  return rc;
 }
 
 int
