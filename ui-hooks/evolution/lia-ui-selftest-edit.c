@@ -4,6 +4,8 @@
 #include <gmodule.h>
 #include <string.h>
 
+#include <calendar/gui/e-cal-model.h>
+#include <calendar/gui/e-task-table.h>
 #include <e-util/e-util.h>
 #include <libebook/libebook.h>
 #include <libemail-engine/libemail-engine.h>
@@ -27,7 +29,9 @@
  *   LIAISON_UI_SELFTEST_CONTACT          the test contact's family name
  *   LIAISON_UI_SELFTEST_ACCOUNT          the mail account (its store uid)
  *   LIAISON_UI_SELFTEST_FOLDER_SUBJECT   the subject of the message that
- *                                        arrives in the tracked folder */
+ *                                        arrives in the tracked folder
+ *   LIAISON_UI_SELFTEST_MOVED_SUBJECT    an older Inbox message moved into it
+ *   LIAISON_UI_SELFTEST_TASK             the test task's summary */
 
 GtkWidget *lia_ui_regarding_dialog_get_entry (GtkWidget *dialog);
 
@@ -48,6 +52,11 @@ static struct
   char *regarding_id;
   gboolean synced;
   char *inbox_uri; /* selected before the phase */
+  gboolean moved;
+  char *moved_uid; /* in the tracked folder */
+  char *move_error;
+  /* tasks view */
+  char *task_regarding;
 } t;
 
 static gpointer
@@ -445,6 +454,83 @@ on_appended (GObject *source, GAsyncResult *result, gpointer data)
   t.appended = TRUE;
 }
 
+/* An older message (dated before the folder was marked) moved from the
+ * Inbox into the tracked folder, as a user drags it there. */
+static void
+move_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  const char *subject = g_getenv ("LIAISON_UI_SELFTEST_MOVED_SUBJECT");
+  g_autoptr (CamelFolder) inbox = NULL;
+  g_autoptr (CamelFolder) dest = NULL;
+  g_autoptr (GPtrArray) uids = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *transferred = NULL;
+  GPtrArray *all;
+  GError *error = NULL;
+
+  inbox = subject != NULL ? camel_store_get_inbox_folder_sync (t.store, NULL, &error) : NULL;
+  dest = inbox != NULL ? camel_store_get_folder_sync (t.store, FOLDER_NAME, 0, NULL, &error) : NULL;
+  if (dest == NULL)
+    {
+      if (error != NULL)
+        g_task_return_error (task, error);
+      else
+        g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no message to move");
+      return;
+    }
+  all = camel_folder_get_uids (inbox);
+  for (guint i = 0; i < all->len; i++)
+    {
+      CamelMessageInfo *info = camel_folder_get_message_info (inbox, all->pdata[i]);
+
+      if (info != NULL && g_strcmp0 (camel_message_info_get_subject (info), subject) == 0)
+        g_ptr_array_add (uids, g_strdup (all->pdata[i]));
+      g_clear_object (&info);
+    }
+  camel_folder_free_uids (inbox, all);
+  if (uids->len != 1
+      || !camel_folder_transfer_messages_to_sync (inbox, uids, dest, TRUE, &transferred, NULL, &error))
+    {
+      if (error != NULL)
+        g_task_return_error (task, error);
+      else
+        g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%u messages \"%s\" in the Inbox",
+                                 uids->len, subject);
+      return;
+    }
+  camel_folder_synchronize_sync (inbox, FALSE, NULL, NULL);
+  camel_folder_synchronize_sync (dest, FALSE, NULL, NULL);
+  /* The local stores do not say which uid the message got: find it. */
+  {
+    char *found = transferred != NULL && transferred->len == 1 ? g_strdup (transferred->pdata[0]) : NULL;
+
+    camel_folder_refresh_info_sync (dest, NULL, NULL);
+    all = camel_folder_get_uids (dest);
+    for (guint i = 0; found == NULL && i < all->len; i++)
+      {
+        CamelMessageInfo *info = camel_folder_get_message_info (dest, all->pdata[i]);
+
+        if (info != NULL && g_strcmp0 (camel_message_info_get_subject (info), subject) == 0)
+          found = g_strdup (all->pdata[i]);
+        g_clear_object (&info);
+      }
+    camel_folder_free_uids (dest, all);
+    g_task_return_pointer (task, found, g_free);
+  }
+  if (transferred != NULL)
+    g_ptr_array_unref (transferred);
+}
+
+static void
+on_moved (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  t.moved_uid = g_task_propagate_pointer (G_TASK (result), &error);
+  if (error != NULL)
+    t.move_error = g_strdup (error->message);
+  t.moved = TRUE;
+}
+
 static void
 run_worker (GTaskThreadFunc func, GAsyncReadyCallback done)
 {
@@ -666,7 +752,49 @@ lia_ui_selftest_phase_folder (guint step, guint waited)
           }
         return LIA_UI_PHASE_WAIT;
       }
-    case 6: /* Stop Tracking This Folder */
+    case 6: /* an older message moved in (dragged there from the Inbox) */
+      run_worker (move_thread, on_moved);
+      return LIA_UI_PHASE_NEXT;
+    case 7: /* observed, not asserted: see the report (R-MAIL-FOLDER "moved") */
+      {
+        static guint moved_tick;
+        g_autofree char *item_id = NULL;
+        guint since;
+
+        if (!t.moved)
+          {
+            if (waited < 300)
+              return LIA_UI_PHASE_WAIT;
+            lia_ui_selftest_log ("folder: moving an older message in did not finish in 30 s");
+            return LIA_UI_PHASE_NEXT;
+          }
+        if (moved_tick == 0)
+          {
+            moved_tick = waited;
+            lia_ui_selftest_log ("folder: the move finished after %.1f s", waited / 10.0);
+          }
+        if (t.moved_uid == NULL)
+          {
+            lia_ui_selftest_log ("folder: moving an older message in failed: %s",
+                                 t.move_error != NULL ? t.move_error : "no uid");
+            return LIA_UI_PHASE_NEXT;
+          }
+        since = waited - moved_tick;
+        item_id = lia_evo_engine_item_id_for_message (camel_service_get_uid (CAMEL_SERVICE (t.store)),
+                                                      FOLDER_NAME, t.moved_uid);
+        if (since == 150)
+          lia_ui_selftest_fire (LIA_UI_ACTION_SYNC);
+        if (lia_ui_link_state (item_id) != LIA_LINK_STATE_TRACKED
+            && (since < 300 || (lia_ui_selftest_engine_busy () && since < 600)))
+          return LIA_UI_PHASE_WAIT;
+        lia_ui_selftest_log (
+            "folder: older message moved in (dated before the mark): %s %s %.1f s after the move "
+            "(a Synchronize Now at 15 s)",
+            item_id, lia_ui_link_state (item_id) == LIA_LINK_STATE_TRACKED ? "tracked" : "NOT tracked",
+            since / 10.0);
+        return LIA_UI_PHASE_NEXT;
+      }
+    case 8: /* Stop Tracking This Folder */
       {
         GtkAction *untrack = folder_action (LIA_UI_ACTION_FOLDER_UNTRACK);
 
@@ -675,7 +803,7 @@ lia_ui_selftest_phase_folder (guint step, guint waited)
           gtk_action_activate (untrack);
         return LIA_UI_PHASE_NEXT;
       }
-    case 7:
+    case 9:
       {
         g_autofree char *setting = folders_setting ();
         g_autofree char *id = folder_id ();
@@ -696,6 +824,85 @@ lia_ui_selftest_phase_folder (guint step, guint waited)
         em_folder_tree_set_selected (folder_tree (), t.inbox_uri, FALSE);
       g_clear_pointer (&t.inbox_uri, g_free);
       g_clear_object (&t.store);
+      return LIA_UI_PHASE_DONE;
+    default:
+      return LIA_UI_PHASE_DONE;
+    }
+}
+
+/* ---- the tasks view's status line (issue 7: tracked state and regarding) ---- */
+
+/* The test task alone selected in the tasks view; FALSE when not there. */
+static gboolean
+select_test_task (void)
+{
+  EShellView *view = e_shell_window_get_shell_view (lia_ui_selftest_window (), "tasks");
+  GtkWidget *table =
+      view != NULL ? find_mapped_type (GTK_WIDGET (e_shell_view_get_shell_content (view)), E_TYPE_TASK_TABLE)
+                   : NULL;
+  const char *summary = g_getenv ("LIAISON_UI_SELFTEST_TASK");
+  ECalModel *model = table != NULL ? e_task_table_get_model (E_TASK_TABLE (table)) : NULL;
+  gint rows = model != NULL ? e_table_model_row_count (E_TABLE_MODEL (model)) : 0;
+
+  for (gint i = 0; summary != NULL && i < rows; i++)
+    {
+      ECalModelComponent *comp = e_cal_model_get_component_at (model, i);
+
+      if (comp != NULL && g_strcmp0 (i_cal_component_get_summary (comp->icalcomp), summary) == 0)
+        {
+          e_selection_model_select_single_row (e_table_get_selection_model (E_TABLE (table)), i);
+          e_shell_view_update_actions (view);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+LiaUiPhaseResult
+lia_ui_selftest_phase_tasks_state (guint step, guint waited)
+{
+  switch (step)
+    {
+    case 0:
+      e_shell_window_set_active_view (lia_ui_selftest_window (), "tasks");
+      return LIA_UI_PHASE_NEXT;
+    case 1:
+      if (waited < 10 || lia_ui_selftest_engine_busy ())
+        return waited < 300 ? LIA_UI_PHASE_WAIT : LIA_UI_PHASE_NEXT;
+      if (!select_test_task ())
+        {
+          if (waited < 100)
+            return LIA_UI_PHASE_WAIT;
+          lia_ui_selftest_check (FALSE, "the test task is in the tasks view");
+          e_shell_window_set_active_view (lia_ui_selftest_window (), "mail");
+          return LIA_UI_PHASE_DONE;
+        }
+      return LIA_UI_PHASE_NEXT;
+    case 2:
+      if (strstr (status_line ("tasks"), "Tracked in CRM") == NULL && waited < 50)
+        return LIA_UI_PHASE_WAIT;
+      lia_ui_selftest_log ("tasks view status line: %s", status_line ("tasks"));
+      lia_ui_selftest_check (strstr (status_line ("tasks"), "Tracked in CRM") != NULL,
+                             "the tasks view's status line says the selected task is tracked in CRM");
+      /* Set Regarding on it (the dialog's first record, as in the folder phase). */
+      g_clear_pointer (&t.regarding_id, g_free);
+      g_timeout_add (10, drive_folder_dialog, NULL);
+      lia_ui_selftest_fire ("tasks-" LIA_UI_ACTION_REGARDING);
+      return LIA_UI_PHASE_NEXT;
+    case 3: /* the regarding reaches CRM, the adapter writes its name on the task */
+      if (waited < 20 || lia_ui_selftest_engine_busy ())
+        return waited < 600 ? LIA_UI_PHASE_WAIT : LIA_UI_PHASE_NEXT;
+      if (waited % 20 == 0)
+        select_test_task ();
+      if (strstr (status_line ("tasks"), "regarding") == NULL && waited < 300)
+        return LIA_UI_PHASE_WAIT;
+      lia_ui_selftest_log ("tasks view status line after Set Regarding: %s", status_line ("tasks"));
+      lia_ui_selftest_check (
+          t.regarding_id != NULL && strstr (status_line ("tasks"), "Tracked in CRM, regarding ") != NULL,
+          "R-IMM-REGARDING-EXPL: after Set Regarding the tasks view's status line names the "
+          "regarding record of the selected task");
+      lia_ui_selftest_screenshot ("tasks-tracked-state");
+      e_shell_window_set_active_view (lia_ui_selftest_window (), "mail");
       return LIA_UI_PHASE_DONE;
     default:
       return LIA_UI_PHASE_DONE;

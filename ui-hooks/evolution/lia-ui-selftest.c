@@ -111,6 +111,7 @@ static const struct
 } phases[] = {
   { "contact-editor", lia_ui_selftest_phase_contact_editor },
   { "folder", lia_ui_selftest_phase_folder },
+  { "tasks-state", lia_ui_selftest_phase_tasks_state },
   { "composer", lia_ui_selftest_phase_composer },
   { "prefs", lia_ui_selftest_phase_prefs },
   { "end", NULL },
