@@ -461,6 +461,104 @@ sent_copy_free (gpointer data)
   g_free (s);
 }
 
+static void
+track_sent_copy (const char *item_id, const char *folder_id, const LiaUiRegarding *regarding)
+{
+  LiaCommand c = {
+    .abi_version = LIA_PLUGIN_ABI_VERSION,
+    .kind = regarding->id != NULL ? LIA_COMMAND_SET_REGARDING : LIA_COMMAND_TRACK,
+    .surface = LIA_SURFACE_INSPECTOR,
+    .store = LIA_EVO_STORE,
+    .folder = folder_id,
+    .item_id = item_id,
+    .regarding_id = regarding->id,
+    .regarding_name = regarding->name,
+    .entity = LIA_ENTITY_EMAIL,
+    .link_state = LIA_LINK_STATE_NONE,
+  };
+
+  /* The copy just appeared: untracked, unless a lookup saw otherwise (no
+   * disk read here). */
+  lia_ui_link_state_known (item_id, &c.link_state);
+  /* Another account's Sent folder is refused here (R-MARK-PROFILE). */
+  lia_ui_command (&c, shell_alert_sink (), NULL);
+}
+
+/* The plugin keeps a draft's mark in memory until the send: after a
+ * restart of Evolution the send event finds none and nothing happens. A
+ * few seconds after the event the sent copy must be queued or tracked;
+ * when the plugin says "none" it is tracked directly (with the regarding
+ * chosen in this composer, the draft's being lost with the mark). */
+#define SEND_EVENT_CHECK_S 3
+
+typedef struct
+{
+  char *item_id;
+  char *folder_id;
+  LiaUiRegarding regarding;
+} SendCheck;
+
+static void
+send_check_free (gpointer data)
+{
+  SendCheck *c = data;
+
+  g_free (c->item_id);
+  g_free (c->folder_id);
+  lia_ui_regarding_clear (&c->regarding);
+  g_free (c);
+}
+
+/* Worker (dup_track_result is one of the any-thread entry points). */
+static gpointer
+send_check_read (LiaPlugin *plugin, const LiaPluginFuncs *funcs, gpointer data, GError **error)
+{
+  SendCheck *c = data;
+
+  if (funcs->dup_track_result == NULL)
+    return NULL;
+  return funcs->dup_track_result (plugin, LIA_EVO_STORE, c->item_id, error);
+}
+
+static void
+send_check_done (gpointer owner, gpointer result, const GError *error, gpointer user_data)
+{
+  SendCheck *c = user_data;
+
+  lia_ui_selftest_log ("composer: after the send event %s is %s", c->item_id,
+                       result != NULL  ? (const char *) result
+                       : error != NULL ? error->message
+                                       : "?");
+  if (g_strcmp0 (result, "none") != 0)
+    return;
+  g_message ("Liaison: the draft's mark was lost (Evolution restarted?); tracking the sent copy %s directly",
+             c->item_id);
+  track_sent_copy (c->item_id, c->folder_id, &c->regarding);
+}
+
+static gboolean
+send_check (gpointer data)
+{
+  SendCheck *c = data;
+
+  /* The call owns @c from here (freed when it ends). */
+  lia_ui_plugin_call (NULL, NULL, send_check_read, c, send_check_free, g_free, send_check_done, c);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+follow_send_event (const char *item_id, const char *folder_id, const LiaUiRegarding *regarding)
+{
+  SendCheck *c = g_new0 (SendCheck, 1);
+
+  c->item_id = g_strdup (item_id);
+  c->folder_id = g_strdup (folder_id);
+  c->regarding.entity = regarding->entity;
+  c->regarding.id = g_strdup (regarding->id);
+  c->regarding.name = g_strdup (regarding->name);
+  g_timeout_add_seconds (SEND_EVENT_CHECK_S, send_check, c);
+}
+
 /* The sent copy is in its folder (main context): now CRM hears of it. */
 static void
 on_sent_copy (const char *item_id, const char *folder_id, const GError *error, gpointer user_data)
@@ -496,29 +594,10 @@ on_sent_copy (const char *item_id, const char *folder_id, const GError *error, g
        * was marked with; the draft itself never reaches CRM. */
       funcs->ui_event (plugin, &event);
       lia_ui_selftest_log ("composer: send event for %s (draft %s)", item_id, s->draft_id);
+      follow_send_event (item_id, folder_id, &s->regarding);
       return;
     }
-  {
-    LiaCommand c = {
-      .abi_version = LIA_PLUGIN_ABI_VERSION,
-      .kind = s->regarding.id != NULL ? LIA_COMMAND_SET_REGARDING : LIA_COMMAND_TRACK,
-      .surface = LIA_SURFACE_INSPECTOR,
-      .store = LIA_EVO_STORE,
-      .folder = folder_id,
-      .item_id = item_id,
-      .regarding_id = s->regarding.id,
-      .regarding_name = s->regarding.name,
-      .entity = LIA_ENTITY_EMAIL,
-      .link_state = LIA_LINK_STATE_NONE,
-    };
-
-    /* The copy just appeared: untracked, unless a lookup saw otherwise
-     * (no disk read here). */
-    lia_ui_link_state_known (item_id, &c.link_state);
-
-    /* Another account's Sent folder is refused here (R-MARK-PROFILE). */
-    lia_ui_command (&c, shell_alert_sink (), NULL);
-  }
+  track_sent_copy (item_id, folder_id, &s->regarding);
 }
 
 /* "send": the message is built (with the token from presend) and goes to
