@@ -343,10 +343,13 @@ lia_ui_selftest_phase_composer (guint step, guint waited)
                                    && alert_bar_shown (GTK_WIDGET (t.composer)),
                                "the composer shows that the message will be tracked when sent, with the "
                                "regarding chosen in Set Regarding");
-        lia_ui_selftest_screenshot ("composer");
         return LIA_UI_PHASE_NEXT;
       }
     case 2: /* R-IMM-DRAFT: saved as a draft while Track When Sent is on */
+      /* The dialog's window is gone from the screen first. */
+      if (waited < 5)
+        return LIA_UI_PHASE_WAIT;
+      lia_ui_selftest_screenshot ("composer");
       e_msg_composer_save_to_drafts (t.composer);
       return LIA_UI_PHASE_NEXT;
     case 3:
