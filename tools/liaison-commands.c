@@ -429,6 +429,19 @@ parse_item (const char *kind, const char *uid, LiaEntity *out_entity, char **out
       *out_entity = LIA_ENTITY_TASK;
       *out_item_id = lia_evo_item_id_for_component (E_CAL_CLIENT_SOURCE_TYPE_TASKS, uid, NULL);
     }
+  else if (g_str_equal (kind, "mail"))
+    {
+      g_autofree char *store = NULL;
+      g_autofree char *folder = NULL;
+      g_autofree char *message = NULL;
+
+      /* A message is named by its whole id (mail:STORE/FOLDER/UID, as
+       * Evolution's module gives it), checked here, resolved by the engine. */
+      if (!lia_evo_mail_parse_item_id (uid, &store, &folder, &message))
+        return FALSE;
+      *out_entity = LIA_ENTITY_EMAIL;
+      *out_item_id = g_strdup (uid);
+    }
   else
     return FALSE;
   return TRUE;
@@ -458,7 +471,9 @@ link_command (LiaCommandKind kind, const char *what, const char *item_kind, cons
       char *item_id = NULL;
 
       if (!parse_item (item_kind, uids[i], &entity, &item_id))
-        return usage_error ("the item kind is contact, event or task");
+        return usage_error (g_str_equal (item_kind, "mail")
+                                ? "a message is named by its id, mail:STORE/FOLDER/UID"
+                                : "the item kind is contact, event, task or mail");
       g_ptr_array_add (item_ids, item_id);
     }
   profile = lia_profile_load (&error);
@@ -480,6 +495,12 @@ link_command (LiaCommandKind kind, const char *what, const char *item_kind, cons
         return rc;
       }
   }
+  /* Mail lives in Evolution's mail session: only its engine reaches it. */
+  if (entity == LIA_ENTITY_EMAIL)
+    {
+      g_printerr ("liaison: mail is tracked by the engine in Evolution; start Evolution and try again\n");
+      return 1;
+    }
   session = lia_session_open (profile, what, FALSE, &error);
   if (session == NULL)
     return fail (error);
@@ -694,8 +715,10 @@ link_main (LiaCommandKind kind, const char *what, const char *usage, int argc, c
     return usage_error (usage);
   item_kind = g_ptr_array_index (pos, 0);
   if (!g_str_equal (item_kind, "contact") && !g_str_equal (item_kind, "event")
-      && !g_str_equal (item_kind, "task"))
-    return usage_error ("the item kind is contact, event or task");
+      && !g_str_equal (item_kind, "task") && !g_str_equal (item_kind, "mail"))
+    return usage_error ("the item kind is contact, event, task or mail");
+  if (g_str_equal (item_kind, "mail") && search != NULL)
+    return usage_error ("--search finds contacts, events and tasks; name a message by its id");
   if (kind == LIA_COMMAND_SET_REGARDING)
     {
       regarding_id = g_ptr_array_index (pos, first_extra);
@@ -738,15 +761,18 @@ link_main (LiaCommandKind kind, const char *what, const char *usage, int argc, c
 int
 lia_cmd_track (int argc, char **argv)
 {
-  return link_main (LIA_COMMAND_TRACK, "track",
-                    "usage: liaison track contact|event|task UID|--search TEXT [--all]", argc, argv);
+  return link_main (
+      LIA_COMMAND_TRACK, "track",
+      "usage: liaison track contact|event|task UID|--search TEXT [--all]\n       liaison track mail MAIL-ID",
+      argc, argv);
 }
 
 int
 lia_cmd_untrack (int argc, char **argv)
 {
   return link_main (LIA_COMMAND_UNTRACK, "untrack",
-                    "usage: liaison untrack [--delete-in-crm] contact|event|task UID|--search TEXT [--all]",
+                    "usage: liaison untrack [--delete-in-crm] contact|event|task UID|--search TEXT [--all]\n "
+                    "      liaison untrack [--delete-in-crm] mail MAIL-ID",
                     argc, argv);
 }
 
@@ -754,7 +780,8 @@ int
 lia_cmd_regarding (int argc, char **argv)
 {
   return link_main (LIA_COMMAND_SET_REGARDING, "regarding",
-                    "usage: liaison regarding contact|event|task UID|--search TEXT [--all] CRM-ID [NAME]",
+                    "usage: liaison regarding contact|event|task UID|--search TEXT [--all] CRM-ID [NAME]\n   "
+                    "    liaison regarding mail MAIL-ID CRM-ID [NAME]",
                     argc, argv);
 }
 

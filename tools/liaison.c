@@ -187,6 +187,8 @@ usage (FILE *out)
                 "  track contact|event|task UID|--search TEXT [--all]\n"
                 "  untrack [--delete-in-crm] contact|event|task UID|--search TEXT [--all]\n"
                 "  regarding contact|event|task UID|--search TEXT [--all] CRM-ID [NAME]\n"
+                "  track|untrack|regarding mail MAIL-ID ...   a message (mail:STORE/FOLDER/UID),\n"
+                "                              through the engine in Evolution\n"
                 "  outbox [--retry ID | --drop ID]   pending and failed changes\n"
                 "  doctor [--fix]              orphans, dangling links, duplicates (R-DUP-DOCTOR)\n"
                 "  serve                       run the engine and answer the other commands over\n"

@@ -100,6 +100,13 @@ check "setup refuses a token on the command line (exit 2)" sh -c "'$liaison' set
 if has "never taken from the command line" && cmp -s "$XDG_CONFIG_HOME/liaison/profile.ini" "$LIA_CLI_TEST_INNER/profile.before"; then
   ok "and says why, leaving the profile as it was"; else not_ok "and says why, leaving the profile as it was"; fi
 
+# ---- mail: only the engine in Evolution reaches it ----
+check "track mail without Evolution's engine fails (exit 1)" sh -c "'$liaison' track mail 'mail:local/Inbox/1700000000.cli.test'; test \$? -eq 1"
+if [ "$(wc -l <"$LIA_CLI_TEST_INNER/out")" -eq 1 ] && has "start Evolution"; then
+  ok "in one line that says Evolution must run"; else not_ok "in one line that says Evolution must run"; fi
+check "track mail with something that is no message id is a usage error (exit 2)" sh -c "'$liaison' track mail 1700000000.cli.test; test \$? -eq 2"
+if has "mail:STORE/FOLDER/UID"; then ok "and names the id's form"; else not_ok "and names the id's form"; fi
+
 if [ -z "$server" ] || [ ! -x "$server" ]; then
   for t in server keyring offline refused retry drop search-many search-one event task regarding untrack delete; do
     n=$((n + 1)); echo "ok $n # SKIP liaison-server not built (-Dserver)"; done
