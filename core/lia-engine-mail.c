@@ -961,6 +961,11 @@ typedef struct
   GError *stop;            /* owned, nullable: the network failure that stopped the page */
   gboolean all;            /* every claimed change was a bulk track */
   gint64 waited_read, crm; /* the cycle's time in each stage, for the debug line */
+  Cycle *cycle;            /* borrowed: for the finisher */
+  GThread *finisher;       /* owned, nullable: runs bulk_page_finish() */
+  gboolean finish_ok;      /* set by the finisher */
+  GError *finish_error;    /* owned, set by the finisher */
+  guint uploaded;          /* set by the finisher: messages linked */
 } BulkPage;
 
 static void
@@ -973,6 +978,7 @@ bulk_page_free (BulkPage *bp)
   many_unref (bp->reads);
   many_unref (bp->writes);
   g_clear_error (&bp->stop);
+  g_clear_error (&bp->finish_error);
   g_free (bp);
 }
 
@@ -1064,7 +1070,8 @@ bulk_page_crm (Cycle *c, BulkPage *bp, GError **error)
   return TRUE;
 }
 
-/* Waits for the page's host links, then its one cache transaction. */
+/* Waits for the page's host links, then its one cache transaction. Runs on
+ * the page's finisher thread: it touches no cycle state but the cache. */
 static gboolean
 bulk_page_finish (Cycle *c, BulkPage *bp, GError **error)
 {
@@ -1121,7 +1128,7 @@ bulk_page_finish (Cycle *c, BulkPage *bp, GError **error)
         lia_cache_batch_store_original (batch, orig);
       lia_cache_batch_append_journal (batch, entry);
       lia_cache_batch_complete (batch, b->change->id);
-      c->uploaded++;
+      bp->uploaded++;
     }
   if (lia_cache_batch_get_size (batch) > 0 && !lia_cache_apply (c->cache, batch, error))
     return FALSE;
@@ -1129,22 +1136,51 @@ bulk_page_finish (Cycle *c, BulkPage *bp, GError **error)
            "links %.0f ms, cache %.0f ms",
            items->len, bp->waited_read / 1000.0, bp->crm / 1000.0, (t_write - t0) / 1000.0,
            (g_get_monotonic_time () - t_write) / 1000.0);
-  lia_engine_progress (c);
   return TRUE;
 }
 
-/* Finishes the page in flight (its host links, then its cache). With @ok
- * FALSE, @error is already set and keeps that first error. */
+static gpointer
+bulk_finisher (gpointer data)
+{
+  BulkPage *bp = data;
+
+  bp->finish_ok = bulk_page_finish (bp->cycle, bp, &bp->finish_error);
+  return NULL;
+}
+
+/* Finishes the page (its host links, then its cache) on a thread of its
+ * own, while the cycle creates the next page's CRM emails: the cache's
+ * commit (an fsync) is then off the cycle's path. */
+static void
+bulk_start_finish (Cycle *c, BulkPage *bp)
+{
+  bp->cycle = c;
+  bp->finisher = g_thread_try_new ("lia-bulk-finish", bulk_finisher, bp, NULL);
+  /* Without a thread, bulk_join() finishes it. */
+}
+
+/* Waits for the page's finish (or runs it when it was not started) and
+ * counts it in the cycle. With @ok FALSE, @error is already set and keeps
+ * that first error. */
 static gboolean
-bulk_flush (Cycle *c, BulkPage **inout, gboolean ok, GError **error)
+bulk_join (Cycle *c, BulkPage **inout, gboolean ok, GError **error)
 {
   g_autoptr (BulkPage) bp = g_steal_pointer (inout);
-  g_autoptr (GError) local = NULL;
 
   if (bp == NULL)
     return ok;
-  if (!bulk_page_finish (c, bp, ok ? error : &local))
-    return FALSE;
+  if (bp->finisher != NULL)
+    g_thread_join (g_steal_pointer (&bp->finisher));
+  else
+    bp->finish_ok = bulk_page_finish (c, bp, &bp->finish_error);
+  c->uploaded += bp->uploaded;
+  if (!bp->finish_ok)
+    {
+      if (ok)
+        g_propagate_error (error, g_steal_pointer (&bp->finish_error));
+      return FALSE;
+    }
+  lia_engine_progress (c);
   return ok;
 }
 
@@ -1173,12 +1209,14 @@ bulk_abandon (Cycle *c, BulkPage *bp)
 }
 
 /* The pages go through three stages at once: page k + 1 is read on the
- * host while page k is linked there and page k - 1's links are awaited and
- * written to the cache; the cycle's own work is page k's CRM creates. */
+ * host while the cycle creates page k's CRM emails, and page k - 1's
+ * finisher waits for its host links and writes it to the cache. A page
+ * that was read but not created (the run stopped first) stays claimed
+ * until the claims are released or their lease ends. */
 static gboolean
 bulk_upload (Cycle *c, GError **error)
 {
-  g_autoptr (BulkPage) prev = NULL; /* CRM done, host links running */
+  g_autoptr (BulkPage) prev = NULL; /* CRM done, being finished */
   g_autoptr (BulkPage) cur = NULL;  /* host reads running */
   gboolean ok = TRUE;
 
@@ -1187,43 +1225,46 @@ bulk_upload (Cycle *c, GError **error)
     {
       g_autoptr (BulkPage) next = NULL;
 
-      if (!bulk_page_crm (c, cur, error))
+      /* The next page's reads run while this one's CRM emails are made. */
+      next = bulk_next (c, &ok, error);
+      if (!ok || !bulk_page_crm (c, cur, ok ? error : NULL))
         {
-          bulk_flush (c, &prev, FALSE, NULL);
+          bulk_join (c, &prev, FALSE, NULL);
           bulk_abandon (c, cur);
+          bulk_abandon (c, next);
           return FALSE;
         }
       if (cur->stop != NULL || !cur->all)
         {
           /* The last page of this run: finish both, then hand the rest
            * back to the queue. */
-          if (!bulk_flush (c, &prev, TRUE, error) || !bulk_page_finish (c, cur, error))
-            {
-              bulk_abandon (c, cur);
-              return FALSE;
-            }
-          if (cur->stop != NULL)
+          g_autoptr (GError) stop = g_steal_pointer (&cur->stop);
+          bulk_abandon (c, next);
+          ok = bulk_join (c, &prev, TRUE, error);
+          if (!bulk_join (c, &cur, ok, error))
+            return FALSE;
+          if (stop != NULL)
             {
               lia_cache_release_claims (c->cache, NULL);
-              g_propagate_error (error, g_steal_pointer (&cur->stop));
+              g_propagate_error (error, g_steal_pointer (&stop));
               return FALSE;
             }
           /* Not every claimed change was a bulk track: the upload takes
            * the rest. */
           return lia_cache_release_claims (c->cache, error);
         }
-      next = bulk_next (c, &ok, error);
-      ok = bulk_flush (c, &prev, ok, error);
+      bulk_start_finish (c, cur);
+      ok = bulk_join (c, &prev, TRUE, error);
       if (!ok)
         {
           bulk_abandon (c, next);
-          bulk_flush (c, &cur, FALSE, NULL);
+          bulk_join (c, &cur, FALSE, NULL);
           return FALSE;
         }
       prev = g_steal_pointer (&cur);
       cur = g_steal_pointer (&next);
     }
-  return bulk_flush (c, &prev, ok, error);
+  return bulk_join (c, &prev, ok, error);
 }
 
 gboolean
