@@ -27,7 +27,7 @@
  * A line under the window title (the header bar's subtitle, else a label
  * by the button; 3.46's contact editor has no header bar) says whether the
  * contact is tracked; the link state is read from the sync cache on a
- * worker thread. A Track or Untrack given in the editor reaches CRM when
+ * worker thread (lia_ui_link_states_async()). A Track or Untrack given in the editor reaches CRM when
  * the contact is saved or the editor closes (R-IMM-TRACK-INSP,
  * R-IMM-UNTRACK-INSP for contacts): until then the editor shows it as
  * given.
@@ -57,7 +57,7 @@ typedef struct
   GtkWidget *label;
   char *uid;          /* the contact's, NULL while it is new */
   LiaLinkState state; /* as last read */
-  guint generation;   /* of the last read */
+  GCancellable *read; /* owned: the running read */
   LiaSyncState engine_state;
   /* A Track or Untrack given here waits for the save or the close (SPEC
    * section 5): the state shown is the command's until then. */
@@ -72,6 +72,9 @@ editor_free (gpointer data)
 
   if (e->window != NULL)
     g_object_remove_weak_pointer (G_OBJECT (e->window), (gpointer *) &e->window);
+  if (e->read != NULL)
+    g_cancellable_cancel (e->read);
+  g_clear_object (&e->read);
   g_clear_object (&e->group);
   g_free (e->uid);
   g_free (e);
@@ -173,87 +176,48 @@ show_line (Editor *e)
   lia_ui_selftest_log ("contact editor line: %s", line != NULL ? line : "(none)");
 }
 
-typedef struct
-{
-  LiaEvoEngine *engine;
-  GObject *editor; /* weak */
-  char *item_id;
-  guint generation;
-  LiaLinkState state;
-} Read;
-
 static void
-read_free (gpointer data)
+on_read_done (gpointer owner, gpointer result, const GError *error, gpointer data)
 {
-  Read *r = data;
+  Editor *e = g_object_get_data (G_OBJECT (owner), EDITOR_KEY);
+  const char *item_id = data;
+  GHashTable *tracked = result;
 
-  g_clear_object (&r->engine);
-  if (r->editor != NULL)
-    g_object_remove_weak_pointer (r->editor, (gpointer *) &r->editor);
-  g_free (r->item_id);
-  g_free (r);
+  if (e != NULL && tracked != NULL && !e->has_pending)
+    {
+      e->state = GPOINTER_TO_INT (g_hash_table_lookup (tracked, item_id));
+      update_sensitivity (e);
+      show_line (e);
+    }
+  if (tracked != NULL)
+    g_hash_table_unref (tracked);
 }
 
-/* On a worker: lookup_item reads the sync cache (any thread, lia-plugin.h). */
-static void
-read_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-  Read *r = data;
-  LiaPlugin *plugin = lia_evo_engine_get_plugin (r->engine);
-  const LiaPluginFuncs *funcs = lia_evo_engine_get_funcs (r->engine);
-  LiaCacheMapping *m = NULL;
-
-  if (plugin != NULL && funcs != NULL && funcs->lookup_item != NULL)
-    m = funcs->lookup_item (plugin, LIA_EVO_STORE, r->item_id, NULL);
-  r->state = m != NULL ? m->state : LIA_LINK_STATE_NONE;
-  lia_cache_mapping_free (m);
-  g_task_return_boolean (task, TRUE);
-}
-
-static void
-on_read_done (GObject *source, GAsyncResult *result, gpointer data)
-{
-  Read *r = g_task_get_task_data (G_TASK (result));
-  Editor *e = r->editor != NULL ? g_object_get_data (r->editor, EDITOR_KEY) : NULL;
-
-  if (e == NULL || e->generation != r->generation)
-    return;
-  e->state = r->state;
-  update_sensitivity (e);
-  show_line (e);
-}
-
-/* Reads the contact's link state off the main loop, then updates. */
+/* Reads the contact's link state off the main loop, then updates; an
+ * older read still running is dropped. */
 static void
 refresh (Editor *e)
 {
-  LiaEvoEngine *engine = lia_ui_engine ();
-  g_autoptr (GTask) task = NULL;
-  Read *r;
+  GCancellable *cancellable = lia_ui_cancellable_renew (&e->read);
+  const char *ids[2] = { NULL, NULL };
+  char *item_id;
 
-  e->generation++;
   if (e->has_pending)
     {
       update_sensitivity (e);
       show_line (e);
       return;
     }
-  if (engine == NULL || e->uid == NULL || e->window == NULL)
+  if (lia_ui_engine () == NULL || e->uid == NULL || e->window == NULL)
     {
       e->state = LIA_LINK_STATE_NONE;
       update_sensitivity (e);
       show_line (e);
       return;
     }
-  r = g_new0 (Read, 1);
-  r->engine = g_object_ref (engine);
-  r->editor = e->editor;
-  g_object_add_weak_pointer (r->editor, (gpointer *) &r->editor);
-  r->item_id = item_id_of (e);
-  r->generation = e->generation;
-  task = g_task_new (NULL, NULL, on_read_done, NULL);
-  g_task_set_task_data (task, r, read_free);
-  g_task_run_in_thread (task, read_thread);
+  item_id = item_id_of (e);
+  ids[0] = item_id;
+  lia_ui_link_states_async (e->editor, cancellable, ids, on_read_done, item_id, g_free);
 }
 
 /* Whether the last read answered for the current contact (self-test). */

@@ -104,7 +104,7 @@ parse_folders (const char *setting)
 
 typedef struct
 {
-  LiaEvoEngine *engine; /* a reference: the plugin outlives the call */
+  LiaEvoEngine *engine; /* a reference */
   char *store;
   char *folder;
   gboolean track;
@@ -123,47 +123,42 @@ job_free (gpointer data)
   g_free (job);
 }
 
-/* On a worker: the plugin reads the sync cache (dup_setting may be called
- * from any thread, lia-plugin.h). */
-static void
-read_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+/* On a worker: dup_setting reads the sync cache (any thread, lia-plugin.h
+ * "Threads"). */
+static gpointer
+read_folders (LiaPlugin *plugin, const LiaPluginFuncs *funcs, gpointer data, GError **error)
 {
-  Job *job = data;
-  const LiaPluginFuncs *funcs = lia_evo_engine_get_funcs (job->engine);
-  LiaPlugin *plugin = lia_evo_engine_get_plugin (job->engine);
-  GError *error = NULL;
-  char *value;
+  g_autofree char *value = NULL;
+  GError *local = NULL;
 
-  if (plugin == NULL || funcs == NULL || funcs->dup_setting == NULL)
+  if (funcs->dup_setting == NULL)
     {
-      g_task_return_new_error (task, LIA_ERROR, LIA_ERROR_UNAVAILABLE, "the sync engine is not running");
-      return;
+      g_set_error (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE, "this plugin has no settings");
+      return NULL;
     }
-  value = funcs->dup_setting (plugin, LIA_UI_SETTING_MAIL_FOLDERS, &error);
-  if (value == NULL && error != NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, parse_folders (value), (GDestroyNotify) g_hash_table_unref);
-  g_free (value);
+  value = funcs->dup_setting (plugin, LIA_UI_SETTING_MAIL_FOLDERS, &local);
+  if (value == NULL && local != NULL)
+    {
+      g_propagate_error (error, local);
+      return NULL;
+    }
+  return parse_folders (value);
 }
 
 static void refresh (void);
 
 static void
-on_read_done (GObject *source, GAsyncResult *result, gpointer data)
+on_read_done (gpointer owner, gpointer result, const GError *error, gpointer user_data)
 {
-  g_autoptr (GError) error = NULL;
-  GHashTable *table = g_task_propagate_pointer (G_TASK (result), &error);
-
   reading = FALSE;
-  if (table != NULL)
+  if (result != NULL)
     {
       g_clear_pointer (&tracked, g_hash_table_unref);
-      tracked = table;
+      tracked = result;
       notify_listeners ();
     }
   else
-    g_debug ("tracked folders not read: %s", error->message);
+    g_debug ("tracked folders not read: %s", error != NULL ? error->message : "no answer");
   if (read_again)
     refresh ();
 }
@@ -173,8 +168,6 @@ static void
 refresh (void)
 {
   LiaEvoEngine *engine = lia_ui_engine ();
-  g_autoptr (GTask) task = NULL;
-  Job *job;
 
   read_again = FALSE;
   if (engine == NULL || lia_evo_engine_get_plugin (engine) == NULL)
@@ -185,11 +178,8 @@ refresh (void)
       return;
     }
   reading = TRUE;
-  job = g_new0 (Job, 1);
-  job->engine = g_object_ref (engine);
-  task = g_task_new (NULL, NULL, on_read_done, NULL);
-  g_task_set_task_data (task, job, job_free);
-  g_task_run_in_thread (task, read_thread);
+  lia_ui_plugin_call (NULL, NULL, read_folders, NULL, NULL, (GDestroyNotify) g_hash_table_unref, on_read_done,
+                      NULL);
 }
 
 gboolean

@@ -12,7 +12,6 @@
 #include <shell/e-shell-view.h>
 #include <shell/e-shell-window.h>
 
-#include "lia-evo-host.h"
 #include "lia-ui-evo-private.h"
 
 /* Tracking state visible in the contacts, calendar and tasks views (issue
@@ -20,8 +19,8 @@
  * tracked in CRM and with which regarding record ("Tracked in CRM,
  * regarding Fabrikam"), as the mail reader does for one message.
  *
- * The link state comes from the sync cache (the plugin's lookup_item) on a
- * worker thread, never on the main loop; the regarding record's name from
+ * The link state comes from the sync cache on a worker thread
+ * (lia_ui_link_states_async()), never on the main loop; the regarding record's name from
  * the item itself (the host adapter writes X-LIAISON-REGARDING-NAME on
  * tracked events and tasks, plugin/evolution/lia-evo-convert.c). A newer
  * selection makes an older answer moot. */
@@ -41,7 +40,7 @@ typedef struct
 {
   EExtension parent;
   ViewKind kind;
-  guint generation; /* of the selection an answer is for */
+  GCancellable *lookup; /* owned: the current selection's lookup */
 } LiaUiViewState;
 typedef struct
 {
@@ -211,12 +210,8 @@ show_line (LiaUiViewState *self, const char *line)
 
 typedef struct
 {
-  LiaEvoEngine *engine; /* referenced */
-  GWeakRef self;
-  guint generation;
   char *item_id;
   char *regarding;
-  LiaLinkState state;
 } Lookup;
 
 static void
@@ -224,71 +219,53 @@ lookup_free (gpointer data)
 {
   Lookup *l = data;
 
-  g_clear_object (&l->engine);
-  g_weak_ref_clear (&l->self);
   g_free (l->item_id);
   g_free (l->regarding);
   g_free (l);
 }
 
-/* On a worker: lookup_item reads the sync cache (any thread, lia-plugin.h). */
 static void
-lookup_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+on_lookup_done (gpointer owner, gpointer result, const GError *error, gpointer data)
 {
-  Lookup *l = data;
-  LiaPlugin *plugin = lia_evo_engine_get_plugin (l->engine);
-  const LiaPluginFuncs *funcs = lia_evo_engine_get_funcs (l->engine);
-  LiaCacheMapping *m = NULL;
-
-  if (plugin != NULL && funcs != NULL && funcs->lookup_item != NULL)
-    m = funcs->lookup_item (plugin, LIA_EVO_STORE, l->item_id, NULL);
-  l->state = m != NULL ? m->state : LIA_LINK_STATE_NONE;
-  lia_cache_mapping_free (m);
-  g_task_return_boolean (task, TRUE);
-}
-
-static void
-on_lookup_done (GObject *source, GAsyncResult *result, gpointer data)
-{
-  Lookup *l = g_task_get_task_data (G_TASK (result));
-  g_autoptr (GObject) object = g_weak_ref_get (&l->self);
-  LiaUiViewState *self = (LiaUiViewState *) object;
+  LiaUiViewState *self = owner;
+  const Lookup *l = data;
+  GHashTable *tracked = result;
   g_autofree char *line = NULL;
 
-  if (self == NULL || l->generation != self->generation || !e_shell_view_is_active (view_of (self)))
-    return;
-  line = lia_ui_view_state_line (l->state, l->regarding);
-  show_line (self, line);
+  if (tracked != NULL && e_shell_view_is_active (view_of (self)))
+    {
+      line =
+          lia_ui_view_state_line (GPOINTER_TO_INT (g_hash_table_lookup (tracked, l->item_id)), l->regarding);
+      show_line (self, line);
+    }
+  if (tracked != NULL)
+    g_hash_table_unref (tracked);
 }
 
-/* EShellView::update-actions: the views run it on every selection change. */
+/* EShellView::update-actions: the views run it on every selection change;
+ * an answer for an older selection is dropped (its cancellable). */
 static void
 on_update_actions (EShellView *view, LiaUiViewState *self)
 {
-  LiaEvoEngine *engine = lia_ui_engine ();
   g_autofree char *item_id = NULL;
   g_autofree char *regarding = NULL;
-  g_autoptr (GTask) task = NULL;
+  const char *ids[2] = { NULL, NULL };
+  GCancellable *cancellable;
   Lookup *l;
 
   if (!e_shell_view_is_active (view))
     return;
-  self->generation++;
-  if (engine == NULL || lia_evo_engine_get_plugin (engine) == NULL
-      || !single_selection (self, &item_id, &regarding))
+  cancellable = lia_ui_cancellable_renew (&self->lookup);
+  if (lia_ui_engine () == NULL || !single_selection (self, &item_id, &regarding))
     {
       show_line (self, NULL);
       return;
     }
   l = g_new0 (Lookup, 1);
-  l->engine = g_object_ref (engine);
-  g_weak_ref_init (&l->self, self);
-  l->generation = self->generation;
   l->item_id = g_steal_pointer (&item_id);
   l->regarding = g_steal_pointer (&regarding);
-  task = g_task_new (NULL, NULL, on_lookup_done, NULL);
-  g_task_set_task_data (task, l, lookup_free);
-  g_task_run_in_thread (task, lookup_thread);
+  ids[0] = l->item_id;
+  lia_ui_link_states_async (self, cancellable, ids, on_lookup_done, l, lookup_free);
 }
 
 static gboolean
@@ -321,9 +298,21 @@ lia_ui_view_state_constructed (GObject *object)
 }
 
 static void
+lia_ui_view_state_dispose (GObject *object)
+{
+  LiaUiViewState *self = (LiaUiViewState *) object;
+
+  if (self->lookup != NULL)
+    g_cancellable_cancel (self->lookup);
+  g_clear_object (&self->lookup);
+  G_OBJECT_CLASS (lia_ui_view_state_parent_class)->dispose (object);
+}
+
+static void
 lia_ui_view_state_class_init (LiaUiViewStateClass *klass)
 {
   G_OBJECT_CLASS (klass)->constructed = lia_ui_view_state_constructed;
+  G_OBJECT_CLASS (klass)->dispose = lia_ui_view_state_dispose;
   E_EXTENSION_CLASS (klass)->extensible_type = E_TYPE_SHELL_VIEW;
 }
 
