@@ -3,6 +3,9 @@
 
 #include <string.h>
 
+#include <calendar/gui/e-cal-model.h>
+#include <calendar/gui/e-comp-editor.h>
+#include <calendar/gui/e-task-table.h>
 #include <shell/e-shell-content.h>
 #include <shell/e-shell-view.h>
 #include <shell/e-shell-window.h>
@@ -143,6 +146,62 @@ find_selectable (GtkWidget *widget)
   return found;
 }
 
+/* The first task of the tasks view opens in its editor. */
+static gboolean
+open_task_editor (void)
+{
+  EShellWindow *window = lia_ui_selftest_window ();
+  EShellView *view = e_shell_window_get_shell_view (window, "tasks");
+  GtkWidget *table = NULL;
+  GSList *tasks;
+  gboolean opened = FALSE;
+
+  /* The mapped task table, breadth first. */
+  {
+    g_autoptr (GList) pending = g_list_prepend (NULL, e_shell_view_get_shell_content (view));
+
+    while (pending != NULL && table == NULL)
+      {
+        GtkWidget *w = pending->data;
+
+        pending = g_list_delete_link (pending, pending);
+        if (E_IS_TASK_TABLE (w) && gtk_widget_get_mapped (w))
+          table = w;
+        else if (GTK_IS_CONTAINER (w))
+          {
+            GList *children = gtk_container_get_children (GTK_CONTAINER (w));
+
+            pending = g_list_concat (pending, children);
+          }
+      }
+  }
+  if (table == NULL)
+    return FALSE;
+  e_table_select_all (E_TABLE (table));
+  tasks = e_task_table_get_selected (E_TASK_TABLE (table));
+  if (tasks != NULL)
+    {
+      ECalModelComponent *comp = tasks->data;
+
+      e_comp_editor_open_for_component (GTK_WINDOW (window), e_shell_window_get_shell (window),
+                                        e_client_get_source (E_CLIENT (comp->client)), comp->icalcomp, 0);
+      opened = TRUE;
+    }
+  g_slist_free (tasks);
+  return opened;
+}
+
+static ECompEditor *
+find_comp_editor (void)
+{
+  g_autoptr (GList) list = gtk_window_list_toplevels ();
+
+  for (GList *l = list; l != NULL; l = l->next)
+    if (E_IS_COMP_EDITOR (l->data) && gtk_widget_get_visible (l->data))
+      return l->data;
+  return NULL;
+}
+
 /* Selects every contact; whether there was a view to select in. */
 static gboolean
 select_all_contacts (void)
@@ -234,8 +293,53 @@ lia_ui_selftest_phase_prefs (guint step, guint waited)
       lia_ui_selftest_check (select_all_contacts (), "the contacts view selects all its contacts");
       check_secondary_track ();
       lia_ui_selftest_screenshot ("contacts-secondary");
+      e_shell_window_set_active_view (window, "tasks");
       return LIA_UI_PHASE_NEXT;
-    case 5: /* this client takes the role back (R-SET-PRIMARY) */
+    case 5: /* a tracked task's editor on the secondary client */
+      if (waited < 10)
+        return LIA_UI_PHASE_WAIT;
+      lia_ui_selftest_check (open_task_editor (), "a task of the tasks view opens in its editor");
+      return LIA_UI_PHASE_NEXT;
+    case 6:
+      {
+        ECompEditor *editor = find_comp_editor ();
+        GtkActionGroup *group = editor != NULL ? e_comp_editor_get_action_group (editor, "individual") : NULL;
+        GtkAction *track = group != NULL ? gtk_action_group_get_action (group, LIA_UI_ACTION_TRACK) : NULL;
+        GtkAction *untrack =
+            group != NULL ? gtk_action_group_get_action (group, LIA_UI_ACTION_UNTRACK) : NULL;
+        const char *tooltip = track != NULL ? gtk_action_get_tooltip (track) : NULL;
+        GtkAction *close;
+
+        /* The editor sets up from an idle, then reads the link state. */
+        if (track == NULL && waited < 50)
+          return LIA_UI_PHASE_WAIT;
+        lia_ui_plugin_calls_wait (5000);
+        lia_ui_selftest_log ("task editor on a secondary client: Track sensitive %d, Untrack sensitive %d, "
+                             "tooltip \"%s\"",
+                             track != NULL && gtk_action_is_sensitive (track),
+                             untrack != NULL && gtk_action_is_sensitive (untrack),
+                             tooltip != NULL ? tooltip : "");
+        {
+          gboolean ok = track != NULL && !gtk_action_is_sensitive (track) && tooltip != NULL
+                        && strstr (tooltip, OTHER_CLIENT) != NULL;
+          g_autofree char *what = g_strdup_printf (
+              "R-ROLE-SECONDARY-NO-NEW: in a task editor on a secondary client Track in CRM is insensitive "
+              "and "
+              "names the synchronizing client%s%s%s",
+              ok ? "" : " (tooltip: ", ok ? "" : (tooltip != NULL ? tooltip : "none"), ok ? "" : ")");
+
+          lia_ui_selftest_check (ok, what);
+        }
+        lia_ui_selftest_check (untrack != NULL && gtk_action_is_sensitive (untrack),
+                               "R-ROLE-SECONDARY-DEFER: the tracked task's editor still offers Untrack on a "
+                               "secondary client");
+        close = editor != NULL ? e_comp_editor_get_action (editor, "close") : NULL;
+        if (close != NULL)
+          gtk_action_activate (close);
+      }
+      e_shell_window_set_active_view (window, "addressbook");
+      return LIA_UI_PHASE_NEXT;
+    case 7: /* this client takes the role back (R-SET-PRIMARY) */
       {
         LiaEvoEngine *engine = lia_ui_engine ();
         const LiaPluginFuncs *funcs = lia_evo_engine_get_funcs (engine);
@@ -247,7 +351,7 @@ lia_ui_selftest_phase_prefs (guint step, guint waited)
           lia_ui_selftest_log ("cannot designate this client again: %s", error->message);
       }
       return LIA_UI_PHASE_NEXT;
-    case 6:
+    case 8:
       if (role (NULL) != LIA_CLIENT_PRIMARY && waited < 300)
         {
           if (waited % 50 == 0 && !lia_ui_selftest_engine_busy ())
