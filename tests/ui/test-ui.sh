@@ -241,6 +241,8 @@ export G_MESSAGES_DEBUG=liaison-module,liaison-ui,liaison-evolution
 csubject="Liaison composer $(date +%s)"
 psubject="Liaison untracked $(date +%s)"
 export LIAISON_UI_SELFTEST_COMPOSER_SUBJECT="$csubject" LIAISON_UI_SELFTEST_COMPOSER_PLAIN="$psubject"
+lsubject="Liaison sent later $(date +%s)"
+export LIAISON_UI_SELFTEST_COMPOSER_LATER="$lsubject"
 export LIAISON_UI_SELFTEST=1 LIAISON_UI_SELFTEST_LOG="$log" LIAISON_UI_SELFTEST_SHOTS="$shots"
 export LIAISON_UI_SELFTEST_ACCOUNT=liaison-test-account LIAISON_UI_SELFTEST_SUBJECT="$subject"
 export LIAISON_UI_SELFTEST_QUERY=Fabrikam LIAISON_UI_SELFTEST_SLOW_FLAG="$t/org-slow"
@@ -383,6 +385,12 @@ if [ -n "$timing" ]; then
   ok "the composer's send time was measured with tracking on and off (R-IMM-OUTGOING-ASYNC; figures above)"
 else
   not_ok "the composer's send time was measured with tracking on and off (R-IMM-OUTGOING-ASYNC)"
+fi
+nlater=$(grep -c "$lsubject CRM:[0-9]" "$t/export")
+if [ "$nlater" -eq 1 ] && grep -l "^Subject: $lsubject CRM:[0-9]" "$t/sink"/*.eml >/dev/null 2>&1; then
+  ok "Send Later with Track in CRM When Sent: sent from the Outbox with the token, one email record (R-IMM-OUTGOING-ASYNC, R-MAIL-CORRELATE-TOKEN)"
+else
+  not_ok "Send Later with Track in CRM When Sent: sent from the Outbox with the token, one email record (R-IMM-OUTGOING-ASYNC, R-MAIL-CORRELATE-TOKEN): $nlater records"
 fi
 if [ -s "$shots/composer.png" ]; then ok "screenshot composer.png"; else not_ok "screenshot composer.png"; fi
 

@@ -600,8 +600,9 @@ on_sent_copy (const char *item_id, const char *folder_id, const GError *error, g
   track_sent_copy (item_id, folder_id, &s->regarding);
 }
 
-/* "send": the message is built (with the token from presend) and goes to
- * the transport now. Only its Message-ID is read. */
+/* "send" (and "save-to-outbox"): the message is built (with the token
+ * from presend) and goes to the transport now or from the Outbox later.
+ * Only its Message-ID is read. */
 static void
 on_send (EMsgComposer *composer, CamelMimeMessage *message, EActivity *activity, gpointer user_data)
 {
@@ -725,6 +726,9 @@ lia_ui_composer_constructed (GObject *object)
    * token is spent). */
   g_signal_connect_object (composer, "presend", G_CALLBACK (on_presend), object, G_CONNECT_AFTER);
   g_signal_connect_object (composer, "send", G_CALLBACK (on_send), object, 0);
+  /* Send Later: the same message goes out from the Outbox, reaching Sent
+   * then (the watch waits a day). */
+  g_signal_connect_object (composer, "save-to-outbox", G_CALLBACK (on_send), object, 0);
   g_signal_connect_object (composer, "save-to-drafts", G_CALLBACK (on_save_to_drafts), object, 0);
   /* The composer fills its action groups and headers after construction. */
   lia_ui_idle_with_weak_ref (object, setup_idle);

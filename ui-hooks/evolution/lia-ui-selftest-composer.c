@@ -52,6 +52,7 @@ static struct
   CamelFolder *reopen_folder;
   CamelMimeMessage *reopen_message;
   char *reopen_uid;
+  gboolean later; /* the Send Later message */
 } t;
 
 static const char *
@@ -61,6 +62,15 @@ subject_for (gboolean tracked)
       g_getenv (tracked ? "LIAISON_UI_SELFTEST_COMPOSER_SUBJECT" : "LIAISON_UI_SELFTEST_COMPOSER_PLAIN");
 
   return s != NULL ? s : tracked ? "Liaison composer test" : "Liaison composer test, not tracked";
+}
+
+/* The message sent later, through the Outbox, with tracking on. */
+static const char *
+subject_later (void)
+{
+  const char *s = g_getenv ("LIAISON_UI_SELFTEST_COMPOSER_LATER");
+
+  return s != NULL ? s : "Liaison composer test, sent later";
 }
 
 static void
@@ -124,7 +134,7 @@ fill (gboolean tracked)
   e_destination_set_email (to, TO_ADDRESS);
   e_composer_header_table_set_destinations_to (table, destv);
   g_object_unref (to);
-  e_composer_header_table_set_subject (table, subject_for (tracked));
+  e_composer_header_table_set_subject (table, t.later ? subject_later () : subject_for (tracked));
   e_msg_composer_set_body_text (t.composer,
                                 tracked ? "Here is the offer we spoke about." : "See you on Monday.", TRUE);
 }
@@ -280,7 +290,8 @@ send_now (gboolean tracked)
 /* Steps: 0 open, 1 fill and choose, 2 save as draft, 3 draft marked,
  * 4 close and open the draft again, 5 tracking on there, 6 send, 7 sent
  * copy tracked (with the regarding chosen before the draft was saved),
- * 8 open, 9 fill and send untracked, 10 check. */
+ * 8 open, 9 fill and send untracked, 10 check, 11 open, 12 Send Later
+ * tracked, 13 the Outbox is sent, 14 its sent copy tracked. */
 LiaUiPhaseResult
 lia_ui_selftest_phase_composer (guint step, guint waited)
 {
@@ -288,6 +299,7 @@ lia_ui_selftest_phase_composer (guint step, guint waited)
     {
     case 0:
     case 8:
+    case 11:
       if (waited == 1)
         {
           /* One composer at a time (the last one, should its send have
@@ -476,6 +488,49 @@ lia_ui_selftest_phase_composer (guint step, guint waited)
                              "%.0f ms tracked, %.0f ms untracked (R-IMM-OUTGOING-ASYNC)",
                              t.send_call_us[TRUE] / 1000.0, t.send_call_us[FALSE] / 1000.0,
                              t.send_closed_us[TRUE] / 1000.0, t.send_closed_us[FALSE] / 1000.0);
+        return LIA_UI_PHASE_NEXT;
+      }
+    case 12: /* Send Later, tracked: it waits in the Outbox, goes out later */
+      {
+        GtkToggleAction *toggle = GTK_TOGGLE_ACTION (composer_action (ACTION_TRACK_WHEN_SENT));
+
+        if (waited < 20)
+          return LIA_UI_PHASE_WAIT;
+        t.later = TRUE;
+        fill (TRUE);
+        gtk_toggle_action_set_active (toggle, TRUE);
+        t.closed_at = 0;
+        e_msg_composer_save_to_outbox (t.composer);
+        return LIA_UI_PHASE_NEXT;
+      }
+    case 13:
+      {
+        EMailReader *reader = lia_ui_selftest_mail_reader ();
+
+        if (t.closed_at == 0 && waited < 200)
+          return LIA_UI_PHASE_WAIT;
+        lia_ui_selftest_check (t.closed_at != 0,
+                               "Send Later put the message in the Outbox and closed the composer");
+        /* Later: the Outbox is sent (as Send / Receive does). */
+        if (reader != NULL)
+          e_mail_session_flush_outbox (e_mail_backend_get_session (e_mail_reader_get_backend (reader)));
+        return LIA_UI_PHASE_NEXT;
+      }
+    case 14:
+      {
+        g_autofree char *subject = NULL;
+        g_autofree char *item_id = find_sent (subject_later (), &subject);
+        g_autofree char *result = track_result (item_id);
+
+        if ((result == NULL || !g_str_has_prefix (result, "tracked")) && waited < 400)
+          return LIA_UI_PHASE_WAIT;
+        lia_ui_selftest_log ("composer: sent later %s \"%s\": %s", item_id != NULL ? item_id : "not found",
+                             subject != NULL ? subject : "", result != NULL ? result : "-");
+        lia_ui_selftest_check (
+            subject != NULL && strlen (subject) > strlen (subject_later ()) && result != NULL
+                && g_str_has_prefix (result, "tracked"),
+            "R-IMM-OUTGOING-ASYNC, R-MAIL-CORRELATE-TOKEN: a message sent later from the Outbox "
+            "with Track in CRM When Sent carries the token and is tracked once it is sent");
         return LIA_UI_PHASE_DONE;
       }
     default:
