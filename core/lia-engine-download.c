@@ -542,14 +542,11 @@ lia_engine_download (Cycle *c, GError **error)
   guint mask = 0;
 
   /* R-SET-ITEMTYPES: nothing of a type the user left out comes to the
-   * host (items of it tracked on the host still go up). It is still
-   * prepared, cheaply since its anchor, but neither fetched nor
-   * acknowledged: its changes wait at the org and come down once it is
-   * checked again. Not preparing it would leave its anchor behind, and the
-   * org's push wait (R-DET-PUSH), which watches every type the
-   * subscription ever prepared, would answer "changed" after every cycle.
-   * A value that does not parse (an older or broken tool wrote it) counts
-   * as the default, all. */
+   * host (items of it tracked on the host still go up). It is neither
+   * prepared nor fetched: the org then stops watching it for the push
+   * (R-DET-PUSH), and prepares it in full once it is asked for again, so
+   * its changes come down when it is checked again. A value that does not
+   * parse (an older or broken tool wrote it) counts as the default, all. */
   if (types != NULL && !lia_engine_parse_item_types (types, &wanted, NULL))
     wanted = LIA_ENGINE_ITEM_TYPES_ALL;
   /* Email is asked for too, though it travels host to CRM only
@@ -558,7 +555,7 @@ lia_engine_download (Cycle *c, GError **error)
    * (R-DEL-IN-EMAIL). A tracked message may sit in any folder, so email
    * does not depend on a default folder. */
   for (guint e = 0; e < LIA_ENTITY_N; e++)
-    if (self->folders[e] != NULL || e == LIA_ENTITY_EMAIL)
+    if ((self->folders[e] != NULL && (wanted & (1u << e))) || e == LIA_ENTITY_EMAIL)
       mask |= 1u << e;
   summary = lia_crm_prepare_sync_sync (self->crm, c->sub, mask, c->cancellable, error);
   if (summary == NULL)
@@ -569,7 +566,7 @@ lia_engine_download (Cycle *c, GError **error)
       Flight *prev = NULL;
       guint total = 0;
 
-      if (!(mask & (1u << e)) || (e != LIA_ENTITY_EMAIL && !(wanted & (1u << e))))
+      if (!(mask & (1u << e)))
         continue;
       for (guint op = 0; op < LIA_SYNC_OP_N; op++)
         total += lia_sync_summary_get (summary, (LiaEntity) e, (LiaSyncOp) op);

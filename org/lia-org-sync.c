@@ -456,6 +456,20 @@ lia_org_sync_prepare (LiaOrgService *service, const LiaOrgCaller *caller, const 
       for (guint o = 0; ok && o < LIA_SYNC_OP_N; o++)
         lia_sync_summary_add (summary, (LiaEntity) e, (LiaSyncOp) o, counts[o]);
     }
+  /* R-SET-ITEMTYPES, R-DET-PUSH: a type the client no longer asks for is
+   * no longer watched. Its anchor stays, with its stamp cleared ("never
+   * prepared"): the push wait skips it, and when the client asks for it
+   * again the first prepare is a full one, so what changed in between
+   * comes down then. */
+  for (guint e = 0; ok && e < LIA_ENTITY_N; e++)
+    {
+      gint64 anchor = 0, stamp = 0;
+      if ((entity_mask & (1u << e)) != 0)
+        continue;
+      ok = lia_org_store_anchor_get (service->store, subscription, (LiaEntity) e, &anchor, &stamp, error)
+           && (stamp == 0
+               || lia_org_store_anchor_put (service->store, subscription, (LiaEntity) e, anchor, 0, error));
+    }
   if (!ok)
     {
       lia_org_store_rollback (service->store);

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "engine-fixture.h"
+#include "lia-org-sync.h"
 
 /* SPEC section 9 through the plugin's dup_setting / set_setting entry
  * points, on the test host and the embedded org: R-SET-ITEMTYPES (which
@@ -390,6 +391,48 @@ test_itemtypes_none (Ef *ef, gconstpointer data)
   g_assert_cmpuint (lia_test_host_count_items (ef->a.host, LIA_TEST_STORE, "calendar"), ==, 0);
 }
 
+static gboolean
+org_has_changes (Ef *ef, EfClient *client)
+{
+  g_autofree char *sub = subscription_of (client);
+  g_autoptr (GError) error = NULL;
+  gboolean changed = FALSE;
+
+  g_assert_true (lia_org_sync_has_changes (ef->org, ef->alice, sub, &changed, &error));
+  g_assert_no_error (error);
+  return changed;
+}
+
+static void
+test_itemtypes_not_prepared (Ef *ef, gconstpointer data)
+{
+  g_autofree char *contact = NULL;
+  g_autofree char *task = NULL;
+
+  g_test_summary ("R-SET-ITEMTYPES, R-DET-PUSH: an unchecked type is neither prepared nor downloaded: "
+                  "the org stops watching it for this client (a CRM contact change does not count as a "
+                  "change for its push), a checked type's change still does, and the contact comes down "
+                  "once contacts are checked again");
+  sync_fresh (&ef->a);
+  set_ok (&ef->a, LIA_SETTING_ITEM_TYPES, "appointment,task");
+  sync_fresh (&ef->a);
+  g_assert_false (org_has_changes (ef, &ef->a));
+  contact = ef_crm_contact (ef, ef->alice, "Noa", "Notwatched");
+  /* Before, the engine prepared every type and the org watched contacts
+   * for this client: this was TRUE. */
+  g_assert_false (org_has_changes (ef, &ef->a));
+  sync_fresh (&ef->a);
+  g_assert_false (on_host (&ef->a, LIA_ENTITY_CONTACT, "family-name", "Notwatched"));
+  task = crm_activity (ef, LIA_ENTITY_TASK, "Watched task");
+  g_assert_true (org_has_changes (ef, &ef->a));
+  sync_fresh (&ef->a);
+  g_assert_true (on_host (&ef->a, LIA_ENTITY_TASK, "subject", "Watched task"));
+  set_ok (&ef->a, LIA_SETTING_ITEM_TYPES, NULL);
+  sync_fresh (&ef->a);
+  g_assert_true (on_host (&ef->a, LIA_ENTITY_CONTACT, "family-name", "Notwatched"));
+  g_assert_true (contact != NULL && task != NULL);
+}
+
 static guint
 cycles_of (EfClient *client)
 {
@@ -621,6 +664,7 @@ main (int argc, char **argv)
   g_test_add_func ("/settings/R-SET-ITEMTYPES/parse-random", test_itemtypes_parse_random);
   ADD ("/settings/R-SET-ITEMTYPES/default-all", test_itemtypes_default_all);
   ADD ("/settings/R-SET-ITEMTYPES/unchecked-ignored-crm-to-host", test_itemtypes_unchecked);
+  ADD ("/settings/R-SET-ITEMTYPES/unchecked-not-prepared", test_itemtypes_not_prepared);
   ADD ("/settings/R-SET-ITEMTYPES/none", test_itemtypes_none);
   ADD ("/settings/R-SET-ITEMTYPES/unchecked-change-no-spin", test_itemtypes_no_spin);
   ADD ("/settings/R-SET-PRIMARY/first-client-default", test_primary_first_client);
