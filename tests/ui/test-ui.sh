@@ -252,6 +252,7 @@ export LIAISON_UI_SELFTEST_DOWN_FLAG="$t/org-down" LIAISON_UI_SELFTEST_BULK="$bu
 folder_subject="Liaison UI folder $stamp"
 export LIAISON_UI_SELFTEST_FOLDER_SUBJECT="$folder_subject" LIAISON_UI_SELFTEST_CONTACT="Interface$stamp"
 export LIAISON_UI_SELFTEST_MOVED_SUBJECT="$moved_subject" LIAISON_UI_SELFTEST_TASK="UI test task $stamp"
+export LIAISON_UI_SELFTEST_EVENT="UI test event $stamp"
 # The self-test logs "done" right before e_shell_quit(): the time from
 # there to Evolution's exit is the quit time (the org was down just before;
 # quitting must not wait for it).

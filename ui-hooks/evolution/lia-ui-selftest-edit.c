@@ -4,7 +4,9 @@
 #include <gmodule.h>
 #include <string.h>
 
+#include <calendar/gui/e-cal-list-view.h>
 #include <calendar/gui/e-cal-model.h>
+#include <calendar/gui/e-calendar-view.h>
 #include <calendar/gui/e-task-table.h>
 #include <e-util/e-util.h>
 #include <libebook/libebook.h>
@@ -31,7 +33,8 @@
  *   LIAISON_UI_SELFTEST_FOLDER_SUBJECT   the subject of the message that
  *                                        arrives in the tracked folder
  *   LIAISON_UI_SELFTEST_MOVED_SUBJECT    an older Inbox message moved into it
- *   LIAISON_UI_SELFTEST_TASK             the test task's summary */
+ *   LIAISON_UI_SELFTEST_TASK             the test task's summary
+ *   LIAISON_UI_SELFTEST_EVENT            the test event's summary */
 
 GtkWidget *lia_ui_regarding_dialog_get_entry (GtkWidget *dialog);
 
@@ -902,6 +905,67 @@ lia_ui_selftest_phase_tasks_state (guint step, guint waited)
           "R-IMM-REGARDING-EXPL: after Set Regarding the tasks view's status line names the "
           "regarding record of the selected task");
       lia_ui_selftest_screenshot ("tasks-tracked-state");
+      e_shell_window_set_active_view (lia_ui_selftest_window (), "mail");
+      return LIA_UI_PHASE_DONE;
+    default:
+      return LIA_UI_PHASE_DONE;
+    }
+}
+
+/* ---- the calendar view's status line (its list view, as the walk left it) ---- */
+
+static gboolean
+select_test_event (void)
+{
+  EShellView *view = e_shell_window_get_shell_view (lia_ui_selftest_window (), "calendar");
+  GtkWidget *list = view != NULL ? find_mapped_type (GTK_WIDGET (e_shell_view_get_shell_content (view)),
+                                                     E_TYPE_CAL_LIST_VIEW)
+                                 : NULL;
+  const char *summary = g_getenv ("LIAISON_UI_SELFTEST_EVENT");
+  ECalModel *model = list != NULL ? e_calendar_view_get_model (E_CALENDAR_VIEW (list)) : NULL;
+  ETable *table = list != NULL ? e_cal_list_view_get_table (E_CAL_LIST_VIEW (list)) : NULL;
+  gint rows = model != NULL ? e_table_model_row_count (E_TABLE_MODEL (model)) : 0;
+
+  for (gint i = 0; summary != NULL && table != NULL && i < rows; i++)
+    {
+      ECalModelComponent *comp = e_cal_model_get_component_at (model, i);
+
+      if (comp != NULL && g_strcmp0 (i_cal_component_get_summary (comp->icalcomp), summary) == 0)
+        {
+          e_selection_model_select_single_row (e_table_get_selection_model (table), i);
+          e_shell_view_update_actions (view);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+LiaUiPhaseResult
+lia_ui_selftest_phase_calendar_state (guint step, guint waited)
+{
+  switch (step)
+    {
+    case 0:
+      e_shell_window_set_active_view (lia_ui_selftest_window (), "calendar");
+      return LIA_UI_PHASE_NEXT;
+    case 1:
+      if (waited < 10 || lia_ui_selftest_engine_busy ())
+        return waited < 300 ? LIA_UI_PHASE_WAIT : LIA_UI_PHASE_NEXT;
+      if (!select_test_event ())
+        {
+          if (waited < 100)
+            return LIA_UI_PHASE_WAIT;
+          lia_ui_selftest_check (FALSE, "the test event is in the calendar's list view");
+          e_shell_window_set_active_view (lia_ui_selftest_window (), "mail");
+          return LIA_UI_PHASE_DONE;
+        }
+      return LIA_UI_PHASE_NEXT;
+    case 2:
+      if (strstr (status_line ("calendar"), "Tracked in CRM") == NULL && waited < 50)
+        return LIA_UI_PHASE_WAIT;
+      lia_ui_selftest_log ("calendar view status line: %s", status_line ("calendar"));
+      lia_ui_selftest_check (strstr (status_line ("calendar"), "Tracked in CRM") != NULL,
+                             "the calendar view's status line says the selected event is tracked in CRM");
       e_shell_window_set_active_view (lia_ui_selftest_window (), "mail");
       return LIA_UI_PHASE_DONE;
     default:

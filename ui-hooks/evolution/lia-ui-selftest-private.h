@@ -42,6 +42,7 @@ LiaUiPhaseResult lia_ui_selftest_phase_prefs (guint step, guint waited);
 LiaUiPhaseResult lia_ui_selftest_phase_contact_editor (guint step, guint waited);
 LiaUiPhaseResult lia_ui_selftest_phase_folder (guint step, guint waited);
 LiaUiPhaseResult lia_ui_selftest_phase_tasks_state (guint step, guint waited);
+LiaUiPhaseResult lia_ui_selftest_phase_calendar_state (guint step, guint waited);
 
 /* Phase (lia-ui-selftest-composer.c): the mail composer's Track in CRM
  * When Sent (R-IMM-DRAFT, R-MAIL-CORRELATE-TOKEN, R-IMM-OUTGOING-ASYNC). */

@@ -112,6 +112,7 @@ static const struct
   { "contact-editor", lia_ui_selftest_phase_contact_editor },
   { "folder", lia_ui_selftest_phase_folder },
   { "tasks-state", lia_ui_selftest_phase_tasks_state },
+  { "calendar-state", lia_ui_selftest_phase_calendar_state },
   { "composer", lia_ui_selftest_phase_composer },
   { "prefs", lia_ui_selftest_phase_prefs },
   { "end", NULL },
