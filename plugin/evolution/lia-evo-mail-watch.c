@@ -291,10 +291,11 @@ connect_folders (LiaEvoMail *mail, Open *o)
   g_hash_table_iter_init (&iter, o->seen);
   while (g_hash_table_iter_next (&iter, &key, &value))
     {
+      /* Stolen: key and value pass to mail->seen as they are. */
       if (!g_hash_table_contains (mail->seen, key))
         {
-          g_hash_table_insert (mail->seen, g_strdup (key), value);
           g_hash_table_iter_steal (&iter);
+          g_hash_table_insert (mail->seen, key, value);
         }
     }
   for (guint i = 0; i < o->folders->len; i++)
