@@ -341,11 +341,12 @@ test_store_schema_3_migration (void)
     /* Back to schema 2 as it was shipped: the columns did not exist. */
     sqlite3 *db = NULL;
     g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
-    g_assert_cmpint (sqlite3_exec (db,
-                                   "ALTER TABLE subscription DROP COLUMN roaming;"
-                                   " ALTER TABLE email_tracker DROP COLUMN seen_version; PRAGMA user_version = 2",
-                                   NULL, NULL, NULL),
-                     ==, SQLITE_OK);
+    g_assert_cmpint (
+        sqlite3_exec (db,
+                      "ALTER TABLE subscription DROP COLUMN roaming;"
+                      " ALTER TABLE email_tracker DROP COLUMN seen_version; PRAGMA user_version = 2",
+                      NULL, NULL, NULL),
+        ==, SQLITE_OK);
     sqlite3_close (db);
   }
   {
