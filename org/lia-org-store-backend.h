@@ -42,6 +42,8 @@ typedef struct
   gboolean (*record_get) (LiaOrgStore *store, const char *id, LiaCrmRecord **out_record,
                           gboolean *out_deleted, GError **error);
   gboolean (*record_put) (LiaOrgStore *store, const LiaCrmRecord *record, gboolean deleted, GError **error);
+  gboolean (*record_head) (LiaOrgStore *store, const char *id, gboolean *out_found, LiaEntity *out_entity,
+                           gint64 *out_version, gboolean *out_deleted, GError **error);
   gboolean (*record_foreach) (LiaOrgStore *store, LiaEntity entity, gint64 since_version, LiaOrgRowFunc func,
                               gpointer user_data, GError **error);
   gboolean (*max_version_since) (LiaOrgStore *store, guint entity_mask, gint64 since_version,

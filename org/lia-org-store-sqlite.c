@@ -498,6 +498,27 @@ row_from_stmt (sqlite3_stmt *stmt, LiaOrgRow *row)
 
 /* Returns TRUE with *out_record NULL when there is no such record. */
 static gboolean
+sqlite_record_head (LiaOrgStore *store, const char *id, gboolean *out_found, LiaEntity *out_entity,
+                    gint64 *out_version, gboolean *out_deleted, GError **error)
+{
+  static const char sql[] = "SELECT entity, version, deleted FROM record WHERE id = ?1";
+  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, id);
+  rc = step (store, stmt, error);
+  if (rc < 0)
+    return FALSE;
+  *out_found = rc == 1;
+  *out_entity = rc == 1 ? (LiaEntity) sqlite3_column_int (stmt, 0) : LIA_ENTITY_N;
+  *out_version = rc == 1 ? sqlite3_column_int64 (stmt, 1) : 0;
+  *out_deleted = rc == 1 && sqlite3_column_int (stmt, 2) != 0;
+  return TRUE;
+}
+
+static gboolean
 sqlite_record_get (LiaOrgStore *store, const char *id, LiaCrmRecord **out_record, gboolean *out_deleted,
                    GError **error)
 {
@@ -1373,6 +1394,7 @@ static const LiaOrgStoreVTable sqlite_vtable = {
   .fls_put = sqlite_fls_put,
   .fls_get = sqlite_fls_get,
   .record_get = sqlite_record_get,
+  .record_head = sqlite_record_head,
   .record_put = sqlite_record_put,
   .record_foreach = sqlite_record_foreach,
   .max_version_since = sqlite_max_version_since,

@@ -141,6 +141,13 @@ lia_org_store_record_get (LiaOrgStore *store, const char *id, LiaCrmRecord **out
 }
 
 gboolean
+lia_org_store_record_head (LiaOrgStore *store, const char *id, gboolean *out_found, LiaEntity *out_entity,
+                           gint64 *out_version, gboolean *out_deleted, GError **error)
+{
+  return store->vtable->record_head (store, id, out_found, out_entity, out_version, out_deleted, error);
+}
+
+gboolean
 lia_org_store_record_put (LiaOrgStore *store, const LiaCrmRecord *record, gboolean deleted, GError **error)
 {
   return store->vtable->record_put (store, record, deleted, error);

@@ -97,6 +97,11 @@ gboolean lia_org_store_record_get (LiaOrgStore *store, const char *id, LiaCrmRec
                                    gboolean *out_deleted, GError **error);
 gboolean lia_org_store_record_put (LiaOrgStore *store, const LiaCrmRecord *record, gboolean deleted,
                                    GError **error);
+/* A record's entity, version and deletion without decoding its fields;
+ * *@out_found FALSE when there is no such row. */
+gboolean lia_org_store_record_head (LiaOrgStore *store, const char *id, gboolean *out_found,
+                                    LiaEntity *out_entity, gint64 *out_version, gboolean *out_deleted,
+                                    GError **error);
 gboolean lia_org_store_record_foreach (LiaOrgStore *store, LiaEntity entity, gint64 since_version,
                                        LiaOrgRowFunc func, gpointer user_data, GError **error);
 gboolean lia_org_store_max_version_since (LiaOrgStore *store, guint entity_mask, gint64 since_version,

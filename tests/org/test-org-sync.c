@@ -214,6 +214,34 @@ test_leaving_filter_is_delete (Org *org, gconstpointer data)
 }
 
 static void
+test_track_needs_live (Org *org, gconstpointer data)
+{
+  g_autofree char *id = add_contact (org, org->alice, "Liv", "Live");
+  g_autofree char *gone = add_contact (org, org->alice, "Del", "Deleted");
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("A track names a live record of the entity given: an unknown id, a deleted record and "
+                  "the wrong entity are refused with NOT_FOUND and change nothing; a live one is tracked");
+  g_assert_true (lia_org_service_delete (org->service, org->alice, LIA_ENTITY_CONTACT, gone, 0, &error));
+  g_assert_no_error (error);
+  g_assert_false (lia_org_sync_track (org->service, org->alice, org->sub, LIA_ENTITY_CONTACT,
+                                      "00000000-0000-4000-8000-000000000000", FALSE, &error));
+  g_assert_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_false (
+      lia_org_sync_track (org->service, org->alice, org->sub, LIA_ENTITY_CONTACT, gone, FALSE, &error));
+  g_assert_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_false (
+      lia_org_sync_track (org->service, org->alice, org->sub, LIA_ENTITY_TASK, id, FALSE, &error));
+  g_assert_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_true (
+      lia_org_sync_track (org->service, org->alice, org->sub, LIA_ENTITY_CONTACT, id, FALSE, &error));
+  g_assert_no_error (error);
+}
+
+static void
 test_manual_keeps (Org *org, gconstpointer data)
 {
   g_autofree char *id = add_contact (org, org->alice, "Hand", "Tracked");
@@ -584,6 +612,7 @@ main (int argc, char **argv)
   ADD ("/org/sync/unacknowledged-stays", test_unacknowledged_stays);
   ADD ("/org/sync/R-DEL-IN-FILTER", test_leaving_filter_is_delete);
   ADD ("/org/sync/R-MARK-MANUAL-KEEPS", test_manual_keeps);
+  ADD ("/org/sync/track-needs-live", test_track_needs_live);
   ADD ("/org/sync/R-DEL-OUT-REMEMBER", test_remembers_client_deletes);
   ADD ("/org/sync/R-ROLE-ONE-PRIMARY", test_one_primary);
   ADD ("/org/sync/R-ROLE-SECONDARY-NO-NEW/who-is-primary", test_who_is_primary);
