@@ -101,6 +101,11 @@ void lia_evo_mail_translate_error (GError **error, LiaErrorCode code);
  * summary from disk, so messages delivered while no engine ran are seen. */
 CamelFolder *lia_evo_mail_ref_folder (LiaEvoMail *mail, const char *name, GCancellable *cancellable,
                                       GError **error);
+/* The same; without @refresh a folder not open yet is opened as its
+ * summary has it and not kept (a watch of a folder Evolution announced:
+ * no server round trip per folder at start). */
+CamelFolder *lia_evo_mail_open_folder (LiaEvoMail *mail, const char *name, gboolean refresh,
+                                       GCancellable *cancellable, GError **error);
 /* Every uid of @f from its summary (no message is opened); free with
  * camel_folder_search_free(). */
 GPtrArray *lia_evo_mail_all_uids (CamelFolder *f, GCancellable *cancellable, GError **error);

@@ -204,6 +204,7 @@ typedef struct
 {
   LiaEvoMail *mail;
   GPtrArray *names;   /* owned: full names */
+  gboolean refresh;   /* refresh a folder not open yet (the defaults) */
   GPtrArray *folders; /* owned: result, CamelFolder */
   GHashTable *seen;   /* owned: result, place -> LiaEvoMailSeen */
   GPtrArray *uids;    /* owned: result, per folder: GHashTable of its uids */
@@ -226,8 +227,8 @@ open_run (GTask *task, Open *o, GCancellable *cancellable)
 
   for (guint i = 0; i < o->names->len; i++)
     {
-      g_autoptr (CamelFolder) f =
-          lia_evo_mail_ref_folder (o->mail, g_ptr_array_index (o->names, i), cancellable, &error);
+      g_autoptr (CamelFolder) f = lia_evo_mail_open_folder (o->mail, g_ptr_array_index (o->names, i),
+                                                            o->refresh, cancellable, &error);
       GPtrArray *uids;
 
       if (f == NULL)
@@ -322,6 +323,7 @@ open_task (LiaEvoMail *mail, GPtrArray *names, GCancellable *cancellable, GAsync
 
   o->mail = mail;
   o->names = names;
+  o->refresh = TRUE;
   o->folders = g_ptr_array_new_with_free_func (g_object_unref);
   o->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) lia_evo_mail_seen_free);
   o->uids = g_ptr_array_new_with_free_func ((GDestroyNotify) g_hash_table_unref);
@@ -406,6 +408,10 @@ lia_evo_mail_watch_folder (LiaEvoMail *mail, CamelStore *store, const char *full
   names = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (names, g_strdup (full_name));
   task = open_task (mail, names, mail->watch_cancellable, watch_folder_done, mail);
+  /* Evolution announces every folder of an account at start: opening
+   * them as their summaries have them costs no server round trip, and the
+   * folder's next refresh (Evolution's) is what the watch reports. */
+  ((Open *) g_task_get_task_data (task))->refresh = FALSE;
   g_task_set_source_tag (task, lia_evo_mail_watch_folder);
   g_task_run_in_thread (task, open_thread);
 }

@@ -386,6 +386,13 @@ on_any_change (CamelFolder *folder, CamelFolderChangeInfo *changes, gpointer sta
 CamelFolder *
 lia_evo_mail_ref_folder (LiaEvoMail *mail, const char *name, GCancellable *cancellable, GError **error)
 {
+  return lia_evo_mail_open_folder (mail, name, TRUE, cancellable, error);
+}
+
+CamelFolder *
+lia_evo_mail_open_folder (LiaEvoMail *mail, const char *name, gboolean refresh, GCancellable *cancellable,
+                          GError **error)
+{
   CamelFolder *folder;
   g_autoptr (CamelFolder) opened = NULL;
 
@@ -403,6 +410,9 @@ lia_evo_mail_ref_folder (LiaEvoMail *mail, const char *name, GCancellable *cance
       lia_evo_mail_translate_error (error, LIA_ERROR_NOT_FOUND);
       return NULL;
     }
+  /* Not kept: the first lia_evo_mail_ref_folder() refreshes it. */
+  if (!refresh)
+    return g_steal_pointer (&opened);
   if (!camel_folder_refresh_info_sync (opened, cancellable, error))
     {
       lia_evo_mail_translate_error (error, LIA_ERROR_UNAVAILABLE);
