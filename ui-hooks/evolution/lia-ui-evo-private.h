@@ -169,6 +169,7 @@ char *lia_ui_view_state_line (LiaLinkState state, const char *regarding);
 /* The contact editor in @window: FALSE when it has no CRM button; else
  * the link state its last read found (self-test). */
 gboolean lia_ui_contact_editor_state (GtkWindow *window, LiaLinkState *out_state);
+guint lia_ui_contact_editor_selftest_hide_symbols (gint hide);
 
 /* The sent copy of a message (lia-ui-sent.c): once the folder
  * @folder_uri (an Evolution folder URI) holds the message with

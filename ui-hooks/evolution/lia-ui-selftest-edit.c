@@ -45,6 +45,9 @@ static struct
   /* contact editor */
   GObject *editor; /* weak */
   GtkWindow *editor_window;
+  GObject *editor2; /* weak */
+  GtkWindow *editor_window2;
+  guint missing_logged;
   /* folder */
   CamelStore *store;
   gboolean created;
@@ -349,6 +352,74 @@ lia_ui_selftest_phase_contact_editor (guint step, guint waited)
                                "R-IMM-TRACK-INSP: the contact tracked again from its editor is linked in CRM "
                                "after Save and Close");
       }
+      return LIA_UI_PHASE_NEXT;
+    case 9: /* an Evolution without the editor's private symbols: no button, one log line */
+      {
+        EContact *contact = NULL;
+        EBookClient *client = NULL;
+        EditorNewFunc editor_new = process_symbol ("e_contact_editor_new");
+        EditorVoidFunc show = process_symbol ("eab_editor_show");
+        GtkWindow *(*get_window) (GObject *) = process_symbol ("eab_editor_get_window");
+        GObject *editor;
+
+        t.missing_logged = lia_ui_contact_editor_selftest_hide_symbols (1);
+        if (select_test_contact (&contact, &client) < 0 || editor_new == NULL || show == NULL
+            || get_window == NULL || client == NULL)
+          {
+            lia_ui_contact_editor_selftest_hide_symbols (0);
+            lia_ui_selftest_check (FALSE, "the contact editor opens again");
+            e_shell_window_set_active_view (lia_ui_selftest_window (), "mail");
+            return LIA_UI_PHASE_DONE;
+          }
+        /* Two windows: the log line is once per process, not per window. */
+        editor = editor_new (e_shell_get_default (), client, contact, FALSE, TRUE);
+        show (editor);
+        t.editor2 = editor;
+        g_object_add_weak_pointer (editor, (gpointer *) &t.editor2);
+        t.editor_window2 = get_window (editor);
+        g_object_add_weak_pointer (G_OBJECT (t.editor_window2), (gpointer *) &t.editor_window2);
+        editor = editor_new (e_shell_get_default (), client, contact, FALSE, TRUE);
+        show (editor);
+        t.editor = editor;
+        g_object_add_weak_pointer (editor, (gpointer *) &t.editor);
+        t.editor_window = get_window (editor);
+        g_object_add_weak_pointer (G_OBJECT (t.editor_window), (gpointer *) &t.editor_window);
+        return LIA_UI_PHASE_NEXT;
+      }
+    case 10:
+      if (waited < 20)
+        return LIA_UI_PHASE_WAIT;
+      {
+        LiaLinkState state;
+        EditorVoidFunc close = process_symbol ("eab_editor_close");
+
+        lia_ui_selftest_check (
+            t.editor_window != NULL && gtk_widget_get_visible (GTK_WIDGET (t.editor_window))
+                && t.editor_window2 != NULL && gtk_widget_get_visible (GTK_WIDGET (t.editor_window2))
+                && editor_button () == NULL
+                && lia_ui_selftest_find_named (GTK_WIDGET (t.editor_window2), "liaison-contact-editor-button")
+                       == NULL
+                && !lia_ui_contact_editor_state (t.editor_window, &state)
+                && lia_ui_contact_editor_selftest_hide_symbols (-1) == t.missing_logged + 1,
+            "without eab_editor_get_all_editors two contact editors open without a CRM button and the "
+            "missing "
+            "symbol is logged once");
+        if (close != NULL && t.editor != NULL)
+          close (t.editor);
+        if (close != NULL && t.editor2 != NULL)
+          close (t.editor2);
+      }
+      return LIA_UI_PHASE_NEXT;
+    case 11:
+      if (((t.editor_window != NULL && gtk_widget_get_visible (GTK_WIDGET (t.editor_window)))
+           || (t.editor_window2 != NULL && gtk_widget_get_visible (GTK_WIDGET (t.editor_window2))))
+          && waited < 50)
+        return LIA_UI_PHASE_WAIT;
+      lia_ui_selftest_check (
+          (t.editor_window == NULL || !gtk_widget_get_visible (GTK_WIDGET (t.editor_window)))
+              && (t.editor_window2 == NULL || !gtk_widget_get_visible (GTK_WIDGET (t.editor_window2))),
+          "the contact editors without a CRM button close normally");
+      lia_ui_contact_editor_selftest_hide_symbols (0);
       e_shell_window_set_active_view (lia_ui_selftest_window (), "mail");
       return LIA_UI_PHASE_DONE;
     default:
