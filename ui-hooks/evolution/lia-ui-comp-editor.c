@@ -154,6 +154,9 @@ update_sensitivity (GtkActionGroup *group, gboolean known, LiaLinkState link)
   gboolean can_track_new = lia_ui_can_track_new_pim (&secondary);
   GtkAction *action;
 
+  /* What on_engine_status compares with (+1: 0 is "not yet"). */
+  g_object_set_data (G_OBJECT (group), "liaison-can-track-new", GINT_TO_POINTER (can_track_new + 1));
+
   if ((action = gtk_action_group_get_action (group, LIA_UI_ACTION_TRACK)) != NULL)
     {
       gtk_action_set_sensitive (action, engine && can_track_new && (!known || link == LIA_LINK_STATE_NONE));
@@ -221,6 +224,30 @@ refresh (gpointer self)
                       mapping_done, item_id);
 }
 
+/* The role can change at any cycle: an open editor follows (memory only:
+ * the role and the link state last read). */
+static void
+on_engine_status (LiaEvoEngine *engine, gconstpointer status, gpointer self)
+{
+  ECompEditor *editor = editor_of (self);
+  GtkActionGroup *group = e_comp_editor_get_action_group (editor, "individual");
+  GtkAction *track = group != NULL ? gtk_action_group_get_action (group, LIA_UI_ACTION_TRACK) : NULL;
+  gboolean can_track_new = lia_ui_can_track_new_pim (NULL);
+  gint shown = group != NULL
+                   ? GPOINTER_TO_INT (g_object_get_data (G_OBJECT (group), "liaison-can-track-new")) - 1
+                   : -1;
+  LiaEntity entity = LIA_ENTITY_N;
+  g_autofree char *item_id = NULL;
+  LiaLinkState link = LIA_LINK_STATE_NONE;
+  gboolean known;
+
+  if (track == NULL || shown < 0 || shown == can_track_new)
+    return;
+  item_id = editor_item_id (editor, &entity);
+  known = item_id == NULL || lia_ui_link_state_known (item_id, &link);
+  update_sensitivity (group, known, link);
+}
+
 static void
 on_editor_closed (ECompEditor *editor, gboolean saved, gpointer self)
 {
@@ -254,6 +281,8 @@ setup_idle (gpointer data)
     g_warning ("cannot add the Liaison actions to the editor: %s", error->message);
   refresh (self);
   g_signal_connect_object (editor, "editor-closed", G_CALLBACK (on_editor_closed), self, 0);
+  if (lia_ui_engine () != NULL)
+    g_signal_connect_object (lia_ui_engine (), "status-changed", G_CALLBACK (on_engine_status), self, 0);
   send_ui_event (editor, LIA_UI_EVENT_INSPECTOR_OPEN);
   lia_ui_selftest_log ("%s: actions in place", G_OBJECT_TYPE_NAME (editor));
   return G_SOURCE_REMOVE;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <calendar/gui/e-cal-model.h>
+#include <calendar/gui/e-comp-editor-task.h>
 #include <calendar/gui/e-comp-editor.h>
 #include <calendar/gui/e-task-table.h>
 #include <shell/e-shell-content.h>
@@ -32,6 +33,7 @@ static struct
   gboolean demoted;   /* the other client is primary at the org */
   char *demote_error; /* why not */
   GtkWidget *prefs;
+  char *task_uid; /* the task whose editor the phase opened */
 } t;
 
 static gint
@@ -183,6 +185,8 @@ open_task_editor (void)
     {
       ECalModelComponent *comp = tasks->data;
 
+      g_free (t.task_uid);
+      t.task_uid = g_strdup (i_cal_component_get_uid (comp->icalcomp));
       e_comp_editor_open_for_component (GTK_WINDOW (window), e_shell_window_get_shell (window),
                                         e_client_get_source (E_CLIENT (comp->client)), comp->icalcomp, 0);
       opened = TRUE;
@@ -191,15 +195,32 @@ open_task_editor (void)
   return opened;
 }
 
+/* The editor of the task the phase opened (other editors may be open). */
 static ECompEditor *
 find_comp_editor (void)
 {
   g_autoptr (GList) list = gtk_window_list_toplevels ();
 
   for (GList *l = list; l != NULL; l = l->next)
-    if (E_IS_COMP_EDITOR (l->data) && gtk_widget_get_visible (l->data))
-      return l->data;
+    {
+      ICalComponent *comp;
+
+      if (!E_IS_COMP_EDITOR_TASK (l->data) || !gtk_widget_get_visible (l->data))
+        continue;
+      comp = e_comp_editor_get_component (l->data);
+      if (comp != NULL && g_strcmp0 (i_cal_component_get_uid (comp), t.task_uid) == 0)
+        return l->data;
+    }
   return NULL;
+}
+
+static GtkAction *
+editor_action (const char *name)
+{
+  ECompEditor *editor = find_comp_editor ();
+  GtkActionGroup *group = editor != NULL ? e_comp_editor_get_action_group (editor, "individual") : NULL;
+
+  return group != NULL ? gtk_action_group_get_action (group, name) : NULL;
 }
 
 /* Selects every contact; whether there was a view to select in. */
@@ -307,13 +328,14 @@ lia_ui_selftest_phase_prefs (guint step, guint waited)
         GtkAction *track = group != NULL ? gtk_action_group_get_action (group, LIA_UI_ACTION_TRACK) : NULL;
         GtkAction *untrack =
             group != NULL ? gtk_action_group_get_action (group, LIA_UI_ACTION_UNTRACK) : NULL;
-        const char *tooltip = track != NULL ? gtk_action_get_tooltip (track) : NULL;
-        GtkAction *close;
+        const char *tooltip;
 
         /* The editor sets up from an idle, then reads the link state. */
         if (track == NULL && waited < 50)
           return LIA_UI_PHASE_WAIT;
         lia_ui_plugin_calls_wait (5000);
+        /* Read after the wait: the answers set the tooltip anew. */
+        tooltip = track != NULL ? gtk_action_get_tooltip (track) : NULL;
         lia_ui_selftest_log ("task editor on a secondary client: Track sensitive %d, Untrack sensitive %d, "
                              "tooltip \"%s\"",
                              track != NULL && gtk_action_is_sensitive (track),
@@ -333,9 +355,6 @@ lia_ui_selftest_phase_prefs (guint step, guint waited)
         lia_ui_selftest_check (untrack != NULL && gtk_action_is_sensitive (untrack),
                                "R-ROLE-SECONDARY-DEFER: the tracked task's editor still offers Untrack on a "
                                "secondary client");
-        close = editor != NULL ? e_comp_editor_get_action (editor, "close") : NULL;
-        if (close != NULL)
-          gtk_action_activate (close);
       }
       e_shell_window_set_active_view (window, "addressbook");
       return LIA_UI_PHASE_NEXT;
@@ -360,6 +379,19 @@ lia_ui_selftest_phase_prefs (guint step, guint waited)
         }
       lia_ui_selftest_check (role (NULL) == LIA_CLIENT_PRIMARY,
                              "R-SET-PRIMARY: this client is the synchronizing client again");
+      {
+        /* The editor left open follows the role without a new selection. */
+        GtkAction *track = editor_action (LIA_UI_ACTION_TRACK);
+        const char *tooltip = track != NULL ? gtk_action_get_tooltip (track) : NULL;
+        ECompEditor *editor = find_comp_editor ();
+        GtkAction *close = editor != NULL ? e_comp_editor_get_action (editor, "close") : NULL;
+
+        lia_ui_selftest_check (tooltip != NULL && strstr (tooltip, OTHER_CLIENT) == NULL,
+                               "the task editor left open no longer points to the other client once this one "
+                               "is primary again");
+        if (close != NULL)
+          gtk_action_activate (close);
+      }
       select_all_contacts ();
       lia_ui_plugin_calls_wait (5000);
       {

@@ -40,6 +40,7 @@ typedef struct
   GtkActionGroup *group; /* owned by the shell window's UI manager */
   guint merge_id;
   GCancellable *lookup; /* owned: the current selection's link-state lookup */
+  gint can_track_new;   /* as the sensitivity last said: -1 not yet */
 } LiaUiShellView;
 typedef struct
 {
@@ -386,6 +387,8 @@ apply_sensitivity (LiaUiShellView *self, guint n_selected, gboolean supported, g
   gboolean can_track_new = lia_ui_can_track_new_pim (&secondary);
   const char *track_tooltip = _ ("Track the selected items in CRM");
 
+  self->can_track_new = can_track_new;
+
   if (!supported)
     track_tooltip = _ ("This Evolution does not tell which contacts are selected");
   else if (!can_track_new)
@@ -469,6 +472,19 @@ on_update_actions (EShellView *view, LiaUiShellView *self)
                             lookup_free);
 }
 
+/* The role can change at any cycle (another client designated, this one
+ * again): the actions follow at once, not at the next selection change.
+ * Comparing the role is memory only; status changes come per item. */
+static void
+on_engine_status (LiaEvoEngine *engine, gconstpointer status, LiaUiShellView *self)
+{
+  EShellView *view = view_of (self);
+
+  if (self->group != NULL && self->can_track_new >= 0 && e_shell_view_is_active (view)
+      && lia_ui_can_track_new_pim (NULL) != self->can_track_new)
+    e_shell_view_update_actions (view);
+}
+
 static void
 on_toggled (EShellView *view, LiaUiShellView *self)
 {
@@ -519,6 +535,8 @@ setup_idle (gpointer data)
                       G_CALLBACK (on_regarding), G_CALLBACK (on_sync));
   g_signal_connect_object (view, "toggled", G_CALLBACK (on_toggled), self, 0);
   g_signal_connect_object (view, "update-actions", G_CALLBACK (on_update_actions), self, G_CONNECT_AFTER);
+  if (lia_ui_engine () != NULL)
+    g_signal_connect_object (lia_ui_engine (), "status-changed", G_CALLBACK (on_engine_status), self, 0);
   on_toggled (view, self);
   return G_SOURCE_REMOVE;
 }
@@ -558,6 +576,7 @@ lia_ui_shell_view_class_finalize (LiaUiShellViewClass *klass)
 static void
 lia_ui_shell_view_init (LiaUiShellView *self)
 {
+  self->can_track_new = -1;
 }
 
 void
