@@ -397,7 +397,7 @@ if [ -s "$shots/composer.png" ]; then ok "screenshot composer.png"; else not_ok 
 
 # ---- screenshots ----
 for s in message-list-tracked set-regarding-dialog status-window preferences task-editor offline-status \
-  contact-editor folder-tracked; do
+  contact-editor folder-tracked tasks-tracked-state; do
   if [ -s "$shots/$s.png" ]; then ok "screenshot $s.png"; else not_ok "screenshot $s.png"; fi
 done
 
