@@ -216,6 +216,68 @@ editor_line (void)
   return label != NULL ? gtk_label_get_text (GTK_LABEL (label)) : NULL;
 }
 
+/* Opens the test contact's editor as a double click does
+ * (e_contact_editor_new + eab_editor_show); into *@out_editor and
+ * *@out_window (weak pointers). */
+static gboolean
+open_test_editor (GObject **out_editor, GtkWindow **out_window)
+{
+  EContact *contact = NULL;
+  EBookClient *client = NULL;
+  EditorNewFunc editor_new = process_symbol ("e_contact_editor_new");
+  EditorVoidFunc show = process_symbol ("eab_editor_show");
+  GtkWindow *(*get_window) (GObject *) = process_symbol ("eab_editor_get_window");
+  GObject *editor;
+
+  if (select_test_contact (&contact, &client) < 0 || editor_new == NULL || show == NULL || get_window == NULL
+      || client == NULL)
+    return FALSE;
+  /* An earlier editor still alive must not clear the new pointers. */
+  if (*out_editor != NULL)
+    g_object_remove_weak_pointer (*out_editor, (gpointer *) out_editor);
+  if (*out_window != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (*out_window), (gpointer *) out_window);
+  editor = editor_new (e_shell_get_default (), client, contact, FALSE, TRUE);
+  show (editor);
+  *out_editor = editor;
+  g_object_add_weak_pointer (editor, (gpointer *) out_editor);
+  *out_window = get_window (editor);
+  g_object_add_weak_pointer (G_OBJECT (*out_window), (gpointer *) out_window);
+  return TRUE;
+}
+
+/* The test contact's link state as the sync cache has it now (a fresh
+ * read: the UI's remembered states may be older). */
+static LiaLinkState
+contact_cache_state (void)
+{
+  LiaEvoEngine *engine = lia_ui_engine ();
+  const LiaPluginFuncs *funcs = engine != NULL ? lia_evo_engine_get_funcs (engine) : NULL;
+  LiaPlugin *plugin = engine != NULL ? lia_evo_engine_get_plugin (engine) : NULL;
+  EContact *contact = NULL;
+  EBookClient *client = NULL;
+  g_autofree char *item_id = NULL;
+  LiaCacheMapping *m;
+  LiaLinkState state;
+
+  if (funcs == NULL || plugin == NULL || select_test_contact (&contact, &client) < 0)
+    return LIA_LINK_STATE_N;
+  item_id = lia_evo_engine_item_id_for_contact (e_contact_get_const (contact, E_CONTACT_UID));
+  m = funcs->lookup_item (plugin, LIA_EVO_STORE, item_id, NULL);
+  state = m != NULL ? m->state : LIA_LINK_STATE_NONE;
+  lia_cache_mapping_free (m);
+  return state;
+}
+
+static void
+close_editor (GObject *editor)
+{
+  EditorVoidFunc close = process_symbol ("eab_editor_close");
+
+  if (close != NULL && editor != NULL)
+    close (editor);
+}
+
 LiaUiPhaseResult
 lia_ui_selftest_phase_contact_editor (guint step, guint waited)
 {
@@ -249,30 +311,14 @@ lia_ui_selftest_phase_contact_editor (guint step, guint waited)
                              "the contacts view's status line says the selected contact is tracked in CRM "
                              "(read off the main loop)");
       return LIA_UI_PHASE_NEXT;
-    case 3: /* open its editor as a double click does (e_contact_editor_new + show) */
-      {
-        EContact *contact = NULL;
-        EBookClient *client = NULL;
-        EditorNewFunc editor_new = process_symbol ("e_contact_editor_new");
-        EditorVoidFunc show = process_symbol ("eab_editor_show");
-        GtkWindow *(*get_window) (GObject *) = process_symbol ("eab_editor_get_window");
-        GObject *editor;
-
-        if (select_test_contact (&contact, &client) < 0 || editor_new == NULL || show == NULL
-            || get_window == NULL || client == NULL)
-          {
-            lia_ui_selftest_check (FALSE, "the contact editor can be opened (private symbols)");
-            e_shell_window_set_active_view (lia_ui_selftest_window (), "mail");
-            return LIA_UI_PHASE_DONE;
-          }
-        editor = editor_new (e_shell_get_default (), client, contact, FALSE, TRUE);
-        show (editor);
-        t.editor = editor;
-        g_object_add_weak_pointer (editor, (gpointer *) &t.editor);
-        t.editor_window = get_window (editor);
-        g_object_add_weak_pointer (G_OBJECT (t.editor_window), (gpointer *) &t.editor_window);
-        return LIA_UI_PHASE_NEXT;
-      }
+    case 3: /* open its editor as a double click does */
+      if (!open_test_editor (&t.editor, &t.editor_window))
+        {
+          lia_ui_selftest_check (FALSE, "the contact editor can be opened (private symbols)");
+          e_shell_window_set_active_view (lia_ui_selftest_window (), "mail");
+          return LIA_UI_PHASE_DONE;
+        }
+      return LIA_UI_PHASE_NEXT;
     case 4: /* the button, its actions as the rules say, the line */
       if ((editor_button () == NULL || !editor_state_is (LIA_LINK_STATE_TRACKED)) && waited < 100)
         return LIA_UI_PHASE_WAIT;
@@ -310,8 +356,8 @@ lia_ui_selftest_phase_contact_editor (guint step, guint waited)
       lia_ui_selftest_check (
           editor_state_is (LIA_LINK_STATE_NONE) && editor_action_sensitive (LIA_UI_ACTION_TRACK)
               && !editor_action_sensitive (LIA_UI_ACTION_UNTRACK),
-          "R-IMM-UNTRACK-INSP: Untrack in the contact editor untracked it; Track is sensitive "
-          "again");
+          "R-IMM-UNTRACK-INSP: Untrack in the contact editor shows at once (CRM hears of it when the "
+          "editor closes); Track is sensitive again");
       if (editor_action (LIA_UI_ACTION_TRACK) != NULL)
         gtk_action_activate (editor_action (LIA_UI_ACTION_TRACK));
       return LIA_UI_PHASE_NEXT;
@@ -336,62 +382,81 @@ lia_ui_selftest_phase_contact_editor (guint step, guint waited)
                                  || !gtk_widget_get_visible (GTK_WIDGET (t.editor_window)),
                              "Save and Close closed the contact editor");
       return LIA_UI_PHASE_NEXT;
-    case 8: /* the save reaches CRM: tracked again */
+    case 8: /* the Untrack was replaced by the Track before either reached CRM */
+      if (waited < 20 || (lia_ui_selftest_engine_busy () && waited < 300))
+        return LIA_UI_PHASE_WAIT;
+      if (contact_cache_state () != LIA_LINK_STATE_TRACKED && waited < 300)
+        return LIA_UI_PHASE_WAIT;
+      lia_ui_selftest_check (
+          contact_cache_state () == LIA_LINK_STATE_TRACKED,
+          "R-IMM-TRACK-INSP: Untrack then Track in the contact editor, then Save and Close: the "
+          "contact stays linked in CRM");
+      return LIA_UI_PHASE_NEXT;
+    case 9: /* Untrack alone reaches CRM when the editor closes (R-IMM-UNTRACK-INSP) */
+      if (!open_test_editor (&t.editor, &t.editor_window))
+        {
+          lia_ui_selftest_check (FALSE, "the contact editor opens again");
+          e_shell_window_set_active_view (lia_ui_selftest_window (), "mail");
+          return LIA_UI_PHASE_DONE;
+        }
+      return LIA_UI_PHASE_NEXT;
+    case 10:
+      if ((editor_button () == NULL || !editor_state_is (LIA_LINK_STATE_TRACKED)) && waited < 100)
+        return LIA_UI_PHASE_WAIT;
+      if (editor_action (LIA_UI_ACTION_UNTRACK) != NULL)
+        gtk_action_activate (editor_action (LIA_UI_ACTION_UNTRACK));
+      lia_ui_selftest_log ("contact editor line after Untrack: %s",
+                           editor_line () != NULL ? editor_line () : "");
+      lia_ui_selftest_check (
+          contact_cache_state () == LIA_LINK_STATE_TRACKED && editor_line () != NULL
+              && strstr (editor_line (), "close") != NULL,
+          "R-IMM-UNTRACK-INSP: an Untrack in the contact editor waits for the close (still "
+          "linked in the cache, the editor says so)");
+      close_editor (t.editor);
+      return LIA_UI_PHASE_NEXT;
+    case 11:
+      if ((t.editor_window != NULL || lia_ui_selftest_engine_busy ()
+           || contact_cache_state () != LIA_LINK_STATE_NONE)
+          && waited < 300)
+        return LIA_UI_PHASE_WAIT;
+      lia_ui_selftest_check (contact_cache_state () == LIA_LINK_STATE_NONE,
+                             "R-IMM-UNTRACK-INSP: closing the contact editor untracked the contact");
+      /* Tracked again from the contacts view (R-IMM-TRACK-EXPL), as the
+       * phases after this one found it. */
       {
         EContact *contact = NULL;
         EBookClient *client = NULL;
-        g_autofree char *item_id = NULL;
 
-        if (waited < 20 || (lia_ui_selftest_engine_busy () && waited < 300))
-          return LIA_UI_PHASE_WAIT;
-        if (select_test_contact (&contact, &client) >= 0)
-          item_id = lia_evo_engine_item_id_for_contact (e_contact_get_const (contact, E_CONTACT_UID));
-        if (lia_ui_link_state (item_id) != LIA_LINK_STATE_TRACKED && waited < 300)
-          return LIA_UI_PHASE_WAIT;
-        lia_ui_selftest_check (lia_ui_link_state (item_id) == LIA_LINK_STATE_TRACKED,
-                               "R-IMM-TRACK-INSP: the contact tracked again from its editor is linked in CRM "
-                               "after Save and Close");
+        select_test_contact (&contact, &client);
+        lia_ui_selftest_fire ("contacts-" LIA_UI_ACTION_TRACK);
       }
       return LIA_UI_PHASE_NEXT;
-    case 9: /* an Evolution without the editor's private symbols: no button, one log line */
-      {
-        EContact *contact = NULL;
-        EBookClient *client = NULL;
-        EditorNewFunc editor_new = process_symbol ("e_contact_editor_new");
-        EditorVoidFunc show = process_symbol ("eab_editor_show");
-        GtkWindow *(*get_window) (GObject *) = process_symbol ("eab_editor_get_window");
-        GObject *editor;
-
-        t.missing_logged = lia_ui_contact_editor_selftest_hide_symbols (1);
-        if (select_test_contact (&contact, &client) < 0 || editor_new == NULL || show == NULL
-            || get_window == NULL || client == NULL)
-          {
-            lia_ui_contact_editor_selftest_hide_symbols (0);
-            lia_ui_selftest_check (FALSE, "the contact editor opens again");
-            e_shell_window_set_active_view (lia_ui_selftest_window (), "mail");
-            return LIA_UI_PHASE_DONE;
-          }
-        /* Two windows: the log line is once per process, not per window. */
-        editor = editor_new (e_shell_get_default (), client, contact, FALSE, TRUE);
-        show (editor);
-        t.editor2 = editor;
-        g_object_add_weak_pointer (editor, (gpointer *) &t.editor2);
-        t.editor_window2 = get_window (editor);
-        g_object_add_weak_pointer (G_OBJECT (t.editor_window2), (gpointer *) &t.editor_window2);
-        editor = editor_new (e_shell_get_default (), client, contact, FALSE, TRUE);
-        show (editor);
-        t.editor = editor;
-        g_object_add_weak_pointer (editor, (gpointer *) &t.editor);
-        t.editor_window = get_window (editor);
-        g_object_add_weak_pointer (G_OBJECT (t.editor_window), (gpointer *) &t.editor_window);
-        return LIA_UI_PHASE_NEXT;
-      }
-    case 10:
+    case 12:
+      if ((lia_ui_selftest_engine_busy () || contact_cache_state () != LIA_LINK_STATE_TRACKED)
+          && waited < 300)
+        return LIA_UI_PHASE_WAIT;
+      lia_ui_selftest_check (
+          contact_cache_state () == LIA_LINK_STATE_TRACKED,
+          "R-IMM-TRACK-EXPL: the contact untracked from its editor is tracked again from the "
+          "contacts view");
+      return LIA_UI_PHASE_NEXT;
+    case 13: /* an Evolution without the editor's private symbols: no button, one log line */
+      t.missing_logged = lia_ui_contact_editor_selftest_hide_symbols (1);
+      /* Two windows: the log line is once per process, not per window. */
+      if (!open_test_editor (&t.editor2, &t.editor_window2)
+          || !open_test_editor (&t.editor, &t.editor_window))
+        {
+          lia_ui_contact_editor_selftest_hide_symbols (0);
+          lia_ui_selftest_check (FALSE, "the contact editor opens again");
+          e_shell_window_set_active_view (lia_ui_selftest_window (), "mail");
+          return LIA_UI_PHASE_DONE;
+        }
+      return LIA_UI_PHASE_NEXT;
+    case 14:
       if (waited < 20)
         return LIA_UI_PHASE_WAIT;
       {
         LiaLinkState state;
-        EditorVoidFunc close = process_symbol ("eab_editor_close");
 
         lia_ui_selftest_check (
             t.editor_window != NULL && gtk_widget_get_visible (GTK_WIDGET (t.editor_window))
@@ -404,13 +469,11 @@ lia_ui_selftest_phase_contact_editor (guint step, guint waited)
             "without eab_editor_get_all_editors two contact editors open without a CRM button and the "
             "missing "
             "symbol is logged once");
-        if (close != NULL && t.editor != NULL)
-          close (t.editor);
-        if (close != NULL && t.editor2 != NULL)
-          close (t.editor2);
+        close_editor (t.editor);
+        close_editor (t.editor2);
       }
       return LIA_UI_PHASE_NEXT;
-    case 11:
+    case 15:
       if (((t.editor_window != NULL && gtk_widget_get_visible (GTK_WIDGET (t.editor_window)))
            || (t.editor_window2 != NULL && gtk_widget_get_visible (GTK_WIDGET (t.editor_window2))))
           && waited < 50)
