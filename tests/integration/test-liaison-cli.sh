@@ -129,7 +129,17 @@ start_server() {
     fi
     sleep 0.2
   done
-  grep -q '^listening' "$LIA_CLI_TEST_INNER/server.out" || sed 's/^/# server: /' "$LIA_CLI_TEST_INNER/server.out"
+  if ! grep -q '^listening' "$LIA_CLI_TEST_INNER/server.out"; then
+    sed 's/^/# server: /' "$LIA_CLI_TEST_INNER/server.out"
+    # A restart reuses the port the profile names: when another process
+    # took it meanwhile (a shared machine), what follows would only repeat
+    # "connection refused".
+    if [ -n "${hostport:-}" ]; then
+      alive=no; kill -0 "$spid" 2>/dev/null && alive=yes
+      echo "Bail out! liaison-server could not listen on $hostport again (loop ended at $i; last server alive: $alive)"
+      exit 1
+    fi
+  fi
   url=$(sed -n 's/^listening //p' "$LIA_CLI_TEST_INNER/server.out")
   hostport=${url#http://}; hostport=${hostport%/}
 }
