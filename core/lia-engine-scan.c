@@ -58,11 +58,12 @@ scan_folders (Cycle *c)
     add_folder (out, self->folders[e], (LiaEntity) e);
   if (self->folders[LIA_ENTITY_EMAIL] == NULL)
     return out;
-  if (self->link.vtable->dup_scan_folders != NULL)
+  if (self->link.vtable->dup_scan_folders != NULL && lia_host_link_enter (&self->link))
     {
       g_auto (GStrv) more =
           self->link.vtable->dup_scan_folders (self->link.host, self->store, LIA_ENTITY_EMAIL);
 
+      lia_host_link_leave (&self->link);
       for (guint i = 0; more != NULL && more[i] != NULL; i++)
         add_folder (out, more[i], LIA_ENTITY_EMAIL);
     }

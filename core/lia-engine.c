@@ -23,6 +23,7 @@ lia_engine_new (const LiaEngineConfig *config, GError **error)
   self->link.vtable = config->vtable;
   self->link.host = config->host;
   self->link.context = g_main_context_ref_thread_default ();
+  self->link.gate = lia_host_gate_new ();
   self->cache_path = g_strdup (config->cache_path);
   self->crm = g_object_ref (config->crm);
   self->clock = config->clock != NULL ? lia_clock_ref (config->clock) : lia_clock_new_system ();
@@ -69,6 +70,7 @@ lia_engine_unref (LiaEngine *engine)
    * uses the cache any more. */
   g_clear_pointer (&engine->cache, lia_cache_close);
   g_main_context_unref (engine->link.context);
+  lia_host_gate_unref (engine->link.gate);
   g_free (engine->cache_path);
   g_object_unref (engine->crm);
   lia_clock_unref (engine->clock);
@@ -100,6 +102,8 @@ lia_engine_stop (LiaEngine *engine)
   engine->stopped = TRUE;
   g_mutex_unlock (&engine->lock);
   g_cancellable_cancel (engine->cancellable);
+  /* After this no host function is entered (the host may go now). */
+  lia_host_gate_close (engine->link.gate);
 }
 
 LiaCache *

@@ -11,12 +11,32 @@ G_BEGIN_DECLS
  * and blocks the worker (never the host) until the result is back or
  * @cancellable fires. */
 
+/* The door to the host. Closed when the plugin unloads: from then on no
+ * host function is entered through any link holding it, even by a call
+ * already posted, and closing waits for a host function running on
+ * another thread (a worker that acquired an idle host context). A host may
+ * free itself as soon as unload returns. */
+typedef struct _LiaHostGate LiaHostGate;
+
+LiaHostGate *lia_host_gate_new (void);
+LiaHostGate *lia_host_gate_ref (LiaHostGate *gate);
+void lia_host_gate_unref (LiaHostGate *gate);
+void lia_host_gate_close (LiaHostGate *gate);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LiaHostGate, lia_host_gate_unref)
+
 typedef struct
 {
   const LiaHostVTable *vtable; /* borrowed: outlives the engine */
   gpointer host;               /* borrowed */
   GMainContext *context;       /* owned: the host's main context */
+  LiaHostGate *gate;           /* owned by the link's owner; copies take a reference */
 } LiaHostLink;
+
+/* Enters the host through @link: %FALSE when the gate is closed, else the
+ * caller may call the host's functions until lia_host_link_leave(). May
+ * nest. */
+gboolean lia_host_link_enter (const LiaHostLink *link);
+void lia_host_link_leave (const LiaHostLink *link);
 
 GPtrArray *lia_host_call_read_contents (const LiaHostLink *link, const char *store, const char *folder,
                                         guint offset, guint limit, GCancellable *cancellable, GError **error);

@@ -3,6 +3,70 @@
 
 #include "lia-host-call-private.h"
 
+struct _LiaHostGate
+{
+  GRecMutex lock;
+  gboolean closed; /* guarded by lock */
+};
+
+static void
+gate_clear (gpointer data)
+{
+  LiaHostGate *gate = data;
+
+  g_rec_mutex_clear (&gate->lock);
+}
+
+LiaHostGate *
+lia_host_gate_new (void)
+{
+  LiaHostGate *gate = g_atomic_rc_box_new0 (LiaHostGate);
+
+  g_rec_mutex_init (&gate->lock);
+  return gate;
+}
+
+LiaHostGate *
+lia_host_gate_ref (LiaHostGate *gate)
+{
+  return gate != NULL ? g_atomic_rc_box_acquire (gate) : NULL;
+}
+
+void
+lia_host_gate_unref (LiaHostGate *gate)
+{
+  if (gate != NULL)
+    g_atomic_rc_box_release_full (gate, gate_clear);
+}
+
+void
+lia_host_gate_close (LiaHostGate *gate)
+{
+  g_return_if_fail (gate != NULL);
+  g_rec_mutex_lock (&gate->lock);
+  gate->closed = TRUE;
+  g_rec_mutex_unlock (&gate->lock);
+}
+
+gboolean
+lia_host_link_enter (const LiaHostLink *link)
+{
+  if (link->gate == NULL)
+    return TRUE;
+  g_rec_mutex_lock (&link->gate->lock);
+  if (!link->gate->closed)
+    return TRUE;
+  g_rec_mutex_unlock (&link->gate->lock);
+  return FALSE;
+}
+
+void
+lia_host_link_leave (const LiaHostLink *link)
+{
+  if (link->gate != NULL)
+    g_rec_mutex_unlock (&link->gate->lock);
+}
+
 /* One call in flight: shared by the worker that waits and the main context
  * that runs it, so it is reference counted; the worker may give up
  * (cancelled) while the host still holds the callback. */
@@ -49,6 +113,7 @@ call_clear (gpointer data)
   g_clear_pointer (&call->item, lia_item_free);
   lia_host_props_clear (&call->props);
   g_clear_object (&call->cancellable);
+  g_clear_pointer (&call->link.gate, lia_host_gate_unref);
   switch (call->kind)
     {
     case CALL_READ_CONTENTS:
@@ -129,8 +194,9 @@ call_start (gpointer data)
   const LiaHostVTable *vt = call->link.vtable;
   gpointer host = call->link.host;
 
-  /* A worker that gave up may have let the host go: do not start. */
-  if (g_cancellable_is_cancelled (call->cancellable))
+  /* A worker that gave up may have let the host go, and an unloaded
+   * plugin must not reach its host: do not start. */
+  if (g_cancellable_is_cancelled (call->cancellable) || !lia_host_link_enter (&call->link))
     {
       g_mutex_lock (&call->lock);
       call->error = g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
@@ -163,6 +229,7 @@ call_start (gpointer data)
     default:
       g_assert_not_reached ();
     }
+  lia_host_link_leave (&call->link);
   return G_SOURCE_REMOVE;
 }
 
@@ -173,6 +240,7 @@ call_new (const LiaHostLink *link, CallKind kind, const char *store, GCancellabl
 
   call->kind = kind;
   call->link = *link;
+  call->link.gate = lia_host_gate_ref (link->gate);
   call->store = g_strdup (store);
   call->cancellable = cancellable != NULL ? g_object_ref (cancellable) : g_cancellable_new ();
   g_mutex_init (&call->lock);
