@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <gmodule.h>
+#include <string.h>
 
 #include <calendar/gui/e-cal-model.h>
 #include <calendar/gui/e-calendar-view.h>
@@ -21,8 +22,8 @@
  *
  * The link state comes from the sync cache on a worker thread
  * (lia_ui_link_states_async()), never on the main loop; the regarding record's name from
- * the item itself (the host adapter writes X-LIAISON-REGARDING-NAME on
- * tracked events and tasks, plugin/evolution/lia-evo-convert.c). A newer
+ * the item itself (the host adapter writes X-LIAISON-REGARDING-NAME,
+ * base64, on tracked events and tasks, plugin/evolution/lia-evo-convert.c). A newer
  * selection makes an older answer moot. */
 
 #define X_REGARDING_NAME "X-LIAISON-REGARDING-NAME"
@@ -40,7 +41,10 @@ typedef struct
 {
   EExtension parent;
   ViewKind kind;
-  GCancellable *lookup; /* owned: the current selection's lookup */
+  GCancellable *lookup;      /* owned: the current selection's lookup */
+  LiaSyncState engine_state; /* as last seen */
+  GObject *model;            /* weak: the calendar's or tasks' ECalModel watched */
+  guint reread_id;           /* a coalesced re-read after the model changed */
 } LiaUiViewState;
 typedef struct
 {
@@ -85,26 +89,36 @@ unref0 (gpointer object)
     g_object_unref (object);
 }
 
+/* The regarding name the adapter wrote: base64 in iCalendar X-properties
+ * (plugin/evolution/lia-evo-convert.c comp_put_x(): they do not
+ * round-trip newlines or backslashes); NULL when absent or not text. */
 static char *
 comp_regarding (ICalComponent *icalcomp)
 {
-  char *name = e_cal_util_component_dup_x_property (icalcomp, X_REGARDING_NAME);
+  g_autofree char *b64 = e_cal_util_component_dup_x_property (icalcomp, X_REGARDING_NAME);
+  g_autofree guchar *raw = NULL;
+  gsize len = 0;
 
-  if (name != NULL && *name == '\0')
-    g_clear_pointer (&name, g_free);
-  return name;
+  if (b64 == NULL || *b64 == '\0')
+    return NULL;
+  raw = g_base64_decode (b64, &len);
+  if (raw == NULL || len == 0 || !g_utf8_validate ((const char *) raw, (gssize) len, NULL)
+      || memchr (raw, '\0', len) != NULL)
+    return NULL;
+  return g_strndup ((const char *) raw, len);
 }
 
 /* The one selected item: its id and the regarding name it carries; FALSE
  * when none or several are selected. */
 static gboolean
-single_selection (LiaUiViewState *self, char **out_item_id, char **out_regarding)
+single_selection (LiaUiViewState *self, char **out_item_id, char **out_regarding, ECalModel **out_model)
 {
   GtkWidget *content = GTK_WIDGET (e_shell_view_get_shell_content (view_of (self)));
   gboolean one = FALSE;
 
   *out_item_id = NULL;
   *out_regarding = NULL;
+  *out_model = NULL;
   if (self->kind == VIEW_CONTACTS)
     {
       static GetSelectedFunc get_selected;
@@ -139,6 +153,8 @@ single_selection (LiaUiViewState *self, char **out_item_id, char **out_regarding
       GtkWidget *view = find_mapped (content, E_TYPE_CALENDAR_VIEW);
       GSList *events = view != NULL ? e_calendar_view_get_selected_events (E_CALENDAR_VIEW (view)) : NULL;
 
+      *out_model = view != NULL ? e_calendar_view_get_model (E_CALENDAR_VIEW (view)) : NULL;
+
       one = events != NULL && events->next == NULL;
       if (one)
         {
@@ -164,6 +180,8 @@ single_selection (LiaUiViewState *self, char **out_item_id, char **out_regarding
     {
       GtkWidget *table = find_mapped (content, E_TYPE_TASK_TABLE);
       GSList *tasks = table != NULL ? e_task_table_get_selected (E_TASK_TABLE (table)) : NULL;
+
+      *out_model = table != NULL ? e_task_table_get_model (E_TASK_TABLE (table)) : NULL;
 
       one = tasks != NULL && tasks->next == NULL;
       if (one)
@@ -242,6 +260,52 @@ on_lookup_done (gpointer owner, gpointer result, const GError *error, gpointer d
     g_hash_table_unref (tracked);
 }
 
+static void on_update_actions (EShellView *view, LiaUiViewState *self);
+
+static gboolean
+reread (gpointer data)
+{
+  LiaUiViewState *self = data;
+
+  self->reread_id = 0;
+  if (e_shell_view_is_active (view_of (self)))
+    on_update_actions (view_of (self), self);
+  return G_SOURCE_REMOVE;
+}
+
+/* An item of the model changed (the host adapter wrote the regarding name
+ * after a Set Regarding, say): read the selection again, once for a burst. */
+static void
+on_model_row_changed (GObject *model, gint row, gpointer user_data)
+{
+  LiaUiViewState *self = user_data;
+
+  if (self->reread_id == 0 && e_shell_view_is_active (view_of (self)))
+    self->reread_id = g_timeout_add (300, reread, self);
+}
+
+static void
+on_model_changed (GObject *model, gpointer user_data)
+{
+  on_model_row_changed (model, -1, user_data);
+}
+
+static void
+watch_model (LiaUiViewState *self, ECalModel *model)
+{
+  if (model == NULL || G_OBJECT (model) == self->model)
+    return;
+  if (self->model != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->model, self);
+      g_object_remove_weak_pointer (self->model, (gpointer *) &self->model);
+    }
+  self->model = G_OBJECT (model);
+  g_object_add_weak_pointer (self->model, (gpointer *) &self->model);
+  g_signal_connect (model, "model-row-changed", G_CALLBACK (on_model_row_changed), self);
+  g_signal_connect (model, "model-changed", G_CALLBACK (on_model_changed), self);
+}
+
 /* EShellView::update-actions: the views run it on every selection change;
  * an answer for an older selection is dropped (its cancellable). */
 static void
@@ -251,12 +315,16 @@ on_update_actions (EShellView *view, LiaUiViewState *self)
   g_autofree char *regarding = NULL;
   const char *ids[2] = { NULL, NULL };
   GCancellable *cancellable;
+  ECalModel *model = NULL;
+  gboolean one;
   Lookup *l;
 
   if (!e_shell_view_is_active (view))
     return;
   cancellable = lia_ui_cancellable_renew (&self->lookup);
-  if (lia_ui_engine () == NULL || !single_selection (self, &item_id, &regarding))
+  one = lia_ui_engine () != NULL && single_selection (self, &item_id, &regarding, &model);
+  watch_model (self, model);
+  if (!one)
     {
       show_line (self, NULL);
       return;
@@ -266,6 +334,23 @@ on_update_actions (EShellView *view, LiaUiViewState *self)
   l->regarding = g_steal_pointer (&regarding);
   ids[0] = l->item_id;
   lia_ui_link_states_async (self, cancellable, ids, on_lookup_done, l, lookup_free);
+}
+
+/* A Track or Set Regarding from the view reaches CRM in the engine's
+ * background work: at the end of each busy spell, read the selected item
+ * again (no new selection tells). */
+static void
+on_engine_status (LiaEvoEngine *engine, gconstpointer data, gpointer user_data)
+{
+  LiaUiViewState *self = user_data;
+  const LiaSyncStatus *status = data;
+
+  if (status->state == self->engine_state)
+    return;
+  self->engine_state = status->state;
+  if ((status->state == LIA_SYNC_STATE_IDLE || status->state == LIA_SYNC_STATE_OFFLINE)
+      && e_shell_view_is_active (view_of (self)))
+    on_update_actions (view_of (self), self);
 }
 
 static gboolean
@@ -287,6 +372,8 @@ setup_idle (gpointer data)
     return G_SOURCE_REMOVE;
   g_signal_connect_object (view_of (self), "update-actions", G_CALLBACK (on_update_actions), self,
                            G_CONNECT_AFTER);
+  if (lia_ui_engine () != NULL)
+    g_signal_connect_object (lia_ui_engine (), "status-changed", G_CALLBACK (on_engine_status), self, 0);
   return G_SOURCE_REMOVE;
 }
 
@@ -305,6 +392,15 @@ lia_ui_view_state_dispose (GObject *object)
   if (self->lookup != NULL)
     g_cancellable_cancel (self->lookup);
   g_clear_object (&self->lookup);
+  if (self->model != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->model, self);
+      g_object_remove_weak_pointer (self->model, (gpointer *) &self->model);
+      self->model = NULL;
+    }
+  if (self->reread_id != 0)
+    g_source_remove (self->reread_id);
+  self->reread_id = 0;
   G_OBJECT_CLASS (lia_ui_view_state_parent_class)->dispose (object);
 }
 
