@@ -157,6 +157,15 @@ void lia_cache_post_async_acks (GPtrArray *async_reqs);
 gboolean lia_cache_write (LiaCache *cache, CacheOp *ops, guint n_ops, GPtrArray **out_claimed,
                           GError **error);
 
+/* lia-cache.c */
+
+/* lia_cache_set_watermark() without disk I/O on the caller's thread, as
+ * lia_cache_enqueue_async(): @callback (nullable) runs on the caller's
+ * thread-default context once the watermark is durable or failed (its id
+ * is 0). For the host's thread (the engine's notes of arrivals). */
+void lia_cache_set_watermark_async (LiaCache *cache, const char *key, const char *value,
+                                    LiaCacheEnqueueFunc callback, gpointer user_data);
+
 /* lia-cache-read.c */
 
 /* A change_queue row, columns in the order of the queue's SELECTs. */

@@ -576,6 +576,29 @@ lia_cache_set_watermark (LiaCache *cache, const char *key, const char *value, GE
   return lia_cache_write (cache, &op, 1, NULL, error);
 }
 
+void
+lia_cache_set_watermark_async (LiaCache *cache, const char *key, const char *value,
+                               LiaCacheEnqueueFunc callback, gpointer user_data)
+{
+  CacheRequest *req;
+
+  g_return_if_fail (cache != NULL);
+  g_return_if_fail (key != NULL);
+
+  req = g_new0 (CacheRequest, 1);
+  req->single.kind = OP_SET_WATERMARK;
+  req->single.u.kv.key = g_strdup (key);
+  req->single.u.kv.value = g_strdup (value);
+  req->ops = &req->single;
+  req->n_ops = 1;
+  req->owns_ops = TRUE;
+  req->now = lia_clock_now (cache->clock);
+  req->context = g_main_context_ref_thread_default ();
+  req->callback = callback;
+  req->user_data = user_data;
+  lia_cache_submit (cache, req);
+}
+
 gboolean
 lia_cache_set_setting (LiaCache *cache, const char *key, const char *value, GError **error)
 {

@@ -191,8 +191,8 @@ lia_engine_mail_track_now (Cycle *c, const LiaHostItem *hi, const char *regardin
 /* Whether the user untracked @item_id at some point: automatic tracking
  * never undoes that (the untrack's own property write makes the message
  * look new to the scans below). */
-static gboolean
-was_untracked (LiaCache *cache, const char *store, const char *item_id)
+gboolean
+lia_engine_mail_was_untracked (LiaCache *cache, const char *store, const char *item_id)
 {
   static const char sql[] =
       "SELECT 1 FROM journal WHERE store = ?1 AND item_id = ?2 AND kind = 'untrack' LIMIT 1";
@@ -248,7 +248,7 @@ lia_engine_mail_scan_new_mail (Cycle *c, const char *folder, const char *wkey, L
               if (row->link_state != LIA_LINK_STATE_NONE)
                 continue;
               m = lia_cache_lookup_item (c->cache, self->store, row->item_id, NULL);
-              if (m != NULL || was_untracked (c->cache, self->store, row->item_id))
+              if (m != NULL || lia_engine_mail_was_untracked (c->cache, self->store, row->item_id))
                 continue;
               hi = lia_host_call_read_item (&self->link, self->store, row->item_id, c->cancellable, &local);
               if (hi == NULL)

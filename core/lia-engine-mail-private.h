@@ -21,8 +21,10 @@ struct _LiaEngineMail
   GMutex lock;
   GHashTable *folders; /* owned, guarded by lock: "store/folder" -> "id\nname" or "" */
   GPtrArray *tokens;   /* owned, guarded by lock: unused tokens, oldest first */
+  GHashTable *early;   /* owned, guarded by lock: item id -> folder, arrivals before the cache opened */
   gboolean loaded;     /* guarded by lock: folders and tokens read from the cache */
   gint bulk_pending;   /* atomic: bulk batches not yet written */
+  guint arrivals;      /* atomic: arrivals noted since the folder phase listed them */
 };
 
 typedef struct
@@ -54,6 +56,9 @@ gboolean lia_engine_mail_scan_inbox (Cycle *c, LiaEngineMail *mail, const LiaEng
                                      GError **error);
 gboolean lia_engine_mail_scan_new_mail (Cycle *c, const char *folder, const char *wkey,
                                         LiaEngineMailRowFunc func, gpointer data, GError **error);
+/* Whether the user untracked @item_id at some point (a journal line):
+ * automatic tracking never undoes that. */
+gboolean lia_engine_mail_was_untracked (LiaCache *cache, const char *store, const char *item_id);
 gboolean lia_engine_mail_track_now (Cycle *c, const LiaHostItem *hi, const char *regarding_id,
                                     const char *regarding_name, const char *kind, const char *why,
                                     GError **error);

@@ -32,6 +32,7 @@ lia_engine_mail_free (LiaEngineMail *mail)
   g_clear_pointer (&mail->org, g_hash_table_unref);
   g_clear_pointer (&mail->folders, g_hash_table_unref);
   g_clear_pointer (&mail->tokens, g_ptr_array_unref);
+  g_clear_pointer (&mail->early, g_hash_table_unref);
   g_mutex_clear (&mail->lock);
   g_free (mail);
 }
@@ -45,6 +46,7 @@ lia_engine_mail_new (void)
   mail->indexed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   mail->folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   mail->tokens = g_ptr_array_new_with_free_func (g_free);
+  mail->early = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   return mail;
 }
 

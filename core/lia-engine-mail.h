@@ -28,6 +28,17 @@ LIA_API gboolean lia_engine_mail_set_folder (LiaEngine *engine, const char *stor
 /* Whether @folder is tracked, as far as the engine has read its settings
  * (a cycle or lia_engine_mail_set_folder() did); no I/O. Any thread. */
 LIA_API gboolean lia_engine_mail_folder_is_tracked (LiaEngine *engine, const char *store, const char *folder);
+/* R-MAIL-FOLDER, "moved or filtered into it": notes that email @item_id
+ * arrived in @folder (created or moved there), durably and without I/O on
+ * the caller's thread, when @folder is tracked or the tracked folders are
+ * not read yet. The next cycle's folder phase tracks every noted arrival
+ * of a tracked folder whatever the message's date (the date scan alone
+ * misses an older message moved in). TRUE when the note went to the cache:
+ * @callback (nullable) then runs on the caller's thread-default context
+ * once it is durable or failed, as for lia_cache_enqueue_async(). */
+LIA_API gboolean lia_engine_mail_note_arrival (LiaEngine *engine, const char *store, const char *folder,
+                                               const char *item_id, LiaCacheEnqueueFunc callback,
+                                               gpointer user_data);
 /* R-MAIL-CORRELATE-TOKEN: a tracking token for the subject of a tracked
  * outgoing message, from the pool the cycles keep filled; NULL when the
  * pool is empty (no org tokens yet, or tokens disabled). Any thread. */

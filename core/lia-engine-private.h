@@ -153,6 +153,10 @@ const LiaHostRow *lia_engine_find_by_crm_id (Cycle *c, LiaEntity entity, const c
 LiaEngineMail *lia_engine_mail_new (void);
 void lia_engine_mail_free (LiaEngineMail *mail);
 gboolean lia_engine_mail_before_upload (Cycle *c, GError **error);
+/* Whether an arrival in a tracked folder was noted after this cycle's
+ * folder phase listed them (R-MAIL-FOLDER): the engine runs one more
+ * cycle. Clears it. */
+gboolean lia_engine_mail_take_rerun (LiaEngine *engine);
 gboolean lia_engine_mail_after_download (Cycle *c, GError **error);
 
 G_END_DECLS

@@ -714,6 +714,10 @@ cycle_done (GObject *source, GAsyncResult *res, gpointer user_data)
       else
         g_task_return_error (waiter, g_error_copy (error));
     }
+  /* Mail that arrived in a tracked folder while this cycle ran, after its
+   * folder phase: its notification's request found the cycle running. */
+  if (ok && lia_engine_mail_take_rerun (self))
+    start_cycle (self);
   g_mutex_lock (&self->lock);
   g_mutex_unlock (&self->lock);
   lia_engine_unref (self);

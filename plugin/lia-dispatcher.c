@@ -227,11 +227,25 @@ lia_dispatcher_notify (LiaDispatcher *self, const LiaHostNotification *n)
   if (n->item_id == NULL || n->store == NULL)
     return;
   /* R-MAIL-FOLDER: mail moved or filtered into a tracked folder is tracked
-   * by the email phase of a cycle: start one now (no I/O here). */
+   * by the email phase of a cycle, whatever its date: the arrival is noted
+   * durably (no I/O here) and a cycle starts once it is on disk. */
   if ((n->event == LIA_HOST_EVENT_CREATED || n->event == LIA_HOST_EVENT_MOVED)
-      && n->entity == LIA_ENTITY_EMAIL && n->link_state == LIA_LINK_STATE_NONE
-      && lia_engine_mail_folder_is_tracked (self->engine, n->store, n->folder))
-    lia_engine_request_sync (self->engine);
+      && n->entity == LIA_ENTITY_EMAIL && n->link_state == LIA_LINK_STATE_NONE && n->folder != NULL)
+    {
+      EnqueueDone *done = g_new0 (EnqueueDone, 1);
+
+      done->pending = g_atomic_rc_box_acquire (self->pending);
+      done->engine = lia_engine_ref (self->engine);
+      done->sync_now = TRUE;
+      g_atomic_int_inc ((gint *) self->pending);
+      if (!lia_engine_mail_note_arrival (self->engine, n->store, n->folder, n->item_id, enqueue_done, done))
+        {
+          g_atomic_int_dec_and_test ((gint *) self->pending);
+          g_atomic_rc_box_release (done->pending);
+          lia_engine_unref (done->engine);
+          g_free (done);
+        }
+    }
   switch (n->event)
     {
     case LIA_HOST_EVENT_MOVED:

@@ -474,6 +474,159 @@ test_folder (Ef *ef, gconstpointer data)
   check_cache (ef);
 }
 
+/* Turns the main context until @item_id's link state is @state or ten
+ * seconds passed (the notification's own cycle runs on it). */
+static LiaLinkState
+wait_state (Ef *ef, const char *item_id, LiaLinkState state)
+{
+  gint64 until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  while (state_of (ef, item_id) != state && g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, TRUE);
+  return state_of (ef, item_id);
+}
+
+/* Asserts @item_id is tracked regarding @acct, for R-MAIL-FOLDER. */
+static void
+assert_folder_tracked (Ef *ef, const char *item_id, const char *acct)
+{
+  g_autofree char *reg = NULL;
+  g_autofree char *why = NULL;
+
+  g_assert_cmpint (state_of (ef, item_id), ==, LIA_LINK_STATE_TRACKED);
+  reg = regarding_of (ef, item_id);
+  g_assert_cmpstr (reg, ==, acct);
+  why = reason_of (ef, item_id);
+  g_assert_nonnull (why);
+  g_assert_true (g_str_has_prefix (why, "R-MAIL-FOLDER: arrived in tracked folder \"project-y\""));
+}
+
+static void
+test_folder_older (Ef *ef, gconstpointer data)
+{
+  g_autofree char *acct = NULL;
+  g_autofree char *old_a = NULL;
+  g_autofree char *old_b = NULL;
+  g_autofree char *old_c = NULL;
+  g_autofree char *old_d = NULL;
+  g_autofree char *old_g = NULL;
+  g_autofree char *untracked = NULL;
+  g_autofree char *draft = NULL;
+  g_autofree char *linked = NULL;
+  g_autofree char *moved_a = NULL;
+  g_autofree char *moved_b = NULL;
+  g_autofree char *moved_c = NULL;
+  g_autofree char *moved_d = NULL;
+  g_autofree char *moved_draft = NULL;
+  g_autoptr (GError) error = NULL;
+  LiaEngine *engine = lia_plugin_get_engine (ef->a.plugin);
+
+  g_test_summary ("R-MAIL-FOLDER: mail dated before the folder was marked and moved into it afterwards "
+                  "(as IMAP, Maildir and MAPI keep a message's date) is tracked with the folder's "
+                  "regarding, whether the client reports a move or a delete and a create; also when the "
+                  "org is down at the move (tracked once it is back) and across a restart between the "
+                  "move and the cycle, even before the first cycle read the tracked folders; a draft, a "
+                  "message the user untracked and a message already linked are left alone");
+  ef_sync (&ef->a);
+  set_user (ef, LIA_ENGINE_SETTING_AUTO_TRACK, "none");
+  acct = account (ef, "Project Y");
+  /* Mail received long before the folder is marked. */
+  old_a = receive (ef, "inbox", "<o1@example.com>", NULL, "Old A", "a@example.com");
+  old_b = receive (ef, "inbox", "<o2@example.com>", NULL, "Old B", "a@example.com");
+  old_c = receive (ef, "inbox", "<o3@example.com>", NULL, "Old C", "a@example.com");
+  old_d = receive (ef, "inbox", "<o4@example.com>", NULL, "Old D", "a@example.com");
+  untracked = receive (ef, "inbox", "<o5@example.com>", NULL, "Old E", "a@example.com");
+  old_g = receive (ef, "inbox", "<o7@example.com>", NULL, "Old G", "a@example.com");
+  {
+    const char *const to[] = { "client@example.com", NULL };
+    g_autoptr (LiaItem) m = mail ("<d1@example.org>", NULL, "Draft", "alice@example.org", to, TRUE);
+    draft = lia_test_host_user_create (ef->a.host, LIA_TEST_STORE, "drafts", m, TRUE);
+  }
+  linked = receive (ef, "inbox", "<o6@example.com>", NULL, "Old F", "a@example.com");
+  command (ef, LIA_COMMAND_TRACK, "inbox", linked, NULL, NULL);
+  command (ef, LIA_COMMAND_TRACK, "inbox", untracked, NULL, NULL);
+  ef_wait_queued (&ef->a, 2);
+  ef_sync (&ef->a);
+  command (ef, LIA_COMMAND_UNTRACK, "inbox", untracked, NULL, NULL);
+  ef_wait_queued (&ef->a, 1);
+  ef_sync (&ef->a);
+  g_assert_cmpint (state_of (ef, linked), ==, LIA_LINK_STATE_TRACKED);
+  g_assert_cmpint (state_of (ef, untracked), ==, LIA_LINK_STATE_NONE);
+  lia_clock_advance (ef->clock, 60 * EF_MINUTE);
+  g_assert_true (
+      lia_engine_mail_set_folder (engine, LIA_TEST_STORE, "project-y", TRUE, acct, "Project Y", &error));
+  g_assert_no_error (error);
+  lia_clock_advance (ef->clock, EF_MINUTE);
+
+  /* A move the client reports, to a place with its own ids: the message
+   * keeps its date, older than the folder's mark. */
+  moved_a = lia_test_host_user_move_new_id (ef->a.host, old_a, LIA_TEST_STORE, "project-y", TRUE);
+  g_assert_cmpint (wait_state (ef, moved_a, LIA_LINK_STATE_TRACKED), ==, LIA_LINK_STATE_TRACKED);
+  /* A client that reports a delete and a create. */
+  moved_b = lia_test_host_user_move_new_id (ef->a.host, old_b, LIA_TEST_STORE, "project-y", FALSE);
+  g_assert_cmpint (wait_state (ef, moved_b, LIA_LINK_STATE_TRACKED), ==, LIA_LINK_STATE_TRACKED);
+  /* Left alone: the user's untrack, a draft, a linked message (its link
+   * and regarding stay as they were). */
+  g_assert_true (lia_test_host_user_move (ef->a.host, untracked, LIA_TEST_STORE, "project-y"));
+  moved_draft = lia_test_host_user_move_new_id (ef->a.host, draft, LIA_TEST_STORE, "project-y", TRUE);
+  g_assert_true (lia_test_host_user_move (ef->a.host, linked, LIA_TEST_STORE, "project-y"));
+  ef_sync (&ef->a);
+  ef_sync (&ef->a);
+  assert_folder_tracked (ef, moved_a, acct);
+  assert_folder_tracked (ef, moved_b, acct);
+  g_assert_cmpint (state_of (ef, untracked), ==, LIA_LINK_STATE_NONE);
+  g_assert_cmpint (state_of (ef, moved_draft), ==, LIA_LINK_STATE_NONE);
+  g_assert_cmpint (state_of (ef, linked), ==, LIA_LINK_STATE_TRACKED);
+  {
+    g_autofree char *reg = regarding_of (ef, linked);
+    g_autofree char *why = reason_of (ef, linked);
+    g_assert_null (reg);
+    g_assert_null (why);
+  }
+
+  /* The org is down at the move: tracked once it is back. */
+  switch_crm_set_down (ef->a.crm, TRUE);
+  moved_c = lia_test_host_user_move_new_id (ef->a.host, old_c, LIA_TEST_STORE, "project-y", TRUE);
+  (void) ef_try_sync (&ef->a, NULL);
+  g_assert_cmpint (state_of (ef, moved_c), ==, LIA_LINK_STATE_NONE);
+  switch_crm_set_down (ef->a.crm, FALSE);
+  ef_sync (&ef->a);
+  assert_folder_tracked (ef, moved_c, acct);
+
+  /* Killed between the move and the cycle that would track it (the org
+   * down until then), then a second older message moved in after the
+   * restart, before the first cycle read the tracked folders. */
+  switch_crm_set_down (ef->a.crm, TRUE);
+  moved_d = lia_test_host_user_move_new_id (ef->a.host, old_d, LIA_TEST_STORE, "project-y", TRUE);
+  ef_iterate ();
+  g_assert_cmpint (state_of (ef, moved_d), ==, LIA_LINK_STATE_NONE);
+  ef_client_stop (&ef->a);
+  ef->a.manual = TRUE;
+  ef_client_start (ef, &ef->a, ef->mailbox, ef->alice_token, "alice-laptop", "alice-laptop.db", FALSE);
+  engine = lia_plugin_get_engine (ef->a.plugin);
+  g_assert_false (lia_engine_mail_folder_is_tracked (engine, LIA_TEST_STORE, "project-y"));
+  {
+    g_autofree char *moved_g = NULL;
+
+    moved_g = lia_test_host_user_move_new_id (ef->a.host, old_g, LIA_TEST_STORE, "project-y", TRUE);
+    g_assert_cmpint (wait_state (ef, moved_g, LIA_LINK_STATE_TRACKED), ==, LIA_LINK_STATE_TRACKED);
+    ef_sync (&ef->a);
+    assert_folder_tracked (ef, moved_d, acct);
+    assert_folder_tracked (ef, moved_g, acct);
+  }
+  /* Each arrival made one CRM email; the notes are gone. */
+  ef_sync (&ef->a);
+  {
+    g_autoptr (LiaHostItem) hi = lia_test_host_dup_item (ef->a.host, moved_a);
+    g_autoptr (LiaCrmRecord) rec = ef_crm_get (ef, LIA_ENTITY_EMAIL, hi->props.crm_id);
+    g_autofree char *note = g_strdup_printf ("mail-arrival:%s\t%s", LIA_TEST_STORE, moved_a);
+    g_autofree char *left = lia_cache_dup_watermark (cache_of (&ef->a), note, NULL);
+    g_assert_nonnull (rec);
+    g_assert_null (left);
+  }
+  check_cache (ef);
+}
+
 static void
 test_hostile (Ef *ef, gconstpointer data)
 {
@@ -818,6 +971,7 @@ main (int argc, char **argv)
   ADD ("/mail/engine/R-MAIL-CORRELATE-TOKEN/reply-with-token", test_token);
   ADD ("/mail/engine/R-MAIL-TAGGING/regarding-rolls-down", test_tagging);
   ADD ("/mail/engine/R-MAIL-FOLDER/moved-and-filtered", test_folder);
+  ADD ("/mail/engine/R-MAIL-FOLDER/older-moved-in-offline-restart", test_folder_older);
   ADD ("/mail/engine/hostile/big-and-injected", test_hostile);
   ADD ("/mail/engine/R-MAIL-BULK/track-many-restart", test_bulk);
   ADD ("/mail/engine/R-MAIL-BULK/per-message-result", test_bulk_failure);

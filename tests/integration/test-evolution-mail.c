@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "lia-crm-embedded.h"
+#include "lia-engine-mail.h"
 #include "lia-evo-host.h"
 #include "lia-org-service.h"
 #include "lia-plugin-private.h"
@@ -1863,6 +1864,107 @@ crm_account (Fx *fx, const char *name)
 }
 
 static void
+test_engine_folder_older_moved (Fx *fx, gconstpointer data)
+{
+  g_autofree char *archive = lia_evo_mail_folder_id (STORE_UID, "Archive");
+  g_autofree char *filed_id = NULL;
+  g_autofree char *account = NULL;
+  g_autofree char *kind = NULL;
+  g_autofree char *why = NULL;
+  g_autoptr (CamelFolder) inbox = NULL;
+  g_autoptr (CamelFolder) dest = NULL;
+  g_autoptr (GPtrArray) uids = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LiaHostItem) hi = NULL;
+  g_autoptr (LiaCrmRecord) rec = NULL;
+  LiaValue *regarding;
+  guint n_notes;
+
+  g_test_summary ("R-MAIL-FOLDER with real Camel: a message dated 2023, older than the mark of the folder "
+                  "the user tracks, moved into that maildir folder afterwards (Camel keeps its date) is "
+                  "tracked: a CRM email with the folder's regarding, and the reason names the rule");
+  if (fx->mail == NULL)
+    return;
+  engine_start (fx);
+  engine_sync (fx);
+  /* What Evolution's MailFolderCache hook does for every folder; a message
+   * filed there before the folder is tracked proves the watch is
+   * connected. */
+  lia_evo_mail_watch_folder (fx->mail, fx->store, "Archive");
+  {
+    gint64 until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+    gboolean seen = FALSE;
+
+    while (!seen && g_get_monotonic_time () < until)
+      {
+        g_autofree char *u = append (fx, "Archive", m5);
+        g_autofree char *i = id_in ("Archive", u);
+
+        seen = notes_have (fx, "created", i, archive, 300);
+      }
+    g_assert_true (seen);
+  }
+  account = crm_account (fx, "Contoso");
+  g_assert_true (lia_plugin_internal_funcs ()->set_folder_tracked (fx->plugin, LIA_EVO_STORE, archive, TRUE,
+                                                                   account, "Contoso", &error));
+  g_assert_no_error (error);
+  engine_sync (fx);
+  inbox = camel_folder (fx, "Inbox");
+  dest = camel_folder (fx, "Archive");
+  g_ptr_array_add (uids, (gpointer) newest_first[3]);
+  n_notes = fx->notes->len;
+  g_assert_true (camel_folder_transfer_messages_to_sync (inbox, uids, dest, TRUE, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (camel_folder_expunge_sync (inbox, NULL, &error));
+  g_assert_true (camel_folder_synchronize_sync (dest, FALSE, NULL, &error));
+  g_assert_no_error (error);
+  /* An untracked message moved is a new one to the watch: created in the
+   * folder under its new place's id (a maildir transfer does not return
+   * the new uid). */
+  {
+    gint64 until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+    while (filed_id == NULL && g_get_monotonic_time () < until)
+      {
+        for (guint i = n_notes; i < fx->notes->len && filed_id == NULL; i++)
+          {
+            g_auto (GStrv) words = g_strsplit (g_ptr_array_index (fx->notes, i), " ", 3);
+
+            if (g_strv_length (words) == 3 && g_str_equal (words[0], "created")
+                && g_str_equal (words[2], archive))
+              filed_id = g_strdup (words[1]);
+          }
+        iterate_for (50);
+      }
+    g_assert_nonnull (filed_id);
+  }
+  /* The notification starts a cycle by itself; a few more at most. */
+  for (guint round = 0; round < 10; round++)
+    {
+      g_clear_pointer (&hi, lia_host_item_free);
+      iterate_for (300);
+      hi = host_read_ok (fx, filed_id);
+      if (hi->props.link_state == LIA_LINK_STATE_TRACKED)
+        break;
+      engine_sync (fx);
+    }
+  g_assert_cmpstr (hi->folder, ==, archive);
+  g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+  g_assert_nonnull (hi->props.crm_id);
+  g_assert_cmpstr (hi->props.regarding_id, ==, account);
+  rec = crm_email (fx, hi->props.crm_id);
+  g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (rec), "message-id"), ==, "<m2@example.net>");
+  regarding = lia_item_get (lia_crm_record_get_item (rec), "regarding");
+  g_assert_nonnull (regarding);
+  g_assert_cmpstr (lia_value_get_reference_id (regarding), ==, account);
+  g_assert_true (lia_engine_mail_dup_reason (lia_engine_get_cache (lia_plugin_get_engine (fx->plugin)),
+                                             LIA_EVO_STORE, filed_id, &kind, NULL, NULL, &why, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (kind, ==, "folder-track");
+  g_assert_true (g_str_has_prefix (why, "R-MAIL-FOLDER: arrived in tracked folder"));
+}
+
+static void
 test_engine_regarding (Fx *fx, gconstpointer data)
 {
   g_autofree char *m1_id = id_of (newest_first[4]);
@@ -2380,6 +2482,7 @@ main (int argc, char **argv)
   ADD ("/evolution-mail/engine/R-DET-SCAN-STARTUP-marked-offline", test_engine_scan_startup);
   ADD ("/evolution-mail/engine/R-DET-SCAN-STARTUP-R-MAIL-FOLDER-marked-offline-sent-and-tracked",
        test_engine_scan_startup_folders);
+  ADD ("/evolution-mail/engine/R-MAIL-FOLDER-older-message-moved-in", test_engine_folder_older_moved);
   ADD ("/evolution-mail/engine/R-MARK-REGARDING", test_engine_regarding);
   ADD ("/evolution-mail/engine/R-DEL-OUT-EMAIL-untrack", test_engine_untrack);
   ADD ("/evolution-mail/engine/R-DEL-OUT-EMAIL-host-delete", test_engine_host_delete);
