@@ -333,12 +333,14 @@ else
   not_ok "a message arriving in a tracked folder made an email record regarding $acct_name (R-MAIL-FOLDER)"
   echo "# email record: $femail" | cut -c1-400
 fi
-# Observed, not asserted (see the uiedit report): an older message moved
-# into the tracked folder.
-if grep -q "$moved_subject" "$t/export"; then
-  echo "# R-MAIL-FOLDER: the older message moved into the tracked folder is in the org"
+# R-MAIL-FOLDER: an older message moved into the tracked folder is tracked
+# too, with the folder's regarding.
+memail=$(grep "$moved_subject" "$t/export" | head -1)
+if [ -n "$memail" ] && [ -n "$acct_id" ] && echo "$memail" | grep -q "ref-id=\"$acct_id\""; then
+  ok "a message dated before the folder was tracked, moved into it, made an email record regarding $acct_name (R-MAIL-FOLDER)"
 else
-  echo "# R-MAIL-FOLDER: the older message moved into the tracked folder is NOT in the org (dated before the mark)"
+  not_ok "a message dated before the folder was tracked, moved into it, made an email record regarding $acct_name (R-MAIL-FOLDER)"
+  echo "# email record: $memail" | cut -c1-400
 fi
 for e in "1:saving" "2:closing"; do
   if grep -q "liaison-ui-selftest: contact editor event ${e%%:*} for contact:" "$log" 2>/dev/null; then
