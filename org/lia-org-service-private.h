@@ -50,4 +50,21 @@ void lia_org_service_notify_locked (LiaOrgService *service);
 gboolean lia_org_sync_check_create_locked (LiaOrgService *service, const LiaOrgCaller *caller,
                                            LiaEntity entity, const char *request_id, GError **error);
 
+/* lia-org-service.c: shared with lia-org-service-email.c. */
+gboolean lia_org_service_finish_locked (LiaOrgService *service, gboolean ok, GError **error);
+LiaCrmRecord *lia_org_service_readable_copy_locked (LiaOrgService *service, const LiaOrgCaller *caller,
+                                                    const LiaCrmRecord *record, GError **error);
+gboolean lia_org_service_check_approved_locked (LiaOrgService *service, const LiaOrgCaller *caller,
+                                                LiaEntity entity, GError **error);
+
+/* lia-org-service-email.c: R-MAIL-DEDUPE for lia_org_service_create(). */
+gboolean lia_org_service_email_register_locked (LiaOrgService *service, const LiaOrgCaller *caller,
+                                                const LiaCrmRecord *stored, GError **error);
+gboolean lia_org_service_email_find_same_locked (LiaOrgService *service, const LiaOrgCaller *caller,
+                                                 const LiaCrmRecord *record, LiaCrmRecord **out_same,
+                                                 GError **error);
+gboolean lia_org_service_email_track_same_locked (LiaOrgService *service, const LiaOrgCaller *caller,
+                                                  LiaCrmRecord *same, const LiaCrmRecord *record,
+                                                  gboolean *out_changed, GError **error);
+
 G_END_DECLS
