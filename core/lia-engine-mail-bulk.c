@@ -59,6 +59,7 @@ many_clear (gpointer data)
   g_free (m->errors);
   g_ptr_array_unref (m->ids);
   g_free (m->store);
+  lia_host_gate_unref (m->link.gate);
   g_mutex_clear (&m->lock);
   g_cond_clear (&m->cond);
 }
@@ -99,6 +100,9 @@ many_start (gpointer data)
 {
   Many *m = data;
 
+  /* Unloaded: the host may be gone; the waiting worker is cancelled. */
+  if (!lia_host_link_enter (&m->link))
+    return G_SOURCE_REMOVE;
   for (guint i = 0; i < m->ids->len; i++)
     {
       ManyOne *one = g_new0 (ManyOne, 1);
@@ -110,6 +114,7 @@ many_start (gpointer data)
       else
         m->link.vtable->read_item (m->link.host, m->store, m->ids->pdata[i], NULL, many_one_done, one);
     }
+  lia_host_link_leave (&m->link);
   return G_SOURCE_REMOVE;
 }
 
@@ -146,6 +151,7 @@ many_new (LiaEngine *engine, const char *store, gboolean write)
   Many *m = g_atomic_rc_box_new0 (Many);
 
   m->link = engine->link;
+  m->link.gate = lia_host_gate_ref (engine->link.gate);
   m->write = write;
   m->store = g_strdup (store);
   m->ids = g_ptr_array_new_with_free_func (g_free);
