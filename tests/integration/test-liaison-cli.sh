@@ -115,32 +115,38 @@ if [ -z "$server" ] || [ ! -x "$server" ]; then
 fi
 
 # ---- the same org over HTTP on loopback ----
+# The server prints "listening URL" once its socket listens: that line is
+# the readiness signal. Every attempt writes to a file of its own, named
+# before the fork: a redirection of a background command is opened (and
+# truncated) by the child, at a moment the script does not control, so a
+# reused file could still show the previous server's line to the first
+# grep and be empty for the next one (the intermittent failure: under load
+# the restart seemed ready at once, then no URL was read).
+attempts=0
 start_server() {
-  "$server" --db "$db" --listen "${hostport:-127.0.0.1:0}" "$@" >"$LIA_CLI_TEST_INNER/server.out" 2>&1 &
-  spid=$!
-  # Up to 15 s on a loaded machine; the port of a stopped server may take
-  # a moment to be free again.
+  # A restart listens on the port the profile names. A port just released
+  # is free again at once (GLib sets SO_REUSEADDR, so the old server's
+  # TIME_WAIT connections do not block it); if another process took it,
+  # the attempt exits and the next one follows, for up to 15 s.
   for i in $(seq 1 75); do
-    grep -q '^listening' "$LIA_CLI_TEST_INNER/server.out" && break
-    if ! kill -0 "$spid" 2>/dev/null; then
-      sleep 0.2
-      "$server" --db "$db" --listen "${hostport:-127.0.0.1:0}" "$@" >"$LIA_CLI_TEST_INNER/server.out" 2>&1 &
+    if [ "$i" -eq 1 ] || ! kill -0 "$spid" 2>/dev/null; then
+      [ "$i" -eq 1 ] || sleep 0.2
+      attempts=$((attempts + 1))
+      server_out="$LIA_CLI_TEST_INNER/server.$attempts.out"
+      "$server" --db "$db" --listen "${hostport:-127.0.0.1:0}" "$@" >"$server_out" 2>&1 &
       spid=$!
     fi
+    grep -qs '^listening' "$server_out" && break
     sleep 0.2
   done
-  if ! grep -q '^listening' "$LIA_CLI_TEST_INNER/server.out"; then
-    sed 's/^/# server: /' "$LIA_CLI_TEST_INNER/server.out"
-    # A restart reuses the port the profile names: when another process
-    # took it meanwhile (a shared machine), what follows would only repeat
-    # "connection refused".
-    if [ -n "${hostport:-}" ]; then
-      alive=no; kill -0 "$spid" 2>/dev/null && alive=yes
-      echo "Bail out! liaison-server could not listen on $hostport again (loop ended at $i; last server alive: $alive)"
-      exit 1
-    fi
+  url=$(sed -n 's/^listening //p' "$server_out" 2>/dev/null)
+  if [ -z "$url" ] || { [ -n "${hostport:-}" ] && [ "$url" != "http://$hostport/" ]; }; then
+    sed 's/^/# server: /' "$server_out" 2>/dev/null
+    # What follows would only repeat "connection refused".
+    alive=no; kill -0 "$spid" 2>/dev/null && alive=yes
+    echo "Bail out! liaison-server is not listening on ${hostport:-a loopback port} (attempt $attempts, loop ended at $i, last server alive: $alive)"
+    exit 1
   fi
-  url=$(sed -n 's/^listening //p' "$LIA_CLI_TEST_INNER/server.out")
   hostport=${url#http://}; hostport=${hostport%/}
 }
 stop_server() { kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null; }
