@@ -207,11 +207,11 @@ lia_engine_mail_note_arrival (LiaEngine *engine, const char *store, const char *
   return TRUE;
 }
 
-/* The keys of the arrivals noted for @store, oldest first. */
+/* The arrivals noted for @store, oldest first: key, folder, key, ... */
 static GPtrArray *
 list_arrivals (LiaCache *cache, const char *store, GError **error)
 {
-  static const char sql[] = "SELECT key FROM watermark WHERE substr (key, 1, length (?1)) = ?1 "
+  static const char sql[] = "SELECT key, value FROM watermark WHERE substr (key, 1, length (?1)) = ?1 "
                             "ORDER BY updated_at, key";
   g_autofree char *prefix = g_strdup_printf (ARRIVAL_PREFIX "%s\t", store);
   g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
@@ -224,7 +224,10 @@ list_arrivals (LiaCache *cache, const char *store, GError **error)
     {
       sqlite3_bind_text (stmt, 1, prefix, -1, SQLITE_TRANSIENT);
       while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-        g_ptr_array_add (keys, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
+        {
+          g_ptr_array_add (keys, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
+          g_ptr_array_add (keys, g_strdup ((const char *) sqlite3_column_text (stmt, 1)));
+        }
     }
   if (rc != SQLITE_DONE)
     lia_sqlite_set_error (error, cache->read_db, rc, cache->path, "read");
@@ -311,15 +314,19 @@ track_arrivals (Cycle *c, GHashTable *folders, GError **error)
   keys = list_arrivals (c->cache, store, error);
   if (keys == NULL)
     return FALSE;
-  g_debug ("email phase: %u arrivals noted in tracked folders", keys->len);
   if (keys->len == 0)
     return TRUE;
+  g_debug ("email phase: %u arrivals noted", keys->len / 2);
   done = lia_cache_batch_new ();
-  for (guint i = 0; i < keys->len; i++)
+  for (guint i = 0; i + 1 < keys->len; i += 2)
     {
       const char *key = keys->pdata[i];
+      g_autofree char *noted_in = folder_key (store, keys->pdata[i + 1]);
 
-      if (!track_arrival (c, folders, key + skip, error))
+      /* Noted before the tracked folders were read (start-up), in a folder
+       * that is not tracked: nothing to read. A later move into a tracked
+       * folder notes the message again. */
+      if (g_hash_table_contains (folders, noted_in) && !track_arrival (c, folders, key + skip, error))
         return FALSE;
       lia_cache_batch_set_watermark (done, key, NULL);
     }
