@@ -6,6 +6,7 @@
 #include <liaison/liaison.h>
 
 #include <e-util/e-util.h>
+#include <libecal/libecal.h>
 
 #include "lia-evo-module.h"
 #include "lia-ui-evo.h"
@@ -190,5 +191,17 @@ void lia_ui_sent_watch (struct _EMailSession *session, const char *folder_uri, c
  * callback leaves its action out. */
 void lia_ui_add_actions (GtkActionGroup *group, const char *prefix, gpointer user_data, GCallback on_track,
                          GCallback on_untrack, GCallback on_regarding, GCallback on_sync);
+
+/* lia-ui-views.c: what the contacts, calendar and tasks views show. */
+/* The first mapped widget of @type in @widget's tree (depth first). */
+GtkWidget *lia_ui_find_mapped (GtkWidget *widget, GType type);
+/* An event selected in a view: a detached instance carries its
+ * RECURRENCE-ID; anything else is the single event or the series. */
+char *lia_ui_event_item_id (ICalComponent *icalcomp);
+/* The contacts selected in the contacts view under @content (transfer
+ * full: free with lia_ui_contacts_free()); *@out_supported FALSE when this
+ * Evolution lacks the private function that lists them. */
+GSList *lia_ui_selected_contacts (GtkWidget *content, gboolean *out_supported);
+void lia_ui_contacts_free (GSList *contacts);
 
 G_END_DECLS

@@ -82,24 +82,6 @@ process_symbol (const char *name)
   return symbol;
 }
 
-static GtkWidget *
-find_mapped_type (GtkWidget *widget, GType type)
-{
-  GtkWidget *found = NULL;
-  g_autoptr (GList) children = NULL;
-
-  if (type == G_TYPE_INVALID || !gtk_widget_get_mapped (widget))
-    return NULL;
-  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
-    return widget;
-  if (!GTK_IS_CONTAINER (widget))
-    return NULL;
-  children = gtk_container_get_children (GTK_CONTAINER (widget));
-  for (GList *l = children; l != NULL && found == NULL; l = l->next)
-    found = find_mapped_type (l->data, type);
-  return found;
-}
-
 static const char *
 status_line (const char *view_name)
 {
@@ -127,9 +109,10 @@ static gint
 select_test_contact (EContact **out_contact, EBookClient **out_client)
 {
   EShellView *view = e_shell_window_get_shell_view (lia_ui_selftest_window (), "addressbook");
-  GtkWidget *book_view = view != NULL ? find_mapped_type (GTK_WIDGET (e_shell_view_get_shell_content (view)),
-                                                          g_type_from_name ("EAddressbookView"))
-                                      : NULL;
+  GtkWidget *book_view = view != NULL
+                             ? lia_ui_find_mapped (GTK_WIDGET (e_shell_view_get_shell_content (view)),
+                                                   g_type_from_name ("EAddressbookView"))
+                             : NULL;
   GetModelFunc get_model = process_symbol ("e_addressbook_view_get_model");
   CountFunc count = process_symbol ("e_addressbook_model_contact_count");
   ContactAtFunc contact_at = process_symbol ("e_addressbook_model_contact_at");
@@ -498,7 +481,7 @@ folder_tree (void)
 {
   EShellView *view = e_shell_window_get_shell_view (lia_ui_selftest_window (), "mail");
   EShellSidebar *sidebar = view != NULL ? e_shell_view_get_shell_sidebar (view) : NULL;
-  GtkWidget *tree = sidebar != NULL ? find_mapped_type (GTK_WIDGET (sidebar), EM_TYPE_FOLDER_TREE) : NULL;
+  GtkWidget *tree = sidebar != NULL ? lia_ui_find_mapped (GTK_WIDGET (sidebar), EM_TYPE_FOLDER_TREE) : NULL;
 
   return tree != NULL ? EM_FOLDER_TREE (tree) : NULL;
 }
@@ -976,9 +959,9 @@ static gboolean
 select_test_task (void)
 {
   EShellView *view = e_shell_window_get_shell_view (lia_ui_selftest_window (), "tasks");
-  GtkWidget *table =
-      view != NULL ? find_mapped_type (GTK_WIDGET (e_shell_view_get_shell_content (view)), E_TYPE_TASK_TABLE)
-                   : NULL;
+  GtkWidget *table = view != NULL ? lia_ui_find_mapped (GTK_WIDGET (e_shell_view_get_shell_content (view)),
+                                                        E_TYPE_TASK_TABLE)
+                                  : NULL;
   const char *summary = g_getenv ("LIAISON_UI_SELFTEST_TASK");
   ECalModel *model = table != NULL ? e_task_table_get_model (E_TASK_TABLE (table)) : NULL;
   gint rows = model != NULL ? e_table_model_row_count (E_TABLE_MODEL (model)) : 0;
@@ -1057,8 +1040,8 @@ static gboolean
 select_test_event (void)
 {
   EShellView *view = e_shell_window_get_shell_view (lia_ui_selftest_window (), "calendar");
-  GtkWidget *list = view != NULL ? find_mapped_type (GTK_WIDGET (e_shell_view_get_shell_content (view)),
-                                                     E_TYPE_CAL_LIST_VIEW)
+  GtkWidget *list = view != NULL ? lia_ui_find_mapped (GTK_WIDGET (e_shell_view_get_shell_content (view)),
+                                                       E_TYPE_CAL_LIST_VIEW)
                                  : NULL;
   const char *summary = g_getenv ("LIAISON_UI_SELFTEST_EVENT");
   ECalModel *model = list != NULL ? e_calendar_view_get_model (E_CALENDAR_VIEW (list)) : NULL;

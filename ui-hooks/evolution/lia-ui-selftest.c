@@ -464,24 +464,6 @@ finish (void)
 
 /* ---- contacts, calendar, tasks ---- */
 
-static GtkWidget *
-find_mapped_type (GtkWidget *widget, GType type)
-{
-  GtkWidget *found = NULL;
-  g_autoptr (GList) children = NULL;
-
-  if (type == G_TYPE_INVALID || !gtk_widget_get_mapped (widget))
-    return NULL;
-  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
-    return widget;
-  if (!GTK_IS_CONTAINER (widget))
-    return NULL;
-  children = gtk_container_get_children (GTK_CONTAINER (widget));
-  for (GList *l = children; l != NULL && found == NULL; l = l->next)
-    found = find_mapped_type (l->data, type);
-  return found;
-}
-
 static gboolean
 select_all_in (const char *view_name, GType type)
 {
@@ -490,7 +472,7 @@ select_all_in (const char *view_name, GType type)
 
   if (view == NULL || !e_shell_view_is_active (view))
     return FALSE;
-  widget = find_mapped_type (GTK_WIDGET (e_shell_view_get_shell_content (view)), type);
+  widget = lia_ui_find_mapped (GTK_WIDGET (e_shell_view_get_shell_content (view)), type);
   if (widget == NULL)
     return FALSE;
   /* The calendar's list view is an ETable; the others are selectable. */
@@ -523,7 +505,8 @@ static void
 open_first_task_editor (void)
 {
   EShellView *view = e_shell_window_get_shell_view (walk.window, "tasks");
-  GtkWidget *table = find_mapped_type (GTK_WIDGET (e_shell_view_get_shell_content (view)), E_TYPE_TASK_TABLE);
+  GtkWidget *table =
+      lia_ui_find_mapped (GTK_WIDGET (e_shell_view_get_shell_content (view)), E_TYPE_TASK_TABLE);
   GSList *tasks = table != NULL ? e_task_table_get_selected (E_TASK_TABLE (table)) : NULL;
 
   if (tasks != NULL)

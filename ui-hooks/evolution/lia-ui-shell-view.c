@@ -160,54 +160,6 @@ add_sel (GPtrArray *out, char *item_id, LiaEntity entity)
   g_ptr_array_add (out, s);
 }
 
-static GtkWidget *
-find_mapped (GtkWidget *widget, GType type)
-{
-  GtkWidget *found = NULL;
-  g_autoptr (GList) children = NULL;
-
-  if (type == G_TYPE_INVALID || !gtk_widget_get_mapped (widget))
-    return NULL;
-  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
-    return widget;
-  if (!GTK_IS_CONTAINER (widget))
-    return NULL;
-  children = gtk_container_get_children (GTK_CONTAINER (widget));
-  for (GList *l = children; l != NULL && found == NULL; l = l->next)
-    found = find_mapped (l->data, type);
-  return found;
-}
-
-/* An event selected in a view: a detached instance carries its
- * RECURRENCE-ID; anything else is the single event or the series. */
-static char *
-event_item_id (ICalComponent *icalcomp)
-{
-  const char *uid = i_cal_component_get_uid (icalcomp);
-  g_autofree char *rid = NULL;
-
-  if (e_cal_util_component_has_property (icalcomp, I_CAL_RECURRENCEID_PROPERTY)
-      && !e_cal_util_component_has_rrules (icalcomp))
-    {
-      ICalTime *tt = i_cal_component_get_recurrenceid (icalcomp);
-
-      if (tt != NULL && i_cal_time_is_valid_time (tt) && !i_cal_time_is_null_time (tt))
-        rid = i_cal_time_as_ical_string (tt);
-      g_clear_object (&tt);
-    }
-  return lia_evo_engine_item_id_for_event (uid, rid);
-}
-
-/* Evolution 3.46: GSList of EContact, each referenced (transfer full). */
-typedef GSList *(*GetSelectedFunc) (GtkWidget *view);
-
-static void
-unref0 (gpointer object)
-{
-  if (object != NULL)
-    g_object_unref (object);
-}
-
 static GPtrArray *
 selection_of (EShellView *shell_view, ViewKind kind, gboolean *out_supported)
 {
@@ -217,50 +169,30 @@ selection_of (EShellView *shell_view, ViewKind kind, gboolean *out_supported)
   *out_supported = TRUE;
   if (kind == VIEW_CONTACTS)
     {
-      static GetSelectedFunc get_selected;
-      static gboolean looked_up;
-      GtkWidget *view;
+      GSList *contacts = lia_ui_selected_contacts (content, out_supported);
 
-      if (!looked_up)
-        {
-          /* The process itself: kept open, the symbol stays valid. */
-          GModule *self = g_module_open (NULL, 0);
-
-          looked_up = TRUE;
-          if (self == NULL
-              || !g_module_symbol (self, "e_addressbook_view_get_selected", (gpointer *) &get_selected))
-            get_selected = NULL;
-        }
-      view = find_mapped (content, g_type_from_name ("EAddressbookView"));
-      if (get_selected == NULL)
-        *out_supported = FALSE;
-      else if (view != NULL)
-        {
-          GSList *contacts = get_selected (view);
-
-          for (GSList *l = contacts; l != NULL; l = l->next)
-            if (E_IS_CONTACT (l->data))
-              add_sel (out, lia_evo_engine_item_id_for_contact (e_contact_get_const (l->data, E_CONTACT_UID)),
-                       LIA_ENTITY_CONTACT);
-          g_slist_free_full (contacts, unref0);
-        }
+      for (GSList *l = contacts; l != NULL; l = l->next)
+        if (E_IS_CONTACT (l->data))
+          add_sel (out, lia_evo_engine_item_id_for_contact (e_contact_get_const (l->data, E_CONTACT_UID)),
+                   LIA_ENTITY_CONTACT);
+      lia_ui_contacts_free (contacts);
     }
   else if (kind == VIEW_CALENDAR)
     {
-      GtkWidget *view = find_mapped (content, E_TYPE_CALENDAR_VIEW);
+      GtkWidget *view = lia_ui_find_mapped (content, E_TYPE_CALENDAR_VIEW);
       GSList *events = view != NULL ? e_calendar_view_get_selected_events (E_CALENDAR_VIEW (view)) : NULL;
 
       for (GSList *l = events; l != NULL; l = l->next)
         {
           ECalendarViewSelectionData *data = l->data;
 
-          add_sel (out, event_item_id (data->icalcomp), LIA_ENTITY_APPOINTMENT);
+          add_sel (out, lia_ui_event_item_id (data->icalcomp), LIA_ENTITY_APPOINTMENT);
         }
       g_slist_free_full (events, e_calendar_view_selection_data_free);
     }
   else if (kind == VIEW_TASKS)
     {
-      GtkWidget *table = find_mapped (content, E_TYPE_TASK_TABLE);
+      GtkWidget *table = lia_ui_find_mapped (content, E_TYPE_TASK_TABLE);
       GSList *tasks = table != NULL ? e_task_table_get_selected (E_TASK_TABLE (table)) : NULL;
 
       for (GSList *l = tasks; l != NULL; l = l->next)

@@ -60,35 +60,6 @@ view_of (LiaUiViewState *self)
   return E_SHELL_VIEW (e_extension_get_extensible (E_EXTENSION (self)));
 }
 
-static GtkWidget *
-find_mapped (GtkWidget *widget, GType type)
-{
-  GtkWidget *found = NULL;
-  g_autoptr (GList) children = NULL;
-
-  if (type == G_TYPE_INVALID || !gtk_widget_get_mapped (widget))
-    return NULL;
-  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
-    return widget;
-  if (!GTK_IS_CONTAINER (widget))
-    return NULL;
-  children = gtk_container_get_children (GTK_CONTAINER (widget));
-  for (GList *l = children; l != NULL && found == NULL; l = l->next)
-    found = find_mapped (l->data, type);
-  return found;
-}
-
-/* Evolution 3.46's EAddressbookView has no installed header: resolved
- * from the process (libeabwidgets), as lia-ui-shell-view.c does. */
-typedef GSList *(*GetSelectedFunc) (GtkWidget *view);
-
-static void
-unref0 (gpointer object)
-{
-  if (object != NULL)
-    g_object_unref (object);
-}
-
 /* The regarding name the adapter wrote: base64 in iCalendar X-properties
  * (plugin/evolution/lia-evo-convert.c comp_put_x(): they do not
  * round-trip newlines or backslashes); NULL when absent or not text. */
@@ -121,36 +92,17 @@ single_selection (LiaUiViewState *self, char **out_item_id, char **out_regarding
   *out_model = NULL;
   if (self->kind == VIEW_CONTACTS)
     {
-      static GetSelectedFunc get_selected;
-      static gboolean looked_up;
-      GtkWidget *view = find_mapped (content, g_type_from_name ("EAddressbookView"));
-      GSList *contacts;
+      GSList *contacts = lia_ui_selected_contacts (content, NULL);
 
-      if (!looked_up)
-        {
-          GModule *process = g_module_open (NULL, 0);
-
-          looked_up = TRUE;
-          if (process == NULL
-              || !g_module_symbol (process, "e_addressbook_view_get_selected", (gpointer *) &get_selected))
-            {
-              get_selected = NULL;
-              g_message ("this Evolution has no e_addressbook_view_get_selected: the contacts view does not "
-                         "show the tracking state");
-            }
-        }
-      if (get_selected == NULL || view == NULL)
-        return FALSE;
-      contacts = get_selected (view);
       one = contacts != NULL && contacts->next == NULL && E_IS_CONTACT (contacts->data);
       if (one)
         *out_item_id =
             lia_evo_engine_item_id_for_contact (e_contact_get_const (contacts->data, E_CONTACT_UID));
-      g_slist_free_full (contacts, unref0);
+      lia_ui_contacts_free (contacts);
     }
   else if (self->kind == VIEW_CALENDAR)
     {
-      GtkWidget *view = find_mapped (content, E_TYPE_CALENDAR_VIEW);
+      GtkWidget *view = lia_ui_find_mapped (content, E_TYPE_CALENDAR_VIEW);
       GSList *events = view != NULL ? e_calendar_view_get_selected_events (E_CALENDAR_VIEW (view)) : NULL;
 
       *out_model = view != NULL ? e_calendar_view_get_model (E_CALENDAR_VIEW (view)) : NULL;
@@ -160,25 +112,15 @@ single_selection (LiaUiViewState *self, char **out_item_id, char **out_regarding
         {
           ECalendarViewSelectionData *data = events->data;
           ICalComponent *icalcomp = data->icalcomp;
-          g_autofree char *rid = NULL;
 
-          if (e_cal_util_component_has_property (icalcomp, I_CAL_RECURRENCEID_PROPERTY)
-              && !e_cal_util_component_has_rrules (icalcomp))
-            {
-              ICalTime *tt = i_cal_component_get_recurrenceid (icalcomp);
-
-              if (tt != NULL && i_cal_time_is_valid_time (tt) && !i_cal_time_is_null_time (tt))
-                rid = i_cal_time_as_ical_string (tt);
-              g_clear_object (&tt);
-            }
-          *out_item_id = lia_evo_engine_item_id_for_event (i_cal_component_get_uid (icalcomp), rid);
+          *out_item_id = lia_ui_event_item_id (icalcomp);
           *out_regarding = comp_regarding (icalcomp);
         }
       g_slist_free_full (events, e_calendar_view_selection_data_free);
     }
   else if (self->kind == VIEW_TASKS)
     {
-      GtkWidget *table = find_mapped (content, E_TYPE_TASK_TABLE);
+      GtkWidget *table = lia_ui_find_mapped (content, E_TYPE_TASK_TABLE);
       GSList *tasks = table != NULL ? e_task_table_get_selected (E_TASK_TABLE (table)) : NULL;
 
       *out_model = table != NULL ? e_task_table_get_model (E_TASK_TABLE (table)) : NULL;
