@@ -10,6 +10,8 @@
 #include "lia-plugin-private.h"
 
 #include "lia-crm-embedded.h"
+#include "lia-engine-mail.h"
+#include "lia-mail-correlate.h"
 
 /* liaison-plugin.so: the entry points of lia-plugin.h over the engine, the
  * dispatcher and the scheduler. Loading returns at once; the engine opens
@@ -398,6 +400,44 @@ apply_schedule_home (LiaPlugin *plugin, gpointer data)
     lia_scheduler_set_interval_s (plugin->scheduler, schedule->interval_s);
 }
 
+/* The settings a user changes (SPEC section 9). The cache holds the
+ * engine's own state under other keys (tracked folders, tracking tokens,
+ * the role last read, watermarks): those are written by the engine alone,
+ * never through set_setting. */
+static gboolean
+user_setting_check (const char *key, const char *value, GError **error)
+{
+  static const char *const keys[] = {
+    LIA_SETTING_SYNC_AUTOMATIC, LIA_SETTING_SYNC_INTERVAL,  LIA_SETTING_UPDATE_COMPANY,
+    LIA_SETTING_ITEM_TYPES,     LIA_SETTING_PRIMARY_CLIENT, LIA_ENGINE_SETTING_AUTO_TRACK,
+    LIA_ENGINE_SETTING_TAGGING,
+  };
+  gboolean known = FALSE;
+
+  for (guint i = 0; i < G_N_ELEMENTS (keys) && !known; i++)
+    known = g_str_equal (key, keys[i]);
+  if (!known)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "\"%s\" is not a setting you can change", key);
+      return FALSE;
+    }
+  if (value == NULL)
+    return TRUE;
+  /* R-SET-AUTOTRACK */
+  if (g_str_equal (key, LIA_ENGINE_SETTING_AUTO_TRACK)
+      && !lia_mail_auto_track_from_string (value, NULL, error))
+    return FALSE;
+  /* R-SET-TAGGING */
+  if (g_str_equal (key, LIA_ENGINE_SETTING_TAGGING) && !g_str_equal (value, "on")
+      && !g_str_equal (value, "off"))
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "email tagging is \"on\" or \"off\", not \"%s\"",
+                   value);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 plugin_set_setting (LiaPlugin *plugin, const char *key, const char *value, GError **error)
 {
@@ -408,7 +448,7 @@ plugin_set_setting (LiaPlugin *plugin, const char *key, const char *value, GErro
   guint types = 0;
 
   g_return_val_if_fail (plugin != NULL, FALSE);
-  if (!setting_key_valid (key, error))
+  if (!setting_key_valid (key, error) || !user_setting_check (key, value, error))
     return FALSE;
   if (value != NULL && !lia_engine_parse_schedule (key, value, &automatic, &interval_s, error))
     return FALSE;

@@ -288,7 +288,10 @@ typedef struct
  *   unset (%LIA_SETTING_PRIMARY_CLIENT always answers, from the org's
  *   role); %LIA_ERROR_UNAVAILABLE before the cache opened
  * @set_setting: writes a user setting (@value %NULL: back to the default);
- *   %LIA_ERROR_INVALID for a malformed key or value, and nothing changes.
+ *   %LIA_ERROR_INVALID for a malformed key or value, or a key that
+ *   is not a user setting (the keys of SPEC section 9 listed here and
+ *   "mail-auto-track", "mail-tagging"; the engine's own cache keys, such as
+ *   the tracked folders, are read-only), and nothing changes.
  *   %LIA_SETTING_SYNC_AUTOMATIC and %LIA_SETTING_SYNC_INTERVAL apply at
  *   once, the others from the next cycle
  * @search_async: the Set Regarding picker's org search (lia_crm_search_sync()

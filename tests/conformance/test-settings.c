@@ -655,11 +655,42 @@ test_primary_offline (Ef *ef, gconstpointer data)
   ef_client_stop (&desk);
 }
 
+static void
+test_mail_settings_validated (Ef *ef, gconstpointer data)
+{
+  g_autofree char *folders = NULL;
+  g_autofree char *tokens = NULL;
+  g_autofree char *role = NULL;
+
+  g_test_summary ("R-SET-AUTOTRACK, R-SET-TAGGING: the user's email settings take only their values; the "
+                  "engine's own cache keys (tracked folders, tokens, role) cannot be written as settings");
+  ef_sync (&ef->a);
+  set_ok (&ef->a, "mail-auto-track", "crm-contacts");
+  set_refused (&ef->a, "mail-auto-track", "everything", LIA_ERROR_INVALID, "crm-contacts");
+  set_refused (&ef->a, "mail-auto-track", "", LIA_ERROR_INVALID, "crm-contacts");
+  set_ok (&ef->a, "mail-tagging", "off");
+  set_refused (&ef->a, "mail-tagging", "yes", LIA_ERROR_INVALID, "off");
+  set_ok (&ef->a, "mail-tagging", NULL);
+  /* The tracked folders are the engine's (set_folder_tracked), readable. */
+  g_assert_true (lia_plugin_internal_funcs ()->set_folder_tracked (ef->a.plugin, LIA_TEST_STORE, "Archive",
+                                                                   TRUE, NULL, NULL, NULL));
+  folders = get_setting (&ef->a, "mail-folders");
+  g_assert_nonnull (folders);
+  g_assert_nonnull (strstr (folders, "Archive"));
+  set_refused (&ef->a, "mail-folders", "", LIA_ERROR_INVALID, folders);
+  tokens = get_setting (&ef->a, "mail-tokens");
+  set_refused (&ef->a, "mail-tokens", "CRM:1", LIA_ERROR_INVALID, tokens);
+  role = get_setting (&ef->a, "client-role");
+  set_refused (&ef->a, "client-role", "secondary", LIA_ERROR_INVALID, role);
+  set_refused (&ef->a, "no-such-setting", "1", LIA_ERROR_INVALID, NULL);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 #define ADD(path, fn) g_test_add (path, Ef, NULL, ef_setup, fn, ef_teardown)
+  ADD ("/settings/R-SET-AUTOTRACK/R-SET-TAGGING/validated-engine-keys-refused", test_mail_settings_validated);
   ADD ("/settings/R-SET-ITEMTYPES/validate", test_itemtypes_validate);
   g_test_add_func ("/settings/R-SET-ITEMTYPES/parse-random", test_itemtypes_parse_random);
   ADD ("/settings/R-SET-ITEMTYPES/default-all", test_itemtypes_default_all);
