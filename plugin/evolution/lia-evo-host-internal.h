@@ -35,6 +35,8 @@ struct _LiaEvoHost
   char *folders[KIND_N];    /* owned: ESource UIDs */
   GMutex lock;
   LiaEvoContents contents[KIND_N]; /* guarded by lock */
+  guint workers;                   /* guarded by lock: vtable calls running on threads */
+  GCond workers_done;              /* signalled when workers drops to 0 */
 
   /* Main-context state (the context of lia_evo_host_watch_async). */
   GObject *views[KIND_N]; /* owned: EBookClientView / ECalClientView */

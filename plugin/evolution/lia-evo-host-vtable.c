@@ -50,6 +50,48 @@ call_task (LiaEvoHost *host, gpointer tag, const char *name, GCancellable *cance
   return task;
 }
 
+/* Runs @func on a worker, counted in host->workers so that freeing the
+ * host waits for it (lia_evo_host_free()). */
+typedef struct
+{
+  LiaEvoHost *host;
+  GTaskThreadFunc func;
+} Worker;
+
+static GQuark
+worker_quark (void)
+{
+  return g_quark_from_static_string ("lia-evo-host-worker");
+}
+
+static void
+worker_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  /* The thread holds a reference on @task, so its Worker lives until here. */
+  Worker *w = g_object_get_qdata (G_OBJECT (task), worker_quark ());
+  LiaEvoHost *host = w->host;
+
+  w->func (task, source, data, cancellable);
+  g_mutex_lock (&host->lock);
+  if (--host->workers == 0)
+    g_cond_broadcast (&host->workers_done);
+  g_mutex_unlock (&host->lock);
+}
+
+static void
+run_on_worker (LiaEvoHost *host, GTask *task, GTaskThreadFunc func)
+{
+  Worker *w = g_new (Worker, 1);
+
+  w->host = host;
+  w->func = func;
+  g_object_set_qdata_full (G_OBJECT (task), worker_quark (), w, g_free);
+  g_mutex_lock (&host->lock);
+  host->workers++;
+  g_mutex_unlock (&host->lock);
+  g_task_run_in_thread (task, worker_thread);
+}
+
 static char *
 vt_dup_primary_store (gpointer h)
 {
@@ -244,7 +286,7 @@ vt_read_contents (gpointer h, const char *store, const char *folder, guint offse
     }
   call->offset = offset;
   call->limit = limit;
-  g_task_run_in_thread (task, read_contents_thread);
+  run_on_worker (host, task, read_contents_thread);
 }
 
 static GPtrArray *
@@ -357,7 +399,7 @@ vt_read_item (gpointer h, const char *store, const char *item_id, GCancellable *
     }
   task = call_task (h, vt_read_item, "[liaison] read item", cancellable, callback, user_data, &call);
   if (call_parse (call, task, store, item_id))
-    g_task_run_in_thread (task, read_item_thread);
+    run_on_worker (host, task, read_item_thread);
 }
 
 static LiaHostItem *
@@ -455,7 +497,7 @@ vt_write_item (gpointer h, const char *store, const char *item_id, const LiaItem
     }
   if (host->notify != NULL)
     lia_evo_host_echo_expect (host, item_id);
-  g_task_run_in_thread (task, write_item_thread);
+  run_on_worker (host, task, write_item_thread);
 }
 
 static gboolean
@@ -618,7 +660,7 @@ create_contacts_flush (gpointer data)
       g_ptr_array_remove_range (host->contact_batch, 0, n);
       g_task_set_name (batch, "[liaison] create contacts");
       g_task_set_task_data (batch, tasks, (GDestroyNotify) g_ptr_array_unref);
-      g_task_run_in_thread (batch, create_contacts_thread);
+      run_on_worker (host, batch, create_contacts_thread);
     }
   return G_SOURCE_REMOVE;
 }
@@ -692,7 +734,7 @@ vt_create_item (gpointer h, const char *store, const char *folder, const LiaItem
   if (call->kind == KIND_CONTACT)
     create_contact_queue (h, task);
   else
-    g_task_run_in_thread (task, create_item_thread);
+    run_on_worker (h, task, create_item_thread);
 }
 
 static char *
@@ -750,7 +792,7 @@ vt_delete_item (gpointer h, const char *store, const char *item_id, GCancellable
     return;
   if (host->notify != NULL)
     lia_evo_host_echo_expect (host, item_id);
-  g_task_run_in_thread (task, delete_item_thread);
+  run_on_worker (host, task, delete_item_thread);
 }
 
 /* Any thread (lia-host.h): the mail adapter keeps its folders under its

@@ -99,6 +99,7 @@ host_alloc (void)
   LiaEvoHost *host = g_new0 (LiaEvoHost, 1);
 
   g_mutex_init (&host->lock);
+  g_cond_init (&host->workers_done);
   host->echoes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   host->link_states = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   return host;
@@ -275,6 +276,28 @@ lia_evo_host_new_finish (GAsyncResult *result, GError **error)
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+/* Vtable calls still running on worker threads use the clients and the
+ * contents tables (a caller that stopped waiting, such as the liaison
+ * command at exit, may free the host under them): waits for them, bounded.
+ * FALSE past the bound: the host is then left allocated, not freed under
+ * a running call. */
+static gboolean
+host_wait_workers (LiaEvoHost *host)
+{
+  gint64 end = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+  guint busy;
+
+  g_mutex_lock (&host->lock);
+  while (host->workers > 0 && g_cond_wait_until (&host->workers_done, &host->lock, end))
+    ;
+  busy = host->workers;
+  g_mutex_unlock (&host->lock);
+  if (busy > 0)
+    g_message ("%u calls to Evolution's data server still running after 10 s: the host is left allocated",
+               busy);
+  return busy == 0;
+}
+
 void
 lia_evo_host_free (LiaEvoHost *host)
 {
@@ -290,6 +313,8 @@ lia_evo_host_free (LiaEvoHost *host)
     g_task_return_new_error (g_ptr_array_index (host->contact_batch, i), G_IO_ERROR, G_IO_ERROR_CANCELLED,
                              "the host closed");
   g_clear_pointer (&host->contact_batch, g_ptr_array_unref);
+  if (!host_wait_workers (host))
+    return;
   for (guint k = 0; k < KIND_N; k++)
     {
       if (host->views[k] != NULL)
@@ -307,6 +332,7 @@ lia_evo_host_free (LiaEvoHost *host)
   g_clear_pointer (&host->echoes, g_hash_table_unref);
   g_clear_pointer (&host->link_states, g_hash_table_unref);
   g_mutex_clear (&host->lock);
+  g_cond_clear (&host->workers_done);
   g_free (host);
 }
 

@@ -215,7 +215,8 @@ fx_setup (Fx *fx, gconstpointer data)
 static void
 engine_stop (Fx *fx)
 {
-  lia_evo_host_unwatch (fx->host);
+  if (fx->host != NULL)
+    lia_evo_host_unwatch (fx->host);
   g_clear_pointer (&fx->plugin, lia_plugin_internal_funcs ()->unload);
   iterate_for (100);
 }
@@ -1652,6 +1653,44 @@ run_outer (int argc, char **argv)
   return rc;
 }
 
+static void
+count_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+static void
+test_free_with_calls_running (Fx *fx, gconstpointer data)
+{
+  g_autoptr (LiaItem) item = contact_item ("Grace", "Hopper");
+  g_autoptr (LiaItem) changed = lia_item_copy (item);
+  g_autofree char *id = host_create (fx, item, NULL);
+  g_autofree char *folder = vt ()->dup_default_folder (fx->host, LIA_EVO_STORE, LIA_ENTITY_CONTACT);
+  guint done = 0;
+
+  g_test_summary ("A host freed while its calls still run on worker threads (the liaison command exits "
+                  "while an offline track writes the contact) waits for them: their clients and tables "
+                  "are not freed under them");
+  g_assert_true (lia_item_set_text (changed, "job-title", "Rear Admiral", NULL));
+  for (guint i = 0; i < 8; i++)
+    {
+      vt ()->write_item (fx->host, LIA_EVO_STORE, id, changed, NULL, NULL, count_done, &done);
+      vt ()->read_item (fx->host, LIA_EVO_STORE, id, NULL, count_done, &done);
+      vt ()->read_contents (fx->host, LIA_EVO_STORE, folder, 0, 100, NULL, count_done, &done);
+    }
+  /* No main-loop turn: the workers are still in EDS calls. */
+  g_clear_pointer (&fx->host, lia_evo_host_free);
+  /* Their results still arrive on the main context, and say nothing of
+   * the freed host. */
+  for (guint i = 0; i < 500 && done < 24; i++)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (10000);
+    }
+  g_assert_cmpuint (done, ==, 24);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1660,6 +1699,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 #define ADD(path, fn) g_test_add (path, Fx, NULL, fx_setup, fn, fx_teardown)
   ADD ("/evolution/contacts/crud", test_contacts_crud);
+  ADD ("/evolution/host/free-with-calls-running", test_free_with_calls_running);
   ADD ("/evolution/calendar/events-and-tasks", test_events_tasks);
   ADD ("/evolution/calendar/recurring-detached-attendees", test_recurring);
   ADD ("/evolution/calendar/all-day-series", test_all_day_series);
