@@ -65,22 +65,11 @@ editor_item_id (ECompEditor *editor, LiaEntity *out_entity)
 static void
 send_ui_event (ECompEditor *editor, LiaUiEventKind kind)
 {
-  LiaEvoEngine *engine = lia_ui_engine ();
-  LiaPlugin *plugin = engine != NULL ? lia_evo_engine_get_plugin (engine) : NULL;
-  const LiaPluginFuncs *funcs = engine != NULL ? lia_evo_engine_get_funcs (engine) : NULL;
   LiaEntity entity = LIA_ENTITY_N;
   g_autofree char *item_id = editor_item_id (editor, &entity);
-  LiaUiEvent event = {
-    .abi_version = LIA_PLUGIN_ABI_VERSION,
-    .kind = kind,
-    .store = LIA_EVO_STORE,
-    .item_id = item_id,
-  };
 
-  if (plugin == NULL || funcs == NULL || item_id == NULL)
-    return;
-  funcs->ui_event (plugin, &event);
-  lia_ui_selftest_log ("editor event %d for %s", kind, item_id);
+  if (lia_ui_send_event (kind, item_id, NULL))
+    lia_ui_selftest_log ("editor event %d for %s", kind, item_id);
 }
 
 static void

@@ -582,17 +582,9 @@ on_sent_copy (const char *item_id, const char *folder_id, const GError *error, g
     }
   if (s->draft_id != NULL)
     {
-      LiaUiEvent event = {
-        .abi_version = LIA_PLUGIN_ABI_VERSION,
-        .kind = LIA_UI_EVENT_SEND,
-        .store = LIA_EVO_STORE,
-        .item_id = item_id,
-        .draft_id = s->draft_id,
-      };
-
       /* R-IMM-DRAFT: the plugin tracks the sent copy with what the draft
        * was marked with; the draft itself never reaches CRM. */
-      funcs->ui_event (plugin, &event);
+      lia_ui_send_event (LIA_UI_EVENT_SEND, item_id, s->draft_id);
       lia_ui_selftest_log ("composer: send event for %s (draft %s)", item_id, s->draft_id);
       follow_send_event (item_id, folder_id, &s->regarding);
       return;

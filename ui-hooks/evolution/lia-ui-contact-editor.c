@@ -138,21 +138,10 @@ item_id_of (Editor *e)
 static void
 send_ui_event (Editor *e, LiaUiEventKind kind)
 {
-  LiaEvoEngine *engine = lia_ui_engine ();
-  LiaPlugin *plugin = engine != NULL ? lia_evo_engine_get_plugin (engine) : NULL;
-  const LiaPluginFuncs *funcs = engine != NULL ? lia_evo_engine_get_funcs (engine) : NULL;
   g_autofree char *item_id = item_id_of (e);
-  LiaUiEvent event = {
-    .abi_version = LIA_PLUGIN_ABI_VERSION,
-    .kind = kind,
-    .store = LIA_EVO_STORE,
-    .item_id = item_id,
-  };
 
-  if (plugin == NULL || funcs == NULL || item_id == NULL)
-    return;
-  funcs->ui_event (plugin, &event);
-  lia_ui_selftest_log ("contact editor event %d for %s", kind, item_id);
+  if (lia_ui_send_event (kind, item_id, NULL))
+    lia_ui_selftest_log ("contact editor event %d for %s", kind, item_id);
 }
 
 /* ---- the state line and sensitivity ---- */

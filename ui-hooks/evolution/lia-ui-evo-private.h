@@ -204,4 +204,9 @@ char *lia_ui_event_item_id (ICalComponent *icalcomp);
 GSList *lia_ui_selected_contacts (GtkWidget *content, gboolean *out_supported);
 void lia_ui_contacts_free (GSList *contacts);
 
+/* An Inspector or Explorer event for an item of the primary store
+ * (@draft_id: for LIA_UI_EVENT_SEND, the draft it came from); FALSE when
+ * no engine runs or @item_id is NULL. */
+gboolean lia_ui_send_event (LiaUiEventKind kind, const char *item_id, const char *draft_id);
+
 G_END_DECLS

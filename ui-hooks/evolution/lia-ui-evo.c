@@ -645,3 +645,24 @@ lia_ui_evo_register_types (GTypeModule *type_module)
   lia_ui_contact_editor_register (type_module);
   lia_ui_view_state_register (type_module);
 }
+
+gboolean
+lia_ui_send_event (LiaUiEventKind kind, const char *item_id, const char *draft_id)
+{
+  LiaEvoEngine *engine = lia_ui_engine ();
+  LiaPlugin *plugin = engine != NULL ? lia_evo_engine_get_plugin (engine) : NULL;
+  const LiaPluginFuncs *funcs = engine != NULL ? lia_evo_engine_get_funcs (engine) : NULL;
+  LiaUiEvent event = {
+    .abi_version = LIA_PLUGIN_ABI_VERSION,
+    .kind = kind,
+    .store = LIA_EVO_STORE,
+    .item_id = item_id,
+    .draft_id = draft_id,
+  };
+
+  if (plugin == NULL || funcs == NULL || item_id == NULL)
+    return FALSE;
+  /* The dispatcher only records it: no I/O on the main loop. */
+  funcs->ui_event (plugin, &event);
+  return TRUE;
+}
