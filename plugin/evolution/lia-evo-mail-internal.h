@@ -113,7 +113,6 @@ GPtrArray *lia_evo_mail_all_uids (CamelFolder *f, GCancellable *cancellable, GEr
 CamelFolder *lia_evo_mail_locate (LiaEvoMail *mail, const char *item_id, char **out_uid,
                                   CamelMessageInfo **out_info, GCancellable *cancellable, GError **error);
 
-LiaLinkState lia_evo_mail_info_link_state (CamelMessageInfo *info);
 /* (transfer full) the id the message is known by. */
 char *lia_evo_mail_info_item_id (LiaEvoMail *mail, CamelFolder *folder, CamelMessageInfo *info);
 /* (transfer full) the message's Liaison properties as one string. */

@@ -125,6 +125,11 @@ gboolean lia_evo_mail_parse_item_id (const char *item_id, char **out_store_uid, 
                                      char **out_uid);
 /* Whether @id (a folder or an item id) is one of @mail's store. */
 gboolean lia_evo_mail_owns_id (LiaEvoMail *mail, const char *id);
+/* The link state a message carries (its liaison-link-state tag, or the
+ * tracked flag alone where tags are not kept); no I/O beyond what
+ * camel_message_info_get_user_tag() does. For the UI, which passes the
+ * state it shows with a command. */
+LiaLinkState lia_evo_mail_info_link_state (CamelMessageInfo *info);
 
 /* Rows @offset..@offset + @limit - 1 of a folder's contents table, newest
  * first by date received (date sent when a message has none; item id

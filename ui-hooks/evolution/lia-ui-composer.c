@@ -42,10 +42,6 @@
 #define ACTION_REGARDING "liaison-composer-set-regarding"
 #define DRAFT_FOLDER_HEADER "X-Evolution-Draft-Folder"
 #define DRAFT_MESSAGE_HEADER "X-Evolution-Draft-Message"
-/* The host adapter's link-state property on a message (Camel user tag,
- * plugin/evolution/lia-evo-mail.c): "1" marks a draft to be tracked when
- * sent. */
-#define TAG_LINK_STATE "liaison-link-state"
 /* A message waiting in the Outbox (offline) reaches Sent when it goes out:
  * the watch waits a day for it. */
 #define SENT_WATCH_S (24 * 60 * 60)
@@ -294,8 +290,7 @@ draft_lookup_thread (GTask *task, gpointer source, gpointer task_data, GCancella
   g_autoptr (CamelFolder) folder =
       e_mail_session_uri_to_folder_sync (d->session, d->folder_uri, 0, cancellable, NULL);
   CamelMessageInfo *info = folder != NULL ? camel_folder_get_message_info (folder, d->uid) : NULL;
-  const char *tag = info != NULL ? camel_message_info_get_user_tag (info, TAG_LINK_STATE) : NULL;
-  gboolean marked = g_strcmp0 (tag, "1") == 0;
+  gboolean marked = info != NULL && lia_evo_mail_info_link_state (info) == LIA_LINK_STATE_MARKED;
 
   g_clear_object (&info);
   g_task_return_boolean (task, marked);

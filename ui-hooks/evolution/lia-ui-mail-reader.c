@@ -184,6 +184,21 @@ track_many_rest (EMailReader *reader, const Selection *sel, const LiaCommand *fi
 }
 
 /* Gives @kind for every selected message; returns how many succeeded. */
+/* The link state the message shows: what the last lookup saw, else the
+ * message's own tag in the folder's summary (in memory for a listed
+ * folder), never the sync cache on the main loop. */
+static LiaLinkState
+message_link_state (CamelFolder *folder, const char *uid, const char *item_id)
+{
+  g_autoptr (CamelMessageInfo) info = NULL;
+  LiaLinkState state;
+
+  if (lia_ui_link_state_known (item_id, &state))
+    return state;
+  info = camel_folder_get_message_info (folder, uid);
+  return info != NULL ? lia_evo_mail_info_link_state (info) : LIA_LINK_STATE_NONE;
+}
+
 static guint
 command_on_selection (EMailReader *reader, LiaCommandKind kind, const LiaUiRegarding *regarding,
                       gboolean delete_in_crm)
@@ -216,7 +231,7 @@ command_on_selection (EMailReader *reader, LiaCommandKind kind, const LiaUiRegar
         .regarding_name = regarding != NULL ? regarding->name : NULL,
         .delete_in_crm = delete_in_crm,
         .entity = LIA_ENTITY_EMAIL,
-        .link_state = lia_ui_link_state (item_id),
+        .link_state = message_link_state (sel.folder, g_ptr_array_index (sel.uids, i), item_id),
         .is_draft = sel.is_draft,
       };
 
