@@ -6,6 +6,7 @@
 #include <liaison/liaison.h>
 
 #include <e-util/e-util.h>
+#include <shell/e-shell-view.h>
 #include <libecal/libecal.h>
 
 #include "lia-evo-module.h"
@@ -208,5 +209,11 @@ void lia_ui_contacts_free (GSList *contacts);
  * (@draft_id: for LIA_UI_EVENT_SEND, the draft it came from); FALSE when
  * no engine runs or @item_id is NULL. */
 gboolean lia_ui_send_event (LiaUiEventKind kind, const char *item_id, const char *draft_id);
+
+/* Merges @ui_definition into @view's window while @view is active and
+ * removes it when not (the merge id kept on @view under @key); call after
+ * EShellView::toggled is over. TRUE when merged. */
+gboolean lia_ui_follow_view_ui (EShellView *view, const char *key, const char *ui_definition,
+                                const char *what);
 
 G_END_DECLS

@@ -666,3 +666,26 @@ lia_ui_send_event (LiaUiEventKind kind, const char *item_id, const char *draft_i
   funcs->ui_event (plugin, &event);
   return TRUE;
 }
+
+gboolean
+lia_ui_follow_view_ui (EShellView *view, const char *key, const char *ui_definition, const char *what)
+{
+  GtkUIManager *ui_manager = e_shell_window_get_ui_manager (e_shell_view_get_shell_window (view));
+  guint merge_id = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (view), key));
+
+  if (e_shell_view_is_active (view) && merge_id == 0)
+    {
+      g_autoptr (GError) error = NULL;
+
+      merge_id = gtk_ui_manager_add_ui_from_string (ui_manager, ui_definition, -1, &error);
+      if (merge_id == 0)
+        g_warning ("cannot add the Liaison %s: %s", what, error->message);
+    }
+  else if (!e_shell_view_is_active (view) && merge_id != 0)
+    {
+      gtk_ui_manager_remove_ui (ui_manager, merge_id);
+      merge_id = 0;
+    }
+  g_object_set_data (G_OBJECT (view), key, GUINT_TO_POINTER (merge_id));
+  return merge_id != 0;
+}

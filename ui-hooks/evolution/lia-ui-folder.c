@@ -391,30 +391,10 @@ on_engine_ready (LiaEvoEngine *engine, gpointer user_data)
 static gboolean
 sync_ui (gpointer data)
 {
-  GWeakRef *weak = data;
-  g_autoptr (GObject) object = g_weak_ref_get (weak);
-  EShellView *view = (EShellView *) object;
-  GtkUIManager *ui_manager;
-  guint merge_id;
+  g_autoptr (GObject) view = g_weak_ref_get (data);
 
-  if (view == NULL)
-    return G_SOURCE_REMOVE;
-  ui_manager = e_shell_window_get_ui_manager (e_shell_view_get_shell_window (view));
-  merge_id = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (view), MERGE_ID_KEY));
-  if (e_shell_view_is_active (view) && merge_id == 0)
-    {
-      g_autoptr (GError) error = NULL;
-
-      merge_id = gtk_ui_manager_add_ui_from_string (ui_manager, ui_definition, -1, &error);
-      if (merge_id == 0)
-        g_warning ("cannot add the Liaison folder actions: %s", error->message);
-    }
-  else if (!e_shell_view_is_active (view) && merge_id != 0)
-    {
-      gtk_ui_manager_remove_ui (ui_manager, merge_id);
-      merge_id = 0;
-    }
-  g_object_set_data (G_OBJECT (view), MERGE_ID_KEY, GUINT_TO_POINTER (merge_id));
+  if (view != NULL)
+    lia_ui_follow_view_ui (E_SHELL_VIEW (view), MERGE_ID_KEY, ui_definition, "folder actions");
   return G_SOURCE_REMOVE;
 }
 

@@ -526,27 +526,15 @@ merge_ui (GtkUIManager *ui_manager)
 static gboolean
 sync_mail_view_ui (gpointer data)
 {
-  GWeakRef *weak = data;
-  g_autoptr (GObject) object = g_weak_ref_get (weak);
-  EShellView *view = (EShellView *) object;
-  GtkUIManager *ui_manager;
-  guint merge_id;
+  g_autoptr (GObject) view = g_weak_ref_get (data);
+  gboolean merged;
 
   if (view == NULL)
     return G_SOURCE_REMOVE;
-  ui_manager = e_shell_window_get_ui_manager (e_shell_view_get_shell_window (view));
-  merge_id = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (view), MERGE_ID_KEY));
-
-  if (e_shell_view_is_active (view) && merge_id == 0)
-    merge_id = merge_ui (ui_manager);
-  else if (!e_shell_view_is_active (view) && merge_id != 0)
-    {
-      gtk_ui_manager_remove_ui (ui_manager, merge_id);
-      merge_id = 0;
-    }
-  g_object_set_data (G_OBJECT (view), MERGE_ID_KEY, GUINT_TO_POINTER (merge_id));
-  lia_ui_selftest_log ("mail view %s: Liaison UI %s", e_shell_view_is_active (view) ? "active" : "inactive",
-                       merge_id != 0 ? "merged" : "removed");
+  merged = lia_ui_follow_view_ui (E_SHELL_VIEW (view), MERGE_ID_KEY, ui_definition, "actions to the mail UI");
+  lia_ui_selftest_log ("mail view %s: Liaison UI %s",
+                       e_shell_view_is_active (E_SHELL_VIEW (view)) ? "active" : "inactive",
+                       merged ? "merged" : "removed");
   return G_SOURCE_REMOVE;
 }
 
