@@ -35,4 +35,24 @@ void lia_evo_comp_read_row (ICalComponent *comp, gint64 *out_modified_at, LiaLin
 /* A vCard REV or iCalendar UTC time as microseconds; 0 when unreadable. */
 gint64 lia_evo_parse_timestamp (const char *text);
 
+/* Shared by the contact (lia-evo-contact-convert.c) and component
+ * (lia-evo-comp-convert.c) conversions; defined in lia-evo-convert.c. */
+#define LIA_EVO_X_FIELDS "X-LIAISON-FIELDS"
+#define LIA_EVO_X_ENTITY "X-LIAISON-ENTITY"
+#define LIA_EVO_X_REGARDING_NAME "X-LIAISON-REGARDING-NAME"
+
+/* The X- property holding @prop (regarding's name has its own,
+ * LIA_EVO_X_REGARDING_NAME). */
+const char *lia_evo_x_prop_name (LiaHostProp prop);
+/* The remainder: fields without a native property, as base64
+ * OriginalXML. Decoding a damaged value gives NULL (only what it carried
+ * is lost); encoding keeps the fields of @fields for which @keep says so,
+ * "" when none, NULL on error. */
+LiaItem *lia_evo_remainder_decode (const char *b64);
+char *lia_evo_remainder_encode (const LiaItem *fields,
+                                gboolean (*keep) (const char *field, const LiaValue *value), GError **error);
+/* Sets a text field; empty text leaves it absent, text that is not UTF-8
+ * too (FALSE) rather than failing the whole item. */
+gboolean lia_evo_set_text (LiaItem *item, const char *field, const char *text);
+
 G_END_DECLS
