@@ -188,37 +188,29 @@ bulk_selectable (Cycle *c, const LiaCacheChange *change)
   return m == NULL || m->state != LIA_LINK_STATE_TRACKED;
 }
 
-/* One message's CRM work: create (with the upload's request id, so a
- * retry on either path finds this create) and mark manual. */
-static gboolean
-bulk_one (Cycle *c, BulkItem *b, GError **error)
+/* One message's CRM record, and its request id: the upload's, so a retry
+ * on either path finds this create. */
+static LiaCrmRecord *
+bulk_record (Cycle *c, BulkItem *b, char **out_request_id)
 {
-  LiaEngine *self = c->engine;
-  const LiaCacheChange *change = b->change;
   g_autoptr (LiaItem) created = NULL;
-  g_autoptr (LiaCrmRecord) record = NULL;
-  g_autoptr (LiaItem) made_view = NULL;
-  g_autofree char *request_id = NULL;
 
   {
     g_autoptr (LiaFieldPolicy) policy = lia_engine_item_policy (c, LIA_ENTITY_EMAIL, b->hi->item, NULL);
     created = lia_merge_dup_created (policy, b->hi->item, LIA_SIDE_CRM);
   }
-  record = lia_crm_record_new_for_item (created);
-  request_id = g_strdup_printf ("%s/%s/%s", c->sub, change->store, change->item_id);
-  b->made = lia_crm_create_sync (self->crm, record, request_id, c->cancellable, error);
-  if (b->made == NULL)
-    return FALSE;
-  if (!lia_crm_track_sync (self->crm, c->sub, LIA_ENTITY_EMAIL, lia_crm_record_get_id (b->made), TRUE,
-                           c->cancellable, error))
-    {
-      /* Only linked messages count as made: the retry finds the create. */
-      g_clear_pointer (&b->made, lia_crm_record_free);
-      return FALSE;
-    }
+  *out_request_id = g_strdup_printf ("%s/%s/%s", c->sub, b->change->store, b->change->item_id);
+  return lia_crm_record_new_for_item (created);
+}
+
+/* The originals of a message made in CRM (b->made). */
+static void
+bulk_made_xml (Cycle *c, BulkItem *b)
+{
+  g_autoptr (LiaItem) made_view = NULL;
+
   made_view = lia_entity_rules_dup_crm_view (lia_crm_record_get_item (b->made));
   b->xml = lia_engine_encode (made_view);
-  return TRUE;
 }
 
 /* One page: read every message in one host round trip, create them in CRM,
@@ -302,6 +294,12 @@ bulk_page_crm (Cycle *c, BulkPage *bp, GError **error)
   GArray *items = bp->items;
   Many *reads = bp->reads;
   Many *writes = bp->writes;
+  g_autoptr (GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) lia_crm_record_free);
+  g_auto (GStrv) request_ids = g_new0 (char *, items->len + 1);
+  g_autofree LiaCrmRecord **made = NULL;
+  g_autofree GError **errors = NULL;
+  g_autoptr (GError) ended = NULL;
+  gboolean ok = TRUE;
 
   gint64 t0 = g_get_monotonic_time ();
 
@@ -310,12 +308,29 @@ bulk_page_crm (Cycle *c, BulkPage *bp, GError **error)
   bp->waited_read = g_get_monotonic_time () - t0;
   writes->props = g_new0 (LiaHostProps, items->len);
   writes->errors = g_new0 (GError *, items->len);
+  /* The messages read, in one create-and-track batch: one org transaction
+   * for the page (a message that fails is undone alone). */
   for (guint i = 0; i < items->len; i++)
+    {
+      BulkItem *b = &g_array_index (items, BulkItem, i);
+
+      if (reads->items[i] == NULL)
+        continue;
+      b->hi = g_steal_pointer (&reads->items[i]);
+      g_ptr_array_add (records, bulk_record (c, b, &request_ids[records->len]));
+    }
+  made = g_new0 (LiaCrmRecord *, records->len + 1);
+  errors = g_new0 (GError *, records->len + 1);
+  if (records->len > 0)
+    lia_crm_create_tracked_sync (self->crm, c->sub, (const LiaCrmRecord *const *) records->pdata,
+                                 (const char *const *) request_ids, records->len, made, errors,
+                                 c->cancellable, &ended);
+  for (guint i = 0, j = 0; i < items->len; i++)
     {
       BulkItem *b = &g_array_index (items, BulkItem, i);
       g_autoptr (GError) local = NULL;
 
-      if (reads->items[i] == NULL)
+      if (b->hi == NULL)
         {
           /* Gone before it could be tracked: nothing to do (completed with
            * the page's cache transaction). */
@@ -323,26 +338,44 @@ bulk_page_crm (Cycle *c, BulkPage *bp, GError **error)
             continue;
           local = g_error_copy (reads->errors[i]);
         }
+      else if ((b->made = g_steal_pointer (&made[j])) != NULL)
+        {
+          j++;
+          bulk_made_xml (c, b);
+          lia_engine_link_props (self, &writes->props[writes->ids->len], LIA_LINK_STATE_TRACKED,
+                                 lia_crm_record_get_id (b->made), b->xml);
+          g_ptr_array_add (writes->ids, g_strdup (b->change->item_id));
+          continue;
+        }
+      else if (errors[j] != NULL)
+        local = g_steal_pointer (&errors[j++]);
       else
         {
-          b->hi = g_steal_pointer (&reads->items[i]);
-          if (bp->stop == NULL && bulk_one (c, b, &local))
-            {
-              lia_engine_link_props (self, &writes->props[writes->ids->len], LIA_LINK_STATE_TRACKED,
-                                     lia_crm_record_get_id (b->made), b->xml);
-              g_ptr_array_add (writes->ids, g_strdup (b->change->item_id));
-              continue;
-            }
+          /* Not made: the failure that ended the batch (R-IMM-FALLBACK). */
+          j++;
+          local = ended != NULL
+                      ? g_error_copy (ended)
+                      : g_error_new_literal (LIA_ERROR, LIA_ERROR_FAILED, "The org returned no result");
         }
       if (bp->stop != NULL)
         continue; /* stays claimed until released, then queued */
       /* R-IMM-FALLBACK: kept, retried with backoff; a network failure
        * stops the page (the rest stays queued). */
       if (!lia_cache_fail (c->cache, b->change->id, local->message, NULL, error))
-        return FALSE;
+        {
+          ok = FALSE;
+          break;
+        }
       if (lia_engine_is_network_error (local) || g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         bp->stop = g_steal_pointer (&local);
     }
+  for (guint j = 0; j < records->len; j++)
+    {
+      g_clear_pointer (&made[j], lia_crm_record_free);
+      g_clear_error (&errors[j]);
+    }
+  if (!ok)
+    return FALSE;
   bp->crm = g_get_monotonic_time () - t0 - bp->waited_read;
   many_begin (writes);
   return TRUE;

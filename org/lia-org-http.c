@@ -221,6 +221,38 @@ collect_children (xmlNode *root, const char *name, guint max, GError **error)
   return (char **) g_ptr_array_free (g_steal_pointer (&out), FALSE);
 }
 
+/* R-MAIL-BULK: a batch of creates, each tracked by the subscription, in
+ * one org transaction; every item has its own result. */
+static LiaOrgResponse *
+create_tracked (Request *r, const char *subscription, GError **error)
+{
+  xmlNode *root = body_root (r, "create-tracked", error);
+  g_autoptr (GPtrArray) records = NULL;
+  g_autoptr (GPtrArray) request_ids = NULL;
+  g_autofree LiaCrmRecord **made = NULL;
+  g_autofree GError **errors = NULL;
+  GString *body;
+
+  if (root == NULL
+      || !lia_crm_xml_read_create_tracked (root, LIA_ORG_BATCH_MAX, &records, &request_ids, error))
+    return NULL;
+  made = g_new0 (LiaCrmRecord *, records->len + 1);
+  errors = g_new0 (GError *, records->len + 1);
+  if (!lia_org_service_create_tracked (
+          r->service, r->caller, subscription, (const LiaCrmRecord *const *) records->pdata,
+          (const char *const *) request_ids->pdata, records->len, made, errors, error))
+    return NULL;
+  body = xml_start ();
+  lia_crm_xml_write_create_tracked_results (body, made, errors, records->len);
+  g_string_append_c (body, '\n');
+  for (guint i = 0; i < records->len; i++)
+    {
+      g_clear_pointer (&made[i], lia_crm_record_free);
+      g_clear_error (&errors[i]);
+    }
+  return respond (200, body);
+}
+
 static LiaOrgResponse *
 route_subscriptions (Request *r, GError **error)
 {
@@ -312,6 +344,8 @@ route_subscriptions (Request *r, GError **error)
                  : lia_org_sync_forget (s, r->caller, id, entity, record, error);
       return ok ? respond (204, NULL) : NULL;
     }
+  if (is (r, "POST", 3) && g_str_equal (action, "create-tracked"))
+    return create_tracked (r, id, error);
   if (is (r, "GET", 3) && g_str_equal (action, "wait"))
     {
       guint64 timeout = 0;

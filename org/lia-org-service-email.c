@@ -329,3 +329,90 @@ lia_org_service_email_changes (LiaOrgService *service, const LiaOrgCaller *calle
     *out_last_version = last;
   return g_steal_pointer (&out);
 }
+
+/* Batched create and track (R-MAIL-BULK) ------------------------------- */
+
+static void
+clear_outputs (guint n, LiaCrmRecord **out_records, GError **out_errors)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      g_clear_pointer (&out_records[i], lia_crm_record_free);
+      g_clear_error (&out_errors[i]);
+    }
+}
+
+/* One item in its savepoint: the create, then the track of what it made;
+ * either failing undoes both. */
+static LiaCrmRecord *
+create_tracked_one_locked (LiaOrgService *service, const LiaOrgCaller *caller, const char *subscription,
+                           const LiaCrmRecord *record, const char *request_id, GError **error)
+{
+  g_autoptr (LiaCrmRecord) made = NULL;
+
+  if (!lia_org_store_begin (service->store, error))
+    return NULL;
+  made = lia_org_service_create_locked (service, caller, record, request_id, error);
+  if (made == NULL
+      || !lia_org_sync_track_locked (service, caller, subscription, lia_crm_record_get_entity (made),
+                                     lia_crm_record_get_id (made), TRUE, error))
+    {
+      lia_org_store_rollback (service->store);
+      return NULL;
+    }
+  if (!lia_org_store_commit (service->store, error))
+    return NULL;
+  return g_steal_pointer (&made);
+}
+
+gboolean
+lia_org_service_create_tracked (LiaOrgService *service, const LiaOrgCaller *caller, const char *subscription,
+                                const LiaCrmRecord *const *records, const char *const *request_ids, guint n,
+                                LiaCrmRecord **out_records, GError **out_errors, GError **error)
+{
+  gboolean changed;
+  LOCK (service);
+
+  g_return_val_if_fail (n == 0 || (records != NULL && out_records != NULL && out_errors != NULL), FALSE);
+  if (n > LIA_ORG_BATCH_MAX)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "A batch has at most %u items, not %u",
+                   (guint) LIA_ORG_BATCH_MAX, n);
+      return FALSE;
+    }
+  if (n == 0)
+    return TRUE;
+  if (!lia_org_store_begin_batch (service->store, error))
+    return FALSE;
+  service->batch = TRUE;
+  service->batch_changed = FALSE;
+  for (guint i = 0; i < n; i++)
+    {
+      GError *local = NULL;
+
+      out_records[i] = create_tracked_one_locked (service, caller, subscription, records[i],
+                                                  request_ids != NULL ? request_ids[i] : NULL, &local);
+      if (local == NULL)
+        continue;
+      /* The store failed: the batch's transaction is not to be trusted. */
+      if (local->domain == LIA_ERROR && local->code == LIA_ERROR_STORE)
+        {
+          g_propagate_error (error, local);
+          lia_org_store_rollback (service->store);
+          service->batch = FALSE;
+          clear_outputs (n, out_records, out_errors);
+          return FALSE;
+        }
+      out_errors[i] = local;
+    }
+  service->batch = FALSE;
+  changed = service->batch_changed;
+  if (!lia_org_store_commit (service->store, error))
+    {
+      clear_outputs (n, out_records, out_errors);
+      return FALSE;
+    }
+  if (changed)
+    lia_org_service_notify_locked (service);
+  return TRUE;
+}

@@ -26,6 +26,8 @@ struct _LiaOrgService
   GHashTable *fls_cache;    /* guarded by lock: "role/entity" -> guint8[] of field flags */
   GArray *watches;          /* guarded by lock: LiaOrgWatch */
   guint next_watch;         /* guarded by lock */
+  gboolean batch;           /* guarded by lock: a batch is open, notifications wait for its end */
+  gboolean batch_changed;   /* guarded by lock: the open batch changed a record */
 };
 
 /* Field flags of field-level security, per registry index. */
@@ -49,6 +51,16 @@ void lia_org_service_notify_locked (LiaOrgService *service);
  * the form "SUBSCRIPTION/..." names the caller's client that creates. */
 gboolean lia_org_sync_check_create_locked (LiaOrgService *service, const LiaOrgCaller *caller,
                                            LiaEntity entity, const char *request_id, GError **error);
+
+/* The bodies of lia_org_service_create() and lia_org_sync_track(), for
+ * lia_org_service_create_tracked(): each opens its own transaction, a
+ * savepoint inside a batch (lia_org_store_begin_batch()). */
+LiaCrmRecord *lia_org_service_create_locked (LiaOrgService *service, const LiaOrgCaller *caller,
+                                             const LiaCrmRecord *record, const char *request_id,
+                                             GError **error);
+gboolean lia_org_sync_track_locked (LiaOrgService *service, const LiaOrgCaller *caller,
+                                    const char *subscription, LiaEntity entity, const char *id,
+                                    gboolean manual, GError **error);
 
 /* lia-org-service.c: shared with lia-org-service-email.c. */
 gboolean lia_org_service_finish_locked (LiaOrgService *service, gboolean ok, GError **error);

@@ -650,6 +650,12 @@ lia_org_service_strip_locked (LiaOrgService *service, LiaCrmRecord *record, cons
 void
 lia_org_service_notify_locked (LiaOrgService *service)
 {
+  /* A batch notifies once, after its commit. */
+  if (service->batch)
+    {
+      service->batch_changed = TRUE;
+      return;
+    }
   service->change_seq++;
   g_cond_broadcast (&service->changed);
   for (guint i = 0; i < service->watches->len; i++)
@@ -817,9 +823,12 @@ lia_org_service_readable_copy_locked (LiaOrgService *service, const LiaOrgCaller
   return copy;
 }
 
+/* The body of lia_org_service_create(), also one item of
+ * lia_org_service_create_tracked(): its own transaction, or a savepoint
+ * inside the batch's. */
 LiaCrmRecord *
-lia_org_service_create (LiaOrgService *service, const LiaOrgCaller *caller, const LiaCrmRecord *record,
-                        const char *request_id, GError **error)
+lia_org_service_create_locked (LiaOrgService *service, const LiaOrgCaller *caller, const LiaCrmRecord *record,
+                               const char *request_id, GError **error)
 {
   LiaEntity entity = lia_crm_record_get_entity (record);
   const char *owner = lia_crm_record_get_owner (record);
@@ -830,7 +839,6 @@ lia_org_service_create (LiaOrgService *service, const LiaOrgCaller *caller, cons
   const guint8 *fls;
   gint64 version = 0;
   gboolean ok;
-  LOCK (service);
 
   if (request_id != NULL && (*request_id == '\0' || strlen (request_id) > 128))
     {
@@ -930,6 +938,15 @@ lia_org_service_create (LiaOrgService *service, const LiaOrgCaller *caller, cons
 fail:
   lia_org_store_rollback (service->store);
   return NULL;
+}
+
+LiaCrmRecord *
+lia_org_service_create (LiaOrgService *service, const LiaOrgCaller *caller, const LiaCrmRecord *record,
+                        const char *request_id, GError **error)
+{
+  LOCK (service);
+
+  return lia_org_service_create_locked (service, caller, record, request_id, error);
 }
 
 LiaCrmRecord *

@@ -122,6 +122,24 @@ GPtrArray *lia_org_service_email_changes (LiaOrgService *service, const LiaOrgCa
                                           gint64 since_version, guint limit, gint64 *out_last_version,
                                           GError **error);
 
+/* The most items lia_org_service_create_tracked() takes in one call. */
+#define LIA_ORG_BATCH_MAX 1000
+
+/* A batch of lia_org_service_create() (with its request id, nullable) and
+ * lia_org_sync_track() of the created record (@manual TRUE), for the bulk
+ * track of email (R-MAIL-BULK): one transaction with a savepoint per item,
+ * so a failing item (refused, invalid) is undone alone and reported in
+ * @out_errors[i] while the others commit together; one notification.
+ * @out_records and @out_errors are the caller's arrays of @n, zeroed;
+ * each slot receives (transfer full) the stored record or the error.
+ * Returns FALSE with @error (and both arrays left NULL) when the batch as a
+ * whole failed and changed nothing: a store failure, its commit, or more
+ * than LIA_ORG_BATCH_MAX items. */
+gboolean lia_org_service_create_tracked (LiaOrgService *service, const LiaOrgCaller *caller,
+                                         const char *subscription, const LiaCrmRecord *const *records,
+                                         const char *const *request_ids, guint n, LiaCrmRecord **out_records,
+                                         GError **out_errors, GError **error);
+
 /* Change notification for push: @func runs after every committed record
  * change, on the thread that made it. */
 typedef void (*LiaOrgChangeFunc) (gpointer user_data);

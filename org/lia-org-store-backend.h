@@ -100,6 +100,8 @@ typedef struct
                                  gint64 seen_version, GError **error);
   GPtrArray *(*email_tracked_since) (LiaOrgStore *store, const char *user_id, gint64 since_version,
                                      guint limit, gint64 *out_last_version, GError **error);
+  /* Appended: NULL in a store without batches. */
+  gboolean (*begin_batch) (LiaOrgStore *store, GError **error);
 } LiaOrgStoreVTable;
 
 struct _LiaOrgStore

@@ -22,6 +22,8 @@ typedef struct
   sqlite3 *db;               /* owned */
   char *path;                /* owned */
   LiaSqliteStmtCache *stmts; /* owned, freed before db is closed */
+  guint depth;               /* open begins: 1 is the transaction, more are savepoints */
+  gboolean batch;            /* the transaction is a batch: begins nest as savepoints */
 } SqliteStore;
 
 #define SQ(store) ((SqliteStore *) (store))
@@ -241,25 +243,88 @@ sqlite_get_path (LiaOrgStore *store)
 }
 
 static gboolean
+sqlite_begin_batch (LiaOrgStore *store, GError **error)
+{
+  if (!exec (store, "write to", "BEGIN IMMEDIATE", error))
+    return FALSE;
+  SQ (store)->depth = 1;
+  SQ (store)->batch = TRUE;
+  return TRUE;
+}
+
+/* Inside a batch (lia_org_store_begin_batch(): a page of creates and
+ * tracks in one transaction, one savepoint per item) a begin is a
+ * savepoint, so a write's body works alone or inside a batch. Outside one,
+ * a begin is BEGIN IMMEDIATE as ever (and fails inside a transaction left
+ * open). If SQLite ended the batch's transaction itself (an I/O error rolls
+ * back everything), a nested begin fails instead of writing in autocommit. */
+static gboolean
 sqlite_begin (LiaOrgStore *store, GError **error)
 {
-  return exec (store, "write to", "BEGIN IMMEDIATE", error);
+  g_autofree char *sql = NULL;
+
+  if (!SQ (store)->batch)
+    {
+      if (!exec (store, "write to", "BEGIN IMMEDIATE", error))
+        return FALSE;
+      SQ (store)->depth = 1;
+      return TRUE;
+    }
+  if (sqlite3_get_autocommit (SQ (store)->db))
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_STORE,
+                   ORG_STORE_PREFIX "the transaction of \"%s\" ended before its batch did", SQ (store)->path);
+      return FALSE;
+    }
+  sql = g_strdup_printf ("SAVEPOINT lia%u", SQ (store)->depth);
+  if (!exec (store, "write to", sql, error))
+    return FALSE;
+  SQ (store)->depth++;
+  return TRUE;
 }
 
 static gboolean
 sqlite_commit (LiaOrgStore *store, GError **error)
 {
-  if (exec (store, "write to", "COMMIT", error))
+  g_autofree char *sql = NULL;
+
+  if (SQ (store)->depth <= 1)
+    {
+      SQ (store)->depth = 0;
+      SQ (store)->batch = FALSE;
+      if (exec (store, "write to", "COMMIT", error))
+        return TRUE;
+      sqlite3_exec (SQ (store)->db, "ROLLBACK", NULL, NULL, NULL);
+      return FALSE;
+    }
+  SQ (store)->depth--;
+  sql = g_strdup_printf ("RELEASE lia%u", SQ (store)->depth);
+  if (exec (store, "write to", sql, error))
     return TRUE;
-  sqlite3_exec (SQ (store)->db, "ROLLBACK", NULL, NULL, NULL);
+  g_free (sql);
+  sql = g_strdup_printf ("ROLLBACK TO lia%u; RELEASE lia%u", SQ (store)->depth, SQ (store)->depth);
+  sqlite3_exec (SQ (store)->db, sql, NULL, NULL, NULL);
   return FALSE;
 }
 
 static void
 sqlite_rollback (LiaOrgStore *store)
 {
-  if (!sqlite3_get_autocommit (SQ (store)->db))
-    sqlite3_exec (SQ (store)->db, "ROLLBACK", NULL, NULL, NULL);
+  g_autofree char *sql = NULL;
+
+  if (SQ (store)->depth <= 1)
+    {
+      SQ (store)->depth = 0;
+      SQ (store)->batch = FALSE;
+      if (!sqlite3_get_autocommit (SQ (store)->db))
+        sqlite3_exec (SQ (store)->db, "ROLLBACK", NULL, NULL, NULL);
+      return;
+    }
+  SQ (store)->depth--;
+  if (sqlite3_get_autocommit (SQ (store)->db))
+    return; /* SQLite ended the transaction: the batch's begin or commit fails */
+  sql = g_strdup_printf ("ROLLBACK TO lia%u; RELEASE lia%u", SQ (store)->depth, SQ (store)->depth);
+  sqlite3_exec (SQ (store)->db, sql, NULL, NULL, NULL);
 }
 
 static gboolean
@@ -1384,6 +1449,7 @@ sqlite_tombstone_has (LiaOrgStore *store, const char *subscription, const char *
 
 static const LiaOrgStoreVTable sqlite_vtable = {
   .abi_version = LIA_ORG_STORE_VTABLE_VERSION,
+  .begin_batch = sqlite_begin_batch,
   .free = sqlite_free,
   .get_path = sqlite_get_path,
   .begin = sqlite_begin,

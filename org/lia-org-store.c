@@ -52,6 +52,18 @@ lia_org_store_rollback (LiaOrgStore *store)
 }
 
 gboolean
+lia_org_store_begin_batch (LiaOrgStore *store, GError **error)
+{
+  if (store->vtable->begin_batch == NULL)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_STORE, "Org store \"%s\" cannot batch writes",
+                   lia_org_store_get_path (store));
+      return FALSE;
+    }
+  return store->vtable->begin_batch (store, error);
+}
+
+gboolean
 lia_org_store_counter_next (LiaOrgStore *store, const char *name, gint64 *out_value, GError **error)
 {
   return store->vtable->counter_next (store, name, out_value, error);

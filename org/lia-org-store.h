@@ -62,6 +62,11 @@ const char *lia_org_store_get_path (LiaOrgStore *store);
 gboolean lia_org_store_begin (LiaOrgStore *store, GError **error);
 gboolean lia_org_store_commit (LiaOrgStore *store, GError **error);
 void lia_org_store_rollback (LiaOrgStore *store);
+/* Opens a transaction in which each lia_org_store_begin() is a savepoint:
+ * its lia_org_store_commit() keeps it for the batch, its
+ * lia_org_store_rollback() undoes it alone. The batch ends with the
+ * outermost commit (one transaction) or rollback (nothing changes). */
+gboolean lia_org_store_begin_batch (LiaOrgStore *store, GError **error);
 
 /* Counters: "version" (the org's record version), "filter-gen" (bumped on
  * any filter or security change that can move records in or out). */

@@ -622,14 +622,13 @@ require_filter_locked (LiaOrgService *service, const LiaOrgCaller *caller, LiaEn
 }
 
 gboolean
-lia_org_sync_track (LiaOrgService *service, const LiaOrgCaller *caller, const char *subscription,
-                    LiaEntity entity, const char *id, gboolean manual, GError **error)
+lia_org_sync_track_locked (LiaOrgService *service, const LiaOrgCaller *caller, const char *subscription,
+                           LiaEntity entity, const char *id, gboolean manual, GError **error)
 {
   g_autoptr (LiaOrgEntry) entry = NULL;
   g_autoptr (LiaCrmSubscription) sub = NULL;
   gint64 version = 0;
   gboolean ok;
-  LOCK (service);
 
   if (!check_entity (entity, error) || !lia_org_store_begin (service->store, error))
     return FALSE;
@@ -660,6 +659,15 @@ lia_org_sync_track (LiaOrgService *service, const LiaOrgCaller *caller, const ch
       return FALSE;
     }
   return lia_org_store_commit (service->store, error);
+}
+
+gboolean
+lia_org_sync_track (LiaOrgService *service, const LiaOrgCaller *caller, const char *subscription,
+                    LiaEntity entity, const char *id, gboolean manual, GError **error)
+{
+  LOCK (service);
+
+  return lia_org_sync_track_locked (service, caller, subscription, entity, id, manual, error);
 }
 
 gboolean

@@ -239,6 +239,17 @@ embedded_email_changes (LiaCrm *crm, gint64 since_version, guint limit, gint64 *
   return lia_org_service_email_changes (SERVICE (crm), who, since_version, limit, out_last_version, error);
 }
 
+/* One authentication and one org transaction for the batch. */
+static gboolean
+embedded_create_tracked (LiaCrm *crm, const char *subscription, const LiaCrmRecord *const *records,
+                         const char *const *request_ids, guint n, LiaCrmRecord **out_records,
+                         GError **out_errors, GCancellable *cancellable, GError **error)
+{
+  CALLER_OR (FALSE);
+  return lia_org_service_create_tracked (SERVICE (crm), who, subscription, records, request_ids, n,
+                                         out_records, out_errors, error);
+}
+
 static void
 lia_crm_embedded_iface_init (LiaCrmInterface *iface)
 {
@@ -266,6 +277,7 @@ lia_crm_embedded_iface_init (LiaCrmInterface *iface)
   iface->set_setting = embedded_set_setting;
   iface->allocate_tokens = embedded_allocate_tokens;
   iface->email_changes = embedded_email_changes;
+  iface->create_tracked = embedded_create_tracked;
 }
 
 LiaCrm *

@@ -651,6 +651,39 @@ http_email_changes (LiaCrm *crm, gint64 since_version, guint limit, gint64 *out_
   return records;
 }
 
+/* R-MAIL-BULK: one request, one org transaction. It may be retried only
+ * when every item has a request id: the server then returns the first
+ * results instead of duplicates. */
+static gboolean
+http_create_tracked (LiaCrm *crm, const char *subscription, const LiaCrmRecord *const *records,
+                     const char *const *request_ids, guint n, LiaCrmRecord **out_records, GError **out_errors,
+                     GCancellable *cancellable, GError **error)
+{
+  SELF;
+  g_autofree char *s = esc (subscription);
+  g_autofree char *path = g_strdup_printf ("subscriptions/%s/create-tracked", s);
+  g_autoptr (LiaXmlDoc) doc = NULL;
+  g_autoptr (GString) body = xml_body ();
+  g_autoptr (GError) local = NULL;
+  gboolean idempotent = request_ids != NULL;
+
+  if (n == 0)
+    return TRUE;
+  for (guint i = 0; idempotent && i < n; i++)
+    idempotent = request_ids[i] != NULL;
+  lia_crm_xml_write_create_tracked (body, records, request_ids, n);
+  if (!call (self, "POST", path, NULL, body, "create-tracked-results", idempotent, FALSE, &doc, cancellable,
+             error))
+    return FALSE;
+  if (!lia_crm_xml_read_create_tracked_results (root_of (doc), n, out_records, out_errors, &local))
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_PROTOCOL, "The server's answer is not valid: %s",
+                   local->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 lia_crm_http_iface_init (LiaCrmInterface *iface)
 {
@@ -678,6 +711,7 @@ lia_crm_http_iface_init (LiaCrmInterface *iface)
   iface->set_setting = http_set_setting;
   iface->allocate_tokens = http_allocate_tokens;
   iface->email_changes = http_email_changes;
+  iface->create_tracked = http_create_tracked;
 }
 
 LiaCrm *

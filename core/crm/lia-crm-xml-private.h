@@ -63,4 +63,20 @@ GStrv lia_crm_xml_read_tokens (xmlNode *node, GError **error);
 void lia_crm_xml_write_email_changes (GString *out, GPtrArray *records, gint64 last_version);
 GPtrArray *lia_crm_xml_read_email_changes (xmlNode *node, gint64 *out_last_version, GError **error);
 
+/* R-MAIL-BULK, POST /v1/subscriptions/ID/create-tracked: the request
+ * <create-tracked><item request-id="..."><record/></item>...</create-tracked>
+ * (at most @max items; the request ids are NULL where absent) and its
+ * answer, an <item> per request item in order, holding the <record> made
+ * or the item's <error code="...">. The results reader fills the caller's
+ * zeroed arrays of @n and needs exactly @n items; on failure it leaves
+ * them empty. */
+void lia_crm_xml_write_create_tracked (GString *out, const LiaCrmRecord *const *records,
+                                       const char *const *request_ids, guint n);
+gboolean lia_crm_xml_read_create_tracked (xmlNode *node, guint max, GPtrArray **out_records,
+                                          GPtrArray **out_request_ids, GError **error);
+void lia_crm_xml_write_create_tracked_results (GString *out, LiaCrmRecord *const *records,
+                                               GError *const *errors, guint n);
+gboolean lia_crm_xml_read_create_tracked_results (xmlNode *node, guint n, LiaCrmRecord **out_records,
+                                                  GError **out_errors, GError **error);
+
 G_END_DECLS

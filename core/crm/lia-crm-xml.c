@@ -943,3 +943,191 @@ lia_crm_xml_read_email_changes (xmlNode *node, gint64 *out_last_version, GError 
     *out_last_version = version;
   return g_steal_pointer (&out);
 }
+
+/* Batched create and track (R-MAIL-BULK) ------------------------------- */
+
+static const char *const error_codes[] = {
+  [LIA_ERROR_FAILED] = "failed",
+  [LIA_ERROR_INVALID] = "invalid",
+  [LIA_ERROR_STORE] = "store",
+  [LIA_ERROR_PROTOCOL] = "protocol",
+  [LIA_ERROR_NOT_FOUND] = "not-found",
+  [LIA_ERROR_CONFLICT] = "conflict",
+  [LIA_ERROR_AUTH] = "auth",
+  [LIA_ERROR_FORBIDDEN] = "forbidden",
+  [LIA_ERROR_UNAVAILABLE] = "unavailable",
+  [LIA_ERROR_REFUSED] = "refused",
+  [LIA_ERROR_ABI] = "abi",
+};
+
+void
+lia_crm_xml_write_create_tracked (GString *out, const LiaCrmRecord *const *records,
+                                  const char *const *request_ids, guint n)
+{
+  g_string_append (out, "<create-tracked>");
+  for (guint i = 0; i < n; i++)
+    {
+      g_string_append (out, "<item");
+      lia_crm_xml_attr (out, "request-id", request_ids != NULL ? request_ids[i] : NULL);
+      g_string_append_c (out, '>');
+      lia_crm_xml_write_record (out, records[i]);
+      g_string_append (out, "</item>");
+    }
+  g_string_append (out, "</create-tracked>");
+}
+
+/* Element children of @node, each checked to be <@name>; at most @max. */
+static gboolean
+items_of (xmlNode *node, const char *name, guint max, GPtrArray *out, GError **error)
+{
+  for (xmlNode *child = node->children; child != NULL; child = child->next)
+    {
+      if (child->type != XML_ELEMENT_NODE)
+        continue;
+      if (!lia_crm_xml_is (child, name) || out->len >= max)
+        {
+          g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "<%s> holds at most %u <%s>",
+                       (const char *) node->name, max, name);
+          return FALSE;
+        }
+      g_ptr_array_add (out, child);
+    }
+  return TRUE;
+}
+
+/* The one element child of @item, NULL when there is none or more. */
+static xmlNode *
+only_child (xmlNode *item)
+{
+  xmlNode *found = NULL;
+
+  for (xmlNode *child = item->children; child != NULL; child = child->next)
+    {
+      if (child->type != XML_ELEMENT_NODE)
+        continue;
+      if (found != NULL)
+        return NULL;
+      found = child;
+    }
+  return found;
+}
+
+gboolean
+lia_crm_xml_read_create_tracked (xmlNode *node, guint max, GPtrArray **out_records,
+                                 GPtrArray **out_request_ids, GError **error)
+{
+  g_autoptr (GPtrArray) items = g_ptr_array_new ();
+  g_autoptr (GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) lia_crm_record_free);
+  g_autoptr (GPtrArray) request_ids = g_ptr_array_new_with_free_func (g_free);
+
+  if (!lia_crm_xml_is (node, "create-tracked"))
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "Expected <create-tracked>");
+      return FALSE;
+    }
+  if (!items_of (node, "item", max, items, error))
+    return FALSE;
+  for (guint i = 0; i < items->len; i++)
+    {
+      xmlNode *child = only_child (items->pdata[i]);
+      LiaCrmRecord *record;
+      if (child == NULL)
+        {
+          g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "Item %u of <create-tracked> needs one <record>",
+                       i);
+          return FALSE;
+        }
+      record = lia_crm_xml_read_record (child, error);
+      if (record == NULL)
+        {
+          g_prefix_error (error, "Item %u of <create-tracked>: ", i);
+          return FALSE;
+        }
+      g_ptr_array_add (records, record);
+      g_ptr_array_add (request_ids, lia_crm_xml_get (items->pdata[i], "request-id"));
+    }
+  *out_records = g_steal_pointer (&records);
+  *out_request_ids = g_steal_pointer (&request_ids);
+  return TRUE;
+}
+
+void
+lia_crm_xml_write_create_tracked_results (GString *out, LiaCrmRecord *const *records, GError *const *errors,
+                                          guint n)
+{
+  g_string_append (out, "<create-tracked-results>");
+  for (guint i = 0; i < n; i++)
+    {
+      g_string_append (out, "<item>");
+      if (records[i] != NULL)
+        lia_crm_xml_write_record (out, records[i]);
+      else
+        {
+          const GError *e = errors[i];
+          guint code = e != NULL && e->domain == LIA_ERROR && e->code >= 0
+                               && e->code < (int) G_N_ELEMENTS (error_codes)
+                           ? (guint) e->code
+                           : LIA_ERROR_FAILED;
+          g_string_append (out, "<error");
+          lia_crm_xml_attr (out, "code", error_codes[code]);
+          g_string_append_c (out, '>');
+          lia_crm_xml_escape (out, e != NULL ? e->message : "No result");
+          g_string_append (out, "</error>");
+        }
+      g_string_append (out, "</item>");
+    }
+  g_string_append (out, "</create-tracked-results>");
+}
+
+gboolean
+lia_crm_xml_read_create_tracked_results (xmlNode *node, guint n, LiaCrmRecord **out_records,
+                                         GError **out_errors, GError **error)
+{
+  g_autoptr (GPtrArray) items = g_ptr_array_new ();
+
+  if (!lia_crm_xml_is (node, "create-tracked-results"))
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "Expected <create-tracked-results>");
+      return FALSE;
+    }
+  if (!items_of (node, "item", n, items, error))
+    return FALSE;
+  if (items->len != n)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "<create-tracked-results> has %u items, not %u",
+                   items->len, n);
+      return FALSE;
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      xmlNode *child = only_child (items->pdata[i]);
+      if (child != NULL && lia_crm_xml_is (child, "record"))
+        {
+          out_records[i] = lia_crm_xml_read_record (child, error);
+          if (out_records[i] != NULL)
+            continue;
+        }
+      else if (child != NULL && lia_crm_xml_is (child, "error"))
+        {
+          g_autofree char *code_name = lia_crm_xml_get (child, "code");
+          g_autoptr (LiaXmlChar) text = xmlNodeGetContent (child);
+          LiaErrorCode code = LIA_ERROR_FAILED;
+          for (guint c = 0; c < G_N_ELEMENTS (error_codes); c++)
+            if (g_strcmp0 (code_name, error_codes[c]) == 0)
+              code = (LiaErrorCode) c;
+          out_errors[i] = g_error_new (LIA_ERROR, code, "%s",
+                                       text != NULL && *text != '\0' ? (const char *) text : "Failed");
+          continue;
+        }
+      else
+        g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID,
+                     "Item %u of <create-tracked-results> needs a <record> or an <error>", i);
+      for (guint j = 0; j <= i; j++)
+        {
+          g_clear_pointer (&out_records[j], lia_crm_record_free);
+          g_clear_error (&out_errors[j]);
+        }
+      return FALSE;
+    }
+  return TRUE;
+}

@@ -117,6 +117,61 @@ lia_crm_create_sync (LiaCrm *crm, const LiaCrmRecord *record, const char *reques
   return iface->create (crm, record, request_id, cancellable, error);
 }
 
+/* Failures that end a batch rather than one item of it. */
+static gboolean
+ends_batch (const GError *error)
+{
+  return g_error_matches (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE)
+         || g_error_matches (error, LIA_ERROR, LIA_ERROR_STORE)
+         || g_error_matches (error, LIA_ERROR, LIA_ERROR_AUTH)
+         || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
+gboolean
+lia_crm_create_tracked_sync (LiaCrm *crm, const char *subscription, const LiaCrmRecord *const *records,
+                             const char *const *request_ids, guint n, LiaCrmRecord **out_records,
+                             GError **out_errors, GCancellable *cancellable, GError **error)
+{
+  LiaCrmInterface *iface;
+
+  g_return_val_if_fail (LIA_IS_CRM (crm), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  g_return_val_if_fail (subscription != NULL, FALSE);
+  g_return_val_if_fail (n == 0 || (records != NULL && out_records != NULL && out_errors != NULL), FALSE);
+  if (n > LIA_CRM_BATCH_MAX)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "A batch has at most %u items, not %u",
+                   (guint) LIA_CRM_BATCH_MAX, n);
+      return FALSE;
+    }
+  iface = LIA_CRM_GET_IFACE (crm);
+  if (iface->create_tracked != NULL)
+    return iface->create_tracked (crm, subscription, records, request_ids, n, out_records, out_errors,
+                                  cancellable, error);
+  /* A connector without the batch: the calls of old, one item at a time. */
+  for (guint i = 0; i < n; i++)
+    {
+      GError *local = NULL;
+      g_autoptr (LiaCrmRecord) made = lia_crm_create_sync (
+          crm, records[i], request_ids != NULL ? request_ids[i] : NULL, cancellable, &local);
+
+      if (made != NULL
+          && lia_crm_track_sync (crm, subscription, lia_crm_record_get_entity (made),
+                                 lia_crm_record_get_id (made), TRUE, cancellable, &local))
+        {
+          out_records[i] = g_steal_pointer (&made);
+          continue;
+        }
+      if (ends_batch (local))
+        {
+          g_propagate_error (error, local);
+          return FALSE;
+        }
+      out_errors[i] = local;
+    }
+  return TRUE;
+}
+
 LiaCrmRecord *
 lia_crm_retrieve_sync (LiaCrm *crm, LiaEntity entity, const char *id, GCancellable *cancellable,
                        GError **error)

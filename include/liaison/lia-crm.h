@@ -334,6 +334,10 @@ struct _LiaCrmInterface
   GStrv (*allocate_tokens) (LiaCrm *crm, guint count, GCancellable *cancellable, GError **error);
   GPtrArray *(*email_changes) (LiaCrm *crm, gint64 since_version, guint limit, gint64 *out_last_version,
                                GCancellable *cancellable, GError **error);
+  /* Appended: NULL falls back to create and track per item. */
+  gboolean (*create_tracked) (LiaCrm *crm, const char *subscription, const LiaCrmRecord *const *records,
+                              const char *const *request_ids, guint n, LiaCrmRecord **out_records,
+                              GError **out_errors, GCancellable *cancellable, GError **error);
 };
 
 /**
@@ -564,6 +568,53 @@ LIA_API GStrv lia_crm_allocate_tokens_sync (LiaCrm *crm, guint count, GCancellab
 LIA_API GPtrArray *lia_crm_email_changes_sync (LiaCrm *crm, gint64 since_version, guint limit,
                                                gint64 *out_last_version, GCancellable *cancellable,
                                                GError **error);
+
+/**
+ * LIA_CRM_BATCH_MAX:
+ *
+ * The most items lia_crm_create_tracked_sync() takes in one call.
+ */
+#define LIA_CRM_BATCH_MAX 1000
+
+/**
+ * lia_crm_create_tracked_sync:
+ * @crm: a connector
+ * @subscription: the subscription id
+ * @records: (array length=n): the records to create
+ * @request_ids: (array length=n) (nullable): a request id per record (see
+ *   lia_crm_create_sync()); %NULL for none
+ * @n: how many, 0..%LIA_CRM_BATCH_MAX
+ * @out_records: (array length=n) (out caller-allocates): the caller's
+ *   array of @n, zeroed; slot i receives (transfer full) the record as
+ *   stored, or stays %NULL
+ * @out_errors: (array length=n) (out caller-allocates): the caller's
+ *   array of @n, zeroed; slot i receives (transfer full) why item i failed
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * R-MAIL-BULK: for each record, lia_crm_create_sync() with its request id
+ * then lia_crm_track_sync() of the created record with @manual %TRUE, with
+ * the same rules (a retried request id returns the first record,
+ * R-MAIL-DEDUPE, R-MAIL-APPROVED, field security). A connector may do the
+ * whole batch in one org transaction (the embedded and http connectors
+ * do); an item that fails is undone alone and gets its error in
+ * @out_errors, the others are kept.
+ *
+ * A failure that ends the batch (the org unreachable or its store failing,
+ * %LIA_ERROR_UNAVAILABLE, %LIA_ERROR_STORE, %LIA_ERROR_AUTH, cancellation,
+ * or more than %LIA_CRM_BATCH_MAX items with %LIA_ERROR_INVALID) returns
+ * %FALSE with @error. Items that have a record in @out_records were made
+ * and tracked before it (a connector without the batch call makes them one
+ * by one); the others were not, or not knowingly: retry them with the same
+ * request ids.
+ *
+ * Returns: %TRUE when every item has its record or its error.
+ */
+LIA_API gboolean lia_crm_create_tracked_sync (LiaCrm *crm, const char *subscription,
+                                              const LiaCrmRecord *const *records,
+                                              const char *const *request_ids, guint n,
+                                              LiaCrmRecord **out_records, GError **out_errors,
+                                              GCancellable *cancellable, GError **error);
 
 /* Asynchronous twins of the calls a sync cycle makes; each runs the
  * blocking call on a worker thread. */

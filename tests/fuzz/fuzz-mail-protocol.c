@@ -2,15 +2,19 @@
 
 /* libFuzzer target for the email replies of the protocol as the http
  * connector reads them (STYLE rule 24, core/crm/lia-crm-xml.c): <tokens>
- * (POST /v1/email/tokens) and <email-changes> (GET /v1/email/changes).
- * The server's side of both endpoints is covered by fuzz-org-request.
+ * (POST /v1/email/tokens), <email-changes> (GET /v1/email/changes), and the
+ * batched create and track (POST /v1/subscriptions/ID/create-tracked, the
+ * server's reader of <create-tracked> and the connector's of
+ * <create-tracked-results>). The server's side of the endpoints is also
+ * covered by fuzz-org-request.
  *
  * Properties checked on every input:
  * - a reader either returns a value or sets an error, never both;
  * - every token read is 1..64 printable ASCII characters (it goes into a
  *   subject header: no CR, LF or other control character);
  * - every record read is an email, and last-version is not negative;
- * - what was read writes back and reads again to the same counts. */
+ * - what was read writes back and reads again to the same counts;
+ * - every batch result holds a record or an error, never both. */
 
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +36,72 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
   }                                                                                     \
   G_STMT_END
 
+static void
+fuzz_batch (xmlNode *root)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GString) out = g_string_new (NULL);
+  g_autoptr (LiaXmlDoc) again = NULL;
+
+  if (lia_crm_xml_is (root, "create-tracked"))
+    {
+      g_autoptr (GPtrArray) records = NULL;
+      g_autoptr (GPtrArray) ids = NULL;
+      g_autoptr (GPtrArray) back = NULL;
+      g_autoptr (GPtrArray) back_ids = NULL;
+      gboolean ok = lia_crm_xml_read_create_tracked (root, 1000, &records, &ids, &error);
+      FUZZ_CHECK (ok == (error == NULL));
+      if (!ok)
+        return;
+      FUZZ_CHECK (records->len == ids->len && records->len <= 1000);
+      lia_crm_xml_write_create_tracked (out, (const LiaCrmRecord *const *) records->pdata,
+                                        (const char *const *) ids->pdata, records->len);
+      again = lia_crm_xml_parse (out->str, out->len, LIA_CRM_XML_MAX_BYTES, "create-tracked", NULL);
+      FUZZ_CHECK (again != NULL);
+      FUZZ_CHECK (
+          lia_crm_xml_read_create_tracked (xmlDocGetRootElement (again), 1000, &back, &back_ids, NULL));
+      FUZZ_CHECK (back->len == records->len);
+      for (guint i = 0; i < ids->len; i++)
+        FUZZ_CHECK (g_strcmp0 (ids->pdata[i], back_ids->pdata[i]) == 0);
+    }
+  else
+    {
+      guint n = 0;
+      g_autofree LiaCrmRecord **records = NULL;
+      g_autofree GError **errors = NULL;
+      g_autofree LiaCrmRecord **records2 = NULL;
+      g_autofree GError **errors2 = NULL;
+      gboolean ok;
+      for (xmlNode *child = root->children; child != NULL && n <= 1000; child = child->next)
+        n += child->type == XML_ELEMENT_NODE ? 1 : 0;
+      records = g_new0 (LiaCrmRecord *, n + 1);
+      errors = g_new0 (GError *, n + 1);
+      ok = lia_crm_xml_read_create_tracked_results (root, n, records, errors, &error);
+      FUZZ_CHECK (ok == (error == NULL));
+      for (guint i = 0; i < n; i++)
+        FUZZ_CHECK (ok ? (records[i] == NULL) != (errors[i] == NULL)
+                       : records[i] == NULL && errors[i] == NULL);
+      if (!ok)
+        return;
+      lia_crm_xml_write_create_tracked_results (out, records, errors, n);
+      again = lia_crm_xml_parse (out->str, out->len, LIA_CRM_XML_MAX_BYTES, "create-tracked-results", NULL);
+      FUZZ_CHECK (again != NULL);
+      records2 = g_new0 (LiaCrmRecord *, n + 1);
+      errors2 = g_new0 (GError *, n + 1);
+      FUZZ_CHECK (
+          lia_crm_xml_read_create_tracked_results (xmlDocGetRootElement (again), n, records2, errors2, NULL));
+      for (guint i = 0; i < n; i++)
+        {
+          FUZZ_CHECK ((records2[i] == NULL) == (records[i] == NULL));
+          FUZZ_CHECK (errors[i] == NULL || errors2[i]->code == errors[i]->code);
+          g_clear_pointer (&records[i], lia_crm_record_free);
+          g_clear_pointer (&records2[i], lia_crm_record_free);
+          g_clear_error (&errors[i]);
+          g_clear_error (&errors2[i]);
+        }
+    }
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -43,6 +113,11 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   if (doc == NULL)
     return 0;
   root = xmlDocGetRootElement (doc);
+  if (lia_crm_xml_is (root, "create-tracked") || lia_crm_xml_is (root, "create-tracked-results"))
+    {
+      fuzz_batch (root);
+      return 0;
+    }
   if (lia_crm_xml_is (root, "tokens"))
     {
       g_auto (GStrv) tokens = lia_crm_xml_read_tokens (root, &error);
