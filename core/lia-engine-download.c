@@ -107,6 +107,7 @@ download_upsert (Cycle *c, const LiaSyncChange *change, LiaCacheBatch *page_batc
   const LiaHostRow *row;
   g_autoptr (LiaItem) item = NULL;
   g_autofree char *xml = NULL;
+  g_autofree char *host_xml = NULL;
   g_autoptr (LiaCacheMapping) mapping = NULL;
   g_auto (LiaHostProps) props = { 0 };
 
@@ -152,8 +153,9 @@ download_upsert (Cycle *c, const LiaSyncChange *change, LiaCacheBatch *page_batc
     /* The original is in the merge's terms (the CRM view), or the next
      * merge would see the derived fields as CRM changes. */
     xml = lia_engine_encode (crm_view);
+    host_xml = lia_engine_host_original (crm_view, xml);
   }
-  lia_engine_link_props (self, &props, LIA_LINK_STATE_TRACKED, change->id, xml);
+  lia_engine_link_props (self, &props, LIA_LINK_STATE_TRACKED, change->id, host_xml);
   /* Created with the page's other new items (lia_engine_download). */
   {
     PendingCreate *p = g_new0 (PendingCreate, 1);

@@ -165,7 +165,8 @@ typedef struct
   const LiaCacheChange *change; /* borrowed from the claimed page */
   LiaHostItem *hi;              /* owned */
   LiaCrmRecord *made;           /* owned */
-  char *xml;                    /* owned */
+  char *xml;                    /* owned: the cache's original, the CRM view */
+  char *host_xml;               /* owned: the host's, regarding only (R-MAIL-TRACK) */
 } BulkItem;
 
 static void
@@ -174,6 +175,7 @@ bulk_item_clear (BulkItem *b)
   g_clear_pointer (&b->hi, lia_host_item_free);
   g_clear_pointer (&b->made, lia_crm_record_free);
   g_clear_pointer (&b->xml, g_free);
+  g_clear_pointer (&b->host_xml, g_free);
 }
 
 static gboolean
@@ -211,6 +213,7 @@ bulk_made_xml (Cycle *c, BulkItem *b)
 
   made_view = lia_entity_rules_dup_crm_view (lia_crm_record_get_item (b->made));
   b->xml = lia_engine_encode (made_view);
+  b->host_xml = lia_engine_host_original (made_view, b->xml);
 }
 
 /* One page: read every message in one host round trip, create them in CRM,
@@ -343,7 +346,7 @@ bulk_page_crm (Cycle *c, BulkPage *bp, GError **error)
           j++;
           bulk_made_xml (c, b);
           lia_engine_link_props (self, &writes->props[writes->ids->len], LIA_LINK_STATE_TRACKED,
-                                 lia_crm_record_get_id (b->made), b->xml);
+                                 lia_crm_record_get_id (b->made), b->host_xml);
           g_ptr_array_add (writes->ids, g_strdup (b->change->item_id));
           continue;
         }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "lia-engine-private.h"
+#include "lia-entity-rules-private.h"
 #include "lia-scanner-private.h"
 
 /* One linked pair: field policies, originals, the link properties, and
@@ -105,6 +106,20 @@ lia_engine_decode (const char *xml)
   return item;
 }
 
+char *
+lia_engine_host_original (const LiaItem *original, const char *xml)
+{
+  g_autoptr (LiaItem) host = NULL;
+
+  /* Every other entity: the same bytes, not a re-encoding. An email's
+   * copy exists even when its full view is over the OriginalXML limit
+   * (@xml NULL: a huge body), so regarding keeps its original. */
+  if (original == NULL || lia_item_get_entity (original) != LIA_ENTITY_EMAIL)
+    return g_strdup (xml);
+  host = lia_entity_rules_dup_host_original (original);
+  return lia_engine_encode (host);
+}
+
 void
 lia_engine_link_props (LiaEngine *self, LiaHostProps *props, LiaLinkState state, const char *crm_id,
                        const char *original)
@@ -183,7 +198,9 @@ owned_field_writes (const LiaFieldPolicy *policy, const LiaCacheOriginal *row, c
 /* Merges one linked pair and applies the result on both sides in
  * R-MERGE-ORDER: CRM to host first (and its original), then host to CRM
  * (and the final original). @fallback_original is the item's own
- * `original` property, used when the cache has none (rebuilt cache). */
+ * `original` property, used when the cache has none (rebuilt cache). The
+ * cache keeps the full original, the host its copy from
+ * lia_engine_host_original() (for email, regarding only). */
 gboolean
 lia_engine_sync_pair (Cycle *c, const LiaHostItem *hi, const LiaCrmRecord *rec_in, gboolean rec_full,
                       const char *fallback_original, GError **error)
@@ -206,6 +223,7 @@ lia_engine_sync_pair (Cycle *c, const LiaHostItem *hi, const LiaCrmRecord *rec_i
       g_autoptr (LiaCrmRecord) stored = NULL;
       g_autoptr (GError) local = NULL;
       g_autofree char *final_xml = NULL;
+      g_autofree char *final_host_xml = NULL;
       /* The merge sees CRM with the fields the client derives from it
        * (R-TASK-REMINDER), and a policy the entity rules narrowed for this
        * item as both sides are now. */
@@ -215,6 +233,17 @@ lia_engine_sync_pair (Cycle *c, const LiaHostItem *hi, const LiaCrmRecord *rec_i
       guint n_host = 0;
       guint n_crm = 0;
 
+      if (row == NULL && original != NULL && entity == LIA_ENTITY_EMAIL)
+        {
+          /* Only the host's copy is left, which for email holds regarding
+           * alone (R-MAIL-TRACK): the cache copy this merge stores is
+           * rebuilt from the message, as the scanner's relink does, so
+           * that correlation can read it. */
+          LiaItem *rebuilt = lia_entity_rules_dup_relinked_original (original, host_cur);
+
+          lia_item_free (original);
+          original = rebuilt;
+        }
       result = lia_merge_items (policy, original, host_cur, crm_view, hi->modified_at,
                                 lia_crm_record_get_modified_on (rec), error);
       if (result == NULL)
@@ -249,12 +278,14 @@ lia_engine_sync_pair (Cycle *c, const LiaHostItem *hi, const LiaCrmRecord *rec_i
         }
       if (n_host > 0)
         {
-          g_autofree char *mid_xml = lia_engine_encode (lia_merge_result_get_original_after_host (result));
+          const LiaItem *mid = lia_merge_result_get_original_after_host (result);
+          g_autofree char *mid_xml = lia_engine_encode (mid);
+          g_autofree char *mid_host_xml = lia_engine_host_original (mid, mid_xml);
           g_auto (LiaHostProps) props = { 0 };
 
           if (!lia_merge_apply_writes (host_now, writes, n_host, error))
             return FALSE;
-          lia_host_props_set (&props, LIA_HOST_PROP_ORIGINAL, mid_xml);
+          lia_host_props_set (&props, LIA_HOST_PROP_ORIGINAL, mid_host_xml);
           if (!lia_host_call_write_item (&self->link, self->store, hi->item_id, host_now, &props,
                                          c->cancellable, error))
             return FALSE;
@@ -294,13 +325,17 @@ lia_engine_sync_pair (Cycle *c, const LiaHostItem *hi, const LiaCrmRecord *rec_i
             }
         }
       final_xml = lia_engine_encode (lia_merge_result_get_original (result));
+      final_host_xml = lia_engine_host_original (lia_merge_result_get_original (result), final_xml);
       if (final_xml != NULL && g_strcmp0 (final_xml, old_xml) != 0)
         {
           g_auto (LiaHostProps) props = { 0 };
 
-          lia_host_props_set (&props, LIA_HOST_PROP_ORIGINAL, final_xml);
-          if (!lia_host_call_write_item (&self->link, self->store, hi->item_id, NULL, &props, c->cancellable,
-                                         error))
+          lia_host_props_set (&props, LIA_HOST_PROP_ORIGINAL, final_host_xml);
+          /* The cache copy changes alone when the host already has its
+           * copy (an email relinked from its host original). */
+          if ((row != NULL || g_strcmp0 (final_host_xml, fallback_original) != 0)
+              && !lia_host_call_write_item (&self->link, self->store, hi->item_id, NULL, &props,
+                                            c->cancellable, error))
             return FALSE;
           if (!lia_engine_store_original (c, hi->item_id, final_xml, hi->modified_at,
                                           stored != NULL ? stored : rec, error))

@@ -123,6 +123,10 @@ LiaFieldPolicy *lia_engine_item_policy (Cycle *c, LiaEntity entity, const LiaIte
 void lia_engine_load_policies (LiaEngine *self, GHashTable *settings);
 char *lia_engine_encode (const LiaItem *item);
 LiaItem *lia_engine_decode (const char *xml);
+/* The host's copy of an original the cache keeps as @xml (the encoding of
+ * @original, NULL when over the limit): for email regarding only
+ * (R-MAIL-TRACK), for every other entity @xml itself. Caller frees. */
+char *lia_engine_host_original (const LiaItem *original, const char *xml);
 void lia_engine_link_props (LiaEngine *self, LiaHostProps *props, LiaLinkState state, const char *crm_id,
                             const char *original);
 gboolean lia_engine_store_original (Cycle *c, const char *item_id, const char *xml, gint64 host_modified,

@@ -23,6 +23,7 @@ upload_track (Cycle *c, const LiaCacheChange *change, GError **error)
   g_autoptr (GError) local = NULL;
   g_autofree char *request_id = NULL;
   g_autofree char *xml = NULL;
+  g_autofree char *host_xml = NULL;
   g_auto (LiaHostProps) props = { 0 };
   LiaEntity entity;
 
@@ -74,8 +75,9 @@ upload_track (Cycle *c, const LiaCacheChange *change, GError **error)
     g_autoptr (LiaItem) made_view = lia_entity_rules_dup_crm_view (lia_crm_record_get_item (made));
 
     xml = lia_engine_encode (made_view);
+    host_xml = lia_engine_host_original (made_view, xml);
   }
-  lia_engine_link_props (self, &props, LIA_LINK_STATE_TRACKED, lia_crm_record_get_id (made), xml);
+  lia_engine_link_props (self, &props, LIA_LINK_STATE_TRACKED, lia_crm_record_get_id (made), host_xml);
   if (!lia_host_call_write_item (&self->link, change->store, change->item_id, NULL, &props, c->cancellable,
                                  error))
     return FALSE;

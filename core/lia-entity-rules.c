@@ -20,6 +20,16 @@
 #define REGARDING_ONLY                                                             \
   (BIT (LIA_ENTITY_ACCOUNT) | BIT (LIA_ENTITY_LEAD) | BIT (LIA_ENTITY_OPPORTUNITY) \
    | BIT (LIA_ENTITY_INCIDENT))
+/* R-MAIL-TRACK: "the only synced email field afterwards is regarding". The
+ * other email fields go to CRM when the message is tracked (the create)
+ * and never in a merge, so that the host's reduced original
+ * (lia_entity_rules_dup_host_original()) can never make them look changed.
+ * One row per field: rules only take directions away, and regarding keeps
+ * its two. */
+#define MAIL_TRACKED(field)                                                                      \
+  {                                                                                              \
+    "R-MAIL-TRACK", BIT (LIA_ENTITY_EMAIL), LIA_ENTITY_RULE_IF_LINKED, field, LIA_DIRECTION_NONE \
+  }
 
 static const LiaEntityRuleRow entity_rules[] = {
   { "R-APPT-PAST", ALL_APPOINTMENTS, LIA_ENTITY_RULE_IF_PAST, NULL, LIA_DIRECTION_NONE },
@@ -34,6 +44,16 @@ static const LiaEntityRuleRow entity_rules[] = {
   { "R-CONTACT-COMPANY", BIT (LIA_ENTITY_CONTACT), LIA_ENTITY_RULE_IF_COMPANY_SETTING_OFF, "company",
     LIA_DIRECTION_NONE },
   { "R-UNSUPPORTED", REGARDING_ONLY, LIA_ENTITY_RULE_ALWAYS, NULL, LIA_DIRECTION_NONE },
+  MAIL_TRACKED ("direction"),
+  MAIL_TRACKED ("from"),
+  MAIL_TRACKED ("to"),
+  MAIL_TRACKED ("cc"),
+  MAIL_TRACKED ("subject"),
+  MAIL_TRACKED ("body"),
+  MAIL_TRACKED ("message-id"),
+  MAIL_TRACKED ("in-reply-to"),
+  MAIL_TRACKED ("references"),
+  MAIL_TRACKED ("date"),
 };
 G_STATIC_ASSERT (LIA_ENTITY_N <= 32);
 
@@ -44,6 +64,7 @@ static const char *const condition_names[] = {
   [LIA_ENTITY_RULE_IF_CRM_CLOSED] = "completed or canceled in CRM",
   [LIA_ENTITY_RULE_IF_COMPANY_SETTING_ON] = "\"update the Company field\" on",
   [LIA_ENTITY_RULE_IF_COMPANY_SETTING_OFF] = "\"update the Company field\" off",
+  [LIA_ENTITY_RULE_IF_LINKED] = "tracked (both sides exist)",
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (condition_names) == LIA_ENTITY_RULE_IF_N);
 
@@ -246,6 +267,9 @@ condition_holds (LiaEntityRuleCondition condition, const LiaItem *host, const Li
       return update_company_field;
     case LIA_ENTITY_RULE_IF_COMPANY_SETTING_OFF:
       return !update_company_field;
+    case LIA_ENTITY_RULE_IF_LINKED:
+      /* A merge: creating the counterpart (tracking) is not affected. */
+      return host != NULL && crm != NULL;
     case LIA_ENTITY_RULE_IF_N:
     default:
       g_assert_not_reached ();
@@ -293,6 +317,49 @@ lia_entity_rules_dup_crm_view (const LiaItem *crm)
       g_assert (ok);
     }
   return g_steal_pointer (&view);
+}
+
+LiaItem *
+lia_entity_rules_dup_host_original (const LiaItem *original)
+{
+  g_autoptr (LiaItem) reduced = NULL;
+  gint regarding;
+
+  g_return_val_if_fail (original != NULL, NULL);
+
+  if (lia_item_get_entity (original) != LIA_ENTITY_EMAIL)
+    return lia_item_copy (original);
+  /* R-MAIL-TRACK: after tracking only regarding synchronizes, so only
+   * regarding needs an original on the message; the cache keeps the full
+   * view (correlation reads it). A regarding of the email's own entity
+   * always fits its slot. */
+  reduced = lia_item_new (LIA_ENTITY_EMAIL);
+  regarding = lia_field_index (LIA_ENTITY_EMAIL, "regarding");
+  if (regarding < 0
+      || !lia_item_set_at (reduced, (guint) regarding, lia_item_get_at (original, (guint) regarding), NULL))
+    return NULL;
+  return g_steal_pointer (&reduced);
+}
+
+LiaItem *
+lia_entity_rules_dup_relinked_original (const LiaItem *host_original, const LiaItem *host_item)
+{
+  g_autoptr (LiaItem) rebuilt = NULL;
+
+  g_return_val_if_fail (host_item != NULL, NULL);
+
+  /* Missing or corrupt stays missing (R-MERGE-ORIGINAL). */
+  if (host_original == NULL || lia_item_get_entity (host_original) != lia_item_get_entity (host_item))
+    return NULL;
+  if (lia_item_get_entity (host_item) != LIA_ENTITY_EMAIL)
+    return lia_item_copy (host_original);
+  /* The message's own fields never change after tracking (R-MAIL-TRACK),
+   * so the message is their last synchronized state; regarding is the
+   * original's. A full original from an older client gives the same. */
+  rebuilt = lia_item_copy (host_item);
+  if (!lia_item_set (rebuilt, "regarding", lia_item_get (host_original, "regarding"), NULL))
+    return NULL;
+  return g_steal_pointer (&rebuilt);
 }
 
 static gint

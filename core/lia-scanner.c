@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "lia-entity-rules-private.h"
 #include "lia-scanner-private.h"
 
 #define SCAN_PAGE 100
@@ -64,6 +65,25 @@ differs_from_original (LiaCache *cache, const LiaHostItem *hi)
   g_autoptr (LiaCacheOriginal) row = lia_cache_load_original (cache, hi->store, hi->item_id, NULL);
 
   return differs_from_row (row, hi);
+}
+
+/* The cache's original rebuilt from the item's own (relink, R-DUP-NONE):
+ * the host's copy of every entity but email, byte for byte; an email's
+ * holds regarding only (R-MAIL-TRACK), so its cache copy is the message
+ * with that regarding (lia_entity_rules_dup_relinked_original()), which
+ * correlation reads. NULL when it is corrupt: missing, as the merge
+ * would treat it (R-MERGE-ORIGINAL). */
+static char *
+relinked_original (const LiaHostItem *hi)
+{
+  g_autoptr (LiaItem) host_original = NULL;
+  g_autoptr (LiaItem) rebuilt = NULL;
+
+  if (hi->props.original == NULL || lia_item_get_entity (hi->item) != LIA_ENTITY_EMAIL)
+    return g_strdup (hi->props.original);
+  host_original = lia_original_decode (hi->props.original, strlen (hi->props.original), NULL);
+  rebuilt = host_original != NULL ? lia_entity_rules_dup_relinked_original (host_original, hi->item) : NULL;
+  return rebuilt != NULL ? lia_original_encode (rebuilt, NULL, NULL) : NULL;
 }
 
 /* Whether the host last changed the item before the engine stored its
@@ -222,10 +242,15 @@ lia_scanner_scan_folder (const LiaHostLink *link, LiaCache *cache, const char *s
                 }
               if (hi->props.original != NULL)
                 {
-                  orig = lia_cache_original_new (store, row->item_id, hi->props.original);
-                  orig->host_modified_at = hi->modified_at;
-                  if (!lia_cache_store_original (cache, orig, error))
-                    return FALSE;
+                  g_autofree char *xml = relinked_original (hi);
+
+                  if (xml != NULL)
+                    {
+                      orig = lia_cache_original_new (store, row->item_id, xml);
+                      orig->host_modified_at = hi->modified_at;
+                      if (!lia_cache_store_original (cache, orig, error))
+                        return FALSE;
+                    }
                 }
               stats->relinked++;
               if (differs_from_original (cache, hi))

@@ -894,6 +894,380 @@ test_send_subject (Ef *ef, gconstpointer data)
   g_assert_cmpstr (s1 + strlen ("Quote  Bcc: x@y "), !=, s2 + strlen ("Quote "));
 }
 
+/* R-MAIL-TRACK: the host copy of a tracked email's original. */
+static LiaItem *
+host_original_of (Ef *ef, const char *item_id, gsize *out_len)
+{
+  g_autoptr (LiaHostItem) hi = lia_test_host_dup_item (ef->a.host, item_id);
+  LiaItem *item;
+
+  g_assert_nonnull (hi->props.original);
+  *out_len = strlen (hi->props.original);
+  item = lia_original_decode (hi->props.original, *out_len, NULL);
+  g_assert_nonnull (item);
+  g_assert_cmpint (lia_item_get_entity (item), ==, LIA_ENTITY_EMAIL);
+  return item;
+}
+
+/* The cache's copy: the full CRM view. */
+static LiaItem *
+cache_original_of (Ef *ef, const char *item_id, gsize *out_len)
+{
+  g_autoptr (LiaCacheOriginal) orig =
+      lia_cache_load_original (cache_of (&ef->a), LIA_TEST_STORE, item_id, NULL);
+  LiaItem *item;
+
+  g_assert_nonnull (orig);
+  g_assert_nonnull (orig->xml);
+  *out_len = strlen (orig->xml);
+  item = lia_original_decode (orig->xml, *out_len, NULL);
+  g_assert_nonnull (item);
+  return item;
+}
+
+static void
+assert_regarding_only (const LiaItem *original)
+{
+  const LiaFieldInfo *fields;
+  guint n = 0;
+
+  fields = lia_field_list (LIA_ENTITY_EMAIL, &n);
+  for (guint i = 0; i < n; i++)
+    if (!g_str_equal (fields[i].name, "regarding"))
+      g_assert_null (lia_item_get_at (original, i));
+}
+
+static void
+test_track_host_original (Ef *ef, gconstpointer data)
+{
+  const guint n_to = 5000;
+  g_autofree LiaParty *to = g_new0 (LiaParty, n_to);
+  g_autoptr (GPtrArray) addresses = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (LiaItem) big = NULL;
+  g_autoptr (LiaItem) huge = NULL;
+  g_autofree char *huge_id = NULL;
+  g_autoptr (LiaValue) to_list = NULL;
+  g_autofree char *body = g_strnfill (1024 * 1024, 'x');
+  g_autofree char *acct = NULL;
+  g_autofree char *big_id = NULL;
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  LiaCommand cmd = { LIA_PLUGIN_ABI_VERSION, LIA_COMMAND_TRACK, LIA_SURFACE_EXPLORER };
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("R-MAIL-TRACK, R-MAIL-RECIPIENTS, R-MERGE-ORIGINAL: a tracked message carries only what "
+                  "still synchronizes (regarding) as its original on the host, under 1 KB for a 1 MB body "
+                  "and 5,000 recipients, by hand and by bulk tracking; the cache keeps the full CRM view");
+  ef_sync (&ef->a);
+  set_user (ef, LIA_ENGINE_SETTING_AUTO_TRACK, "none");
+  acct = account (ef, "Acme");
+  for (guint i = 0; i < n_to; i++)
+    {
+      char *address = g_strdup_printf ("r%u@example.com", i);
+      g_ptr_array_add (addresses, address);
+      to[i].address = address;
+      to[i].entity = LIA_ENTITY_N;
+    }
+  to_list = lia_value_new_party_list (to, n_to);
+  {
+    const char *const one[] = { "alice@example.org", NULL };
+    big = mail ("<huge@example.com>", NULL, "Newsletter", "news@example.com", one, FALSE);
+    huge = mail ("<huger@example.com>", NULL, "Video", "news@example.com", one, FALSE);
+  }
+  /* 512 KB and 5,000 recipients: the CRM view fits the OriginalXML limit
+   * (1 MB); a 1 MB body does not, and the host copy is there anyway. */
+  body[512 * 1024] = '\0';
+  g_assert_true (lia_item_set (big, "to", to_list, NULL));
+  g_assert_true (lia_item_set_text (big, "body", body, NULL));
+  body[512 * 1024] = 'x';
+  g_assert_true (lia_item_set (huge, "to", to_list, NULL));
+  g_assert_true (lia_item_set_text (huge, "body", body, NULL));
+  big_id = lia_test_host_user_create (ef->a.host, LIA_TEST_STORE, "inbox", big, FALSE);
+  huge_id = lia_test_host_user_create (ef->a.host, LIA_TEST_STORE, "inbox", huge, FALSE);
+  command (ef, LIA_COMMAND_SET_REGARDING, "inbox", big_id, acct, "Acme");
+  command (ef, LIA_COMMAND_SET_REGARDING, "inbox", huge_id, acct, "Acme");
+  ef_wait_queued (&ef->a, 2);
+  ef_sync (&ef->a);
+  g_assert_cmpint (state_of (ef, big_id), ==, LIA_LINK_STATE_TRACKED);
+  g_assert_cmpint (state_of (ef, huge_id), ==, LIA_LINK_STATE_TRACKED);
+  {
+    gsize host_len = 0, huge_len = 0, cache_len = 0;
+    g_autoptr (LiaItem) host = host_original_of (ef, big_id, &host_len);
+    g_autoptr (LiaItem) huge_host = host_original_of (ef, huge_id, &huge_len);
+    g_autoptr (LiaItem) full = cache_original_of (ef, big_id, &cache_len);
+    LiaValue *cached_to = lia_item_get (full, "to");
+
+    g_test_message ("host original %" G_GSIZE_FORMAT " bytes (1 MB body: %" G_GSIZE_FORMAT
+                    "), cache original %" G_GSIZE_FORMAT " bytes",
+                    host_len, huge_len, cache_len);
+    g_assert_cmpuint (host_len, <, 1024);
+    g_assert_cmpuint (huge_len, <, 1024);
+    assert_regarding_only (host);
+    assert_regarding_only (huge_host);
+    g_assert_cmpuint (cache_len, >, 512 * 1024);
+    g_assert_cmpstr (lia_item_get_text (full, "message-id"), ==, "<huge@example.com>");
+    g_assert_nonnull (cached_to);
+    g_assert_cmpuint (lia_value_get_n_parties (cached_to), ==, n_to);
+  }
+
+  /* Bulk tracking: the same split. */
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *msgid = g_strdup_printf ("<orig-bulk%u@example.com>", i);
+      g_ptr_array_add (ids, receive (ef, "inbox", msgid, NULL, "Order", "shop@example.com"));
+    }
+  g_ptr_array_add (ids, NULL);
+  cmd.store = LIA_TEST_STORE;
+  cmd.folder = "inbox";
+  cmd.entity = LIA_ENTITY_EMAIL;
+  g_assert_true (lia_plugin_internal_funcs ()->track_many (ef->a.plugin, &cmd,
+                                                           (const char *const *) ids->pdata, &error));
+  g_assert_no_error (error);
+  while (lia_engine_mail_bulk_pending (lia_plugin_get_engine (ef->a.plugin)) > 0)
+    g_main_context_iteration (NULL, TRUE);
+  ef_sync (&ef->a);
+  for (guint i = 0; i < 3; i++)
+    {
+      gsize host_len = 0, cache_len = 0;
+      g_autoptr (LiaItem) host = NULL;
+      g_autoptr (LiaItem) full = NULL;
+      g_autofree char *msgid = g_strdup_printf ("<orig-bulk%u@example.com>", i);
+
+      g_assert_cmpint (state_of (ef, ids->pdata[i]), ==, LIA_LINK_STATE_TRACKED);
+      host = host_original_of (ef, ids->pdata[i], &host_len);
+      full = cache_original_of (ef, ids->pdata[i], &cache_len);
+      assert_regarding_only (host);
+      g_assert_cmpstr (lia_item_get_text (full, "message-id"), ==, msgid);
+      g_assert_cmpstr (lia_item_get_text (full, "subject"), ==, "Order");
+    }
+  check_cache (ef);
+}
+
+static void
+set_regarding_on_host (Ef *ef, const char *item_id, const char *id, const char *name)
+{
+  g_autoptr (LiaValue) r = lia_value_new_reference (LIA_ENTITY_ACCOUNT, id, name);
+  g_auto (LiaHostProps) props = { 0 };
+
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  lia_host_props_set (&props, LIA_HOST_PROP_REGARDING, id);
+  props.regarding_name = g_strdup (name);
+  g_assert_true (lia_test_host_user_set_props (ef->a.host, item_id, &props));
+  g_assert_true (lia_test_host_user_set (ef->a.host, item_id, "regarding", r));
+}
+
+static const char *
+crm_text (Ef *ef, const char *crm_id, const char *field, LiaCrmRecord **keep)
+{
+  g_clear_pointer (keep, lia_crm_record_free);
+  *keep = ef_crm_get (ef, LIA_ENTITY_EMAIL, crm_id);
+  return lia_item_get_text (lia_crm_record_get_item (*keep), field);
+}
+
+static const char *
+crm_regarding (Ef *ef, const char *crm_id, LiaCrmRecord **keep)
+{
+  LiaValue *r;
+
+  g_clear_pointer (keep, lia_crm_record_free);
+  *keep = ef_crm_get (ef, LIA_ENTITY_EMAIL, crm_id);
+  r = lia_item_get (lia_crm_record_get_item (*keep), "regarding");
+  return r != NULL ? lia_value_get_reference_id (r) : NULL;
+}
+
+/* Deletes the client's cache as a lost or rebuilt one (R-DUP-NONE). */
+static void
+lose_cache (Ef *ef)
+{
+  g_autofree char *path = ef_path ("alice-laptop.db");
+  g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+  g_autofree char *shm = g_strconcat (path, "-shm", NULL);
+
+  ef_client_stop (&ef->a);
+  g_unlink (path);
+  g_unlink (wal);
+  g_unlink (shm);
+  ef_client_start (ef, &ef->a, ef->mailbox, ef->alice_token, "alice-laptop", "alice-laptop.db", FALSE);
+}
+
+/* A message received from client@example.com, tracked with @acct. */
+static char *
+received_tracked (Ef *ef, const char *acct, char **out_crm_id)
+{
+  g_autofree char *id = receive (ef, "inbox", "<plan1@example.com>", NULL, "Plan", "client@example.com");
+  g_autoptr (LiaHostItem) hi = NULL;
+
+  g_assert_true (lia_test_host_user_edit (ef->a.host, id, "body", "the message's body"));
+  command (ef, LIA_COMMAND_SET_REGARDING, "inbox", id, acct, "Record A");
+  ef_wait_queued (&ef->a, 1);
+  ef_sync (&ef->a);
+  hi = lia_test_host_dup_item (ef->a.host, id);
+  g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+  *out_crm_id = g_strdup (hi->props.crm_id);
+  return g_steal_pointer (&id);
+}
+
+/* After a lost cache: relinked without a duplicate, its cache original
+ * rebuilt so that correlation by In-Reply-To and by subject and addresses
+ * still finds the thread (its regarding now @acct). */
+static void
+check_relinked_correlates (Ef *ef, const char *id, const char *acct)
+{
+  g_autofree char *reply = NULL;
+  g_autofree char *smart = NULL;
+  g_autofree char *reg = NULL;
+  g_autofree char *reg_smart = NULL;
+  gsize len = 0;
+
+  g_assert_cmpint (state_of (ef, id), ==, LIA_LINK_STATE_TRACKED);
+  g_assert_cmpuint (ef_crm_count (ef, LIA_ENTITY_EMAIL), ==, 1);
+  {
+    g_autoptr (LiaItem) full = cache_original_of (ef, id, &len);
+    g_assert_cmpstr (lia_item_get_text (full, "message-id"), ==, "<plan1@example.com>");
+    g_assert_cmpstr (lia_item_get_text (full, "subject"), ==, "Plan");
+  }
+  reply =
+      receive (ef, "inbox", "<plan2@example.com>", "<plan1@example.com>", "Re: Plan", "client@example.com");
+  smart = receive (ef, "inbox", "<plan3@example.com>", NULL, "AW: plan", "client@example.com");
+  ef_sync (&ef->a);
+  g_assert_cmpint (state_of (ef, reply), ==, LIA_LINK_STATE_TRACKED);
+  reg = regarding_of (ef, reply);
+  g_assert_cmpstr (reg, ==, acct);
+  g_assert_cmpint (state_of (ef, smart), ==, LIA_LINK_STATE_TRACKED);
+  reg_smart = regarding_of (ef, smart);
+  g_assert_cmpstr (reg_smart, ==, acct);
+  g_assert_cmpuint (ef_crm_count (ef, LIA_ENTITY_EMAIL), ==, 3);
+}
+
+static void
+test_linked_regarding_only (Ef *ef, gconstpointer data)
+{
+  g_autofree char *acct_a = NULL;
+  g_autofree char *acct_b = NULL;
+  g_autofree char *acct_c = NULL;
+  g_autofree char *crm_id = NULL;
+  g_autofree char *id = NULL;
+  g_autofree char *shown = NULL;
+  g_autoptr (LiaCrmRecord) keep = NULL;
+  g_autoptr (LiaHostItem) hi = NULL;
+
+  g_test_summary ("R-MAIL-TRACK, R-MAIL-TAGGING, R-MERGE-ORIGINAL, R-DUP-NONE, R-MAIL-CORRELATE-SMART: on a "
+                  "tracked email only regarding synchronizes: a host regarding change reaches CRM while a "
+                  "host subject change and CRM's body edit stay where they were made; CRM's regarding "
+                  "change reaches the host; after the cache is lost the message relinks (no duplicate), "
+                  "correlation by Message-ID and smart matching still finds it and the merge writes no "
+                  "other field");
+  ef_sync (&ef->a);
+  acct_a = account (ef, "Record A");
+  acct_b = account (ef, "Record B");
+  acct_c = account (ef, "Record C");
+  id = received_tracked (ef, acct_a, &crm_id);
+
+  /* CRM edits the body; the host changes the subject (no mail client
+   * does, a test host can) and regarding. */
+  ef_crm_edit (ef, LIA_ENTITY_EMAIL, crm_id, "body", "CRM's body");
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  g_assert_true (lia_test_host_user_edit (ef->a.host, id, "subject", "Plan (edited on the host)"));
+  set_regarding_on_host (ef, id, acct_b, "Record B");
+  ef_wait_queued (&ef->a, 1);
+  ef_sync (&ef->a);
+  g_assert_cmpstr (crm_regarding (ef, crm_id, &keep), ==, acct_b);
+  g_assert_cmpstr (crm_text (ef, crm_id, "subject", &keep), ==, "Plan");
+  g_assert_cmpstr (crm_text (ef, crm_id, "body", &keep), ==, "CRM's body");
+  hi = lia_test_host_dup_item (ef->a.host, id);
+  g_assert_cmpstr (lia_item_get_text (hi->item, "subject"), ==, "Plan (edited on the host)");
+  g_assert_cmpstr (lia_item_get_text (hi->item, "body"), ==, "the message's body");
+  {
+    gsize len = 0;
+    g_autoptr (LiaItem) host = host_original_of (ef, id, &len);
+    assert_regarding_only (host);
+  }
+  /* Back as it was received: correlation after the lost cache reads the
+   * message's own subject. */
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  g_assert_true (lia_test_host_user_edit (ef->a.host, id, "subject", "Plan"));
+  ef_wait_queued (&ef->a, 1);
+  ef_sync (&ef->a);
+
+  /* CRM's regarding change reaches the host (R-MAIL-TAGGING). */
+  {
+    g_autoptr (LiaCrmRecord) rec = ef_crm_get (ef, LIA_ENTITY_EMAIL, crm_id);
+    g_autoptr (LiaCrmRecord) stored = NULL;
+    g_autoptr (LiaValue) c = lia_value_new_reference (LIA_ENTITY_ACCOUNT, acct_c, "Record C");
+    g_autoptr (GError) error = NULL;
+
+    lia_clock_advance (ef->clock, EF_MINUTE);
+    g_assert_true (lia_item_set (lia_crm_record_get_item (rec), "regarding", c, NULL));
+    stored = lia_crm_update_sync (ef->direct, rec, NULL, &error);
+    g_assert_no_error (error);
+  }
+  ef_sync (&ef->a);
+  shown = regarding_of (ef, id);
+  g_assert_cmpstr (shown, ==, acct_c);
+
+  /* The cache is lost: the message relinks from its own properties. */
+  lose_cache (ef);
+  ef_sync (&ef->a);
+  ef_sync (&ef->a);
+  g_assert_cmpstr (crm_regarding (ef, crm_id, &keep), ==, acct_c);
+  g_assert_cmpstr (crm_text (ef, crm_id, "subject", &keep), ==, "Plan");
+  g_assert_cmpstr (crm_text (ef, crm_id, "body", &keep), ==, "CRM's body");
+  check_relinked_correlates (ef, id, acct_c);
+  /* And a host regarding change still goes, alone. */
+  set_regarding_on_host (ef, id, acct_a, "Record A");
+  ef_wait_queued (&ef->a, 1);
+  ef_sync (&ef->a);
+  g_assert_cmpstr (crm_regarding (ef, crm_id, &keep), ==, acct_a);
+  g_assert_cmpstr (crm_text (ef, crm_id, "subject", &keep), ==, "Plan");
+  g_assert_cmpstr (crm_text (ef, crm_id, "body", &keep), ==, "CRM's body");
+  check_cache (ef);
+}
+
+static void
+test_old_full_original (Ef *ef, gconstpointer data)
+{
+  g_autofree char *acct_a = NULL;
+  g_autofree char *acct_b = NULL;
+  g_autofree char *crm_id = NULL;
+  g_autofree char *id = NULL;
+  g_autoptr (LiaCrmRecord) keep = NULL;
+
+  g_test_summary ("R-MERGE-ORIGINAL, R-MAIL-TRACK, R-DUP-NONE: a message that carries a full original (as "
+                  "an older client wrote it) relinks after a lost cache, still correlates, and merges "
+                  "regarding only");
+  ef_sync (&ef->a);
+  acct_a = account (ef, "Record A");
+  acct_b = account (ef, "Record B");
+  id = received_tracked (ef, acct_a, &crm_id);
+  {
+    g_autoptr (LiaCacheOriginal) orig = lia_cache_load_original (cache_of (&ef->a), LIA_TEST_STORE, id, NULL);
+    g_auto (LiaHostProps) props = { 0 };
+
+    g_assert_nonnull (orig);
+    lia_host_props_set (&props, LIA_HOST_PROP_ORIGINAL, orig->xml);
+    g_assert_true (lia_test_host_user_set_props (ef->a.host, id, &props));
+    {
+      g_autoptr (LiaHostItem) hi = lia_test_host_dup_item (ef->a.host, id);
+      g_assert_cmpstr (hi->props.original, ==, orig->xml);
+    }
+  }
+  ef_crm_edit (ef, LIA_ENTITY_EMAIL, crm_id, "subject", "Plan (edited in CRM)");
+  lose_cache (ef);
+  ef_sync (&ef->a);
+  ef_sync (&ef->a);
+  g_assert_cmpstr (crm_text (ef, crm_id, "subject", &keep), ==, "Plan (edited in CRM)");
+  g_assert_cmpstr (crm_regarding (ef, crm_id, &keep), ==, acct_a);
+  check_relinked_correlates (ef, id, acct_a);
+  lia_clock_advance (ef->clock, EF_MINUTE);
+  g_assert_true (lia_test_host_user_edit (ef->a.host, id, "body", "edited on the host"));
+  set_regarding_on_host (ef, id, acct_b, "Record B");
+  ef_wait_queued (&ef->a, 1);
+  ef_sync (&ef->a);
+  g_assert_cmpstr (crm_regarding (ef, crm_id, &keep), ==, acct_b);
+  g_assert_cmpstr (crm_text (ef, crm_id, "subject", &keep), ==, "Plan (edited in CRM)");
+  g_assert_cmpstr (crm_text (ef, crm_id, "body", &keep), ==, "the message's body");
+  check_cache (ef);
+}
+
 #ifdef LIA_TEST_SERVER
 static void
 server_child_setup (gpointer data)
@@ -1013,6 +1387,9 @@ main (int argc, char **argv)
   ADD ("/mail/engine/R-MAIL-BULK/per-message-result", test_bulk_failure);
   ADD ("/mail/engine/R-MAIL-BULK/pages-org-lost", test_bulk_pages_lost_org);
   ADD ("/mail/engine/R-MAIL-CORRELATE-TOKEN/send-subject", test_send_subject);
+  ADD ("/mail/engine/R-MAIL-TRACK/host-original-regarding-only", test_track_host_original);
+  ADD ("/mail/engine/R-MAIL-TRACK/linked-regarding-only-cache-lost", test_linked_regarding_only);
+  ADD ("/mail/engine/R-MERGE-ORIGINAL/email-old-full-original", test_old_full_original);
 #ifdef LIA_TEST_SERVER
   ADD ("/mail/engine/http/token-auto-tagging", test_http);
 #endif

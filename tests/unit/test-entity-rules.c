@@ -255,6 +255,137 @@ test_recurring_too_dense (void)
   g_assert_error (error, LIA_ERROR, LIA_ERROR_INVALID);
 }
 
+static LiaItem *
+tracked_mail (const char *subject, const char *body, const char *to_address, const char *to_id,
+              const char *regarding_id)
+{
+  LiaItem *item = lia_item_new (LIA_ENTITY_EMAIL);
+  LiaParty to = { .address = to_address,
+                  .entity = to_id != NULL ? LIA_ENTITY_CONTACT : LIA_ENTITY_N,
+                  .id = to_id };
+  g_autoptr (LiaValue) to_list = lia_value_new_party_list (&to, 1);
+
+  g_assert_true (lia_item_set_text (item, "subject", subject, NULL));
+  g_assert_true (lia_item_set_text (item, "body", body, NULL));
+  g_assert_true (lia_item_set_text (item, "message-id", "<m1@example.org>", NULL));
+  g_assert_true (lia_item_set (item, "to", to_list, NULL));
+  set_enum (item, "direction", "outgoing");
+  if (regarding_id != NULL)
+    {
+      g_autoptr (LiaValue) r = lia_value_new_reference (LIA_ENTITY_ACCOUNT, regarding_id, "Acme");
+      g_assert_true (lia_item_set (item, "regarding", r, NULL));
+    }
+  return item;
+}
+
+static void
+test_mail_linked_regarding_only (void)
+{
+  g_autoptr (LiaFieldPolicy) org = lia_field_policy_new (LIA_ENTITY_EMAIL);
+  /* The message as the host has it; CRM resolved the recipient and its
+   * user edited subject and body; the host changed regarding. */
+  g_autoptr (LiaItem) host = tracked_mail ("Plan", "the whole body", "bob@example.org", NULL, "acct-b");
+  g_autoptr (LiaItem) crm =
+      tracked_mail ("Plan (edited in CRM)", "CRM's body", "bob@example.org", "c-1", "acct-a");
+  g_autoptr (LiaItem) full = tracked_mail ("Plan", "the whole", "bob@example.org", "c-1", "acct-a");
+  g_autoptr (LiaItem) reduced = lia_entity_rules_dup_host_original (full);
+  g_autoptr (LiaFieldPolicy) created = lia_entity_rules_dup_item_policy (org, host, NULL, FALSE, NOW);
+  g_autoptr (LiaFieldPolicy) linked = lia_entity_rules_dup_item_policy (org, host, crm, FALSE, NOW);
+  const LiaFieldInfo *fields;
+  guint n = 0;
+
+  g_test_summary ("R-MAIL-TRACK: a tracked email (both sides exist) synchronizes regarding only, whatever "
+                  "its original holds (full, reduced to regarding, missing): a host regarding change goes "
+                  "to CRM and nothing else; CRM's regarding comes back; tracking still sends every field.");
+  fields = lia_field_list (LIA_ENTITY_EMAIL, &n);
+  for (guint i = 0; i < n; i++)
+    {
+      gboolean is_regarding = g_str_equal (fields[i].name, "regarding");
+
+      g_assert_cmpint (lia_field_policy_get_direction (created, fields[i].name), ==,
+                       lia_field_policy_get_direction (org, fields[i].name));
+      g_assert_cmpint (lia_field_policy_get_direction (linked, fields[i].name), ==,
+                       is_regarding ? LIA_DIRECTION_BOTH : LIA_DIRECTION_NONE);
+    }
+  {
+    const LiaItem *originals[] = { full, reduced, NULL };
+
+    for (guint k = 0; k < G_N_ELEMENTS (originals); k++)
+      {
+        g_autoptr (GError) error = NULL;
+        g_autoptr (LiaMergeResult) result =
+            lia_merge_items (linked, originals[k], host, crm, NOW + HOUR_US, NOW, &error);
+        const LiaFieldWrite *writes;
+        guint n_writes = 0;
+
+        g_assert_no_error (error);
+        writes = lia_merge_result_get_crm_writes (result, &n_writes);
+        g_assert_cmpuint (n_writes, ==, 1);
+        g_assert_cmpstr (writes[0].field->name, ==, "regarding");
+        g_assert_cmpstr (lia_value_get_reference_id (writes[0].value), ==, "acct-b");
+        lia_merge_result_get_host_writes (result, &n_writes);
+        g_assert_cmpuint (n_writes, ==, 0);
+      }
+  }
+  {
+    /* CRM's regarding change reaches the host (R-MAIL-TAGGING). */
+    g_autoptr (LiaItem) host_same =
+        tracked_mail ("Plan", "the whole body", "bob@example.org", NULL, "acct-a");
+    g_autoptr (LiaItem) crm_c = tracked_mail ("Plan", "x", "bob@example.org", "c-1", "acct-c");
+    g_autoptr (LiaMergeResult) result = lia_merge_items (linked, reduced, host_same, crm_c, NOW, NOW, NULL);
+    const LiaFieldWrite *writes;
+    guint n_writes = 0;
+
+    writes = lia_merge_result_get_host_writes (result, &n_writes);
+    g_assert_cmpuint (n_writes, ==, 1);
+    g_assert_cmpstr (writes[0].field->name, ==, "regarding");
+    g_assert_cmpstr (lia_value_get_reference_id (writes[0].value), ==, "acct-c");
+    lia_merge_result_get_crm_writes (result, &n_writes);
+    g_assert_cmpuint (n_writes, ==, 0);
+  }
+}
+
+static void
+test_mail_host_original (void)
+{
+  g_autoptr (LiaItem) full = tracked_mail ("Plan", "body", "bob@example.org", "c-1", "acct-a");
+  g_autoptr (LiaItem) no_regarding = tracked_mail ("Plan", "body", "bob@example.org", NULL, NULL);
+  g_autoptr (LiaItem) reduced = lia_entity_rules_dup_host_original (full);
+  g_autoptr (LiaItem) reduced_empty = lia_entity_rules_dup_host_original (no_regarding);
+  g_autoptr (LiaItem) contact = lia_item_new (LIA_ENTITY_CONTACT);
+  g_autoptr (LiaItem) contact_copy = NULL;
+  g_autoptr (LiaItem) host_msg = tracked_mail ("Plan", "the whole body", "bob@example.org", NULL, NULL);
+  g_autoptr (LiaItem) rebuilt = NULL;
+  g_autoptr (LiaItem) rebuilt_contact = NULL;
+  const LiaFieldInfo *fields;
+  guint n = 0;
+
+  g_test_summary ("R-MAIL-TRACK, R-MERGE-ORIGINAL: the host copy of an email's original holds regarding "
+                  "only; other entities keep the whole original; a relinked email's original is the "
+                  "message with the host original's regarding, a missing one stays missing.");
+  fields = lia_field_list (LIA_ENTITY_EMAIL, &n);
+  for (guint i = 0; i < n; i++)
+    {
+      if (g_str_equal (fields[i].name, "regarding"))
+        g_assert_true (lia_value_equal (lia_item_get_at (reduced, i), lia_item_get_at (full, i)));
+      else
+        g_assert_null (lia_item_get_at (reduced, i));
+      g_assert_null (lia_item_get_at (reduced_empty, i));
+    }
+  g_assert_true (lia_item_set_text (contact, "given-name", "Jeff", NULL));
+  contact_copy = lia_entity_rules_dup_host_original (contact);
+  g_assert_true (lia_item_identical (contact_copy, contact));
+
+  rebuilt = lia_entity_rules_dup_relinked_original (reduced, host_msg);
+  g_assert_cmpstr (lia_item_get_text (rebuilt, "message-id"), ==, "<m1@example.org>");
+  g_assert_cmpstr (lia_item_get_text (rebuilt, "body"), ==, "the whole body");
+  g_assert_cmpstr (lia_value_get_reference_id (lia_item_get (rebuilt, "regarding")), ==, "acct-a");
+  g_assert_null (lia_entity_rules_dup_relinked_original (NULL, host_msg));
+  g_assert_null (lia_entity_rules_dup_relinked_original (contact, host_msg));
+  rebuilt_contact = lia_entity_rules_dup_relinked_original (contact, contact);
+  g_assert_true (lia_item_identical (rebuilt_contact, contact));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -266,6 +397,8 @@ main (int argc, char **argv)
   g_test_add_func ("/entity-rules/policy-never-widens", test_policy_never_widens);
   g_test_add_func ("/entity-rules/table-well-formed", test_table_well_formed);
   g_test_add_func ("/entity-rules/crm-view", test_crm_view);
+  g_test_add_func ("/entity-rules/R-MAIL-TRACK/linked-regarding-only", test_mail_linked_regarding_only);
+  g_test_add_func ("/entity-rules/R-MAIL-TRACK/host-original", test_mail_host_original);
   g_test_add_func ("/entity-rules/recurring-instances", test_recurring_instances);
   g_test_add_func ("/entity-rules/recurring-too-dense", test_recurring_too_dense);
   return g_test_run ();
