@@ -2454,6 +2454,57 @@ test_engine_hostile (Fx *fx, gconstpointer data)
   g_assert_true (reported);
 }
 
+static void
+test_engine_original_size (Fx *fx, gconstpointer data)
+{
+  g_autofree char *big_id = id_of (newest_first[1]);
+  g_autofree char *crm_id = NULL;
+  g_autofree char *uid = NULL;
+  g_autofree char *store = NULL;
+  g_autofree char *full = NULL;
+  g_autofree guchar *xml = NULL;
+  gsize xml_len = 0;
+  g_autoptr (CamelFolder) f = NULL;
+  g_autoptr (CamelMessageInfo) info = NULL;
+  g_autoptr (LiaItem) host_original = NULL;
+  g_autoptr (LiaItem) cache_original = NULL;
+  g_autoptr (LiaCacheOriginal) orig = NULL;
+  const char *tag;
+
+  g_test_summary ("R-MAIL-TRACK, R-MAIL-RECIPIENTS, R-MERGE-ORIGINAL in Camel: a tracked message with "
+                  "5,000 recipients carries a small original in its folder summary (its user tag holds "
+                  "regarding only, under 1 KB) while the cache keeps the full CRM view");
+  if (fx->mail == NULL)
+    return;
+  engine_start (fx);
+  engine_sync (fx);
+  crm_id = track (fx, fx->inbox, big_id);
+  g_assert_true (lia_evo_mail_parse_item_id (big_id, &store, &full, &uid));
+  f = camel_folder (fx, full);
+  info = camel_folder_get_message_info (f, uid);
+  g_assert_nonnull (info);
+  tag = camel_message_info_get_user_tag (info, "liaison-original");
+  g_assert_nonnull (tag);
+  g_test_message ("liaison-original tag: %" G_GSIZE_FORMAT " bytes", strlen (tag));
+  g_assert_cmpuint (strlen (tag), <, 1024);
+  xml = g_base64_decode (tag, &xml_len);
+  host_original = lia_original_decode ((const char *) xml, xml_len, NULL);
+  g_assert_nonnull (host_original);
+  g_assert_cmpint (lia_item_get_entity (host_original), ==, LIA_ENTITY_EMAIL);
+  g_assert_null (lia_item_get (host_original, "to"));
+  g_assert_null (lia_item_get (host_original, "subject"));
+  g_assert_null (lia_item_get (host_original, "message-id"));
+
+  orig = lia_cache_load_original (lia_engine_get_cache (lia_plugin_get_engine (fx->plugin)), LIA_EVO_STORE,
+                                  big_id, NULL);
+  g_assert_nonnull (orig);
+  g_test_message ("cache original: %" G_GSIZE_FORMAT " bytes", strlen (orig->xml));
+  cache_original = lia_original_decode (orig->xml, strlen (orig->xml), NULL);
+  g_assert_nonnull (cache_original);
+  g_assert_cmpstr (lia_item_get_text (cache_original, "message-id"), ==, "<m4@example.org>");
+  g_assert_cmpuint (lia_value_get_n_parties (lia_item_get (cache_original, "to")), ==, 5000);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -2479,6 +2530,7 @@ main (int argc, char **argv)
   ADD ("/evolution-mail/notify/moved-keeps-id", test_moved);
   ADD ("/evolution-mail/notify/mail-folder-cache-hook", test_watch_folder_hook);
   ADD ("/evolution-mail/engine/R-MAIL-TRACK", test_engine_track);
+  ADD ("/evolution-mail/engine/R-MAIL-TRACK-R-MERGE-ORIGINAL-small-host-original", test_engine_original_size);
   ADD ("/evolution-mail/engine/R-DET-SCAN-STARTUP-marked-offline", test_engine_scan_startup);
   ADD ("/evolution-mail/engine/R-DET-SCAN-STARTUP-R-MAIL-FOLDER-marked-offline-sent-and-tracked",
        test_engine_scan_startup_folders);
