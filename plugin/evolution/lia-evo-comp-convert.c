@@ -89,6 +89,18 @@ lia_evo_comp_read_row (ICalComponent *comp, gint64 *out_modified_at, LiaLinkStat
   *out_crm_id = comp_dup_x (comp, lia_evo_x_prop_name (LIA_HOST_PROP_CRM_ID));
 }
 
+LiaLinkState
+lia_evo_comp_link_state (ICalComponent *comp)
+{
+  gint64 modified = 0;
+  LiaLinkState state = LIA_LINK_STATE_NONE;
+  g_autofree char *crm_id = NULL;
+
+  g_return_val_if_fail (I_CAL_IS_COMPONENT (comp), LIA_LINK_STATE_NONE);
+  lia_evo_comp_read_row (comp, &modified, &state, &crm_id);
+  return state;
+}
+
 /* An iCalendar time as a value: DATE as a date at 00:00 UTC for the
  * all-day start/end date-time fields, UTC as UTC, a TZID through the
  * calendar's zones (named by their IANA location), floating as UTC. */

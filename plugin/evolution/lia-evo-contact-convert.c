@@ -100,6 +100,18 @@ lia_evo_contact_read_row (EContact *contact, gint64 *out_modified_at, LiaLinkSta
   *out_crm_id = vcard_dup (vcard, lia_evo_x_prop_name (LIA_HOST_PROP_CRM_ID));
 }
 
+LiaLinkState
+lia_evo_contact_link_state (EContact *contact)
+{
+  gint64 modified = 0;
+  LiaLinkState state = LIA_LINK_STATE_NONE;
+  g_autofree char *crm_id = NULL;
+
+  g_return_val_if_fail (E_IS_CONTACT (contact), LIA_LINK_STATE_NONE);
+  lia_evo_contact_read_row (contact, &modified, &state, &crm_id);
+  return state;
+}
+
 static void
 contact_read_props (EVCard *vcard, LiaHostProps *props)
 {

@@ -93,6 +93,12 @@ ECalClient *lia_evo_host_get_tasks (LiaEvoHost *host);
 char *lia_evo_item_id_for_contact (const char *uid);
 char *lia_evo_item_id_for_component (ECalClientSourceType kind, const char *uid, const char *rid);
 
+/* The link state a contact or a VEVENT/VTODO carries in its
+ * X-LIAISON-LINK-STATE property (none when absent): what the UI shows for
+ * an item no lookup has seen, read from memory, never the sync cache. */
+LiaLinkState lia_evo_contact_link_state (EContact *contact);
+LiaLinkState lia_evo_comp_link_state (ICalComponent *comp);
+
 /* Starts the client views on the calling thread's thread-default context;
  * from then on @func is called there for every change made by someone
  * other than this adapter. Completes once all three views run, and the

@@ -77,6 +77,7 @@ command (ECompEditor *editor, LiaCommandKind kind, const LiaUiRegarding *regardi
 {
   LiaEntity entity = LIA_ENTITY_N;
   g_autofree char *item_id = editor_item_id (editor, &entity);
+  ICalComponent *comp = e_comp_editor_get_component (editor);
   LiaCommand c = {
     .abi_version = LIA_PLUGIN_ABI_VERSION,
     .kind = kind,
@@ -86,7 +87,8 @@ command (ECompEditor *editor, LiaCommandKind kind, const LiaUiRegarding *regardi
     .regarding_name = regarding != NULL ? regarding->name : NULL,
     .delete_in_crm = delete_in_crm,
     .entity = entity,
-    .link_state = lia_ui_link_state (item_id),
+    .link_state =
+        lia_ui_link_state (item_id, comp != NULL ? lia_evo_comp_link_state (comp) : LIA_LINK_STATE_NONE),
   };
 
   if (item_id == NULL)

@@ -66,10 +66,12 @@ EAlert *lia_ui_alert_for_error (const GError *error);
  * cancelled; else TRUE with *out_delete set. */
 gboolean lia_ui_ask_untrack (GtkWindow *parent, guint n_items, gboolean *out_delete);
 
-/* The link state for a command on @item_id: the last one a lookup saw
- * (lia_ui_link_states_async()), else read now (a user command, which the
- * plugin allows on the main loop). Sensitivity never calls this. */
-LiaLinkState lia_ui_link_state (const char *item_id);
+/* The link state for a command on @item_id: the last one a lookup or an
+ * engine event saw (lia_ui_link_states_async()), else @carried, the state
+ * the item itself carries in memory (its X-LIAISON property or Camel tag:
+ * lia_evo_contact_link_state() and friends). Never the sync cache on the
+ * main loop. */
+LiaLinkState lia_ui_link_state (const char *item_id, LiaLinkState carried);
 
 /* ---- plugin calls off the main loop (DESIGN.md: the main context does
  * no disk I/O; lia-plugin.h "Threads"). ----

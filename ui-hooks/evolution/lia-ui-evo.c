@@ -394,24 +394,13 @@ lia_ui_link_states_async (gpointer owner, GCancellable *cancellable, const char 
 }
 
 LiaLinkState
-lia_ui_link_state (const char *item_id)
+lia_ui_link_state (const char *item_id, LiaLinkState carried)
 {
-  LiaEvoEngine *engine = lia_ui_engine ();
-  LiaPlugin *plugin = engine != NULL ? lia_evo_engine_get_plugin (engine) : NULL;
-  const LiaPluginFuncs *funcs = engine != NULL ? lia_evo_engine_get_funcs (engine) : NULL;
-  LiaCacheMapping *m;
   LiaLinkState state;
 
   if (lia_ui_link_state_known (item_id, &state))
     return state;
-  if (plugin == NULL || funcs == NULL || funcs->lookup_item == NULL || item_id == NULL)
-    return LIA_LINK_STATE_NONE;
-  m = funcs->lookup_item (plugin, LIA_EVO_STORE, item_id, NULL);
-  if (m == NULL)
-    return LIA_LINK_STATE_NONE;
-  state = m->state;
-  lia_cache_mapping_free (m);
-  return state;
+  return carried;
 }
 
 /* ---- R-ROLE-SECONDARY-NO-NEW ---- */

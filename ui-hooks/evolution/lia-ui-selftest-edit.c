@@ -36,6 +36,23 @@
  *   LIAISON_UI_SELFTEST_TASK             the test task's summary
  *   LIAISON_UI_SELFTEST_EVENT            the test event's summary */
 
+/* The state the engine recorded for @item_id, read from the sync cache on
+ * the calling thread: the self-test checks the engine's result; the UI
+ * itself never reads the cache on the main loop (lia_ui_link_state()). */
+static LiaLinkState
+engine_link_state (const char *item_id)
+{
+  LiaEvoEngine *engine = lia_ui_engine ();
+  LiaPlugin *plugin = engine != NULL ? lia_evo_engine_get_plugin (engine) : NULL;
+  const LiaPluginFuncs *funcs = engine != NULL ? lia_evo_engine_get_funcs (engine) : NULL;
+  g_autoptr (LiaCacheMapping) m = NULL;
+
+  if (plugin == NULL || funcs == NULL || funcs->lookup_item == NULL || item_id == NULL)
+    return LIA_LINK_STATE_NONE;
+  m = funcs->lookup_item (plugin, LIA_EVO_STORE, item_id, NULL);
+  return m != NULL ? m->state : LIA_LINK_STATE_NONE;
+}
+
 GtkWidget *lia_ui_regarding_dialog_get_entry (GtkWidget *dialog);
 
 #define FOLDER_NAME "Liaison Project"
@@ -853,15 +870,15 @@ lia_ui_selftest_phase_folder (guint step, guint waited)
             return LIA_UI_PHASE_DONE;
           }
         item_id = message_item_id ();
-        if (lia_ui_link_state (item_id) == LIA_LINK_STATE_TRACKED
+        if (engine_link_state (item_id) == LIA_LINK_STATE_TRACKED
             || (waited >= 600 && !lia_ui_selftest_engine_busy ()) || waited >= 900)
           {
             lia_ui_selftest_log ("folder: %s %s after %.1f s%s", item_id,
-                                 lia_ui_link_state (item_id) == LIA_LINK_STATE_TRACKED ? "tracked"
+                                 engine_link_state (item_id) == LIA_LINK_STATE_TRACKED ? "tracked"
                                                                                        : "not tracked",
                                  waited / 10.0, t.synced ? " (after Synchronize Now)" : "");
             lia_ui_selftest_check (
-                lia_ui_link_state (item_id) == LIA_LINK_STATE_TRACKED,
+                engine_link_state (item_id) == LIA_LINK_STATE_TRACKED,
                 "R-MAIL-FOLDER: a message arriving in the tracked folder is tracked in CRM");
             return LIA_UI_PHASE_NEXT;
           }
@@ -904,14 +921,14 @@ lia_ui_selftest_phase_folder (guint step, guint waited)
         item_id = lia_evo_engine_item_id_for_message (camel_service_get_uid (CAMEL_SERVICE (t.store)),
                                                       FOLDER_NAME, t.moved_uid);
         /* No Synchronize Now: the move's notification starts the work. */
-        if (lia_ui_link_state (item_id) != LIA_LINK_STATE_TRACKED
+        if (engine_link_state (item_id) != LIA_LINK_STATE_TRACKED
             && (since < 300 || (lia_ui_selftest_engine_busy () && since < 600)))
           return LIA_UI_PHASE_WAIT;
         lia_ui_selftest_log (
             "folder: older message moved in (dated before the mark): %s %s %.1f s after the move", item_id,
-            lia_ui_link_state (item_id) == LIA_LINK_STATE_TRACKED ? "tracked" : "NOT tracked", since / 10.0);
+            engine_link_state (item_id) == LIA_LINK_STATE_TRACKED ? "tracked" : "NOT tracked", since / 10.0);
         lia_ui_selftest_check (
-            lia_ui_link_state (item_id) == LIA_LINK_STATE_TRACKED,
+            engine_link_state (item_id) == LIA_LINK_STATE_TRACKED,
             "R-MAIL-FOLDER: a message dated before the folder was tracked, moved into it, is "
             "tracked");
         return LIA_UI_PHASE_NEXT;

@@ -11,6 +11,7 @@
 #include <shell/e-shell-view.h>
 #include <shell/e-shell-window.h>
 
+#include "lia-evo-host.h"
 #include "lia-ui-evo-private.h"
 
 /* Track in CRM, Untrack, Set Regarding…, Synchronize Now in the contacts,
@@ -136,6 +137,7 @@ typedef struct
 {
   char *item_id;
   LiaEntity entity;
+  LiaLinkState carried; /* the state the item carries (its X-LIAISON property) */
 } Sel;
 
 static void
@@ -148,7 +150,7 @@ sel_free (gpointer data)
 }
 
 static void
-add_sel (GPtrArray *out, char *item_id, LiaEntity entity)
+add_sel (GPtrArray *out, char *item_id, LiaEntity entity, LiaLinkState carried)
 {
   Sel *s;
 
@@ -157,6 +159,7 @@ add_sel (GPtrArray *out, char *item_id, LiaEntity entity)
   s = g_new0 (Sel, 1);
   s->item_id = item_id;
   s->entity = entity;
+  s->carried = carried;
   g_ptr_array_add (out, s);
 }
 
@@ -174,7 +177,7 @@ selection_of (EShellView *shell_view, ViewKind kind, gboolean *out_supported)
       for (GSList *l = contacts; l != NULL; l = l->next)
         if (E_IS_CONTACT (l->data))
           add_sel (out, lia_evo_engine_item_id_for_contact (e_contact_get_const (l->data, E_CONTACT_UID)),
-                   LIA_ENTITY_CONTACT);
+                   LIA_ENTITY_CONTACT, lia_evo_contact_link_state (l->data));
       lia_ui_contacts_free (contacts);
     }
   else if (kind == VIEW_CALENDAR)
@@ -186,7 +189,8 @@ selection_of (EShellView *shell_view, ViewKind kind, gboolean *out_supported)
         {
           ECalendarViewSelectionData *data = l->data;
 
-          add_sel (out, lia_ui_event_item_id (data->icalcomp), LIA_ENTITY_APPOINTMENT);
+          add_sel (out, lia_ui_event_item_id (data->icalcomp), LIA_ENTITY_APPOINTMENT,
+                   lia_evo_comp_link_state (data->icalcomp));
         }
       g_slist_free_full (events, e_calendar_view_selection_data_free);
     }
@@ -200,7 +204,7 @@ selection_of (EShellView *shell_view, ViewKind kind, gboolean *out_supported)
           ECalModelComponent *comp = l->data;
 
           add_sel (out, lia_evo_engine_item_id_for_task (i_cal_component_get_uid (comp->icalcomp)),
-                   LIA_ENTITY_TASK);
+                   LIA_ENTITY_TASK, lia_evo_comp_link_state (comp->icalcomp));
         }
       g_slist_free (tasks);
     }
@@ -233,7 +237,7 @@ command_on_selection (EShellView *view, ViewKind kind, LiaCommandKind command,
         .regarding_name = regarding != NULL ? regarding->name : NULL,
         .delete_in_crm = delete_in_crm,
         .entity = s->entity,
-        .link_state = lia_ui_link_state (s->item_id),
+        .link_state = lia_ui_link_state (s->item_id, s->carried),
       };
 
       if (!lia_ui_command (&c, sink_of (view), NULL))
