@@ -55,13 +55,85 @@ parties (const char *const *addresses)
   return lia_value_new_party_list (list, n);
 }
 
+/* Message bodies as mail has them, not as a compressor likes them: words
+ * drawn from a vocabulary by a seeded generator (the same text every run),
+ * in lines of at most 72 characters and paragraphs, about @size bytes. */
+static const char *const vocabulary[] = {
+  "the",      "a",        "and",       "to",        "of",        "in",      "for",       "on",
+  "with",     "we",       "you",       "your",      "our",       "is",      "are",       "will",
+  "be",       "this",     "that",      "please",    "thanks",    "regards", "order",     "invoice",
+  "delivery", "shipment", "quote",     "contract",  "renewal",   "meeting", "Tuesday",   "Friday",
+  "schedule", "project",  "budget",    "review",    "proposal",  "pricing", "discount",  "customer",
+  "account",  "support",  "ticket",    "update",    "release",   "version", "server",    "licence",
+  "payment",  "received", "confirmed", "attached",  "document",  "details", "question",  "answer",
+  "team",     "manager",  "office",    "Berlin",    "Lisbon",    "Toronto", "warehouse", "stock",
+  "quarter",  "forecast", "revenue",   "target",    "campaign",  "launch",  "feedback",  "survey",
+  "could",    "would",    "should",    "let",       "me",        "know",    "if",        "any",
+  "changes",  "before",   "after",     "next",      "week",      "month",   "today",     "tomorrow",
+  "call",     "agenda",   "minutes",   "follow-up", "reference", "number",  "item",      "items",
+  "price",    "total",    "tax",       "EUR",       "USD",       "units",   "pallets",   "carrier",
+};
+
+static char *
+bench_body (GRand *rand, gsize size)
+{
+  GString *s = g_string_sized_new (size + 80);
+  gsize line = 0;
+
+  while (s->len < size)
+    {
+      const char *w = vocabulary[g_rand_int_range (rand, 0, G_N_ELEMENTS (vocabulary))];
+      gsize n = strlen (w);
+
+      if (line > 0 && line + 1 + n > 72)
+        {
+          /* One line in six ends a paragraph. */
+          g_string_append (s, g_rand_int_range (rand, 0, 6) == 0 ? ".\n\n" : "\n");
+          line = 0;
+        }
+      else if (line > 0)
+        {
+          g_string_append_c (s, ' ');
+          line++;
+        }
+      if (g_rand_int_range (rand, 0, 40) == 0)
+        {
+          /* Now and then a figure: an order number, an amount. */
+          g_string_append_printf (s, "%u", g_rand_int_range (rand, 10, 99999));
+          line += 5;
+          continue;
+        }
+      g_string_append (s, w);
+      line += n;
+    }
+  g_string_append (s, ".\n");
+  return g_string_free (s, FALSE);
+}
+
+/* @text as HTML, one <p> a paragraph, as a mail client sends it. */
+static char *
+bench_html (const char *text)
+{
+  g_auto (GStrv) paragraphs = g_strsplit (text, "\n\n", -1);
+  GString *s = g_string_new ("<html><head><style>p { margin: 0 }</style></head><body>\n");
+
+  for (guint i = 0; paragraphs[i] != NULL; i++)
+    {
+      g_autofree char *escaped = g_markup_escape_text (paragraphs[i], -1);
+
+      g_string_append_printf (s, "<p>%s</p>\n", escaped);
+    }
+  g_string_append (s, "</body></html>\n");
+  return g_string_free (s, FALSE);
+}
+
 static void
 bench_bulk (Ef *ef)
 {
   LiaCommand cmd = { LIA_PLUGIN_ABI_VERSION, LIA_COMMAND_TRACK, LIA_SURFACE_EXPLORER };
   g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GError) error = NULL;
-  g_autofree char *body = g_strnfill (2000, 'b');
+  g_autoptr (GRand) rand = g_rand_new_with_seed (10000);
   const char *const from[] = { "shop@example.com", NULL };
   const char *const to[] = { "alice@example.org", "orders@example.org", NULL };
   g_autoptr (LiaValue) f = parties (from);
@@ -80,6 +152,7 @@ bench_bulk (Ef *ef)
       g_autofree char *msgid = g_strdup_printf ("<bulk-%u@example.com>", i);
       g_autofree char *subject = g_strdup_printf ("Order %u confirmed", i);
       g_autoptr (LiaValue) d = lia_value_new_enum ("incoming");
+      g_autofree char *body = bench_body (rand, 2000);
 
       lia_item_set_text (m, "subject", subject, NULL);
       lia_item_set_text (m, "message-id", msgid, NULL);
@@ -178,7 +251,7 @@ bench_bulk_maildir (void)
   g_autofree char *cache_dir = g_build_filename (tmp, "camel-cache", NULL);
   g_autofree char *org_path = g_build_filename (tmp, "org.db", NULL);
   g_autofree char *cache_path = g_build_filename (tmp, "cache.db", NULL);
-  g_autofree char *body = g_strnfill (2000, 'b');
+  g_autoptr (GRand) rand = g_rand_new_with_seed (10000);
   g_autofree char *token = NULL;
   g_autofree char *inbox = NULL;
   g_autoptr (CamelSession) session = NULL;
@@ -208,13 +281,34 @@ bench_bulk_maildir (void)
     {
       g_autofree char *name = g_strdup_printf ("%u.b%u.bench:2,S", 1700000000 + i, i);
       g_autofree char *path = g_build_filename (maildir, "cur", name, NULL);
-      g_autofree char *text = g_strdup_printf ("From: Shop <shop@example.com>\r\n"
-                                               "To: Alice <alice@example.org>, orders@example.org\r\n"
-                                               "Subject: Order %u confirmed\r\n"
-                                               "Date: Tue, 14 Nov 2023 22:%02u:%02u +0000\r\n"
-                                               "Message-ID: <bulk-%u@example.com>\r\n"
-                                               "\r\n%s\r\n",
-                                               i, (i / 60) % 60, i % 60, i, body);
+      g_autofree char *body = bench_body (rand, 2000);
+      g_autofree char *html = i % 5 == 0 || i % 10 == 3 ? bench_html (body) : NULL;
+      g_autofree char *content = NULL;
+      g_autofree char *text = NULL;
+
+      /* Four in five plain text; one in ten multipart/alternative (the
+       * plain part is the one read) and one in ten HTML only (converted to
+       * text). */
+      if (i % 5 == 0)
+        content = g_strdup_printf ("MIME-Version: 1.0\r\n"
+                                   "Content-Type: multipart/alternative; boundary=\"b-%u\"\r\n\r\n"
+                                   "--b-%u\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n"
+                                   "--b-%u\r\nContent-Type: text/html; charset=utf-8\r\n\r\n%s\r\n"
+                                   "--b-%u--\r\n",
+                                   i, i, body, i, html, i);
+      else if (i % 10 == 3)
+        content = g_strdup_printf (
+            "MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n%s\r\n", html);
+      else
+        content = g_strdup_printf (
+            "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n", body);
+      text = g_strdup_printf ("From: Shop <shop@example.com>\r\n"
+                              "To: Alice <alice@example.org>, orders@example.org\r\n"
+                              "Subject: Order %u confirmed\r\n"
+                              "Date: Tue, 14 Nov 2023 22:%02u:%02u +0000\r\n"
+                              "Message-ID: <bulk-%u@example.com>\r\n"
+                              "%s",
+                              i, (i / 60) % 60, i % 60, i, content);
       g_assert_true (g_file_set_contents (path, text, -1, &error));
     }
   t_open = g_get_monotonic_time ();

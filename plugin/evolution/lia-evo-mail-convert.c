@@ -14,10 +14,20 @@
 static char *
 clean_text (const char *text, gssize len, gsize max)
 {
-  g_autofree char *valid = g_utf8_make_valid (text, len);
-  GString *out = g_string_sized_new (strlen (valid));
+  g_autofree char *made = NULL;
+  const char *valid = text;
+  const char *end;
+  GString *out;
 
-  for (const char *p = valid; *p != '\0'; p++)
+  /* Most text is valid already: no copy to make it so. Valid UTF-8 holds
+   * no NUL within @len, so both ways stop where the text does. */
+  if (!g_utf8_validate_len (text, len < 0 ? strlen (text) : (gsize) len, NULL))
+    valid = made = g_utf8_make_valid (text, len);
+  else if (len < 0)
+    len = (gssize) strlen (text);
+  end = made != NULL ? made + strlen (made) : text + len;
+  out = g_string_sized_new ((gsize) (end - valid));
+  for (const char *p = valid; p < end; p++)
     if (*p != '\r')
       g_string_append_c (out, *p);
   if (out->len > max)
@@ -266,6 +276,9 @@ body_text (CamelMimeMessage *msg, GCancellable *cancellable)
    * most unlabelled mail is. */
   if (utf8 == NULL && data != NULL && !g_utf8_validate (data, (gssize) len, NULL))
     utf8 = g_convert (data, (gssize) len, "UTF-8", "ISO-8859-1", NULL, NULL, NULL);
+  /* Plain UTF-8 as decoded, cleaned without a copy first. */
+  if (utf8 == NULL && !html)
+    return clean_text (data != NULL ? data : "", data != NULL ? (gssize) len : 0, LIA_EVO_MAIL_BODY_MAX);
   if (utf8 == NULL)
     utf8 = g_strndup (data != NULL ? data : "", len);
   if (html)

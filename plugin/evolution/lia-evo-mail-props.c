@@ -45,7 +45,10 @@ write_props (LiaEvoMail *mail, const char *item_id, const LiaItem *fields, const
     camel_folder_freeze (f);
   /* Every tag of the write in one array, taken in one call: each
    * camel_message_info_set_user_tag() dirties the info and queues a folder
-   * change of its own (6 to 9 per write). */
+   * change of its own (6 to 9 per write). The tracked flag joins them: with
+   * the info's notifications frozen, the flag and the tags make one
+   * summary update and one queued change when thawed. */
+  camel_message_info_freeze_notifications (info);
   tags = camel_message_info_dup_user_tags (info);
   if (tags == NULL)
     tags = camel_name_value_array_new ();
@@ -99,6 +102,7 @@ write_props (LiaEvoMail *mail, const char *item_id, const LiaItem *fields, const
     put_tag (tags, TAG_MODIFIED, now);
   }
   camel_message_info_take_user_tags (info, g_steal_pointer (&tags));
+  camel_message_info_thaw_notifications (info);
   if (out_folder == NULL)
     camel_folder_thaw (f);
   g_atomic_int_inc (&mail->change_stamp);

@@ -935,6 +935,115 @@ test_async_burst (Fx *fx, gconstpointer data)
   }
 }
 
+/* What the user and other programs keep on a message (a tag, a label, its
+ * flags) as read back from a reopened store. */
+static void
+assert_foreign_kept (Fx *fx, const char *uid)
+{
+  g_autoptr (CamelFolder) inbox = camel_folder (fx, "Inbox");
+  g_autoptr (CamelMessageInfo) info = camel_folder_get_message_info (inbox, uid);
+
+  g_assert_nonnull (info);
+  g_assert_cmpstr (camel_message_info_get_user_tag (info, "label-note"), ==, "kept: not ours");
+  g_assert_true (camel_message_info_get_user_flag (info, "$Label1"));
+  g_assert_cmpuint (camel_message_info_get_flags (info) & (CAMEL_MESSAGE_SEEN | CAMEL_MESSAGE_FLAGGED), ==,
+                    CAMEL_MESSAGE_SEEN | CAMEL_MESSAGE_FLAGGED);
+}
+
+static gboolean
+tracked_flag (Fx *fx, const char *uid)
+{
+  g_autoptr (CamelFolder) inbox = camel_folder (fx, "Inbox");
+  g_autoptr (CamelMessageInfo) info = camel_folder_get_message_info (inbox, uid);
+
+  g_assert_nonnull (info);
+  return camel_message_info_get_user_flag (info, LIA_EVO_MAIL_FLAG_TRACKED);
+}
+
+static void
+test_write_keeps_foreign (Fx *fx, gconstpointer data)
+{
+  const char *uid = newest_first[1];
+  g_autofree char *id = id_of (uid);
+  g_auto (LiaHostProps) tracked = { 0 };
+  g_auto (LiaHostProps) untracked = { 0 };
+
+  g_test_summary ("A property write takes all of Liaison's tags and the tracked flag in one go "
+                  "(R-MARK-TRACK, R-MARK-UNTRACK): the message's other user tags, user flags (labels) "
+                  "and flags stay as they were; the tracked flag follows link state 2, set by the "
+                  "burst path and cleared by the single write; read back after reopening the store");
+  if (fx->mail == NULL)
+    return;
+  {
+    g_autoptr (CamelFolder) inbox = camel_folder (fx, "Inbox");
+    g_autoptr (CamelMessageInfo) info = camel_folder_get_message_info (inbox, uid);
+    g_autoptr (GError) error = NULL;
+
+    g_assert_nonnull (info);
+    camel_message_info_set_user_tag (info, "label-note", "kept: not ours");
+    camel_message_info_set_user_flag (info, "$Label1", TRUE);
+    camel_message_info_set_flags (info, CAMEL_MESSAGE_SEEN | CAMEL_MESSAGE_FLAGGED,
+                                  CAMEL_MESSAGE_SEEN | CAMEL_MESSAGE_FLAGGED);
+    g_assert_true (camel_folder_summary_save (camel_folder_get_folder_summary (inbox), &error));
+    g_assert_no_error (error);
+  }
+
+  /* The bulk's path: an async write, done once its burst is saved. */
+  lia_host_props_set (&tracked, LIA_HOST_PROP_LINK_STATE, "2");
+  lia_host_props_set (&tracked, LIA_HOST_PROP_CRM_ID, "foreign-crm-1");
+  lia_host_props_set (&tracked, LIA_HOST_PROP_CRM_ORG, "demo-org");
+  lia_host_props_set (&tracked, LIA_HOST_PROP_REGARDING, "7c9e6679-7425-40de-944b-e07fc1f90ae7");
+  tracked.regarding_name = g_strdup ("Contoso");
+  {
+    Burst b = { fx, uid, g_strdup ("foreign-crm-1"), FALSE };
+    gint64 until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+    lia_evo_mail_write_props_async (fx->mail, id, NULL, &tracked, NULL, burst_done, &b);
+    while (!b.done && g_get_monotonic_time () < until)
+      g_main_context_iteration (NULL, TRUE);
+    g_assert_true (b.done);
+    g_free (b.crm_id);
+  }
+  fx_close (fx);
+  g_assert_true (fx_open (fx));
+  assert_foreign_kept (fx, uid);
+  g_assert_true (tracked_flag (fx, uid));
+  {
+    g_autoptr (LiaHostItem) hi = read_ok (fx, uid);
+
+    g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_TRACKED);
+    g_assert_cmpstr (hi->props.crm_id, ==, "foreign-crm-1");
+    g_assert_cmpstr (hi->props.crm_org, ==, "demo-org");
+    g_assert_cmpstr (hi->props.regarding_name, ==, "Contoso");
+  }
+
+  lia_host_props_set (&untracked, LIA_HOST_PROP_LINK_STATE, "0");
+  lia_host_props_set (&untracked, LIA_HOST_PROP_CRM_ID, NULL);
+  lia_host_props_set (&untracked, LIA_HOST_PROP_CRM_ORG, NULL);
+  lia_host_props_set (&untracked, LIA_HOST_PROP_REGARDING, NULL);
+  write_ok (fx, id, &untracked);
+  fx_close (fx);
+  g_assert_true (fx_open (fx));
+  assert_foreign_kept (fx, uid);
+  g_assert_false (tracked_flag (fx, uid));
+  {
+    g_autoptr (CamelFolder) inbox = camel_folder (fx, "Inbox");
+    g_autoptr (CamelMessageInfo) info = camel_folder_get_message_info (inbox, uid);
+    const CamelNameValueArray *tags = camel_message_info_get_user_tags (info);
+
+    /* Of ours only the time of the write is left on untracked mail. */
+    g_assert_nonnull (tags);
+    for (guint i = 0; i < camel_name_value_array_get_length (tags); i++)
+      {
+        const char *name = NULL;
+
+        g_assert_true (camel_name_value_array_get (tags, i, &name, NULL));
+        g_assert_true (!g_str_has_prefix (name, "liaison-") || g_str_equal (name, "liaison-modified"));
+      }
+    g_assert_cmpstr (camel_message_info_get_user_tag (info, "label-note"), ==, "kept: not ours");
+  }
+}
+
 /* ---- Folders and searches ---- */
 
 static void
@@ -2520,6 +2629,8 @@ main (int argc, char **argv)
   ADD ("/evolution-mail/read/R-MAIL-TRACK-fields", test_read_messages);
   ADD ("/evolution-mail/read/malformed", test_malformed);
   ADD ("/evolution-mail/props/R-MARK-TRACK-R-MARK-UNTRACK-reopen", test_track_untrack);
+  ADD ("/evolution-mail/props/R-MARK-TRACK-R-MARK-UNTRACK-foreign-tags-and-flags-kept",
+       test_write_keeps_foreign);
   ADD ("/evolution-mail/read/delivered-later-by-id", test_delivered_by_id);
   g_test_add ("/evolution-mail/read/R-MAIL-TRACK-delivered-later-evolution-local-store", Fx,
               "no summary check", fx_setup, test_delivered_by_id, fx_teardown);
