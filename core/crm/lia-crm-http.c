@@ -651,24 +651,24 @@ http_email_changes (LiaCrm *crm, gint64 since_version, guint limit, gint64 *out_
   return records;
 }
 
-/* R-MAIL-BULK: one request, one org transaction. It may be retried only
- * when every item has a request id: the server then returns the first
- * results instead of duplicates. */
+/* A batch's request is cut into parts of about this size: the server
+ * refuses bodies over its --max-request (16 MiB by default), and a page of
+ * 256 emails with large bodies could pass it. */
+#define HTTP_BATCH_PART_BYTES (4 * 1024 * 1024)
+
+/* One part of a batch: one request, one org transaction. It may be
+ * retried only when every item has a request id: the server then returns
+ * the first results instead of duplicates. */
 static gboolean
-http_create_tracked (LiaCrm *crm, const char *subscription, const LiaCrmRecord *const *records,
+create_tracked_part (LiaCrmHttp *self, const char *path, const LiaCrmRecord *const *records,
                      const char *const *request_ids, guint n, LiaCrmRecord **out_records, GError **out_errors,
                      GCancellable *cancellable, GError **error)
 {
-  SELF;
-  g_autofree char *s = esc (subscription);
-  g_autofree char *path = g_strdup_printf ("subscriptions/%s/create-tracked", s);
   g_autoptr (LiaXmlDoc) doc = NULL;
   g_autoptr (GString) body = xml_body ();
   g_autoptr (GError) local = NULL;
   gboolean idempotent = request_ids != NULL;
 
-  if (n == 0)
-    return TRUE;
   for (guint i = 0; idempotent && i < n; i++)
     idempotent = request_ids[i] != NULL;
   lia_crm_xml_write_create_tracked (body, records, request_ids, n);
@@ -680,6 +680,46 @@ http_create_tracked (LiaCrm *crm, const char *subscription, const LiaCrmRecord *
       g_set_error (error, LIA_ERROR, LIA_ERROR_PROTOCOL, "The server's answer is not valid: %s",
                    local->message);
       return FALSE;
+    }
+  return TRUE;
+}
+
+/* R-MAIL-BULK: the batch in parts of HTTP_BATCH_PART_BYTES (one part for
+ * a page of ordinary mail). A part that fails ends the batch; the parts
+ * before it keep their results. */
+static gboolean
+http_create_tracked (LiaCrm *crm, const char *subscription, const LiaCrmRecord *const *records,
+                     const char *const *request_ids, guint n, LiaCrmRecord **out_records, GError **out_errors,
+                     GCancellable *cancellable, GError **error)
+{
+  SELF;
+  g_autofree char *s = esc (subscription);
+  g_autofree char *path = g_strdup_printf ("subscriptions/%s/create-tracked", s);
+  g_autoptr (GString) scratch = g_string_new (NULL);
+  guint start = 0;
+  gsize size = 0;
+
+  for (guint i = 0; i <= n; i++)
+    {
+      gsize item = 0;
+      if (i < n)
+        {
+          g_string_truncate (scratch, 0);
+          lia_crm_xml_write_record (scratch, records[i]);
+          item = scratch->len + (request_ids != NULL && request_ids[i] != NULL ? strlen (request_ids[i]) : 0);
+        }
+      /* Send the part so far when this item would take it past the size
+       * (an item over it alone goes alone), and at the end. */
+      if (i > start && (i == n || size + item > HTTP_BATCH_PART_BYTES))
+        {
+          if (!create_tracked_part (self, path, records + start,
+                                    request_ids != NULL ? request_ids + start : NULL, i - start,
+                                    out_records + start, out_errors + start, cancellable, error))
+            return FALSE;
+          start = i;
+          size = 0;
+        }
+      size += item;
     }
   return TRUE;
 }

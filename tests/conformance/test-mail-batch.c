@@ -420,6 +420,37 @@ test_too_many (CrmFixture *f, gconstpointer data)
 }
 
 static void
+test_large_bodies (CrmFixture *f, gconstpointer data)
+{
+  g_autofree char *sub = subscribe (f->alice, "alice host");
+  g_autoptr (Batch) b = batch_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *body = g_strnfill (3 * 1024 * 1024, 'x');
+  const guint n = 6;
+
+  g_test_summary ("R-MAIL-BULK: a batch of emails whose bodies add up to more than a request may carry "
+                  "(18 MiB against the server's 16 MiB) is made whole: the http connector sends it in parts");
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *msgid = g_strdup_printf ("<large%u@example.com>", i);
+      g_autofree char *req = g_strdup_printf ("%s/inbox/large%u", sub, i);
+      LiaCrmRecord *mail = email (msgid, "Large");
+      g_assert_true (lia_item_set_text (lia_crm_record_get_item (mail), "body", body, NULL));
+      batch_add (b, mail, req);
+    }
+  g_assert_true (batch_run (b, f->alice, sub, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < n; i++)
+    {
+      g_assert_no_error (b->errors[i]);
+      g_assert_cmpuint (strlen (lia_item_get_text (lia_crm_record_get_item (b->made[i]), "body")), ==,
+                        strlen (body));
+      assert_tracked (f, sub, b->made[i]);
+    }
+  g_assert_cmpuint (count_live (f, LIA_ENTITY_EMAIL), ==, n);
+}
+
+static void
 exec_sql (CrmFixture *f, const char *sql)
 {
   sqlite3 *db = NULL;
@@ -534,6 +565,7 @@ main (int argc, char **argv)
       ADD ("R-MAIL-BULK/R-MAIL-APPROVED/refused-per-item", test_approved);
       ADD ("R-MAIL-BULK/item-fails-alone", test_item_fails_alone);
       ADD ("R-MAIL-BULK/too-many", test_too_many);
+      ADD ("R-MAIL-BULK/large-bodies", test_large_bodies);
       ADD ("R-MAIL-BULK/commit-fails-changes-nothing", test_commit_fails);
 #ifdef LIA_TEST_SERVER
       if (b == 1)
