@@ -115,7 +115,9 @@ LIA_API gboolean lia_entity_rules_is_closed (const LiaItem *item);
  *   lia_entity_rules_dup_crm_view());
  * - R-CONTACT-COMPANY: the company field goes CRM to host only with the
  *   setting on, and not at all with it off;
- * - R-UNSUPPORTED: regarding-only entities synchronize nothing.
+ * - R-UNSUPPORTED: regarding-only entities synchronize nothing;
+ * - R-MAIL-TRACK: once tracked (both sides exist), an email synchronizes
+ *   regarding only; tracking it (the create) still sends every field.
  *
  * Rules only take directions away. Pure: no I/O, no shared state.
  *
