@@ -233,17 +233,13 @@ lia_engine_sync_pair (Cycle *c, const LiaHostItem *hi, const LiaCrmRecord *rec_i
       guint n_host = 0;
       guint n_crm = 0;
 
-      if (row == NULL && original != NULL && entity == LIA_ENTITY_EMAIL)
-        {
-          /* Only the host's copy is left, which for email holds regarding
-           * alone (R-MAIL-TRACK): the cache copy this merge stores is
-           * rebuilt from the message, as the scanner's relink does, so
-           * that correlation can read it. */
-          LiaItem *rebuilt = lia_entity_rules_dup_relinked_original (original, host_cur);
+      /* Only the host's copy was left (or none), which for email holds
+       * regarding alone (R-MAIL-TRACK): the originals this merge stores in
+       * the cache take the message's other fields, as the scanner's relink
+       * does, so that correlation can read them. The merge itself only
+       * looks at regarding. */
+      gboolean rebuild = row == NULL && entity == LIA_ENTITY_EMAIL;
 
-          lia_item_free (original);
-          original = rebuilt;
-        }
       result = lia_merge_items (policy, original, host_cur, crm_view, hi->modified_at,
                                 lia_crm_record_get_modified_on (rec), error);
       if (result == NULL)
@@ -279,10 +275,16 @@ lia_engine_sync_pair (Cycle *c, const LiaHostItem *hi, const LiaCrmRecord *rec_i
       if (n_host > 0)
         {
           const LiaItem *mid = lia_merge_result_get_original_after_host (result);
-          g_autofree char *mid_xml = lia_engine_encode (mid);
-          g_autofree char *mid_host_xml = lia_engine_host_original (mid, mid_xml);
+          g_autoptr (LiaItem) mid_rebuilt =
+              rebuild && mid != NULL ? lia_entity_rules_dup_relinked_original (mid, host_cur) : NULL;
+          g_autofree char *mid_xml = NULL;
+          g_autofree char *mid_host_xml = NULL;
           g_auto (LiaHostProps) props = { 0 };
 
+          if (mid_rebuilt != NULL)
+            mid = mid_rebuilt;
+          mid_xml = lia_engine_encode (mid);
+          mid_host_xml = lia_engine_host_original (mid, mid_xml);
           if (!lia_merge_apply_writes (host_now, writes, n_host, error))
             return FALSE;
           lia_host_props_set (&props, LIA_HOST_PROP_ORIGINAL, mid_host_xml);
@@ -324,8 +326,16 @@ lia_engine_sync_pair (Cycle *c, const LiaHostItem *hi, const LiaCrmRecord *rec_i
               return FALSE;
             }
         }
-      final_xml = lia_engine_encode (lia_merge_result_get_original (result));
-      final_host_xml = lia_engine_host_original (lia_merge_result_get_original (result), final_xml);
+      {
+        const LiaItem *final = lia_merge_result_get_original (result);
+        g_autoptr (LiaItem) final_rebuilt =
+            rebuild ? lia_entity_rules_dup_relinked_original (final, host_cur) : NULL;
+
+        if (final_rebuilt != NULL)
+          final = final_rebuilt;
+        final_xml = lia_engine_encode (final);
+        final_host_xml = lia_engine_host_original (final, final_xml);
+      }
       if (final_xml != NULL && g_strcmp0 (final_xml, old_xml) != 0)
         {
           g_auto (LiaHostProps) props = { 0 };

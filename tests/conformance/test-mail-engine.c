@@ -1268,6 +1268,47 @@ test_old_full_original (Ef *ef, gconstpointer data)
   check_cache (ef);
 }
 
+static void
+test_missing_host_original (Ef *ef, gconstpointer data)
+{
+  g_autofree char *acct_a = NULL;
+  g_autofree char *crm_id = NULL;
+  g_autofree char *id = NULL;
+  g_autoptr (LiaCrmRecord) keep = NULL;
+
+  g_test_summary ("R-MERGE-ORIGINAL, R-MAIL-TRACK, R-DUP-NONE: a tracked message whose original is gone from "
+                  "both the cache and the message relinks, merges without writing anything but regarding, "
+                  "gets its original back (regarding only on the message) and still correlates");
+  ef_sync (&ef->a);
+  acct_a = account (ef, "Record A");
+  id = received_tracked (ef, acct_a, &crm_id);
+  {
+    g_auto (LiaHostProps) props = { 0 };
+    g_autoptr (LiaHostItem) hi = NULL;
+
+    lia_host_props_set (&props, LIA_HOST_PROP_ORIGINAL, NULL);
+    g_assert_true (lia_test_host_user_set_props (ef->a.host, id, &props));
+    hi = lia_test_host_dup_item (ef->a.host, id);
+    g_assert_null (hi->props.original);
+  }
+  ef_crm_edit (ef, LIA_ENTITY_EMAIL, crm_id, "body", "CRM's body");
+  lose_cache (ef);
+  ef_sync (&ef->a);
+  ef_sync (&ef->a);
+  g_assert_cmpstr (crm_regarding (ef, crm_id, &keep), ==, acct_a);
+  g_assert_cmpstr (crm_text (ef, crm_id, "subject", &keep), ==, "Plan");
+  g_assert_cmpstr (crm_text (ef, crm_id, "body", &keep), ==, "CRM's body");
+  {
+    gsize len = 0;
+    g_autoptr (LiaItem) host = host_original_of (ef, id, &len);
+
+    assert_regarding_only (host);
+    g_assert_cmpstr (lia_value_get_reference_id (lia_item_get (host, "regarding")), ==, acct_a);
+  }
+  check_relinked_correlates (ef, id, acct_a);
+  check_cache (ef);
+}
+
 #ifdef LIA_TEST_SERVER
 static void
 server_child_setup (gpointer data)
@@ -1390,6 +1431,7 @@ main (int argc, char **argv)
   ADD ("/mail/engine/R-MAIL-TRACK/host-original-regarding-only", test_track_host_original);
   ADD ("/mail/engine/R-MAIL-TRACK/linked-regarding-only-cache-lost", test_linked_regarding_only);
   ADD ("/mail/engine/R-MERGE-ORIGINAL/email-old-full-original", test_old_full_original);
+  ADD ("/mail/engine/R-MERGE-ORIGINAL/email-missing-host-original", test_missing_host_original);
 #ifdef LIA_TEST_SERVER
   ADD ("/mail/engine/http/token-auto-tagging", test_http);
 #endif
