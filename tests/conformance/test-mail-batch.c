@@ -540,6 +540,127 @@ test_network_lost (CrmFixture *f, gconstpointer data)
 }
 #endif
 
+/* A connector without create_tracked, as one written before it (a
+ * forwarder to the real connector for create, track and subscribe only;
+ * calls after @up_calls fail as a lost connection). It takes the
+ * per-item fallback of lia_crm_create_tracked_sync(). */
+#define NO_BATCH_TYPE_CRM (no_batch_crm_get_type ())
+G_DECLARE_FINAL_TYPE (NoBatchCrm, no_batch_crm, NO_BATCH, CRM, GObject)
+
+struct _NoBatchCrm
+{
+  GObject parent;
+  LiaCrm *inner;
+  guint up_calls;
+};
+
+static gboolean
+no_batch_pass (LiaCrm *crm, GError **error)
+{
+  NoBatchCrm *self = NO_BATCH_CRM (crm);
+
+  if (self->up_calls == 0)
+    {
+      g_set_error (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE, "org unreachable");
+      return FALSE;
+    }
+  self->up_calls--;
+  return TRUE;
+}
+
+static LiaCrmRecord *
+nb_create (LiaCrm *crm, const LiaCrmRecord *r, const char *req, GCancellable *c, GError **error)
+{
+  return no_batch_pass (crm, error) ? lia_crm_create_sync (NO_BATCH_CRM (crm)->inner, r, req, c, error)
+                                    : NULL;
+}
+
+static gboolean
+nb_track (LiaCrm *crm, const char *s, LiaEntity e, const char *id, gboolean m, GCancellable *c,
+          GError **error)
+{
+  return no_batch_pass (crm, error) && lia_crm_track_sync (NO_BATCH_CRM (crm)->inner, s, e, id, m, c, error);
+}
+
+static void
+no_batch_crm_iface_init (LiaCrmInterface *iface)
+{
+  iface->create = nb_create;
+  iface->track = nb_track;
+}
+
+G_DEFINE_TYPE_WITH_CODE (NoBatchCrm, no_batch_crm, G_TYPE_OBJECT,
+                         G_IMPLEMENT_INTERFACE (LIA_TYPE_CRM, no_batch_crm_iface_init))
+
+static void
+no_batch_crm_finalize (GObject *object)
+{
+  g_clear_object (&NO_BATCH_CRM (object)->inner);
+  G_OBJECT_CLASS (no_batch_crm_parent_class)->finalize (object);
+}
+
+static void
+no_batch_crm_class_init (NoBatchCrmClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = no_batch_crm_finalize;
+}
+
+static void
+no_batch_crm_init (NoBatchCrm *self)
+{
+}
+
+static void
+test_fallback (CrmFixture *f, gconstpointer data)
+{
+  g_autofree char *sub = subscribe (f->alice, "alice host");
+  g_autoptr (NoBatchCrm) nb = g_object_new (NO_BATCH_TYPE_CRM, NULL);
+  g_autoptr (Batch) b = batch_new ();
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("R-MAIL-BULK: a connector without the batch call gets the same per-item results from "
+                  "lia_crm_create_tracked_sync() (create and track one at a time); a lost connection "
+                  "ends the batch with the items made before it kept");
+  nb->inner = g_object_ref (f->alice);
+  nb->up_calls = G_MAXUINT;
+  batch_add (b, email ("<fb1@example.com>", "Fallback"), "f/1");
+  batch_add (b, email ("<fb2@example.com>", "Bad request id"), "");
+  batch_add (b, email ("<fb3@example.com>", "Fallback"), "f/3");
+  g_assert_true (batch_run (b, LIA_CRM (nb), sub, &error));
+  g_assert_no_error (error);
+  g_assert_error (b->errors[1], LIA_ERROR, LIA_ERROR_INVALID);
+  g_assert_null (b->made[1]);
+  assert_tracked (f, sub, b->made[0]);
+  assert_tracked (f, sub, b->made[2]);
+  g_assert_cmpuint (count_live (f, LIA_ENTITY_EMAIL), ==, 2);
+  /* The same batch through the org's own batch call: the same records. */
+  {
+    g_autoptr (Batch) again = batch_new ();
+    for (guint i = 0; i < 3; i++)
+      batch_add (again, lia_crm_record_copy (b->records->pdata[i]), b->ids->pdata[i]);
+    g_assert_true (batch_run (again, f->alice, sub, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (lia_crm_record_get_id (again->made[0]), ==, lia_crm_record_get_id (b->made[0]));
+    g_assert_cmpstr (lia_crm_record_get_id (again->made[2]), ==, lia_crm_record_get_id (b->made[2]));
+    g_assert_error (again->errors[1], LIA_ERROR, LIA_ERROR_INVALID);
+  }
+  /* Lost after the first item's create and track, in the second's. */
+  batch_add (b, email ("<fb4@example.com>", "Fallback"), "f/4");
+  batch_add (b, email ("<fb5@example.com>", "Fallback"), "f/5");
+  g_ptr_array_remove_index (b->records, 1);
+  g_ptr_array_remove_index (b->ids, 1);
+  nb->up_calls = 2 + 2 + 1;
+  g_assert_false (batch_run (b, LIA_CRM (nb), sub, &error));
+  g_assert_error (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE);
+  /* f/1 again (its first record), f/3 again, f/4 created but not tracked. */
+  g_assert_nonnull (b->made[0]);
+  g_assert_nonnull (b->made[1]);
+  g_assert_null (b->made[2]);
+  g_assert_null (b->made[3]);
+  for (guint i = 0; i < 4; i++)
+    g_assert_null (b->errors[i]);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -565,6 +686,7 @@ main (int argc, char **argv)
       ADD ("R-MAIL-BULK/R-MAIL-APPROVED/refused-per-item", test_approved);
       ADD ("R-MAIL-BULK/item-fails-alone", test_item_fails_alone);
       ADD ("R-MAIL-BULK/too-many", test_too_many);
+      ADD ("R-MAIL-BULK/fallback-per-item", test_fallback);
       ADD ("R-MAIL-BULK/large-bodies", test_large_bodies);
       ADD ("R-MAIL-BULK/commit-fails-changes-nothing", test_commit_fails);
 #ifdef LIA_TEST_SERVER
