@@ -596,8 +596,9 @@ LIA_API GPtrArray *lia_crm_email_changes_sync (LiaCrm *crm, gint64 since_version
  * then lia_crm_track_sync() of the created record with @manual %TRUE, with
  * the same rules (a retried request id returns the first record,
  * R-MAIL-DEDUPE, R-MAIL-APPROVED, field security). A connector may do the
- * whole batch in one org transaction (the embedded and http connectors
- * do); an item that fails is undone alone and gets its error in
+ * whole batch in one org transaction (the embedded connector does; the
+ * http connector does one per request, a request carrying about 4 MiB of
+ * records); an item that fails is undone alone and gets its error in
  * @out_errors, the others are kept.
  *
  * A failure that ends the batch (the org unreachable or its store failing,
