@@ -516,6 +516,43 @@ test_commit_fails (CrmFixture *f, gconstpointer data)
   g_assert_cmpuint (count_live (f, LIA_ENTITY_EMAIL), ==, 4);
 }
 
+static void
+test_store_fails (CrmFixture *f, gconstpointer data)
+{
+  g_autofree char *sub = subscribe (f->alice, "alice host");
+  g_autoptr (Batch) b = batch_new ();
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("R-MAIL-BULK: when the store fails in the middle of a batch, the whole batch fails with "
+                  "the store's error and changes nothing, the items before the failure included");
+  /* A real store failure at the third item's insert. */
+  exec_sql (f, "CREATE TRIGGER broken BEFORE INSERT ON email_message WHEN NEW.message_id LIKE '%broken%' "
+               "BEGIN SELECT RAISE (ABORT, 'the disk is broken'); END;");
+  batch_add (b, email ("<before1@example.com>", "Before"), "s/1");
+  batch_add (b, email ("<before2@example.com>", "Before"), "s/2");
+  batch_add (b, email ("<broken@example.com>", "Broken"), "s/3");
+  batch_add (b, email ("<after@example.com>", "After"), "s/4");
+  g_assert_false (batch_run (b, f->alice, sub, &error));
+  if (f->backend == 0)
+    g_assert_error (error, LIA_ERROR, LIA_ERROR_STORE);
+  else
+    g_assert_error (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE);
+  g_assert_nonnull (strstr (error->message, "broken"));
+  g_clear_error (&error);
+  for (guint i = 0; i < 4; i++)
+    {
+      g_assert_null (b->made[i]);
+      g_assert_null (b->errors[i]);
+    }
+  g_assert_cmpuint (count_live (f, LIA_ENTITY_EMAIL), ==, 0);
+  exec_sql (f, "DROP TRIGGER broken;");
+  g_assert_true (batch_run (b, f->alice, sub, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < 4; i++)
+    assert_tracked (f, sub, b->made[i]);
+  g_assert_cmpuint (count_live (f, LIA_ENTITY_EMAIL), ==, 4);
+}
+
 #ifdef LIA_TEST_SERVER
 static void
 test_network_lost (CrmFixture *f, gconstpointer data)
@@ -689,6 +726,7 @@ main (int argc, char **argv)
       ADD ("R-MAIL-BULK/fallback-per-item", test_fallback);
       ADD ("R-MAIL-BULK/large-bodies", test_large_bodies);
       ADD ("R-MAIL-BULK/commit-fails-changes-nothing", test_commit_fails);
+      ADD ("R-MAIL-BULK/store-fails-changes-nothing", test_store_fails);
 #ifdef LIA_TEST_SERVER
       if (b == 1)
         ADD ("R-MAIL-BULK/network-lost", test_network_lost);
