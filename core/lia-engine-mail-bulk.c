@@ -16,6 +16,8 @@
  * of four commits per message. Anything else in a page is released to the
  * upload, which follows in the same cycle. */
 #define BULK_PAGE 256
+/* A page is one lia_crm_create_tracked_sync() call. */
+G_STATIC_ASSERT (BULK_PAGE <= LIA_CRM_BATCH_MAX);
 
 /* Many host calls of one kind in one round trip to the host's main
  * context: the worker posts them all and waits once, instead of once per
