@@ -93,12 +93,14 @@ enqueue_done (gint64 id, const GError *error, gpointer user_data)
   g_free (done);
 }
 
+/* Hands a change to the cache's writer; needs only the engine and the
+ * pending box, so that it also runs after an async host call. */
 static void
-enqueue_full (LiaDispatcher *self, LiaChangeOp op, const char *store, const char *folder, const char *item_id,
-              LiaEntity entity, gboolean delete_in_crm, const char *regarding_id, const char *regarding_name,
-              gboolean sync_now)
+enqueue_change (LiaEngine *engine, guint *pending, LiaChangeOp op, const char *store, const char *folder,
+                const char *item_id, LiaEntity entity, gboolean delete_in_crm, const char *regarding_id,
+                const char *regarding_name, gboolean sync_now)
 {
-  LiaCache *cache = lia_engine_get_cache (self->engine);
+  LiaCache *cache = lia_engine_get_cache (engine);
   g_autoptr (LiaCacheChange) change = NULL;
   EnqueueDone *done;
 
@@ -123,11 +125,20 @@ enqueue_full (LiaDispatcher *self, LiaChangeOp op, const char *store, const char
       change->payload = g_bytes_new (text, strlen (text));
     }
   done = g_new0 (EnqueueDone, 1);
-  done->pending = g_atomic_rc_box_acquire (self->pending);
-  done->engine = lia_engine_ref (self->engine);
+  done->pending = g_atomic_rc_box_acquire (pending);
+  done->engine = lia_engine_ref (engine);
   done->sync_now = sync_now;
-  g_atomic_int_inc ((gint *) self->pending);
+  g_atomic_int_inc ((gint *) pending);
   lia_cache_enqueue_async (cache, change, enqueue_done, done);
+}
+
+static void
+enqueue_full (LiaDispatcher *self, LiaChangeOp op, const char *store, const char *folder, const char *item_id,
+              LiaEntity entity, gboolean delete_in_crm, const char *regarding_id, const char *regarding_name,
+              gboolean sync_now)
+{
+  enqueue_change (self->engine, self->pending, op, store, folder, item_id, entity, delete_in_crm,
+                  regarding_id, regarding_name, sync_now);
 }
 
 static void
@@ -179,9 +190,14 @@ write_done (GObject *source, GAsyncResult *res, gpointer user_data)
     g_debug ("link state not written: %s", error->message);
 }
 
-/* The UI state updates at once (R-MARK-TRACK, R-IMM-BACKGROUND). */
+/* The UI state updates at once (R-MARK-TRACK, R-IMM-BACKGROUND).
+ * @draft: R-IMM-DRAFT, the item is a draft: its regarding travels on it
+ * (@regarding_id, NULL for none, is written with the mark and cleared with
+ * it), so that a composer reopened from it, or the plugin after a restart,
+ * still knows the regarding chosen for its sent message. */
 static void
-set_link_state (LiaDispatcher *self, const char *store, const char *item_id, LiaLinkState state)
+set_link_state (LiaDispatcher *self, const char *store, const char *item_id, LiaLinkState state,
+                gboolean draft, const char *regarding_id, const char *regarding_name)
 {
   g_auto (LiaHostProps) props = { 0 };
   WriteCtx *ctx = g_new0 (WriteCtx, 1);
@@ -192,6 +208,13 @@ set_link_state (LiaDispatcher *self, const char *store, const char *item_id, Lia
       lia_host_props_set (&props, LIA_HOST_PROP_CRM_ID, NULL);
       lia_host_props_set (&props, LIA_HOST_PROP_CRM_ORG, NULL);
       lia_host_props_set (&props, LIA_HOST_PROP_ORIGINAL, NULL);
+    }
+  if (draft)
+    {
+      gboolean keep = state != LIA_LINK_STATE_NONE && regarding_id != NULL;
+
+      lia_host_props_set (&props, LIA_HOST_PROP_REGARDING, keep ? regarding_id : NULL);
+      props.regarding_name = keep ? g_strdup (regarding_name != NULL ? regarding_name : "") : NULL;
     }
   ctx->vtable = self->vtable;
   ctx->host = self->host;
@@ -299,6 +322,61 @@ lia_dispatcher_notify (LiaDispatcher *self, const LiaHostNotification *n)
     }
 }
 
+/* A send of a draft the dispatcher has no Deferred for (the plugin
+ * restarted since the draft was marked): the draft's own properties say
+ * whether it was marked and regarding what (R-IMM-DRAFT). */
+typedef struct
+{
+  const LiaHostVTable *vtable; /* borrowed */
+  gpointer host;               /* borrowed: it completes the read */
+  LiaEngine *engine;           /* owned ref */
+  guint *pending;              /* owned ref */
+  char *store;
+  char *sent_id;
+  char *draft_id;
+} DraftRead;
+
+static void
+draft_read_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  DraftRead *r = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LiaHostItem) hi = r->vtable->read_item_finish (r->host, res, &error);
+
+  if (hi == NULL)
+    g_debug ("sent draft \"%s\" not read (%s): its sent copy is not tracked from it", r->draft_id,
+             error != NULL ? error->message : "?");
+  else if (hi->is_draft && hi->props.link_state == LIA_LINK_STATE_MARKED)
+    /* As the Deferred would have: tracked with the draft's regarding;
+     * the draft itself still never reaches CRM. */
+    enqueue_change (r->engine, r->pending, LIA_CHANGE_OP_TRACK, r->store, "sent", r->sent_id,
+                    LIA_ENTITY_EMAIL, FALSE, hi->props.regarding_id, hi->props.regarding_name, TRUE);
+  g_atomic_int_dec_and_test ((gint *) r->pending);
+  g_atomic_rc_box_release (r->pending);
+  lia_engine_unref (r->engine);
+  g_free (r->store);
+  g_free (r->sent_id);
+  g_free (r->draft_id);
+  g_free (r);
+}
+
+static void
+read_sent_draft (LiaDispatcher *self, const LiaUiEvent *e)
+{
+  DraftRead *r = g_new0 (DraftRead, 1);
+
+  r->vtable = self->vtable;
+  r->host = self->host;
+  r->engine = lia_engine_ref (self->engine);
+  r->pending = g_atomic_rc_box_acquire (self->pending);
+  r->store = g_strdup (e->store);
+  r->sent_id = g_strdup (e->item_id);
+  r->draft_id = g_strdup (e->draft_id);
+  /* Counted as pending: the change it may queue is not durable yet. */
+  g_atomic_int_inc ((gint *) self->pending);
+  self->vtable->read_item (self->host, e->store, e->draft_id, NULL, draft_read_done, r);
+}
+
 void
 lia_dispatcher_ui_event (LiaDispatcher *self, const LiaUiEvent *e)
 {
@@ -311,7 +389,13 @@ lia_dispatcher_ui_event (LiaDispatcher *self, const LiaUiEvent *e)
     return;
   d = g_hash_table_lookup (self->deferred, key);
   if (d == NULL)
-    return;
+    {
+      /* R-IMM-DRAFT, R-IMM-OUTGOING-ASYNC: nothing remembered for the
+       * draft; its properties are read by the host in the background. */
+      if (e->kind == LIA_UI_EVENT_SEND && e->draft_id != NULL && e->item_id != NULL && e->store != NULL)
+        read_sent_draft (self, e);
+      return;
+    }
   /* A save does not release what waits for the close, a close releases
    * what waits for the save (the user closed after saving). */
   if (d->when != e->kind && !(d->when == LIA_UI_EVENT_SAVE && e->kind == LIA_UI_EVENT_CLOSE))
@@ -389,10 +473,20 @@ lia_dispatcher_command (LiaDispatcher *self, const LiaCommand *cmd, GError **err
   if (action == LIA_ACTION_SET_REGARDING && tracked)
     op = LIA_CHANGE_OP_REGARDING;
   /* Track and untrack show at once, whenever CRM hears of them. */
+  /* R-IMM-DRAFT: Untrack of a draft never concerns CRM (not applicable),
+   * but it takes back the "track when sent" mark: the draft's mark, its
+   * regarding and what waits for its send. */
+  if (cmd->is_draft && action == LIA_ACTION_UNTRACK)
+    {
+      g_hash_table_remove (self->deferred, cmd->item_id);
+      set_link_state (self, cmd->store, cmd->item_id, LIA_LINK_STATE_NONE, TRUE, NULL, NULL);
+      return TRUE;
+    }
   if (timing != LIA_SYNC_NOT_APPLICABLE && timing != LIA_SYNC_REFUSED
       && (action == LIA_ACTION_UNTRACK || cmd->link_state < LIA_LINK_STATE_TRACKED))
     set_link_state (self, cmd->store, cmd->item_id,
-                    action == LIA_ACTION_UNTRACK ? LIA_LINK_STATE_NONE : LIA_LINK_STATE_MARKED);
+                    action == LIA_ACTION_UNTRACK ? LIA_LINK_STATE_NONE : LIA_LINK_STATE_MARKED, cmd->is_draft,
+                    cmd->regarding_id, cmd->regarding_name);
   switch (timing)
     {
     case LIA_SYNC_NOW:
