@@ -447,6 +447,31 @@ lia_evo_mail_info_link_state (CamelMessageInfo *info)
   return LIA_LINK_STATE_NONE;
 }
 
+gboolean
+lia_evo_mail_info_dup_regarding (CamelMessageInfo *info, char **out_id, char **out_name,
+                                 LiaEntity *out_entity)
+{
+  const char *id;
+  const char *entity;
+
+  g_return_val_if_fail (CAMEL_IS_MESSAGE_INFO (info) && out_id != NULL && out_name != NULL, FALSE);
+  *out_id = NULL;
+  *out_name = NULL;
+  if (out_entity != NULL)
+    *out_entity = LIA_ENTITY_N;
+  id = camel_message_info_get_user_tag (info, lia_evo_mail_tag_names[LIA_HOST_PROP_REGARDING]);
+  if (id == NULL || *id == '\0')
+    return FALSE;
+  *out_id = g_strdup (id);
+  *out_name = g_strdup (camel_message_info_get_user_tag (info, TAG_REGARDING_NAME));
+  if (*out_name == NULL)
+    *out_name = g_strdup ("");
+  entity = camel_message_info_get_user_tag (info, TAG_REGARDING_ENTITY);
+  if (out_entity != NULL && entity != NULL && !lia_entity_from_string (entity, out_entity))
+    *out_entity = LIA_ENTITY_N;
+  return TRUE;
+}
+
 /* Last-modified: when it arrived, or when Liaison last wrote its
  * properties if that is later. */
 static gint64

@@ -130,6 +130,16 @@ gboolean lia_evo_mail_owns_id (LiaEvoMail *mail, const char *id);
  * camel_message_info_get_user_tag() does. For the UI, which passes the
  * state it shows with a command. */
 LiaLinkState lia_evo_mail_info_link_state (CamelMessageInfo *info);
+/* The regarding a message carries (its `regarding` property: the record
+ * id, display name and, when known, entity tags), as the host write of a
+ * tracked message or of a draft marked to be tracked when sent with a
+ * regarding (R-IMM-DRAFT) left it. TRUE with *@out_id and *@out_name
+ * (transfer full; the name "" when none was written) when there is one;
+ * FALSE with them NULL otherwise. @out_entity (nullable) gets the record's
+ * entity, LIA_ENTITY_N when the message does not say. No I/O beyond what
+ * camel_message_info_get_user_tag() does: for the UI. */
+gboolean lia_evo_mail_info_dup_regarding (CamelMessageInfo *info, char **out_id, char **out_name,
+                                          LiaEntity *out_entity);
 
 /* Rows @offset..@offset + @limit - 1 of a folder's contents table, newest
  * first by date received (date sent when a message has none; item id
