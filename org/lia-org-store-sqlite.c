@@ -49,13 +49,59 @@ prep (LiaOrgStore *store, const char *sql, GError **error)
   return stmt;
 }
 
-static void
-bind_text (sqlite3_stmt *stmt, int index, const char *text)
+/* The query layer: each store function states its SQL, its binds and its
+ * row mapping; these helpers do the rest (the statement cache, binding,
+ * stepping, and the "Org store: " errors). A bind is one typed value for
+ * the parameter at its position (?1 is the first):
+ *   TEXT (s)  a string, NULL binds NULL
+ *   INT (n)   any integer (an entity, a version, a count)
+ *   BOOL (b)  a gboolean, stored as 0 or 1
+ *   BLOB (data, len)
+ * ARGS (...) passes a list of them, as the array and its length. */
+typedef enum
 {
-  if (text == NULL)
-    sqlite3_bind_null (stmt, index);
-  else
-    sqlite3_bind_text (stmt, index, text, -1, SQLITE_TRANSIENT);
+  BIND_TEXT,
+  BIND_INT,
+  BIND_BLOB,
+} BindKind;
+
+typedef struct
+{
+  BindKind kind;
+  const void *data; /* TEXT, BLOB */
+  gint64 num;       /* INT; the length of a BLOB */
+} Bind;
+
+#define TEXT(s) ((Bind){ .kind = BIND_TEXT, .data = (const char *){ (s) } })
+#define INT(n) ((Bind){ .kind = BIND_INT, .num = (n) })
+#define BOOL(b) ((Bind){ .kind = BIND_INT, .num = (b) ? 1 : 0 })
+#define BLOB(d, len) ((Bind){ .kind = BIND_BLOB, .data = (d), .num = (gint64) (len) })
+#define ARGS(...) ((const Bind[]){ __VA_ARGS__ }), G_N_ELEMENTS (((const Bind[]){ __VA_ARGS__ }))
+#define NO_ARGS NULL, 0
+
+static void
+bind_all (sqlite3_stmt *stmt, const Bind *binds, guint n_binds)
+{
+  for (guint i = 0; i < n_binds; i++)
+    {
+      int index = (int) i + 1;
+
+      switch (binds[i].kind)
+        {
+        case BIND_TEXT:
+          if (binds[i].data == NULL)
+            sqlite3_bind_null (stmt, index);
+          else
+            sqlite3_bind_text (stmt, index, binds[i].data, -1, SQLITE_TRANSIENT);
+          break;
+        case BIND_INT:
+          sqlite3_bind_int64 (stmt, index, binds[i].num);
+          break;
+        case BIND_BLOB:
+          sqlite3_bind_blob (stmt, index, binds[i].data, (int) binds[i].num, SQLITE_TRANSIENT);
+          break;
+        }
+    }
 }
 
 /* Returns 1 for a row, 0 when done, -1 with @error set. */
@@ -72,10 +118,73 @@ step (LiaOrgStore *store, sqlite3_stmt *stmt, GError **error)
   return -1;
 }
 
-static gboolean
-step_done (LiaOrgStore *store, sqlite3_stmt *stmt, GError **error)
+/* Returns: (transfer none) (nullable): @sql from the cache with @binds
+ * bound, to be stepped; hold it in a g_autoptr(LiaSqliteStmtInUse). */
+static LiaSqliteStmtInUse *
+query (LiaOrgStore *store, const char *sql, const Bind *binds, guint n_binds, GError **error)
 {
-  return step (store, stmt, error) >= 0;
+  LiaSqliteStmtInUse *stmt = prep (store, sql, error);
+
+  if (stmt != NULL)
+    bind_all (stmt, binds, n_binds);
+  return stmt;
+}
+
+/* Runs a statement that returns no rows (or whose rows do not matter). */
+static gboolean
+run (LiaOrgStore *store, const char *sql, const Bind *binds, guint n_binds, GError **error)
+{
+  g_autoptr (LiaSqliteStmtInUse) stmt = query (store, sql, binds, n_binds, error);
+
+  return stmt != NULL && step (store, stmt, error) >= 0;
+}
+
+/* Steps to the first row: returns 1 with *out_stmt on it, 0 for no row,
+ * -1 with @error set. *out_stmt (a g_autoptr(LiaSqliteStmtInUse) of the
+ * caller's, NULL on entry) holds the statement in every case. */
+static int
+query_row (LiaOrgStore *store, LiaSqliteStmtInUse **out_stmt, const char *sql, const Bind *binds,
+           guint n_binds, GError **error)
+{
+  *out_stmt = query (store, sql, binds, n_binds, error);
+  return *out_stmt != NULL ? step (store, *out_stmt, error) : -1;
+}
+
+typedef gpointer (*RowMap) (sqlite3_stmt *stmt);
+
+/* Returns: (transfer full) (nullable): every row mapped by @map, in a
+ * GPtrArray that frees them with @free_item; NULL with @error set. */
+static GPtrArray *
+query_list (LiaOrgStore *store, const char *sql, const Bind *binds, guint n_binds, RowMap map,
+            GDestroyNotify free_item, GError **error)
+{
+  g_autoptr (LiaSqliteStmtInUse) stmt = query (store, sql, binds, n_binds, error);
+  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func (free_item);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  while ((rc = step (store, stmt, error)) == 1)
+    g_ptr_array_add (rows, map (stmt));
+  return rc < 0 ? NULL : g_steal_pointer (&rows);
+}
+
+/* Reads the integer in the first column of the first row: *out_value is
+ * 0 and *out_found FALSE when there is no row (either may be NULL). */
+static gboolean
+query_int (LiaOrgStore *store, const char *sql, const Bind *binds, guint n_binds, gint64 *out_value,
+           gboolean *out_found, GError **error)
+{
+  g_autoptr (LiaSqliteStmtInUse) stmt = NULL;
+  int rc = query_row (store, &stmt, sql, binds, n_binds, error);
+
+  if (rc < 0)
+    return FALSE;
+  if (out_value != NULL)
+    *out_value = rc == 1 ? sqlite3_column_int64 (stmt, 0) : 0;
+  if (out_found != NULL)
+    *out_found = rc == 1;
+  return TRUE;
 }
 
 static char *
@@ -331,17 +440,11 @@ static gboolean
 sqlite_counter_next (LiaOrgStore *store, const char *name, gint64 *out_value, GError **error)
 {
   static const char sql[] = "UPDATE counter SET value = value + 1 WHERE name = ?1 RETURNING value";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
-  int rc;
+  gboolean found = FALSE;
 
-  if (stmt == NULL)
+  if (!query_int (store, sql, ARGS (TEXT (name)), out_value, &found, error))
     return FALSE;
-  bind_text (stmt, 1, name);
-  rc = step (store, stmt, error);
-  if (rc < 0)
-    return FALSE;
-  g_assert (rc == 1);
-  *out_value = sqlite3_column_int64 (stmt, 0);
+  g_assert (found);
   return TRUE;
 }
 
@@ -349,17 +452,8 @@ static gboolean
 sqlite_counter_get (LiaOrgStore *store, const char *name, gint64 *out_value, GError **error)
 {
   static const char sql[] = "SELECT value FROM counter WHERE name = ?1";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
-  int rc;
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, name);
-  rc = step (store, stmt, error);
-  if (rc < 0)
-    return FALSE;
-  *out_value = rc == 1 ? sqlite3_column_int64 (stmt, 0) : 0;
-  return TRUE;
+  return query_int (store, sql, ARGS (TEXT (name)), out_value, NULL, error);
 }
 
 /* Users ---------------------------------------------------------------- */
@@ -370,21 +464,17 @@ sqlite_user_put (LiaOrgStore *store, const LiaCrmUser *user, GError **error)
   static const char sql[] = "INSERT INTO user (id, name, email, email_fold, admin, approved)"
                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO UPDATE SET"
                             " name = ?2, email = ?3, email_fold = ?4, admin = ?5, approved = ?6";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
   g_autofree char *fold = user->email != NULL ? g_utf8_casefold (user->email, -1) : NULL;
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, user->id);
-  bind_text (stmt, 2, user->name);
-  bind_text (stmt, 3, user->email);
-  bind_text (stmt, 4, fold);
-  sqlite3_bind_int (stmt, 5, user->admin ? 1 : 0);
-  sqlite3_bind_int (stmt, 6, user->approved ? 1 : 0);
-  return step_done (store, stmt, error);
+  return run (store, sql,
+              ARGS (TEXT (user->id), TEXT (user->name), TEXT (user->email), TEXT (fold), BOOL (user->admin),
+                    BOOL (user->approved)),
+              error);
 }
 
-static LiaCrmUser *
+#define USER_COLUMNS "id, name, email, admin, approved"
+
+static gpointer
 user_from_row (sqlite3_stmt *stmt)
 {
   LiaCrmUser *user = g_new0 (LiaCrmUser, 1);
@@ -402,66 +492,43 @@ static LiaCrmUser *
 sqlite_user_get (LiaOrgStore *store, const char *id_or_name, GError **error)
 {
   static const char sql[] =
-      "SELECT id, name, email, admin, approved FROM user WHERE id = ?1 OR name = ?1 ORDER BY id = ?1 DESC";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
+      "SELECT " USER_COLUMNS " FROM user WHERE id = ?1 OR name = ?1 ORDER BY id = ?1 DESC";
+  g_autoptr (LiaSqliteStmtInUse) stmt = NULL;
 
-  if (stmt == NULL)
-    return NULL;
-  bind_text (stmt, 1, id_or_name);
-  return step (store, stmt, error) == 1 ? user_from_row (stmt) : NULL;
+  return query_row (store, &stmt, sql, ARGS (TEXT (id_or_name)), error) == 1 ? user_from_row (stmt) : NULL;
 }
 
 static LiaCrmUser *
 sqlite_user_by_email (LiaOrgStore *store, const char *address, GError **error)
 {
-  static const char sql[] = "SELECT id, name, email, admin, approved FROM user WHERE email_fold = ?1";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
+  static const char sql[] = "SELECT " USER_COLUMNS " FROM user WHERE email_fold = ?1";
+  g_autoptr (LiaSqliteStmtInUse) stmt = NULL;
 
-  if (stmt == NULL)
-    return NULL;
-  bind_text (stmt, 1, address);
-  return step (store, stmt, error) == 1 ? user_from_row (stmt) : NULL;
+  return query_row (store, &stmt, sql, ARGS (TEXT (address)), error) == 1 ? user_from_row (stmt) : NULL;
 }
 
 static GPtrArray *
 sqlite_user_list (LiaOrgStore *store, GError **error)
 {
-  static const char sql[] = "SELECT id, name, email, admin, approved FROM user ORDER BY name";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
-  g_autoptr (GPtrArray) users = g_ptr_array_new_with_free_func ((GDestroyNotify) lia_crm_user_free);
-  int rc;
+  static const char sql[] = "SELECT " USER_COLUMNS " FROM user ORDER BY name";
 
-  if (stmt == NULL)
-    return NULL;
-  while ((rc = step (store, stmt, error)) == 1)
-    g_ptr_array_add (users, user_from_row (stmt));
-  return rc < 0 ? NULL : g_steal_pointer (&users);
+  return query_list (store, sql, NO_ARGS, user_from_row, (GDestroyNotify) lia_crm_user_free, error);
 }
 
 static gboolean
 sqlite_token_put (LiaOrgStore *store, const char *hash, const char *user_id, gint64 now, GError **error)
 {
   static const char sql[] = "INSERT INTO token (hash, user_id, created_on) VALUES (?1, ?2, ?3)";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, hash);
-  bind_text (stmt, 2, user_id);
-  sqlite3_bind_int64 (stmt, 3, now);
-  return step_done (store, stmt, error);
+  return run (store, sql, ARGS (TEXT (hash), TEXT (user_id), INT (now)), error);
 }
 
 static gboolean
 sqlite_token_revoke (LiaOrgStore *store, const char *user_id, GError **error)
 {
   static const char sql[] = "DELETE FROM token WHERE user_id = ?1";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, user_id);
-  return step_done (store, stmt, error);
+  return run (store, sql, ARGS (TEXT (user_id)), error);
 }
 
 /* Returns NULL without error for an unknown hash. */
@@ -469,12 +536,9 @@ static char *
 sqlite_token_user (LiaOrgStore *store, const char *hash, GError **error)
 {
   static const char sql[] = "SELECT user_id FROM token WHERE hash = ?1";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = NULL;
 
-  if (stmt == NULL)
-    return NULL;
-  bind_text (stmt, 1, hash);
-  return step (store, stmt, error) == 1 ? col_dup (stmt, 0) : NULL;
+  return query_row (store, &stmt, sql, ARGS (TEXT (hash)), error) == 1 ? col_dup (stmt, 0) : NULL;
 }
 
 static gboolean
@@ -483,13 +547,8 @@ sqlite_delegate_put (LiaOrgStore *store, const char *owner_id, const char *deleg
 {
   static const char add_sql[] = "INSERT OR IGNORE INTO delegation (owner_id, delegate_id) VALUES (?1, ?2)";
   static const char del_sql[] = "DELETE FROM delegation WHERE owner_id = ?1 AND delegate_id = ?2";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, allowed ? add_sql : del_sql, error);
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, owner_id);
-  bind_text (stmt, 2, delegate_id);
-  return step_done (store, stmt, error);
+  return run (store, allowed ? add_sql : del_sql, ARGS (TEXT (owner_id), TEXT (delegate_id)), error);
 }
 
 static gboolean
@@ -497,18 +556,8 @@ sqlite_delegate_has (LiaOrgStore *store, const char *owner_id, const char *deleg
                      GError **error)
 {
   static const char sql[] = "SELECT 1 FROM delegation WHERE owner_id = ?1 AND delegate_id = ?2";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
-  int rc;
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, owner_id);
-  bind_text (stmt, 2, delegate_id);
-  rc = step (store, stmt, error);
-  if (rc < 0)
-    return FALSE;
-  *out_has = rc == 1;
-  return TRUE;
+  return query_int (store, sql, ARGS (TEXT (owner_id), TEXT (delegate_id)), NULL, out_has, error);
 }
 
 static gboolean
@@ -518,16 +567,9 @@ sqlite_fls_put (LiaOrgStore *store, const char *role, LiaEntity entity, const ch
   static const char sql[] =
       "INSERT OR REPLACE INTO field_security (role, entity, field, can_read, can_update)"
       " VALUES (?1, ?2, ?3, ?4, ?5)";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, role);
-  sqlite3_bind_int (stmt, 2, (int) entity);
-  bind_text (stmt, 3, field);
-  sqlite3_bind_int (stmt, 4, can_read ? 1 : 0);
-  sqlite3_bind_int (stmt, 5, can_update ? 1 : 0);
-  return step_done (store, stmt, error);
+  return run (store, sql, ARGS (TEXT (role), INT (entity), TEXT (field), BOOL (can_read), BOOL (can_update)),
+              error);
 }
 
 static GHashTable *
@@ -535,14 +577,12 @@ sqlite_fls_get (LiaOrgStore *store, const char *role, LiaEntity entity, GError *
 {
   static const char sql[] =
       "SELECT field, can_read, can_update FROM field_security WHERE role = ?1 AND entity = ?2";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = query (store, sql, ARGS (TEXT (role), INT (entity)), error);
   g_autoptr (GHashTable) table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   int rc;
 
   if (stmt == NULL)
     return NULL;
-  bind_text (stmt, 1, role);
-  sqlite3_bind_int (stmt, 2, (int) entity);
   while ((rc = step (store, stmt, error)) == 1)
     {
       int flags = (sqlite3_column_int (stmt, 1) ? 1 : 0) | (sqlite3_column_int (stmt, 2) ? 2 : 0);
@@ -570,19 +610,15 @@ row_from_stmt (sqlite3_stmt *stmt, LiaOrgRow *row)
   row->fields_len = (gsize) sqlite3_column_bytes (stmt, 8);
 }
 
-/* Returns TRUE with *out_record NULL when there is no such record. */
+/* Returns TRUE with *out_found FALSE when there is no such record. */
 static gboolean
 sqlite_record_head (LiaOrgStore *store, const char *id, gboolean *out_found, LiaEntity *out_entity,
                     gint64 *out_version, gboolean *out_deleted, GError **error)
 {
   static const char sql[] = "SELECT entity, version, deleted FROM record WHERE id = ?1";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
-  int rc;
+  g_autoptr (LiaSqliteStmtInUse) stmt = NULL;
+  int rc = query_row (store, &stmt, sql, ARGS (TEXT (id)), error);
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, id);
-  rc = step (store, stmt, error);
   if (rc < 0)
     return FALSE;
   *out_found = rc == 1;
@@ -592,33 +628,26 @@ sqlite_record_head (LiaOrgStore *store, const char *id, gboolean *out_found, Lia
   return TRUE;
 }
 
+/* Returns TRUE with *out_record NULL when there is no such record. */
 static gboolean
 sqlite_record_get (LiaOrgStore *store, const char *id, LiaCrmRecord **out_record, gboolean *out_deleted,
                    GError **error)
 {
   static const char sql[] = "SELECT " RECORD_COLUMNS " FROM record WHERE id = ?1";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
-  LiaOrgRow row;
-  LiaCrmRecord *record;
-  int rc;
+  g_autoptr (LiaSqliteStmtInUse) stmt = NULL;
+  int rc = query_row (store, &stmt, sql, ARGS (TEXT (id)), error);
+  LiaOrgRow row = { 0 };
+  LiaCrmRecord *record = NULL;
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, id);
-  rc = step (store, stmt, error);
   if (rc < 0)
     return FALSE;
-  if (rc == 0)
+  if (rc == 1)
     {
-      *out_record = NULL;
-      if (out_deleted != NULL)
-        *out_deleted = FALSE;
-      return TRUE;
+      row_from_stmt (stmt, &row);
+      record = lia_org_row_to_record (&row, error);
+      if (record == NULL)
+        return FALSE;
     }
-  row_from_stmt (stmt, &row);
-  record = lia_org_row_to_record (&row, error);
-  if (record == NULL)
-    return FALSE;
   *out_record = record;
   if (out_deleted != NULL)
     *out_deleted = row.deleted;
@@ -645,6 +674,7 @@ sqlite_record_put (LiaOrgStore *store, const LiaCrmRecord *record, gboolean dele
   static const char add_email_sql[] =
       "INSERT OR IGNORE INTO record_email (address, record_id) VALUES (?1, ?2)";
   const LiaItem *item = lia_crm_record_get_item (record);
+  const char *id = lia_crm_record_get_id (record);
   g_autofree char *name = lia_crm_record_dup_name (record);
   g_autofree char *fold = g_utf8_casefold (name, -1);
   g_autoptr (GBytes) fields = lia_org_codec_encode (item);
@@ -652,33 +682,16 @@ sqlite_record_put (LiaOrgStore *store, const LiaCrmRecord *record, gboolean dele
   gsize len = 0;
   const void *data = g_bytes_get_data (fields, &len);
 
-  {
-    g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
-    if (stmt == NULL)
-      return FALSE;
-    bind_text (stmt, 1, lia_crm_record_get_id (record));
-    sqlite3_bind_int (stmt, 2, (int) lia_crm_record_get_entity (record));
-    bind_text (stmt, 3, lia_crm_record_get_owner (record));
-    sqlite3_bind_int (stmt, 4, (int) lia_crm_record_get_state (record));
-    sqlite3_bind_int64 (stmt, 5, lia_crm_record_get_modified_on (record));
-    sqlite3_bind_int64 (stmt, 6, lia_crm_record_get_version (record));
-    sqlite3_bind_int (stmt, 7, deleted ? 1 : 0);
-    bind_text (stmt, 8, name);
-    bind_text (stmt, 9, fold);
-    bind_text (stmt, 10, lia_crm_record_get_email (record));
-    /* An empty item encodes to zero bytes; a NULL blob would break NOT NULL. */
-    sqlite3_bind_blob (stmt, 11, len > 0 ? data : "", (int) len, SQLITE_TRANSIENT);
-    if (!step_done (store, stmt, error))
-      return FALSE;
-  }
-  {
-    g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, del_email_sql, error);
-    if (stmt == NULL)
-      return FALSE;
-    bind_text (stmt, 1, lia_crm_record_get_id (record));
-    if (!step_done (store, stmt, error))
-      return FALSE;
-  }
+  /* An empty item encodes to zero bytes; a NULL blob would break NOT NULL. */
+  if (!run (store, sql,
+            ARGS (TEXT (id), INT (lia_crm_record_get_entity (record)),
+                  TEXT (lia_crm_record_get_owner (record)), INT (lia_crm_record_get_state (record)),
+                  INT (lia_crm_record_get_modified_on (record)), INT (lia_crm_record_get_version (record)),
+                  BOOL (deleted), TEXT (name), TEXT (fold), TEXT (lia_crm_record_get_email (record)),
+                  BLOB (len > 0 ? data : "", len)),
+            error)
+      || !run (store, del_email_sql, ARGS (TEXT (id)), error))
+    return FALSE;
   if (deleted)
     return TRUE;
   add_address (addresses, lia_crm_record_get_email (record));
@@ -689,15 +702,8 @@ sqlite_record_put (LiaOrgStore *store, const LiaCrmRecord *record, gboolean dele
       add_address (addresses, lia_item_get_text (item, "email-3"));
     }
   for (guint i = 0; i < addresses->len; i++)
-    {
-      g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, add_email_sql, error);
-      if (stmt == NULL)
-        return FALSE;
-      bind_text (stmt, 1, addresses->pdata[i]);
-      bind_text (stmt, 2, lia_crm_record_get_id (record));
-      if (!step_done (store, stmt, error))
-        return FALSE;
-    }
+    if (!run (store, add_email_sql, ARGS (TEXT (addresses->pdata[i]), TEXT (id)), error))
+      return FALSE;
   return TRUE;
 }
 
@@ -710,14 +716,13 @@ sqlite_record_foreach (LiaOrgStore *store, LiaEntity entity, gint64 since_versio
 {
   static const char full_sql[] = "SELECT " RECORD_COLUMNS " FROM record WHERE entity = ?1 AND deleted = 0";
   static const char since_sql[] = "SELECT " RECORD_COLUMNS " FROM record WHERE entity = ?1 AND version > ?2";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, since_version >= 0 ? since_sql : full_sql, error);
+  const Bind binds[] = { INT (entity), INT (since_version) };
+  g_autoptr (LiaSqliteStmtInUse) stmt = since_version >= 0 ? query (store, since_sql, binds, 2, error)
+                                                           : query (store, full_sql, binds, 1, error);
   int rc;
 
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int (stmt, 1, (int) entity);
-  if (since_version >= 0)
-    sqlite3_bind_int64 (stmt, 2, since_version);
   while ((rc = step (store, stmt, error)) == 1)
     {
       LiaOrgRow row;
@@ -733,29 +738,13 @@ sqlite_max_version_since (LiaOrgStore *store, guint entity_mask, gint64 since_ve
                           GError **error)
 {
   static const char sql[] = "SELECT 1 FROM record WHERE entity = ?1 AND version > ?2 LIMIT 1";
+  gboolean found = FALSE;
 
-  for (guint e = 0; e < LIA_ENTITY_N; e++)
-    {
-      g_autoptr (LiaSqliteStmtInUse) stmt = NULL;
-      int rc;
-
-      if ((entity_mask & (1u << e)) == 0)
-        continue;
-      stmt = prep (store, sql, error);
-      if (stmt == NULL)
-        return FALSE;
-      sqlite3_bind_int (stmt, 1, (int) e);
-      sqlite3_bind_int64 (stmt, 2, since_version);
-      rc = step (store, stmt, error);
-      if (rc < 0)
-        return FALSE;
-      if (rc == 1)
-        {
-          *out_any = TRUE;
-          return TRUE;
-        }
-    }
-  *out_any = FALSE;
+  for (guint e = 0; e < LIA_ENTITY_N && !found; e++)
+    if ((entity_mask & (1u << e)) != 0
+        && !query_int (store, sql, ARGS (INT (e), INT (since_version)), NULL, &found, error))
+      return FALSE;
+  *out_any = found;
   return TRUE;
 }
 
@@ -773,14 +762,15 @@ like_escape (const char *text)
   return g_string_free (out, FALSE);
 }
 
-static LiaCrmMatch *
-match_from_row (sqlite3_stmt *stmt, int entity_col)
+/* The rows of "SELECT id, name, entity". */
+static gpointer
+match_from_row (sqlite3_stmt *stmt)
 {
   LiaCrmMatch *match = g_new0 (LiaCrmMatch, 1);
 
   match->id = col_dup (stmt, 0);
   match->name = col_dup (stmt, 1);
-  match->entity = (LiaEntity) sqlite3_column_int (stmt, entity_col);
+  match->entity = (LiaEntity) sqlite3_column_int (stmt, 2);
   return match;
 }
 
@@ -794,23 +784,13 @@ sqlite_record_search (LiaOrgStore *store, const char *folded_text, guint limit, 
       " AND name_fold LIKE '%' || ?1 || '%' ESCAPE '\\'"
       " ORDER BY (name_fold LIKE ?1 || '%' ESCAPE '\\') DESC,"
       " (name_fold LIKE '% ' || ?1 || '%' ESCAPE '\\') DESC, length(name_fold), name_fold LIMIT ?2";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
-  g_autoptr (GPtrArray) matches = g_ptr_array_new_with_free_func ((GDestroyNotify) lia_crm_match_free);
   g_autofree char *escaped = like_escape (folded_text);
-  int rc;
 
-  if (stmt == NULL)
-    return NULL;
-  bind_text (stmt, 1, escaped);
-  sqlite3_bind_int (stmt, 2, (int) limit);
-  sqlite3_bind_int (stmt, 3, LIA_ENTITY_ACCOUNT);
-  sqlite3_bind_int (stmt, 4, LIA_ENTITY_CONTACT);
-  sqlite3_bind_int (stmt, 5, LIA_ENTITY_LEAD);
-  sqlite3_bind_int (stmt, 6, LIA_ENTITY_OPPORTUNITY);
-  sqlite3_bind_int (stmt, 7, LIA_ENTITY_INCIDENT);
-  while ((rc = step (store, stmt, error)) == 1)
-    g_ptr_array_add (matches, match_from_row (stmt, 2));
-  return rc < 0 ? NULL : g_steal_pointer (&matches);
+  return query_list (store, sql,
+                     ARGS (TEXT (escaped), INT ((int) limit), INT (LIA_ENTITY_ACCOUNT),
+                           INT (LIA_ENTITY_CONTACT), INT (LIA_ENTITY_LEAD), INT (LIA_ENTITY_OPPORTUNITY),
+                           INT (LIA_ENTITY_INCIDENT)),
+                     match_from_row, (GDestroyNotify) lia_crm_match_free, error);
 }
 
 static GPtrArray *
@@ -819,16 +799,24 @@ sqlite_record_resolve (LiaOrgStore *store, const char *folded_address, GError **
   static const char sql[] =
       "SELECT r.id, r.name, r.entity FROM record_email e JOIN record r ON r.id = e.record_id"
       " WHERE e.address = ?1 AND r.deleted = 0 ORDER BY r.entity, r.name";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
-  g_autoptr (GPtrArray) matches = g_ptr_array_new_with_free_func ((GDestroyNotify) lia_crm_match_free);
-  int rc;
 
-  if (stmt == NULL)
-    return NULL;
-  bind_text (stmt, 1, folded_address);
-  while ((rc = step (store, stmt, error)) == 1)
-    g_ptr_array_add (matches, match_from_row (stmt, 2));
-  return rc < 0 ? NULL : g_steal_pointer (&matches);
+  return query_list (store, sql, ARGS (TEXT (folded_address)), match_from_row,
+                     (GDestroyNotify) lia_crm_match_free, error);
+}
+
+/* Runs a query of at most one row of one text column: *out_text is the
+ * text, or NULL for no row. */
+static gboolean
+query_text (LiaOrgStore *store, const char *sql, const Bind *binds, guint n_binds, char **out_text,
+            GError **error)
+{
+  g_autoptr (LiaSqliteStmtInUse) stmt = NULL;
+  int rc = query_row (store, &stmt, sql, binds, n_binds, error);
+
+  if (rc < 0)
+    return FALSE;
+  *out_text = rc == 1 ? col_dup (stmt, 0) : NULL;
+  return TRUE;
 }
 
 static gboolean
@@ -836,18 +824,8 @@ sqlite_request_get (LiaOrgStore *store, const char *user_id, const char *request
                     GError **error)
 {
   static const char sql[] = "SELECT record_id FROM request WHERE user_id = ?1 AND request_id = ?2";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
-  int rc;
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, user_id);
-  bind_text (stmt, 2, request_id);
-  rc = step (store, stmt, error);
-  if (rc < 0)
-    return FALSE;
-  *out_record_id = rc == 1 ? col_dup (stmt, 0) : NULL;
-  return TRUE;
+  return query_text (store, sql, ARGS (TEXT (user_id), TEXT (request_id)), out_record_id, error);
 }
 
 static gboolean
@@ -855,14 +833,8 @@ sqlite_request_put (LiaOrgStore *store, const char *user_id, const char *request
                     GError **error)
 {
   static const char sql[] = "INSERT INTO request (user_id, request_id, record_id) VALUES (?1, ?2, ?3)";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, user_id);
-  bind_text (stmt, 2, request_id);
-  bind_text (stmt, 3, record_id);
-  return step_done (store, stmt, error);
+  return run (store, sql, ARGS (TEXT (user_id), TEXT (request_id), TEXT (record_id)), error);
 }
 
 /* Email ---------------------------------------------------------------- */
@@ -876,19 +848,10 @@ sqlite_email_message_get (LiaOrgStore *store, const char *message_id, const char
   /* Without an owner: the first record made for the message. */
   static const char any[] = "SELECT e.record_id FROM email_message e JOIN record r ON r.id = e.record_id"
                             " WHERE e.message_id = ?1 AND r.deleted = 0 ORDER BY r.version LIMIT 1";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, owner_id != NULL ? by_owner : any, error);
-  int rc;
+  const Bind binds[] = { TEXT (message_id), TEXT (owner_id) };
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, message_id);
-  if (owner_id != NULL)
-    bind_text (stmt, 2, owner_id);
-  rc = step (store, stmt, error);
-  if (rc < 0)
-    return FALSE;
-  *out_record_id = rc == 1 ? col_dup (stmt, 0) : NULL;
-  return TRUE;
+  return owner_id != NULL ? query_text (store, by_owner, binds, 2, out_record_id, error)
+                          : query_text (store, any, binds, 1, out_record_id, error);
 }
 
 static gboolean
@@ -897,14 +860,8 @@ sqlite_email_message_put (LiaOrgStore *store, const char *message_id, const char
 {
   static const char sql[] =
       "INSERT OR REPLACE INTO email_message (message_id, owner_id, record_id) VALUES (?1, ?2, ?3)";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, message_id);
-  bind_text (stmt, 2, owner_id);
-  bind_text (stmt, 3, record_id);
-  return step_done (store, stmt, error);
+  return run (store, sql, ARGS (TEXT (message_id), TEXT (owner_id), TEXT (record_id)), error);
 }
 
 static gboolean
@@ -914,14 +871,8 @@ sqlite_email_tracker_put (LiaOrgStore *store, const char *user_id, const char *r
   static const char sql[] = "INSERT INTO email_tracker (user_id, record_id, seen_version) VALUES (?1, ?2, ?3)"
                             " ON CONFLICT (user_id, record_id)"
                             " DO UPDATE SET seen_version = MAX (seen_version, excluded.seen_version)";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, user_id);
-  bind_text (stmt, 2, record_id);
-  sqlite3_bind_int64 (stmt, 3, seen_version);
-  return step_done (store, stmt, error);
+  return run (store, sql, ARGS (TEXT (user_id), TEXT (record_id), INT (seen_version)), error);
 }
 
 static GPtrArray *
@@ -945,24 +896,18 @@ sqlite_email_tracked_since (LiaOrgStore *store, const char *user_id, gint64 sinc
    * IMMEDIATE) and take their versions in commit order, so every version
    * up to it is committed when the query below starts. */
   {
-    g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql_newest, error);
-    if (stmt == NULL)
-      return NULL;
-    sqlite3_bind_int (stmt, 1, (int) LIA_ENTITY_EMAIL);
-    rc = step (store, stmt, error);
+    g_autoptr (LiaSqliteStmtInUse) stmt = NULL;
+    rc = query_row (store, &stmt, sql_newest, ARGS (INT (LIA_ENTITY_EMAIL)), error);
     if (rc < 0)
       return NULL;
     if (rc == 1 && sqlite3_column_type (stmt, 0) != SQLITE_NULL)
       newest = MAX (newest, sqlite3_column_int64 (stmt, 0));
   }
   {
-    g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
+    g_autoptr (LiaSqliteStmtInUse) stmt = query (
+        store, sql, ARGS (TEXT (user_id), INT (since_version), INT (limit), INT (LIA_ENTITY_EMAIL)), error);
     if (stmt == NULL)
       return NULL;
-    bind_text (stmt, 1, user_id);
-    sqlite3_bind_int64 (stmt, 2, since_version);
-    sqlite3_bind_int64 (stmt, 3, limit);
-    sqlite3_bind_int (stmt, 4, (int) LIA_ENTITY_EMAIL);
     while ((rc = step (store, stmt, error)) == 1)
       {
         g_ptr_array_add (ids, col_dup (stmt, 0));
@@ -988,20 +933,16 @@ sqlite_filter_put (LiaOrgStore *store, const char *owner_id, const LiaCrmFilter 
 {
   static const char sql[] = "INSERT OR REPLACE INTO filter (id, entity, owner_id, name, xml, enabled)"
                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, filter->id);
-  sqlite3_bind_int (stmt, 2, (int) filter->entity);
-  bind_text (stmt, 3, owner_id);
-  bind_text (stmt, 4, filter->name);
-  bind_text (stmt, 5, filter->xml);
-  sqlite3_bind_int (stmt, 6, filter->enabled ? 1 : 0);
-  return step_done (store, stmt, error);
+  return run (store, sql,
+              ARGS (TEXT (filter->id), INT (filter->entity), TEXT (owner_id), TEXT (filter->name),
+                    TEXT (filter->xml), BOOL (filter->enabled)),
+              error);
 }
 
-static LiaCrmFilter *
+#define FILTER_COLUMNS "id, entity, owner_id, name, xml, enabled"
+
+static gpointer
 filter_from_row (sqlite3_stmt *stmt)
 {
   LiaCrmFilter *filter = g_new0 (LiaCrmFilter, 1);
@@ -1019,24 +960,14 @@ static gboolean
 sqlite_filter_get (LiaOrgStore *store, const char *id, char **out_owner_id, LiaCrmFilter **out_filter,
                    GError **error)
 {
-  static const char sql[] = "SELECT id, entity, owner_id, name, xml, enabled FROM filter WHERE id = ?1";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
-  int rc;
+  static const char sql[] = "SELECT " FILTER_COLUMNS " FROM filter WHERE id = ?1";
+  g_autoptr (LiaSqliteStmtInUse) stmt = NULL;
+  int rc = query_row (store, &stmt, sql, ARGS (TEXT (id)), error);
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, id);
-  rc = step (store, stmt, error);
   if (rc < 0)
     return FALSE;
-  if (rc == 0)
-    {
-      *out_filter = NULL;
-      *out_owner_id = NULL;
-      return TRUE;
-    }
-  *out_owner_id = col_dup (stmt, 2);
-  *out_filter = filter_from_row (stmt);
+  *out_owner_id = rc == 1 ? col_dup (stmt, 2) : NULL;
+  *out_filter = rc == 1 ? filter_from_row (stmt) : NULL;
   return TRUE;
 }
 
@@ -1044,32 +975,20 @@ sqlite_filter_get (LiaOrgStore *store, const char *id, char **out_owner_id, LiaC
 static GPtrArray *
 sqlite_filter_list (LiaOrgStore *store, const char *user_id, gboolean all, GError **error)
 {
-  static const char sql[] = "SELECT id, entity, owner_id, name, xml, enabled FROM filter"
+  static const char sql[] = "SELECT " FILTER_COLUMNS " FROM filter"
                             " WHERE ?2 OR owner_id IS NULL OR owner_id = ?1"
                             " ORDER BY owner_id IS NOT NULL, entity, name, id";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
-  g_autoptr (GPtrArray) filters = g_ptr_array_new_with_free_func ((GDestroyNotify) lia_crm_filter_free);
-  int rc;
 
-  if (stmt == NULL)
-    return NULL;
-  bind_text (stmt, 1, user_id);
-  sqlite3_bind_int (stmt, 2, all ? 1 : 0);
-  while ((rc = step (store, stmt, error)) == 1)
-    g_ptr_array_add (filters, filter_from_row (stmt));
-  return rc < 0 ? NULL : g_steal_pointer (&filters);
+  return query_list (store, sql, ARGS (TEXT (user_id), BOOL (all)), filter_from_row,
+                     (GDestroyNotify) lia_crm_filter_free, error);
 }
 
 static gboolean
 sqlite_filter_delete (LiaOrgStore *store, const char *id, GError **error)
 {
   static const char sql[] = "DELETE FROM filter WHERE id = ?1";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, id);
-  return step_done (store, stmt, error);
+  return run (store, sql, ARGS (TEXT (id)), error);
 }
 
 /* Settings ------------------------------------------------------------- */
@@ -1078,32 +997,25 @@ static char *
 sqlite_setting_get (LiaOrgStore *store, const char *key, GError **error)
 {
   static const char sql[] = "SELECT value FROM setting WHERE key = ?1";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
+  char *value = NULL;
 
-  if (stmt == NULL)
-    return NULL;
-  bind_text (stmt, 1, key);
-  return step (store, stmt, error) == 1 ? col_dup (stmt, 0) : NULL;
+  query_text (store, sql, ARGS (TEXT (key)), &value, error);
+  return value;
 }
 
 static gboolean
 sqlite_setting_set (LiaOrgStore *store, const char *key, const char *value, GError **error)
 {
   static const char sql[] = "INSERT OR REPLACE INTO setting (key, value) VALUES (?1, ?2)";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, key);
-  bind_text (stmt, 2, value);
-  return step_done (store, stmt, error);
+  return run (store, sql, ARGS (TEXT (key), TEXT (value)), error);
 }
 
 static GHashTable *
 sqlite_setting_list (LiaOrgStore *store, GError **error)
 {
   static const char sql[] = "SELECT key, value FROM setting";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = query (store, sql, NO_ARGS, error);
   g_autoptr (GHashTable) table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   int rc;
 
@@ -1122,19 +1034,16 @@ sqlite_subscription_put (LiaOrgStore *store, const char *user_id, const LiaCrmSu
 {
   static const char sql[] = "INSERT INTO subscription (id, user_id, client, is_primary, created_on)"
                             " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO UPDATE SET is_primary = ?4";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, subscription->id);
-  bind_text (stmt, 2, user_id);
-  bind_text (stmt, 3, subscription->client);
-  sqlite3_bind_int (stmt, 4, subscription->primary ? 1 : 0);
-  sqlite3_bind_int64 (stmt, 5, now);
-  return step_done (store, stmt, error);
+  return run (store, sql,
+              ARGS (TEXT (subscription->id), TEXT (user_id), TEXT (subscription->client),
+                    BOOL (subscription->primary), INT (now)),
+              error);
 }
 
-static LiaCrmSubscription *
+#define SUBSCRIPTION_COLUMNS "id, user_id, client, is_primary"
+
+static gpointer
 subscription_from_row (sqlite3_stmt *stmt)
 {
   LiaCrmSubscription *subscription = g_new0 (LiaCrmSubscription, 1);
@@ -1149,14 +1058,10 @@ static gboolean
 sqlite_subscription_get (LiaOrgStore *store, const char *id, char **out_user_id,
                          LiaCrmSubscription **out_subscription, GError **error)
 {
-  static const char sql[] = "SELECT id, user_id, client, is_primary FROM subscription WHERE id = ?1";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
-  int rc;
+  static const char sql[] = "SELECT " SUBSCRIPTION_COLUMNS " FROM subscription WHERE id = ?1";
+  g_autoptr (LiaSqliteStmtInUse) stmt = NULL;
+  int rc = query_row (store, &stmt, sql, ARGS (TEXT (id)), error);
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, id);
-  rc = step (store, stmt, error);
   if (rc < 0)
     return FALSE;
   *out_user_id = rc == 1 ? col_dup (stmt, 1) : NULL;
@@ -1168,57 +1073,37 @@ static GPtrArray *
 sqlite_subscription_list (LiaOrgStore *store, const char *user_id, GError **error)
 {
   static const char sql[] =
-      "SELECT id, user_id, client, is_primary FROM subscription WHERE user_id = ?1 ORDER BY created_on, id";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
-  g_autoptr (GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) lia_crm_subscription_free);
-  int rc;
+      "SELECT " SUBSCRIPTION_COLUMNS " FROM subscription WHERE user_id = ?1 ORDER BY created_on, id";
 
-  if (stmt == NULL)
-    return NULL;
-  bind_text (stmt, 1, user_id);
-  while ((rc = step (store, stmt, error)) == 1)
-    g_ptr_array_add (list, subscription_from_row (stmt));
-  return rc < 0 ? NULL : g_steal_pointer (&list);
+  return query_list (store, sql, ARGS (TEXT (user_id)), subscription_from_row,
+                     (GDestroyNotify) lia_crm_subscription_free, error);
 }
 
 static gboolean
 sqlite_subscription_demote_all (LiaOrgStore *store, const char *user_id, GError **error)
 {
   static const char sql[] = "UPDATE subscription SET is_primary = 0 WHERE user_id = ?1";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, user_id);
-  return step_done (store, stmt, error);
+  return run (store, sql, ARGS (TEXT (user_id)), error);
 }
 
 static gboolean
 sqlite_subscription_set_roaming (LiaOrgStore *store, const char *id, GError **error)
 {
   static const char sql[] = "UPDATE subscription SET roaming = 1 WHERE id = ?1 AND roaming = 0";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, id);
-  return step_done (store, stmt, error);
+  return run (store, sql, ARGS (TEXT (id)), error);
 }
 
 static gboolean
 sqlite_subscription_is_roaming (LiaOrgStore *store, const char *id, gboolean *out_roaming, GError **error)
 {
   static const char sql[] = "SELECT roaming FROM subscription WHERE id = ?1";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
-  int rc;
+  gint64 roaming = 0;
 
-  if (stmt == NULL)
+  if (!query_int (store, sql, ARGS (TEXT (id)), &roaming, NULL, error))
     return FALSE;
-  bind_text (stmt, 1, id);
-  rc = step (store, stmt, error);
-  if (rc < 0)
-    return FALSE;
-  *out_roaming = rc == 1 && sqlite3_column_int (stmt, 0) != 0;
+  *out_roaming = roaming != 0;
   return TRUE;
 }
 
@@ -1228,14 +1113,9 @@ sqlite_anchor_get (LiaOrgStore *store, const char *subscription, LiaEntity entit
 {
   static const char sql[] =
       "SELECT anchor, filter_gen FROM sync_anchor WHERE subscription_id = ?1 AND entity = ?2";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
-  int rc;
+  g_autoptr (LiaSqliteStmtInUse) stmt = NULL;
+  int rc = query_row (store, &stmt, sql, ARGS (TEXT (subscription), INT (entity)), error);
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, subscription);
-  sqlite3_bind_int (stmt, 2, (int) entity);
-  rc = step (store, stmt, error);
   if (rc < 0)
     return FALSE;
   *out_anchor = rc == 1 ? sqlite3_column_int64 (stmt, 0) : 0;
@@ -1249,20 +1129,13 @@ sqlite_anchor_put (LiaOrgStore *store, const char *subscription, LiaEntity entit
 {
   static const char sql[] = "INSERT OR REPLACE INTO sync_anchor (subscription_id, entity, anchor, "
                             "filter_gen) VALUES (?1, ?2, ?3, ?4)";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, subscription);
-  sqlite3_bind_int (stmt, 2, (int) entity);
-  sqlite3_bind_int64 (stmt, 3, anchor);
-  sqlite3_bind_int64 (stmt, 4, filter_gen);
-  return step_done (store, stmt, error);
+  return run (store, sql, ARGS (TEXT (subscription), INT (entity), INT (anchor), INT (filter_gen)), error);
 }
 
 #define ENTRY_COLUMNS "record_id, entity, sent_version, manual, pending, pending_version"
 
-static LiaOrgEntry *
+static gpointer
 entry_from_row (sqlite3_stmt *stmt)
 {
   LiaOrgEntry *entry = g_new0 (LiaOrgEntry, 1);
@@ -1281,15 +1154,13 @@ sqlite_entry_load (LiaOrgStore *store, const char *subscription, LiaEntity entit
 {
   static const char sql[] =
       "SELECT " ENTRY_COLUMNS " FROM sync_entry WHERE subscription_id = ?1 AND entity = ?2";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = query (store, sql, ARGS (TEXT (subscription), INT (entity)), error);
   g_autoptr (GHashTable) table =
       g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) lia_org_entry_free);
   int rc;
 
   if (stmt == NULL)
     return NULL;
-  bind_text (stmt, 1, subscription);
-  sqlite3_bind_int (stmt, 2, (int) entity);
   while ((rc = step (store, stmt, error)) == 1)
     {
       LiaOrgEntry *entry = entry_from_row (stmt);
@@ -1304,14 +1175,9 @@ sqlite_entry_get (LiaOrgStore *store, const char *subscription, const char *reco
 {
   static const char sql[] =
       "SELECT " ENTRY_COLUMNS " FROM sync_entry WHERE subscription_id = ?1 AND record_id = ?2";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
-  int rc;
+  g_autoptr (LiaSqliteStmtInUse) stmt = NULL;
+  int rc = query_row (store, &stmt, sql, ARGS (TEXT (subscription), TEXT (record_id)), error);
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, subscription);
-  bind_text (stmt, 2, record_id);
-  rc = step (store, stmt, error);
   if (rc < 0)
     return FALSE;
   *out_entry = rc == 1 ? entry_from_row (stmt) : NULL;
@@ -1323,31 +1189,20 @@ sqlite_entry_put (LiaOrgStore *store, const char *subscription, const LiaOrgEntr
 {
   static const char sql[] = "INSERT OR REPLACE INTO sync_entry (subscription_id, " ENTRY_COLUMNS
                             ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, subscription);
-  bind_text (stmt, 2, entry->record_id);
-  sqlite3_bind_int (stmt, 3, (int) entry->entity);
-  sqlite3_bind_int64 (stmt, 4, entry->sent_version);
-  sqlite3_bind_int (stmt, 5, entry->manual ? 1 : 0);
-  sqlite3_bind_int (stmt, 6, entry->pending);
-  sqlite3_bind_int64 (stmt, 7, entry->pending_version);
-  return step_done (store, stmt, error);
+  return run (store, sql,
+              ARGS (TEXT (subscription), TEXT (entry->record_id), INT (entry->entity),
+                    INT (entry->sent_version), BOOL (entry->manual), INT (entry->pending),
+                    INT (entry->pending_version)),
+              error);
 }
 
 static gboolean
 sqlite_entry_delete (LiaOrgStore *store, const char *subscription, const char *record_id, GError **error)
 {
   static const char sql[] = "DELETE FROM sync_entry WHERE subscription_id = ?1 AND record_id = ?2";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, subscription);
-  bind_text (stmt, 2, record_id);
-  return step_done (store, stmt, error);
+  return run (store, sql, ARGS (TEXT (subscription), TEXT (record_id)), error);
 }
 
 static GPtrArray *
@@ -1357,19 +1212,11 @@ sqlite_entry_pending (LiaOrgStore *store, const char *subscription, LiaEntity en
   static const char sql[] =
       "SELECT " ENTRY_COLUMNS " FROM sync_entry WHERE subscription_id = ?1 AND entity = ?2"
       " AND pending >= 0 AND record_id > ?3 ORDER BY record_id LIMIT ?4";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
-  g_autoptr (GPtrArray) entries = g_ptr_array_new_with_free_func ((GDestroyNotify) lia_org_entry_free);
-  int rc;
 
-  if (stmt == NULL)
-    return NULL;
-  bind_text (stmt, 1, subscription);
-  sqlite3_bind_int (stmt, 2, (int) entity);
-  bind_text (stmt, 3, after_id != NULL ? after_id : "");
-  sqlite3_bind_int (stmt, 4, (int) limit);
-  while ((rc = step (store, stmt, error)) == 1)
-    g_ptr_array_add (entries, entry_from_row (stmt));
-  return rc < 0 ? NULL : g_steal_pointer (&entries);
+  return query_list (
+      store, sql,
+      ARGS (TEXT (subscription), INT (entity), TEXT (after_id != NULL ? after_id : ""), INT ((int) limit)),
+      entry_from_row, (GDestroyNotify) lia_org_entry_free, error);
 }
 
 static gboolean
@@ -1379,14 +1226,12 @@ sqlite_entry_count_pending (LiaOrgStore *store, const char *subscription, LiaEnt
   static const char sql[] =
       "SELECT pending, count(*) FROM sync_entry WHERE subscription_id = ?1 AND entity = ?2"
       " AND pending >= 0 GROUP BY pending";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = query (store, sql, ARGS (TEXT (subscription), INT (entity)), error);
   guint counts[LIA_SYNC_OP_N] = { 0 };
   int rc;
 
   if (stmt == NULL)
     return FALSE;
-  bind_text (stmt, 1, subscription);
-  sqlite3_bind_int (stmt, 2, (int) entity);
   while ((rc = step (store, stmt, error)) == 1)
     {
       int op = sqlite3_column_int (stmt, 0);
@@ -1403,26 +1248,20 @@ static gboolean
 sqlite_tombstone_put (LiaOrgStore *store, const char *subscription, const char *record_id, GError **error)
 {
   static const char sql[] = "INSERT OR IGNORE INTO tombstone (subscription_id, record_id) VALUES (?1, ?2)";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, subscription);
-  bind_text (stmt, 2, record_id);
-  return step_done (store, stmt, error);
+  return run (store, sql, ARGS (TEXT (subscription), TEXT (record_id)), error);
 }
 
 static GHashTable *
 sqlite_tombstone_load (LiaOrgStore *store, const char *subscription, GError **error)
 {
   static const char sql[] = "SELECT record_id FROM tombstone WHERE subscription_id = ?1";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
+  g_autoptr (LiaSqliteStmtInUse) stmt = query (store, sql, ARGS (TEXT (subscription)), error);
   g_autoptr (GHashTable) set = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   int rc;
 
   if (stmt == NULL)
     return NULL;
-  bind_text (stmt, 1, subscription);
   while ((rc = step (store, stmt, error)) == 1)
     g_hash_table_add (set, col_dup (stmt, 0));
   return rc < 0 ? NULL : g_steal_pointer (&set);
@@ -1433,18 +1272,8 @@ sqlite_tombstone_has (LiaOrgStore *store, const char *subscription, const char *
                       GError **error)
 {
   static const char sql[] = "SELECT 1 FROM tombstone WHERE subscription_id = ?1 AND record_id = ?2";
-  g_autoptr (LiaSqliteStmtInUse) stmt = prep (store, sql, error);
-  int rc;
 
-  if (stmt == NULL)
-    return FALSE;
-  bind_text (stmt, 1, subscription);
-  bind_text (stmt, 2, record_id);
-  rc = step (store, stmt, error);
-  if (rc < 0)
-    return FALSE;
-  *out_has = rc == 1;
-  return TRUE;
+  return query_int (store, sql, ARGS (TEXT (subscription), TEXT (record_id)), NULL, out_has, error);
 }
 
 static const LiaOrgStoreVTable sqlite_vtable = {
