@@ -46,6 +46,8 @@ typedef enum
   OP_APPEND_JOURNAL,
   OP_CLAIM,
   OP_RELEASE_CLAIMS,
+  OP_ADD_KNOWN,
+  OP_DROP_KNOWN,
 } CacheOpKind;
 
 /* One write. Its pointers are owned by the op when it sits in a batch or an
@@ -83,6 +85,11 @@ typedef struct
       guint max;
       gint64 lease_us;
     } claim; /* CLAIM */
+    struct
+    {
+      char *folder;
+      gint64 key; /* ADD_KNOWN only */
+    } known;      /* ADD_KNOWN, DROP_KNOWN */
   } u;
   gint64 out; /* written by the writer: ENQUEUE, APPEND_JOURNAL the new id;
                * FAIL the next attempt time */
@@ -166,7 +173,23 @@ gboolean lia_cache_write (LiaCache *cache, CacheOp *ops, guint n_ops, GPtrArray 
 void lia_cache_set_watermark_async (LiaCache *cache, const char *key, const char *value,
                                     LiaCacheEnqueueFunc callback, gpointer user_data);
 
+/* R-MAIL-FOLDER: the messages known in a tracked folder (table
+ * mail_folder_known; lia-engine-mail-folders.c says what the keys are).
+ * Adds @key to @folder's set ("store/folder"); adding it again is no
+ * change. */
+void lia_cache_batch_add_known (LiaCacheBatch *batch, const char *folder, gint64 key);
+/* Drops @folder's whole set. */
+void lia_cache_batch_drop_known (LiaCacheBatch *batch, const char *folder);
+
 /* lia-cache-read.c */
+
+/* Whether @key is in @folder's set (*@out_known); FALSE with @error when
+ * the cache cannot be read. */
+gboolean lia_cache_is_known (LiaCache *cache, const char *folder, gint64 key, gboolean *out_known,
+                             GError **error);
+/* How many keys @folder's set holds; -1 with @error when the cache cannot
+ * be read. */
+gint64 lia_cache_count_known (LiaCache *cache, const char *folder, GError **error);
 
 /* A change_queue row, columns in the order of the queue's SELECTs. */
 LiaCacheChange *lia_cache_change_from_row (sqlite3_stmt *stmt);

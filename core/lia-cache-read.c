@@ -323,6 +323,55 @@ lia_cache_dup_watermark (LiaCache *cache, const char *key, GError **error)
   return read_kv (cache, SQL_GET_WATERMARK, "watermark", key, error);
 }
 
+static const char SQL_IS_KNOWN[] = "SELECT 1 FROM mail_folder_known WHERE folder = ?1 AND key = ?2";
+static const char SQL_COUNT_KNOWN[] = "SELECT count(*) FROM mail_folder_known WHERE folder = ?1";
+
+gboolean
+lia_cache_is_known (LiaCache *cache, const char *folder, gint64 key, gboolean *out_known, GError **error)
+{
+  g_autoptr (GMutexLocker) locker = NULL;
+  g_autoptr (LiaSqliteStmtInUse) stmt = NULL;
+  int rc;
+
+  g_return_val_if_fail (cache != NULL && folder != NULL && out_known != NULL, FALSE);
+  locker = g_mutex_locker_new (&cache->read_lock);
+  stmt = lia_sqlite_stmt_cache_get (cache->read_stmts, SQL_IS_KNOWN, error);
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, folder);
+  sqlite3_bind_int64 (stmt, 2, key);
+  rc = sqlite3_step (stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    {
+      read_step_error (cache, rc, error);
+      return FALSE;
+    }
+  *out_known = rc == SQLITE_ROW;
+  return TRUE;
+}
+
+gint64
+lia_cache_count_known (LiaCache *cache, const char *folder, GError **error)
+{
+  g_autoptr (GMutexLocker) locker = NULL;
+  g_autoptr (LiaSqliteStmtInUse) stmt = NULL;
+  int rc;
+
+  g_return_val_if_fail (cache != NULL && folder != NULL, -1);
+  locker = g_mutex_locker_new (&cache->read_lock);
+  stmt = lia_sqlite_stmt_cache_get (cache->read_stmts, SQL_COUNT_KNOWN, error);
+  if (stmt == NULL)
+    return -1;
+  bind_text (stmt, 1, folder);
+  rc = sqlite3_step (stmt);
+  if (rc != SQLITE_ROW)
+    {
+      read_step_error (cache, rc, error);
+      return -1;
+    }
+  return sqlite3_column_int64 (stmt, 0);
+}
+
 char *
 lia_cache_dup_setting (LiaCache *cache, const char *key, GError **error)
 {

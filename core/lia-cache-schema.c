@@ -178,6 +178,20 @@ static const char migration_4[] =
     "CREATE INDEX id_mapping_by_entity ON id_mapping (store, entity, link_state);\n"
     "PRAGMA user_version = 4;\n";
 
+static const char migration_5[] =
+    /* R-MAIL-FOLDER: the messages a tracked folder held when it was marked,
+     * and every message the folder phase decided since, by a 64-bit key of
+     * the message (from its Message-ID; see lia-engine-mail-folders.c), per
+     * "store/folder". A message the host announces again as new (a rebuilt
+     * summary, an IMAP UIDVALIDITY change: new ids for the same messages)
+     * is found here and not tracked. Dropped when the folder is unmarked. */
+    "CREATE TABLE mail_folder_known (\n"
+    "  folder TEXT NOT NULL,\n"
+    "  key INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (folder, key)\n"
+    ") WITHOUT ROWID;\n"
+    "PRAGMA user_version = 5;\n";
+
 typedef struct
 {
   gint64 version;
@@ -186,10 +200,7 @@ typedef struct
 
 /* Step i brings the schema from version i to i + 1. */
 static const Migration migrations[] = {
-  { 1, migration_1 },
-  { 2, migration_2 },
-  { 3, migration_3 },
-  { 4, migration_4 },
+  { 1, migration_1 }, { 2, migration_2 }, { 3, migration_3 }, { 4, migration_4 }, { 5, migration_5 },
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == LIA_CACHE_SCHEMA_VERSION);
 

@@ -148,6 +148,14 @@ validate_op (const CacheOp *op, GError **error)
     case OP_CLAIM:
     case OP_RELEASE_CLAIMS:
       return TRUE;
+    case OP_ADD_KNOWN:
+    case OP_DROP_KNOWN:
+      if (!is_set (op->u.known.folder))
+        {
+          g_set_error (error, LIA_ERROR, LIA_ERROR_INVALID, "A known message needs its folder");
+          return FALSE;
+        }
+      return TRUE;
     }
   g_assert_not_reached ();
 }
@@ -187,6 +195,10 @@ lia_cache_op_clear (CacheOp *op)
       g_clear_pointer (&op->u.kv.value, g_free);
       break;
     case OP_CLAIM:
+      break;
+    case OP_ADD_KNOWN:
+    case OP_DROP_KNOWN:
+      g_clear_pointer (&op->u.known.folder, g_free);
       break;
     }
 }
@@ -265,6 +277,8 @@ static const char SQL_SET_SETTING[] =
     "INSERT INTO setting (key, value, updated_at) VALUES (?1, ?2, ?3)"
     " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
 static const char SQL_DELETE_SETTING[] = "DELETE FROM setting WHERE key = ?1";
+static const char SQL_ADD_KNOWN[] = "INSERT OR IGNORE INTO mail_folder_known (folder, key) VALUES (?1, ?2)";
+static const char SQL_DROP_KNOWN[] = "DELETE FROM mail_folder_known WHERE folder = ?1";
 static const char SQL_APPEND_JOURNAL[] =
     "INSERT INTO journal (at, kind, store, item_id, crm_id, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
@@ -552,6 +566,22 @@ op_run_kv (LiaCache *cache, CacheOp *op, gint64 now, GError **error)
 }
 
 static gboolean
+op_run_known (LiaCache *cache, CacheOp *op, GError **error)
+{
+  gboolean add = op->kind == OP_ADD_KNOWN;
+  g_autoptr (LiaSqliteStmtInUse) stmt =
+      lia_sqlite_stmt_cache_get (cache->write_stmts, add ? SQL_ADD_KNOWN : SQL_DROP_KNOWN, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, op->u.known.folder);
+  if (add)
+    sqlite3_bind_int64 (stmt, 2, op->u.known.key);
+  return writer_step (cache, stmt, add ? "Cannot add a known message" : "Cannot drop the known messages",
+                      error);
+}
+
+static gboolean
 op_run_journal (LiaCache *cache, CacheOp *op, gint64 now, GError **error)
 {
   const LiaCacheJournalEntry *e = op->u.entry;
@@ -599,6 +629,9 @@ op_run (LiaCache *cache, CacheOp *op, CacheRequest *req, GError **error)
       return op_run_kv (cache, op, req->now, error);
     case OP_APPEND_JOURNAL:
       return op_run_journal (cache, op, req->now, error);
+    case OP_ADD_KNOWN:
+    case OP_DROP_KNOWN:
+      return op_run_known (cache, op, error);
     }
   g_assert_not_reached ();
 }

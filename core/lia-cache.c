@@ -752,6 +752,29 @@ lia_cache_batch_set_setting (LiaCacheBatch *batch, const char *key, const char *
 }
 
 void
+lia_cache_batch_add_known (LiaCacheBatch *batch, const char *folder, gint64 key)
+{
+  CacheOp op = { .kind = OP_ADD_KNOWN };
+
+  g_return_if_fail (batch != NULL);
+  g_return_if_fail (folder != NULL);
+  op.u.known.folder = g_strdup (folder);
+  op.u.known.key = key;
+  batch_add (batch, &op);
+}
+
+void
+lia_cache_batch_drop_known (LiaCacheBatch *batch, const char *folder)
+{
+  CacheOp op = { .kind = OP_DROP_KNOWN };
+
+  g_return_if_fail (batch != NULL);
+  g_return_if_fail (folder != NULL);
+  op.u.known.folder = g_strdup (folder);
+  batch_add (batch, &op);
+}
+
+void
 lia_cache_batch_append_journal (LiaCacheBatch *batch, const LiaCacheJournalEntry *entry)
 {
   CacheOp op = { .kind = OP_APPEND_JOURNAL };

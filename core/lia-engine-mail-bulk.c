@@ -797,3 +797,38 @@ lia_engine_mail_bulk_results (LiaEngine *engine, const char *store, const char *
     }
   return g_steal_pointer (&out);
 }
+
+/* Reads @n messages of the engine's store in one round trip to the host
+ * (the folder phase's list of what a tracked folder holds, R-MAIL-FOLDER).
+ * (transfer full): @n items, NULL for a message no longer there; NULL with
+ * @error for any other failure or a cancel. */
+LiaHostItem **
+lia_engine_mail_read_many (Cycle *c, const char *const *ids, guint n, GError **error)
+{
+  Many *m = many_new (c->engine, c->engine->store, FALSE);
+  LiaHostItem **out = NULL;
+
+  for (guint i = 0; i < n; i++)
+    g_ptr_array_add (m->ids, g_strdup (ids[i]));
+  m->items = g_new0 (LiaHostItem *, MAX (n, 1));
+  m->errors = g_new0 (GError *, MAX (n, 1));
+  many_begin (m);
+  if (many_wait (m, c->cancellable, error))
+    {
+      out = g_new0 (LiaHostItem *, MAX (n, 1));
+      for (guint i = 0; i < n && out != NULL; i++)
+        {
+          if (m->items[i] != NULL)
+            out[i] = g_steal_pointer (&m->items[i]);
+          else if (m->errors[i] != NULL && !g_error_matches (m->errors[i], LIA_ERROR, LIA_ERROR_NOT_FOUND))
+            {
+              g_propagate_error (error, g_steal_pointer (&m->errors[i]));
+              for (guint j = 0; j < i; j++)
+                g_clear_pointer (&out[j], lia_host_item_free);
+              g_clear_pointer (&out, g_free);
+            }
+        }
+    }
+  many_unref (m);
+  return out;
+}

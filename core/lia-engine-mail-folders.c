@@ -15,6 +15,11 @@ folder_key (const char *store, const char *folder)
   return g_strdup_printf ("%s/%s", store, folder);
 }
 
+/* Watermark "mail-folder-known:store/folder": when the messages a tracked
+ * folder held were listed (see "Known messages" below); absent: not yet
+ * since it was marked. */
+#define KNOWN_PREFIX "mail-folder-known:"
+
 static char *
 folders_to_setting_locked (LiaEngineMail *mail)
 {
@@ -47,6 +52,7 @@ lia_engine_mail_set_folder (LiaEngine *engine, const char *store, const char *fo
   g_autofree char *key = NULL;
   g_autofree char *setting = NULL;
   g_autofree char *mark = NULL;
+  gboolean was_tracked;
 
   g_return_val_if_fail (engine != NULL && store != NULL && folder != NULL, FALSE);
   cache = lia_engine_get_cache (engine);
@@ -74,6 +80,7 @@ lia_engine_mail_set_folder (LiaEngine *engine, const char *store, const char *fo
   key = folder_key (store, folder);
   g_mutex_lock (&mail->lock);
   lia_engine_mail_load_locked (mail, cache);
+  was_tracked = g_hash_table_contains (mail->folders, key);
   if (tracked)
     g_hash_table_replace (mail->folders, g_strdup (key),
                           regarding_id != NULL ? g_strdup_printf (
@@ -91,6 +98,19 @@ lia_engine_mail_set_folder (LiaEngine *engine, const char *store, const char *fo
     if (tracked && !lia_cache_set_watermark (cache, wkey, mark, error))
       return FALSE;
   }
+  if (tracked != was_tracked)
+    {
+      /* What the folder held is forgotten: once marked, the next folder
+       * phase lists it (see "Known messages" below). A new regarding for a
+       * tracked folder keeps it. */
+      g_autoptr (LiaCacheBatch) forget = lia_cache_batch_new ();
+      g_autofree char *kkey = g_strdup_printf (KNOWN_PREFIX "%s", key);
+
+      lia_cache_batch_drop_known (forget, key);
+      lia_cache_batch_set_watermark (forget, kkey, NULL);
+      if (!lia_cache_apply (cache, forget, error))
+        return FALSE;
+    }
   return lia_cache_set_setting (cache, LIA_ENGINE_SETTING_MAIL_FOLDERS, setting, error);
 }
 
@@ -238,10 +258,173 @@ list_arrivals (LiaCache *cache, const char *store, GError **error)
 
 static gboolean folder_track_one (Cycle *c, const LiaHostItem *hi, gpointer data, GError **error);
 
-/* Tracks one noted arrival if it is still an untracked email in a tracked
- * folder (where it is now: it may have moved on); otherwise leaves it. */
+/* Known messages ----------------------------------------------------------
+ *
+ * R-MAIL-FOLDER tracks mail "moved or filtered into" a tracked folder, not
+ * the mail it held when the user marked it. A host may announce every
+ * message of a folder again as new: Camel does when it rebuilds a local
+ * folder's summary, and an IMAP UIDVALIDITY change gives every message a
+ * new id. Noted as arrivals, they would all be tracked: possibly thousands
+ * of private messages pushed to CRM. So each tracked folder keeps a set of
+ * the messages known in it (cache table mail_folder_known):
+ *
+ *  - listed once per mark, by the first folder phase after it: every
+ *    message the folder holds then (read in pages of KNOWN_PAGE, one host
+ *    round trip each), except those with a pending arrival note (they
+ *    arrived after the mark and are decided by the notes);
+ *  - then every message the phase decides (tracked, or left alone: linked,
+ *    untracked by the user, a draft) is added;
+ *  - a noted or scanned message whose key is in the set is not tracked:
+ *    it was there before (a debug line says so);
+ *  - unmarking drops the set.
+ *
+ * The key of a message: the first 64 bits of the SHA-256 of its canonical
+ * Message-ID (the same bytes whatever id the host gives it), or, for a
+ * message without one, of its date, sender and subject. A message with
+ * neither a Message-ID nor a date has no key and is never skipped.
+ * Consequences: a copy of a message already in the folder (same
+ * Message-ID) moved in is not tracked, nor is a message that was in the
+ * folder, moved out and moved back. */
+
+#define KNOWN_PAGE 256
+
 static gboolean
-track_arrival (Cycle *c, GHashTable *folders, const char *item_id, GError **error)
+message_key (const LiaItem *item, gint64 *out_key)
+{
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autofree char *id = lia_mail_canonical_message_id (lia_item_get_text (item, "message-id"));
+  guint8 digest[32];
+  gsize len = sizeof digest;
+  guint64 key = 0;
+
+  if (id != NULL)
+    {
+      g_checksum_update (sum, (const guchar *) "message-id\n", -1);
+      g_checksum_update (sum, (const guchar *) id, -1);
+    }
+  else
+    {
+      LiaValue *date = lia_item_get (item, "date");
+      LiaValue *from = lia_item_get (item, "from");
+      const char *subject = lia_item_get_text (item, "subject");
+      g_autofree char *who = from != NULL ? lia_value_to_display (from) : NULL;
+      g_autofree char *text = NULL;
+
+      if (date == NULL || lia_value_get_kind (date) != LIA_VALUE_DATETIME)
+        return FALSE;
+      text = g_strdup_printf ("headers\n%" G_GINT64_FORMAT "\n%s\n%s", lia_value_get_instant (date),
+                              who != NULL ? who : "", subject != NULL ? subject : "");
+      g_checksum_update (sum, (const guchar *) text, -1);
+    }
+  g_checksum_get_digest (sum, digest, &len);
+  for (guint i = 0; i < 8; i++)
+    key = (key << 8) | digest[i];
+  *out_key = (gint64) key;
+  return TRUE;
+}
+
+/* Whether @hi was known in @fkey ("store/folder") before; otherwise adds
+ * its key to @known (applied by the caller). */
+static gboolean
+was_known (Cycle *c, const char *fkey, const LiaHostItem *hi, LiaCacheBatch *known, gboolean *out_known,
+           GError **error)
+{
+  gint64 key = 0;
+
+  *out_known = FALSE;
+  if (!message_key (hi->item, &key))
+    return TRUE;
+  if (!lia_cache_is_known (c->cache, fkey, key, out_known, error))
+    return FALSE;
+  if (*out_known)
+    g_debug ("R-MAIL-FOLDER: message %s was in \"%s\" before it was announced again: not tracked",
+             hi->item_id, hi->folder);
+  else
+    lia_cache_batch_add_known (known, fkey, key);
+  return TRUE;
+}
+
+/* Lists what @folder (@fkey: "store/folder") holds, once per mark. */
+static gboolean
+list_known (Cycle *c, const char *fkey, const char *folder, GError **error)
+{
+  LiaEngine *self = c->engine;
+  g_autofree char *kkey = g_strdup_printf (KNOWN_PREFIX "%s", fkey);
+  g_autofree char *listed = lia_cache_dup_watermark (c->cache, kkey, NULL);
+  g_autofree char *stamp = g_strdup_printf ("%" G_GINT64_FORMAT, c->started_at);
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GArray) keys = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr (GPtrArray) key_ids = g_ptr_array_new ();
+  g_autoptr (GPtrArray) notes = NULL;
+  g_autoptr (GHashTable) noted = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (LiaCacheBatch) batch = NULL;
+  gsize skip = strlen (ARRIVAL_PREFIX) + strlen (self->store) + 1;
+  gint64 t0 = g_get_monotonic_time ();
+  gboolean done = FALSE;
+
+  if (listed != NULL)
+    return TRUE;
+  for (guint offset = 0; !done; offset += LIA_ENGINE_SCAN_PAGE)
+    {
+      g_autoptr (GPtrArray) rows = lia_host_call_read_contents (&self->link, self->store, folder, offset,
+                                                                LIA_ENGINE_SCAN_PAGE, c->cancellable, error);
+      if (rows == NULL)
+        return FALSE;
+      done = rows->len < LIA_ENGINE_SCAN_PAGE;
+      for (guint i = 0; i < rows->len; i++)
+        g_ptr_array_add (ids, g_strdup (((const LiaHostRow *) rows->pdata[i])->item_id));
+    }
+  for (guint at = 0; at < ids->len; at += KNOWN_PAGE)
+    {
+      guint n = MIN (KNOWN_PAGE, ids->len - at);
+      LiaHostItem **items = lia_engine_mail_read_many (c, (const char *const *) ids->pdata + at, n, error);
+
+      if (items == NULL)
+        return FALSE;
+      for (guint i = 0; i < n; i++)
+        {
+          gint64 key = 0;
+
+          if (items[i] != NULL && lia_item_get_entity (items[i]->item) == LIA_ENTITY_EMAIL
+              && message_key (items[i]->item, &key))
+            {
+              g_array_append_val (keys, key);
+              g_ptr_array_add (key_ids, ids->pdata[at + i]);
+            }
+          g_clear_pointer (&items[i], lia_host_item_free);
+        }
+      g_free (items);
+    }
+  /* Listed after the reads, so a message that arrived while they ran has
+   * its note by now: it is decided by the note, not taken as known. */
+  notes = list_arrivals (c->cache, self->store, error);
+  if (notes == NULL)
+    return FALSE;
+  for (guint i = 0; i + 1 < notes->len; i += 2)
+    g_hash_table_add (noted, (char *) notes->pdata[i] + skip);
+  batch = lia_cache_batch_new ();
+  lia_cache_batch_drop_known (batch, fkey);
+  for (guint i = 0; i < keys->len; i++)
+    if (!g_hash_table_contains (noted, key_ids->pdata[i]))
+      lia_cache_batch_add_known (batch, fkey, g_array_index (keys, gint64, i));
+  lia_cache_batch_set_watermark (batch, kkey, stamp);
+  /* Unmarked meanwhile: nothing to keep (marked again, it is listed
+   * again). */
+  if (!lia_engine_mail_folder_is_tracked (self, self->store, folder))
+    return TRUE;
+  if (!lia_cache_apply (c->cache, batch, error))
+    return FALSE;
+  g_debug ("R-MAIL-FOLDER: \"%s\" holds %u messages, %u known, listed in %" G_GINT64_FORMAT " ms", folder,
+           ids->len, keys->len, (g_get_monotonic_time () - t0) / 1000);
+  return TRUE;
+}
+
+/* Tracks one noted arrival if it is still an untracked email in a tracked
+ * folder (where it is now: it may have moved on), and was not known there
+ * before; otherwise leaves it. The key of a message it decided goes to
+ * @known. */
+static gboolean
+track_arrival (Cycle *c, GHashTable *folders, const char *item_id, LiaCacheBatch *known, GError **error)
 {
   LiaEngine *self = c->engine;
   g_autoptr (GError) local = NULL;
@@ -249,11 +432,8 @@ track_arrival (Cycle *c, GHashTable *folders, const char *item_id, GError **erro
   g_autoptr (LiaCacheMapping) m = NULL;
   g_autofree char *key = NULL;
   const char *regarding;
+  gboolean before = FALSE;
 
-  m = lia_cache_lookup_item (c->cache, self->store, item_id, NULL);
-  /* Already linked, or untracked by the user: left alone. */
-  if (m != NULL || lia_engine_mail_was_untracked (c->cache, self->store, item_id))
-    return TRUE;
   hi = lia_host_call_read_item (&self->link, self->store, item_id, c->cancellable, &local);
   if (hi == NULL)
     {
@@ -262,14 +442,51 @@ track_arrival (Cycle *c, GHashTable *folders, const char *item_id, GError **erro
       g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
     }
-  if (hi->props.link_state != LIA_LINK_STATE_NONE || hi->is_draft || hi->folder == NULL
-      || lia_item_get_entity (hi->item) != LIA_ENTITY_EMAIL)
+  if (hi->folder == NULL || lia_item_get_entity (hi->item) != LIA_ENTITY_EMAIL)
     return TRUE;
   key = folder_key (self->store, hi->folder);
   regarding = g_hash_table_lookup (folders, key);
   if (regarding == NULL)
     return TRUE;
+  /* Announced again (a rebuilt summary, new ids): not an arrival. */
+  if (!was_known (c, key, hi, known, &before, error))
+    return FALSE;
+  if (before)
+    return TRUE;
+  /* Already linked, untracked by the user, or a draft: left alone. */
+  m = lia_cache_lookup_item (c->cache, self->store, item_id, NULL);
+  if (m != NULL || lia_engine_mail_was_untracked (c->cache, self->store, item_id)
+      || hi->props.link_state != LIA_LINK_STATE_NONE || hi->is_draft)
+    return TRUE;
   return folder_track_one (c, hi, (gpointer) regarding, error);
+}
+
+/* Writes down the arrivals noted before the cache opened. */
+static gboolean
+write_early (Cycle *c, GError **error)
+{
+  LiaEngineMail *mail = lia_engine_mail_of (c->engine);
+  g_autoptr (GHashTable) early = NULL;
+  g_autoptr (LiaCacheBatch) noted = NULL;
+  GHashTableIter iter;
+  gpointer k, v;
+
+  g_mutex_lock (&mail->lock);
+  if (g_hash_table_size (mail->early) > 0)
+    early = g_steal_pointer (&mail->early);
+  if (early != NULL)
+    mail->early = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_mutex_unlock (&mail->lock);
+  if (early == NULL)
+    return TRUE;
+  noted = lia_cache_batch_new ();
+  g_hash_table_iter_init (&iter, early);
+  while (g_hash_table_iter_next (&iter, &k, &v))
+    {
+      g_autofree char *wkey = g_strdup_printf (ARRIVAL_PREFIX "%s\t%s", c->engine->store, (const char *) k);
+      lia_cache_batch_set_watermark (noted, wkey, v);
+    }
+  return lia_cache_apply (c->cache, noted, error);
 }
 
 /* Tracks the noted arrivals of @store's tracked folders and drops the
@@ -284,33 +501,6 @@ track_arrivals (Cycle *c, GHashTable *folders, GError **error)
   g_autoptr (GPtrArray) keys = NULL;
   g_autoptr (LiaCacheBatch) done = NULL;
 
-  LiaEngineMail *mail = lia_engine_mail_of (c->engine);
-  g_autoptr (GHashTable) early = NULL;
-
-  /* What is noted from here on may be missed by the list: counted for one
-   * more cycle. */
-  g_atomic_int_set (&mail->arrivals, 0);
-  g_mutex_lock (&mail->lock);
-  if (g_hash_table_size (mail->early) > 0)
-    early = g_steal_pointer (&mail->early);
-  if (early != NULL)
-    mail->early = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  g_mutex_unlock (&mail->lock);
-  if (early != NULL)
-    {
-      g_autoptr (LiaCacheBatch) noted = lia_cache_batch_new ();
-      GHashTableIter iter;
-      gpointer k, v;
-
-      g_hash_table_iter_init (&iter, early);
-      while (g_hash_table_iter_next (&iter, &k, &v))
-        {
-          g_autofree char *wkey = g_strdup_printf (ARRIVAL_PREFIX "%s\t%s", store, (const char *) k);
-          lia_cache_batch_set_watermark (noted, wkey, v);
-        }
-      if (!lia_cache_apply (c->cache, noted, error))
-        return FALSE;
-    }
   keys = list_arrivals (c->cache, store, error);
   if (keys == NULL)
     return FALSE;
@@ -326,7 +516,7 @@ track_arrivals (Cycle *c, GHashTable *folders, GError **error)
       /* Noted before the tracked folders were read (start-up), in a folder
        * that is not tracked: nothing to read. A later move into a tracked
        * folder notes the message again. */
-      if (g_hash_table_contains (folders, noted_in) && !track_arrival (c, folders, key + skip, error))
+      if (g_hash_table_contains (folders, noted_in) && !track_arrival (c, folders, key + skip, done, error))
         return FALSE;
       lia_cache_batch_set_watermark (done, key, NULL);
     }
@@ -344,29 +534,63 @@ folder_track_one (Cycle *c, const LiaHostItem *hi, gpointer data, GError **error
   return lia_engine_mail_track_now (c, hi, id, nl != NULL ? nl + 1 : NULL, "folder-track", why, error);
 }
 
+typedef struct
+{
+  const char *fkey;      /* "store/folder" */
+  const char *regarding; /* "id\nname" or "" */
+  LiaCacheBatch *known;  /* the keys of the messages decided */
+} FolderScan;
+
+/* The date scan's message: tracked unless known in the folder before. */
+static gboolean
+folder_scan_one (Cycle *c, const LiaHostItem *hi, gpointer data, GError **error)
+{
+  FolderScan *f = data;
+  gboolean before = FALSE;
+
+  if (!was_known (c, f->fkey, hi, f->known, &before, error))
+    return FALSE;
+  return before || folder_track_one (c, hi, (gpointer) f->regarding, error);
+}
+
 /* Tracks the new mail of every tracked folder of this store. @folders:
  * "store/folder" -> "id\nname" or "" (a copy taken under the lock). */
 gboolean
 lia_engine_mail_scan_folders (Cycle *c, GHashTable *folders, GError **error)
 {
   LiaEngine *self = c->engine;
+  LiaEngineMail *mail = lia_engine_mail_of (self);
+  g_autofree char *prefix = g_strdup_printf ("%s/", self->store);
+  GHashTableIter iter;
+  gpointer k, v;
 
+  /* What is noted from here on may be missed by the list: counted for one
+   * more cycle. */
+  g_atomic_int_set (&mail->arrivals, 0);
+  if (!write_early (c, error))
+    return FALSE;
+  /* What a folder held when it was marked, before any note is decided. */
+  g_hash_table_iter_init (&iter, folders);
+  while (g_hash_table_iter_next (&iter, &k, &v))
+    if (g_str_has_prefix (k, prefix) && !list_known (c, k, (const char *) k + strlen (prefix), error))
+      return FALSE;
   if (!track_arrivals (c, folders, error))
     return FALSE;
-  {
-    GHashTableIter iter;
-    gpointer k, v;
-    g_autofree char *prefix = g_strdup_printf ("%s/", self->store);
-    g_hash_table_iter_init (&iter, folders);
-    while (g_hash_table_iter_next (&iter, &k, &v))
-      {
-        g_autofree char *wkey = g_strdup_printf ("mail-folder:%s", (const char *) k);
-        if (!g_str_has_prefix (k, prefix))
-          continue;
-        if (!lia_engine_mail_scan_new_mail (c, (const char *) k + strlen (prefix), wkey, folder_track_one, v,
-                                            error))
-          return FALSE;
-      }
-  }
+  g_hash_table_iter_init (&iter, folders);
+  while (g_hash_table_iter_next (&iter, &k, &v))
+    {
+      g_autofree char *wkey = g_strdup_printf ("mail-folder:%s", (const char *) k);
+      g_autoptr (LiaCacheBatch) known = NULL;
+      FolderScan f = { k, v, NULL };
+
+      if (!g_str_has_prefix (k, prefix))
+        continue;
+      known = lia_cache_batch_new ();
+      f.known = known;
+      if (!lia_engine_mail_scan_new_mail (c, (const char *) k + strlen (prefix), wkey, folder_scan_one, &f,
+                                          error)
+          || !lia_cache_apply (c->cache, known, error))
+        return FALSE;
+    }
   return TRUE;
 }

@@ -69,5 +69,6 @@ gboolean lia_engine_mail_refill_tokens (Cycle *c, LiaEngineMail *mail, const Lia
 
 /* lia-engine-mail-bulk.c */
 gboolean lia_engine_mail_bulk_upload (Cycle *c, GError **error);
+LiaHostItem **lia_engine_mail_read_many (Cycle *c, const char *const *ids, guint n, GError **error);
 
 G_END_DECLS

@@ -29,7 +29,7 @@ typedef struct _LiaCache LiaCache;
  * The schema version this library writes (`PRAGMA user_version`). A file
  * with a newer version is refused; an older one is migrated forward.
  */
-#define LIA_CACHE_SCHEMA_VERSION 4
+#define LIA_CACHE_SCHEMA_VERSION 5
 
 /**
  * LiaLinkState:
