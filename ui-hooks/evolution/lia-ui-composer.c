@@ -17,12 +17,18 @@
  *
  * R-IMM-DRAFT: a draft is never written to CRM; tracking it means "track
  * when sent". When the composer's message is saved as a draft while the
- * toggle is on (or the toggle is switched on for a composer that has a
- * draft), the draft is marked through the plugin with is_draft (the
- * plugin keeps the command, with its regarding, until the send; Track
- * on a draft in the message list is not applicable, R-IMM-TRACK-EXPL). A
- * composer opened from a draft marked in an earlier composer starts with
- * the toggle on.
+ * toggle is on (or the toggle is switched on, or a regarding chosen, for a
+ * composer that has a draft), the draft is marked through the plugin with
+ * is_draft: the plugin writes link state 1 and the regarding on the draft
+ * itself (Camel user tags, as a tracked message's regarding) and keeps the
+ * command until the send (Track on a draft in the message list is not
+ * applicable, R-IMM-TRACK-EXPL). Switching the toggle off takes the mark
+ * and the regarding off the draft (Untrack with is_draft). A composer
+ * opened from a marked draft (in this Evolution or after a restart) starts
+ * with the toggle on and the draft's regarding (read from its tags,
+ * lia_evo_mail_info_dup_regarding(); its entity from the recent choices
+ * when the draft does not say), shown in the information line; the user
+ * can still choose another or switch tracking off.
  *
  * On send (R-MAIL-CORRELATE-TOKEN, R-IMM-OUTGOING-ASYNC): the last
  * "presend" handler (connected after Evolution's checks, so it only runs
@@ -34,9 +40,12 @@
  * read, nothing is changed in it. A watch (lia-ui-sent.c) then finds the
  * sent copy in the identity's Sent folder in the background; only then is
  * CRM involved: LIA_UI_EVENT_SEND with the draft's id when a marked draft
- * was sent (the plugin tracks the sent copy with the draft's regarding),
- * else Track / Set Regarding on the sent copy. The send never waits for
- * any of it. */
+ * was sent (the plugin tracks the sent copy with the draft's regarding:
+ * what it remembers, or after a restart what it reads from the draft),
+ * else Track / Set Regarding on the sent copy. Should the plugin have done
+ * nothing a few seconds after the event, the copy is tracked directly with
+ * this composer's regarding (the draft's). The send never waits for any of
+ * it. */
 
 #define ACTION_TRACK_WHEN_SENT "liaison-track-when-sent"
 #define ACTION_REGARDING "liaison-composer-set-regarding"
@@ -173,9 +182,11 @@ show_state (LiaUiComposer *self)
   if (self->regarding_action != NULL)
     {
       g_autofree char *tip =
-          self->regarding.id != NULL
+          self->regarding.id != NULL && (guint) self->regarding.entity < LIA_ENTITY_N
               ? g_strdup_printf (_ ("Regarding %s (%s); choose another CRM record"), self->regarding.name,
                                  lia_ui_entity_label (self->regarding.entity))
+          : self->regarding.id != NULL
+              ? g_strdup_printf (_ ("Regarding %s; choose another CRM record"), self->regarding.name)
               : g_strdup (_ ("Link the message to a CRM account, contact, lead, "
                              "opportunity or case when it is tracked"));
 
@@ -183,9 +194,12 @@ show_state (LiaUiComposer *self)
     }
   if (!self->track || sink == NULL)
     return;
-  if (self->regarding.id != NULL)
+  if (self->regarding.id != NULL && (guint) self->regarding.entity < LIA_ENTITY_N)
     text = g_strdup_printf (_ ("This message will be tracked in CRM when it is sent, regarding %s (%s)."),
                             self->regarding.name, lia_ui_entity_label (self->regarding.entity));
+  else if (self->regarding.id != NULL)
+    text = g_strdup_printf (_ ("This message will be tracked in CRM when it is sent, regarding %s."),
+                            self->regarding.name);
   else
     text = g_strdup (_ ("This message will be tracked in CRM when it is sent."));
   self->info = e_alert_new ("system:simple-info", text, NULL);
@@ -253,6 +267,32 @@ mark_draft (LiaUiComposer *self, gboolean force)
   lia_ui_selftest_log ("composer: draft %s marked to be tracked when sent", self->marked_draft);
 }
 
+/* R-IMM-DRAFT: tracking switched off in a composer whose draft is marked:
+ * the draft's mark and regarding go (Untrack of a draft never concerns
+ * CRM; the plugin forgets what waited for the send). */
+static void
+unmark_draft (LiaUiComposer *self)
+{
+  LiaCommand c = {
+    .abi_version = LIA_PLUGIN_ABI_VERSION,
+    .kind = LIA_COMMAND_UNTRACK,
+    .surface = LIA_SURFACE_INSPECTOR,
+    .store = LIA_EVO_STORE,
+    .item_id = self->marked_draft,
+    .entity = LIA_ENTITY_EMAIL,
+    .link_state = LIA_LINK_STATE_MARKED,
+    .is_draft = TRUE,
+  };
+  g_autoptr (GError) error = NULL;
+
+  if (self->marked_draft == NULL || lia_ui_engine () == NULL)
+    return;
+  if (!lia_evo_engine_command (lia_ui_engine (), &c, &error))
+    g_debug ("draft %s not unmarked: %s", self->marked_draft, error->message);
+  lia_ui_selftest_log ("composer: draft %s unmarked", self->marked_draft);
+  g_clear_pointer (&self->marked_draft, g_free);
+}
+
 static void on_track_toggled (GtkToggleAction *action, gpointer user_data);
 
 /* A composer opened from a draft marked to be tracked when sent (by an
@@ -284,16 +324,45 @@ draft_lookup_free (gpointer data)
 }
 
 static void
+regarding_free (gpointer data)
+{
+  lia_ui_regarding_clear (data);
+  g_free (data);
+}
+
+/* Worker: NULL when the draft is not marked, else its regarding (id NULL
+ * for none). The entity, when the draft's tags do not name it, is the one
+ * of the same record among the recent choices (display only). */
+static void
 draft_lookup_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
   DraftLookup *d = task_data;
   g_autoptr (CamelFolder) folder =
       e_mail_session_uri_to_folder_sync (d->session, d->folder_uri, 0, cancellable, NULL);
   CamelMessageInfo *info = folder != NULL ? camel_folder_get_message_info (folder, d->uid) : NULL;
-  gboolean marked = info != NULL && lia_evo_mail_info_link_state (info) == LIA_LINK_STATE_MARKED;
+  LiaUiRegarding *r = NULL;
 
+  if (info != NULL && lia_evo_mail_info_link_state (info) == LIA_LINK_STATE_MARKED)
+    {
+      r = g_new0 (LiaUiRegarding, 1);
+      if (lia_evo_mail_info_dup_regarding (info, &r->id, &r->name, &r->entity) && r->entity == LIA_ENTITY_N)
+        {
+          g_autoptr (GPtrArray) recent = lia_ui_recent_list ();
+
+          for (guint i = 0; i < recent->len; i++)
+            {
+              const LiaUiRegarding *one = g_ptr_array_index (recent, i);
+
+              if (g_strcmp0 (one->id, r->id) == 0)
+                {
+                  r->entity = one->entity;
+                  break;
+                }
+            }
+        }
+    }
   g_clear_object (&info);
-  g_task_return_boolean (task, marked);
+  g_task_return_pointer (task, r, regarding_free);
 }
 
 static void
@@ -302,13 +371,28 @@ on_draft_lookup (GObject *source, GAsyncResult *result, gpointer user_data)
   DraftLookup *d = g_task_get_task_data (G_TASK (result));
   g_autoptr (GObject) object = g_weak_ref_get (&d->self);
   LiaUiComposer *self = (LiaUiComposer *) object;
-  gboolean marked = g_task_propagate_boolean (G_TASK (result), NULL);
+  LiaUiRegarding *marked = g_task_propagate_pointer (G_TASK (result), NULL);
 
-  if (self == NULL || !marked || self->track || self->user_set)
-    return;
+  if (self == NULL || marked == NULL || self->track || self->user_set)
+    {
+      if (marked != NULL)
+        regarding_free (marked);
+      return;
+    }
   self->track = TRUE;
   g_free (self->marked_draft);
   self->marked_draft = g_strdup (d->draft_id);
+  /* The regarding chosen for the draft, from the draft itself: known
+   * whatever the plugin remembers (R-IMM-DRAFT). */
+  if (self->regarding.id == NULL && marked->id != NULL)
+    {
+      lia_ui_regarding_clear (&self->regarding);
+      self->regarding = *marked;
+      *marked = (LiaUiRegarding){ 0 };
+      lia_ui_selftest_log ("composer: the draft's regarding is %s \"%s\" (read from the draft)",
+                           self->regarding.id, self->regarding.name);
+    }
+  regarding_free (marked);
   if (self->toggle != NULL)
     {
       g_signal_handlers_block_by_func (self->toggle, on_track_toggled, self);
@@ -364,6 +448,8 @@ on_track_toggled (GtkToggleAction *action, gpointer user_data)
   lia_ui_selftest_log ("composer: track when sent %s", self->track ? "on" : "off");
   if (self->track)
     mark_draft (self, FALSE);
+  else
+    unmark_draft (self);
   show_state (self);
 }
 
@@ -479,11 +565,12 @@ track_sent_copy (const char *item_id, const char *folder_id, const LiaUiRegardin
   lia_ui_command (&c, shell_alert_sink (), NULL);
 }
 
-/* The plugin keeps a draft's mark in memory until the send: after a
- * restart of Evolution the send event finds none and nothing happens. A
- * few seconds after the event the sent copy must be queued or tracked;
- * when the plugin says "none" it is tracked directly (with the regarding
- * chosen in this composer, the draft's being lost with the mark). */
+/* The plugin tracks the sent copy of a marked draft with what it
+ * remembers or, after a restart, with what it reads from the draft (which
+ * Evolution may have removed by then). A few seconds after the event the
+ * sent copy must be queued or tracked; when the plugin says "none" it is
+ * tracked directly with this composer's regarding, which is the draft's
+ * (read from it when the composer opened) unless the user chose another. */
 #define SEND_EVENT_CHECK_S 3
 
 typedef struct

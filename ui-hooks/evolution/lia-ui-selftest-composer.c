@@ -19,11 +19,13 @@
 /* Self-test phase (lia-ui-selftest-private.h) of the mail composer
  * (lia-ui-composer.c): a new message with Track in CRM When Sent and a
  * regarding chosen in the Set Regarding dialog, saved as a draft (marked,
- * never sent to CRM: R-IMM-DRAFT), closed, opened again from the draft
- * (tracking on by itself), then sent through the account's
+ * never sent to CRM: R-IMM-DRAFT; the regarding goes on the draft's tags),
+ * closed, opened again from the draft (tracking on by itself, and the
+ * regarding read from the draft's tags: the new composer has nothing of
+ * the first one's memory), then sent through the account's
  * transport (tests/ui/test-ui.sh gives it a local sink); its sent copy
  * must carry the tracking token (R-MAIL-CORRELATE-TOKEN) and become
- * tracked. A second message is sent with tracking off. The time
+ * tracked with the draft's regarding. A second message is sent with tracking off. The time
  * e_msg_composer_send() takes on the main loop, and until the composer
  * closes (the message went to the transport), is logged for both
  * (R-IMM-OUTGOING-ASYNC; printed, not asserted). Environment:
@@ -44,6 +46,8 @@ static struct
   EMsgComposer *composer; /* weak pointer */
   char *open_error;
   char *draft_id;
+  char *draft_regarding_id; /* as read from the draft's tags */
+  char *draft_regarding_name;
   gint64 send_started;
   gint64 send_call_us[2];   /* [tracked] e_msg_composer_send() on the main loop */
   gint64 send_closed_us[2]; /* [tracked] until the composer closed */
@@ -224,11 +228,33 @@ draft_link_tag (void)
   return tag;
 }
 
+/* Self-test only: the regarding the composer's draft carries (its tags,
+ * through the adapter's accessor); FALSE when none. */
+static gboolean
+draft_regarding (char **out_id, char **out_name)
+{
+  const char *folder_uri = e_msg_composer_get_header (t.composer, "X-Evolution-Draft-Folder", 0);
+  const char *uid = e_msg_composer_get_header (t.composer, "X-Evolution-Draft-Message", 0);
+  g_autoptr (CamelSession) session = e_msg_composer_ref_session (t.composer);
+  g_autoptr (CamelFolder) folder = NULL;
+  CamelMessageInfo *info;
+  gboolean has;
+
+  *out_id = *out_name = NULL;
+  if (folder_uri == NULL || uid == NULL || !E_IS_MAIL_SESSION (session))
+    return FALSE;
+  folder = e_mail_session_uri_to_folder_sync (E_MAIL_SESSION (session), folder_uri, 0, NULL, NULL);
+  info = folder != NULL ? camel_folder_get_message_info (folder, uid) : NULL;
+  has = info != NULL && lia_evo_mail_info_dup_regarding (info, out_id, out_name, NULL);
+  g_clear_object (&info);
+  return has;
+}
+
 /* Self-test only (a maildir folder opens in milliseconds): the item id
  * and subject of the newest message of the account's Sent folder whose
  * subject starts with @prefix. */
 static char *
-find_sent (const char *prefix, char **out_subject)
+find_sent_full (const char *prefix, char **out_subject, char **out_regarding)
 {
   EMailReader *reader = lia_ui_selftest_mail_reader ();
   EMailSession *session =
@@ -256,11 +282,23 @@ find_sent (const char *prefix, char **out_subject)
         {
           found = lia_evo_engine_item_id_for_message (account, SENT_FOLDER, g_ptr_array_index (uids, i));
           *out_subject = g_strdup (camel_message_info_get_subject (info));
+          if (out_regarding != NULL)
+            {
+              g_autofree char *name = NULL;
+
+              lia_evo_mail_info_dup_regarding (info, out_regarding, &name, NULL);
+            }
         }
       g_clear_object (&info);
     }
   camel_folder_free_uids (folder, uids);
   return found;
+}
+
+static char *
+find_sent (const char *prefix, char **out_subject)
+{
+  return find_sent_full (prefix, out_subject, NULL);
 }
 
 static char *
@@ -382,6 +420,21 @@ lia_ui_selftest_phase_composer (guint step, guint waited)
                                "tracked when sent (link state 1), not tracked");
         g_free (t.draft_id);
         t.draft_id = g_steal_pointer (&draft_id);
+        {
+          const char *query = g_getenv ("LIAISON_UI_SELFTEST_QUERY");
+
+          g_clear_pointer (&t.draft_regarding_id, g_free);
+          g_clear_pointer (&t.draft_regarding_name, g_free);
+          draft_regarding (&t.draft_regarding_id, &t.draft_regarding_name);
+          lia_ui_selftest_log ("composer: the draft's regarding tags: %s \"%s\"",
+                               t.draft_regarding_id != NULL ? t.draft_regarding_id : "none",
+                               t.draft_regarding_name != NULL ? t.draft_regarding_name : "");
+          lia_ui_selftest_check (t.draft_regarding_id != NULL && query != NULL
+                                     && t.draft_regarding_name != NULL
+                                     && strstr (t.draft_regarding_name, query) != NULL,
+                                 "R-IMM-DRAFT: the marked draft carries the regarding chosen in the composer "
+                                 "(its tags, read back with the adapter's accessor)");
+        }
         return LIA_UI_PHASE_NEXT;
       }
     case 4: /* close it; open the draft again, as a double-click in Drafts does */
@@ -417,13 +470,22 @@ lia_ui_selftest_phase_composer (guint step, guint waited)
             t.composer != NULL ? GTK_TOGGLE_ACTION (composer_action (ACTION_TRACK_WHEN_SENT)) : NULL;
         g_autofree char *draft_id = t.composer != NULL ? composer_draft_id () : NULL;
 
-        if ((toggle == NULL || !gtk_toggle_action_get_active (toggle)) && t.open_error == NULL
+        GtkAction *regarding = t.composer != NULL ? composer_action (ACTION_REGARDING) : NULL;
+        const char *tip = regarding != NULL ? gtk_action_get_tooltip (regarding) : NULL;
+        const char *name = t.draft_regarding_name;
+        gboolean shows = tip != NULL && name != NULL && *name != '\0' && strstr (tip, name) != NULL;
+
+        if ((toggle == NULL || !gtk_toggle_action_get_active (toggle) || !shows) && t.open_error == NULL
             && waited < 200)
           return LIA_UI_PHASE_WAIT;
         lia_ui_selftest_check (
             toggle != NULL && gtk_toggle_action_get_active (toggle) && g_strcmp0 (draft_id, t.draft_id) == 0,
             "R-IMM-DRAFT: the marked draft opened again in a composer has Track in CRM When "
             "Sent on");
+        lia_ui_selftest_log ("composer: reopened, regarding action says \"%s\"", tip != NULL ? tip : "");
+        lia_ui_selftest_check (shows && t.composer != NULL && alert_bar_shown (GTK_WIDGET (t.composer)),
+                               "R-IMM-DRAFT: the composer opened again from the marked draft shows the "
+                               "draft's regarding, read from the draft");
         if (t.composer == NULL)
           return LIA_UI_PHASE_DONE;
         return LIA_UI_PHASE_NEXT;
@@ -436,11 +498,21 @@ lia_ui_selftest_phase_composer (guint step, guint waited)
     case 7:
       {
         g_autofree char *subject = NULL;
-        g_autofree char *item_id = t.closed_at != 0 ? find_sent (subject_for (TRUE), &subject) : NULL;
+        g_autofree char *sent_regarding = NULL;
+        g_autofree char *item_id =
+            t.closed_at != 0 ? find_sent_full (subject_for (TRUE), &subject, &sent_regarding) : NULL;
         g_autofree char *result = track_result (item_id);
 
-        if ((result == NULL || !g_str_has_prefix (result, "tracked")) && waited < 400)
+        /* Tracked, then linked to its regarding (the last host write). */
+        if ((result == NULL || !g_str_has_prefix (result, "tracked") || sent_regarding == NULL)
+            && waited < 400)
           return LIA_UI_PHASE_WAIT;
+        lia_ui_selftest_log ("composer: the sent copy's regarding: %s",
+                             sent_regarding != NULL ? sent_regarding : "none");
+        lia_ui_selftest_check (sent_regarding != NULL
+                                   && g_strcmp0 (sent_regarding, t.draft_regarding_id) == 0,
+                               "R-IMM-DRAFT: the sent copy of the marked draft is tracked with the draft's "
+                               "regarding");
         if (t.closed_at != 0)
           t.send_closed_us[TRUE] = t.closed_at - t.send_started;
         lia_ui_selftest_log ("composer: sent copy %s \"%s\": %s", item_id != NULL ? item_id : "not found",
