@@ -38,36 +38,32 @@ struct _LiaOrgService
  * is never read, which clang reports as unused without the attribute. */
 #define LOCK(service) g_autoptr (GMutexLocker) locker G_GNUC_UNUSED = g_mutex_locker_new (&(service)->lock)
 
-/* The _locked helpers expect the service lock held. */
+/* The org service is split by concept; these are what the files share.
+ * The _locked helpers expect the service lock held. */
+
+/* lia-org-service.c: lifecycle, caches, settings, change notification. */
+gboolean lia_org_service_finish_locked (LiaOrgService *service, gboolean ok, GError **error);
+void lia_org_set_forbidden (GError **error, const char *what);
 const guint8 *lia_org_service_fls_locked (LiaOrgService *service, const char *role, LiaEntity entity,
                                           GError **error);
 GPtrArray *lia_org_service_filters_locked (LiaOrgService *service, const char *user_id, LiaEntity entity,
                                            gint64 *out_gen, GError **error);
-void lia_org_service_strip_locked (LiaOrgService *service, LiaCrmRecord *record, const guint8 *fls,
-                                   gboolean for_sync, GHashTable *settings);
 GHashTable *lia_org_service_settings_locked (LiaOrgService *service, GError **error);
 void lia_org_service_notify_locked (LiaOrgService *service);
-/* R-ROLE-SECONDARY-NO-NEW for creates (lia-org-sync.c): a request id of
- * the form "SUBSCRIPTION/..." names the caller's client that creates. */
-gboolean lia_org_sync_check_create_locked (LiaOrgService *service, const LiaOrgCaller *caller,
-                                           LiaEntity entity, const char *request_id, GError **error);
 
-/* The bodies of lia_org_service_create() and lia_org_sync_track(), for
- * lia_org_service_create_tracked(): each opens its own transaction, a
- * savepoint inside a batch (lia_org_store_begin_batch()). */
-LiaCrmRecord *lia_org_service_create_locked (LiaOrgService *service, const LiaOrgCaller *caller,
-                                             const LiaCrmRecord *record, const char *request_id,
-                                             GError **error);
-gboolean lia_org_sync_track_locked (LiaOrgService *service, const LiaOrgCaller *caller,
-                                    const char *subscription, LiaEntity entity, const char *id,
-                                    gboolean manual, GError **error);
-
-/* lia-org-service.c: shared with lia-org-service-email.c. */
-gboolean lia_org_service_finish_locked (LiaOrgService *service, gboolean ok, GError **error);
-LiaCrmRecord *lia_org_service_readable_copy_locked (LiaOrgService *service, const LiaOrgCaller *caller,
-                                                    const LiaCrmRecord *record, GError **error);
+/* lia-org-service-users.c: ownership and approval checks. */
+gboolean lia_org_service_require_change_locked (LiaOrgService *service, const LiaOrgCaller *caller,
+                                                const char *owner_id, GError **error);
+gboolean lia_org_service_require_owner_exists_locked (LiaOrgService *service, const char *owner_id,
+                                                      GError **error);
 gboolean lia_org_service_check_approved_locked (LiaOrgService *service, const LiaOrgCaller *caller,
                                                 LiaEntity entity, GError **error);
+
+/* lia-org-service-records.c: what a reader may see of a record. */
+void lia_org_service_strip_locked (LiaOrgService *service, LiaCrmRecord *record, const guint8 *fls,
+                                   gboolean for_sync, GHashTable *settings);
+LiaCrmRecord *lia_org_service_readable_copy_locked (LiaOrgService *service, const LiaOrgCaller *caller,
+                                                    const LiaCrmRecord *record, GError **error);
 
 /* lia-org-service-email.c: R-MAIL-DEDUPE for lia_org_service_create(). */
 gboolean lia_org_service_email_register_locked (LiaOrgService *service, const LiaOrgCaller *caller,
@@ -78,5 +74,16 @@ gboolean lia_org_service_email_find_same_locked (LiaOrgService *service, const L
 gboolean lia_org_service_email_track_same_locked (LiaOrgService *service, const LiaOrgCaller *caller,
                                                   LiaCrmRecord *same, const LiaCrmRecord *record,
                                                   gboolean *out_changed, GError **error);
+
+/* lia-org-sync.c. R-ROLE-SECONDARY-NO-NEW for creates: a request id of
+ * the form "SUBSCRIPTION/..." names the caller's client that creates. */
+gboolean lia_org_sync_check_create_locked (LiaOrgService *service, const LiaOrgCaller *caller,
+                                           LiaEntity entity, const char *request_id, GError **error);
+/* The body of lia_org_sync_track(), for lia_org_service_create_tracked():
+ * its own transaction, a savepoint inside a batch
+ * (lia_org_store_begin_batch()). */
+gboolean lia_org_sync_track_locked (LiaOrgService *service, const LiaOrgCaller *caller,
+                                    const char *subscription, LiaEntity entity, const char *id,
+                                    gboolean manual, GError **error);
 
 G_END_DECLS
