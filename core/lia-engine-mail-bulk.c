@@ -800,8 +800,9 @@ lia_engine_mail_bulk_results (LiaEngine *engine, const char *store, const char *
 
 /* Reads @n messages of the engine's store in one round trip to the host
  * (the folder phase's list of what a tracked folder holds, R-MAIL-FOLDER).
- * (transfer full): @n items, NULL for a message no longer there; NULL with
- * @error for any other failure or a cancel. */
+ * (transfer full): @n items, NULL for a message no longer there or that
+ * the host cannot read (%LIA_ERROR_INVALID: a malformed message); NULL
+ * with @error for any other failure (the host unavailable) or a cancel. */
 LiaHostItem **
 lia_engine_mail_read_many (Cycle *c, const char *const *ids, guint n, GError **error)
 {
@@ -820,7 +821,8 @@ lia_engine_mail_read_many (Cycle *c, const char *const *ids, guint n, GError **e
         {
           if (m->items[i] != NULL)
             out[i] = g_steal_pointer (&m->items[i]);
-          else if (m->errors[i] != NULL && !g_error_matches (m->errors[i], LIA_ERROR, LIA_ERROR_NOT_FOUND))
+          else if (m->errors[i] != NULL && !g_error_matches (m->errors[i], LIA_ERROR, LIA_ERROR_NOT_FOUND)
+                   && !g_error_matches (m->errors[i], LIA_ERROR, LIA_ERROR_INVALID))
             {
               g_propagate_error (error, g_steal_pointer (&m->errors[i]));
               for (guint j = 0; j < i; j++)

@@ -437,8 +437,14 @@ track_arrival (Cycle *c, GHashTable *folders, const char *item_id, LiaCacheBatch
   hi = lia_host_call_read_item (&self->link, self->store, item_id, c->cancellable, &local);
   if (hi == NULL)
     {
-      if (g_error_matches (local, LIA_ERROR, LIA_ERROR_NOT_FOUND))
-        return TRUE;
+      /* Gone, or not mail the host can read (a malformed message): its
+       * note goes, the other notes are decided. */
+      if (g_error_matches (local, LIA_ERROR, LIA_ERROR_NOT_FOUND)
+          || g_error_matches (local, LIA_ERROR, LIA_ERROR_INVALID))
+        {
+          g_debug ("R-MAIL-FOLDER: arrival %s not read: %s", item_id, local->message);
+          return TRUE;
+        }
       g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
     }

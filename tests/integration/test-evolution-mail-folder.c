@@ -23,6 +23,8 @@
 #define DRAFTS "Drafts"
 #define ARCHIVE "Archive"
 #define N_OLD 30
+/* With the one that is not mail. */
+#define N_FILES (N_OLD + 1)
 
 typedef struct
 {
@@ -250,6 +252,23 @@ fx_setup (Fx *fx, gconstpointer data)
 
       g_assert_cmpint (g_mkdir_with_parents (d, 0700), ==, 0);
     }
+  /* In the folder, a file that is not mail at all: Camel lists it, its
+   * read fails. */
+  {
+    static const char garbage[] = "\x01\x02\xff\xfe\x00garbage\x00\x80\r\n\r\nmore\x00";
+    const char *archive_dirs[] = { ".Archive/cur", ".Archive/new", ".Archive/tmp" };
+    g_autofree char *path =
+        g_build_filename (fx->maildir, ".Archive", "cur", "1700000900.bad.test:2,S", NULL);
+
+    for (guint i = 0; i < G_N_ELEMENTS (archive_dirs); i++)
+      {
+        g_autofree char *d = g_build_filename (fx->maildir, archive_dirs[i], NULL);
+
+        g_assert_cmpint (g_mkdir_with_parents (d, 0700), ==, 0);
+      }
+    g_file_set_contents (path, garbage, sizeof garbage - 1, &error);
+    g_assert_no_error (error);
+  }
   /* In the Inbox, as a delivery left it: moved into the folder later. */
   {
     g_autofree char *text = message ("<moved@example.com>", "Moved in later");
@@ -433,7 +452,8 @@ test_reannounced (Fx *fx, gconstpointer data)
   guint total = 0;
   guint from;
 
-  g_test_summary ("R-MAIL-FOLDER with real Camel: a maildir folder with 30 messages is tracked; then its "
+  g_test_summary ("R-MAIL-FOLDER with real Camel: a maildir folder with 30 messages (and a file that is not "
+                  "mail) is tracked; then its "
                   "files are renamed (the same messages under new uids, as a sync tool leaves them after an "
                   "IMAP UIDVALIDITY change) and Camel's summary is rebuilt, so Camel announces every message "
                   "again as added: none is tracked; a 2023-dated message with a new Message-ID moved in "
@@ -461,7 +481,7 @@ test_reannounced (Fx *fx, gconstpointer data)
   /* The same messages, new uids: Camel's next look at the folder removes
    * every old uid and adds every new one. */
   from = fx->notes->len;
-  g_assert_cmpuint (rename_messages (dir), ==, N_OLD);
+  g_assert_cmpuint (rename_messages (dir), ==, N_FILES);
   {
     g_autoptr (CamelFolder) f = camel_folder (fx, ARCHIVE);
 
@@ -471,14 +491,14 @@ test_reannounced (Fx *fx, gconstpointer data)
   {
     gint64 until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
 
-    while (count_created (fx, from, archive) < N_OLD && g_get_monotonic_time () < until)
+    while (count_created (fx, from, archive) < N_FILES && g_get_monotonic_time () < until)
       iterate_for (50);
   }
   g_test_message ("renamed: %u created in %s", count_created (fx, from, archive), archive);
-  g_assert_cmpuint (count_created (fx, from, archive), ==, N_OLD);
+  g_assert_cmpuint (count_created (fx, from, archive), ==, N_FILES);
   sync_until_no_notes (fx);
   g_assert_cmpuint (count_linked (fx, ARCHIVE, &total), ==, 0);
-  g_assert_cmpuint (total, ==, N_OLD);
+  g_assert_cmpuint (total, ==, N_FILES);
   g_assert_cmpint (folder_tracks (fx), ==, 0);
   g_assert_cmpint (emails_linked (fx), ==, 0);
 
@@ -517,7 +537,7 @@ test_reannounced (Fx *fx, gconstpointer data)
   sync_until_no_notes (fx);
   engine_sync (fx);
   g_assert_cmpuint (count_linked (fx, ARCHIVE, &total), ==, 1);
-  g_assert_cmpuint (total, ==, N_OLD + 1);
+  g_assert_cmpuint (total, ==, N_FILES + 1);
   g_assert_cmpint (folder_tracks (fx), ==, 1);
   g_assert_cmpint (emails_linked (fx), ==, 1);
   {
@@ -566,18 +586,18 @@ test_reannounced (Fx *fx, gconstpointer data)
   {
     gint64 until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
 
-    while (count_created (fx, from, archive) < N_OLD + 1 && g_get_monotonic_time () < until)
+    while (count_created (fx, from, archive) < N_FILES + 1 && g_get_monotonic_time () < until)
       iterate_for (50);
   }
   /* Camel announced every message again, under the same uids. */
   g_test_message ("rebuilt summary: %u created in %s", count_created (fx, from, archive), archive);
-  g_assert_cmpuint (count_created (fx, from, archive), ==, N_OLD + 1);
+  g_assert_cmpuint (count_created (fx, from, archive), ==, N_FILES + 1);
   sync_until_no_notes (fx);
   engine_sync (fx);
   /* The rebuilt summary lost the moved message's Liaison tags; the cache
    * still links it, and no message is tracked again. */
   g_assert_cmpuint (count_linked (fx, ARCHIVE, &total), <=, 1);
-  g_assert_cmpuint (total, ==, N_OLD + 1);
+  g_assert_cmpuint (total, ==, N_FILES + 1);
   g_assert_cmpint (folder_tracks (fx), ==, 1);
   g_assert_cmpint (emails_linked (fx), ==, 1);
 }
