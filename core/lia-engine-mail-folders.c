@@ -559,6 +559,44 @@ folder_scan_one (Cycle *c, const LiaHostItem *hi, gpointer data, GError **error)
   return before || folder_track_one (c, hi, (gpointer) f->regarding, error);
 }
 
+/* Lists what each newly marked folder of this store holds (see "Known
+ * messages"). The host and the cache only: the email phase runs it before
+ * it asks the org for its settings, so a folder marked while the org is
+ * unreachable is listed at the next cycle all the same, not once the org
+ * is back (mail announced again meanwhile would be noted, and a noted
+ * message is not taken as known). */
+gboolean
+lia_engine_mail_list_folders (Cycle *c, GError **error)
+{
+  LiaEngine *self = c->engine;
+  LiaEngineMail *mail = lia_engine_mail_of (self);
+  g_autofree char *prefix = g_strdup_printf ("%s/", self->store);
+  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
+  GHashTableIter iter;
+  gpointer k;
+
+  g_mutex_lock (&mail->lock);
+  lia_engine_mail_load_locked (mail, c->cache);
+  g_hash_table_iter_init (&iter, mail->folders);
+  while (g_hash_table_iter_next (&iter, &k, NULL))
+    if (g_str_has_prefix (k, prefix))
+      g_ptr_array_add (keys, g_strdup (k));
+  g_mutex_unlock (&mail->lock);
+  if (keys->len == 0)
+    return TRUE;
+  /* The notes made before the cache opened are not taken as known. */
+  if (!write_early (c, error))
+    return FALSE;
+  for (guint i = 0; i < keys->len; i++)
+    {
+      const char *key = keys->pdata[i];
+
+      if (!list_known (c, key, key + strlen (prefix), error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 /* Tracks the new mail of every tracked folder of this store. @folders:
  * "store/folder" -> "id\nname" or "" (a copy taken under the lock). */
 gboolean

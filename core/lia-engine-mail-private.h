@@ -47,6 +47,7 @@ GHashTable *lia_engine_mail_org_settings (Cycle *c, LiaEngineMail *mail, gboolea
 void lia_engine_mail_read_settings (Cycle *c, GHashTable *org, LiaEngineMailSettings *out);
 
 /* lia-engine-mail-folders.c */
+gboolean lia_engine_mail_list_folders (Cycle *c, GError **error);
 gboolean lia_engine_mail_scan_folders (Cycle *c, GHashTable *folders, GError **error);
 
 /* lia-engine-mail-auto.c */

@@ -201,6 +201,10 @@ lia_engine_mail_before_upload (Cycle *c, GError **error)
   g_auto (LiaEngineMailSettings) s = { 0 };
   g_autoptr (GHashTable) folders = NULL;
 
+  /* R-MAIL-FOLDER: what a newly tracked folder holds, listed from the
+   * host alone, also while the org is down. */
+  if (!lia_engine_mail_list_folders (c, error))
+    return FALSE;
   /* Without the org's settings (unreachable, or an older org) the scans
    * wait for a cycle that has them: their watermarks stay, so nothing is
    * missed, and the index is not rebuilt for guessed settings. Queued

@@ -315,6 +315,61 @@ test_reannounced (Ef *ef, gconstpointer data)
   g_assert_no_error (error);
 }
 
+static void
+test_marked_offline (Ef *ef, gconstpointer data)
+{
+  g_autoptr (GPtrArray) olds = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *acct = NULL;
+  g_autofree char *x = NULL;
+  g_autofree char *moved = NULL;
+  g_autoptr (GError) error = NULL;
+  LiaEngine *engine = lia_plugin_get_engine (ef->a.plugin);
+
+  g_test_summary ("R-MAIL-FOLDER: a folder marked while the org is unreachable is listed at the next "
+                  "cycle all the same, so its mail announced again before the org is back is not tracked "
+                  "once it is; a message moved in meanwhile is");
+  ef_sync (&ef->a);
+  g_assert_true (lia_cache_set_setting (cache_of (&ef->a), LIA_ENGINE_SETTING_AUTO_TRACK, "none", &error));
+  g_assert_no_error (error);
+  acct = account (ef, "Project Z");
+  for (guint i = 0; i < 10; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("<offline%u@example.net>", i);
+      g_ptr_array_add (olds, receive (ef, FOLDER, id, "Private"));
+    }
+  x = receive (ef, "inbox", "<x-offline@example.com>", "Moved in while offline");
+  lia_clock_advance (ef->clock, 60 * EF_MINUTE);
+
+  switch_crm_set_down (ef->a.crm, TRUE);
+  g_assert_true (
+      lia_engine_mail_set_folder (engine, LIA_TEST_STORE, FOLDER, TRUE, acct, "Project Z", &error));
+  g_assert_no_error (error);
+  (void) ef_try_sync (&ef->a, NULL);
+  g_assert_cmpint (known (ef), ==, 10);
+  for (guint i = 0; i < olds->len; i++)
+    announce (ef, olds->pdata[i]);
+  moved = lia_test_host_user_move_new_id (ef->a.host, x, LIA_TEST_STORE, FOLDER, TRUE);
+  {
+    gint64 until = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+    while ((!arrival_noted (ef, moved) || !arrival_noted (ef, olds->pdata[olds->len - 1]))
+           && g_get_monotonic_time () < until)
+      g_main_context_iteration (NULL, FALSE);
+    g_assert_true (arrival_noted (ef, moved));
+  }
+  (void) ef_try_sync (&ef->a, NULL);
+  g_assert_cmpint (state_of (ef, moved), ==, LIA_LINK_STATE_NONE);
+
+  switch_crm_set_down (ef->a.crm, FALSE);
+  g_ptr_array_add (olds, g_strdup (moved));
+  sync_until_decided (ef, olds);
+  ef_sync (&ef->a);
+  assert_folder_tracked (ef, moved, acct);
+  for (guint i = 0; i + 1 < olds->len; i++)
+    g_assert_cmpint (state_of (ef, olds->pdata[i]), ==, LIA_LINK_STATE_NONE);
+  g_assert_cmpuint (ef_crm_count (ef, LIA_ENTITY_EMAIL), ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -323,5 +378,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_test_add ("/mail/folder-known/R-MAIL-FOLDER/reannounced-not-tracked", Ef, NULL, ef_setup,
               test_reannounced, ef_teardown);
+  g_test_add ("/mail/folder-known/R-MAIL-FOLDER/marked-offline", Ef, NULL, ef_setup, test_marked_offline,
+              ef_teardown);
   return g_test_run ();
 }
