@@ -2,10 +2,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-#include "lia-crm-embedded.h"
-#include "lia-evo-host.h"
-#include "lia-org-service.h"
-#include "lia-plugin-private.h"
+#include "lia-test-camel.h"
 #include "lia-test-dovecot.h"
 #include "lia-test-eds.h"
 
@@ -31,46 +28,17 @@ static const char incoming[] = "From: Alice Martin <alice@example.com>\r\n"
 
 typedef struct
 {
-  char *tmp;
+  LiaTestCamel c; /* tmp, the org and the plugin (lia-test-camel.h) */
   LiaTestDovecot *server;
 } Fx;
-
-static void
-got_res (GObject *source, GAsyncResult *res, gpointer user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (res);
-}
-
-static void
-wait_res (GAsyncResult **res)
-{
-  gint64 until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
-
-  while (*res == NULL && g_get_monotonic_time () < until)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_nonnull (*res);
-}
-
-static void
-iterate_for (guint ms)
-{
-  gint64 until = g_get_monotonic_time () + ms * 1000;
-
-  while (g_get_monotonic_time () < until)
-    {
-      while (g_main_context_iteration (NULL, FALSE))
-        ;
-      g_usleep (2000);
-    }
-}
 
 /* A Camel session of its own (as a separate process would have) with an
  * IMAPX store on the test server. */
 static CamelStore *
 imap_store (Fx *fx, const char *name, CamelSession **out_session)
 {
-  g_autofree char *data = g_build_filename (fx->tmp, name, "data", NULL);
-  g_autofree char *cache = g_build_filename (fx->tmp, name, "cache", NULL);
+  g_autofree char *data = g_build_filename (fx->c.tmp, name, "data", NULL);
+  g_autofree char *cache = g_build_filename (fx->c.tmp, name, "cache", NULL);
   g_autoptr (GError) error = NULL;
   g_autoptr (CamelSettings) settings = NULL;
   CamelSession *session = lia_evo_mail_session_new (data, cache);
@@ -97,9 +65,11 @@ fx_setup (Fx *fx, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autofree char *dir = NULL;
 
-  fx->tmp = g_dir_make_tmp ("liaison-imap-XXXXXX", &error);
+  fx->c.tmp = g_dir_make_tmp ("liaison-imap-XXXXXX", &error);
   g_assert_no_error (error);
-  dir = g_build_filename (fx->tmp, "dovecot", NULL);
+  fx->c.me = ME;
+  fx->c.client_name = "me-imap";
+  dir = g_build_filename (fx->c.tmp, "dovecot", NULL);
   fx->server = lia_test_dovecot_start (dir, &error);
   if (fx->server == NULL)
     {
@@ -116,8 +86,7 @@ fx_teardown (Fx *fx, gconstpointer data)
 {
   if (fx->server != NULL)
     g_assert_cmpuint (lia_test_dovecot_stop (fx->server), ==, 0);
-  lia_test_remove_tree (fx->tmp);
-  g_free (fx->tmp);
+  lia_test_camel_clear (&fx->c);
 }
 
 static void
@@ -129,7 +98,6 @@ test_track_keyword (Fx *fx, gconstpointer data)
   g_autoptr (CamelStore) store2 = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (GAsyncResult) res = NULL;
-  g_autoptr (LiaEvoHost) host = NULL;
   g_autofree char *uid = NULL;
   g_autofree char *item_id = NULL;
   g_autofree char *inbox = NULL;
@@ -138,16 +106,8 @@ test_track_keyword (Fx *fx, gconstpointer data)
   g_autofree char *want_inbox = lia_evo_mail_folder_id (STORE_UID, "INBOX");
   g_autofree char *want_sent = lia_evo_mail_folder_id (STORE_UID, "Sent");
   g_autofree char *want_drafts = lia_evo_mail_folder_id (STORE_UID, "Drafts");
-  g_autofree char *org_path = NULL;
-  g_autofree char *cache_path = NULL;
-  g_autofree char *token = NULL;
   g_autofree char *crm_id = NULL;
-  g_autoptr (LiaClock) clock = NULL;
-  LiaOrgService *org = NULL;
-  g_autoptr (LiaCrm) crm = NULL;
-  LiaPlugin *plugin = NULL;
   LiaEvoMail *mail;
-  LiaPluginConfig config = { LIA_PLUGIN_ABI_VERSION };
   LiaCommand cmd = { LIA_PLUGIN_ABI_VERSION, LIA_COMMAND_TRACK, LIA_SURFACE_EXPLORER };
 
   g_test_summary ("IMAP path (issue 8) on a real dovecot on loopback: Inbox from the store, Sent and Drafts "
@@ -188,8 +148,8 @@ test_track_keyword (Fx *fx, gconstpointer data)
   }
 
   mail = lia_evo_mail_new (store, ME);
-  lia_evo_mail_resolve_folders_async (mail, NULL, got_res, &res);
-  wait_res (&res);
+  lia_evo_mail_resolve_folders_async (mail, NULL, lia_test_got_res, &res);
+  lia_test_wait_res (&res);
   g_assert_true (lia_evo_mail_resolve_folders_finish (mail, res, &error));
   g_assert_no_error (error);
   /* Camel 3.46's IMAPX drops the types the server advertises (SPECIAL-USE)
@@ -213,27 +173,15 @@ test_track_keyword (Fx *fx, gconstpointer data)
   g_assert_cmpstr (inbox, ==, want_inbox);
   g_assert_cmpstr (sent, ==, want_sent);
   g_assert_cmpstr (drafts, ==, want_drafts);
-  host = lia_evo_host_new_for_mail (mail);
+  fx->c.host = lia_evo_host_new_for_mail (mail);
   item_id = lia_evo_mail_item_id (STORE_UID, "INBOX", uid);
 
-  /* The engine over it, with the embedded org. */
-  org_path = g_build_filename (fx->tmp, "org.db", NULL);
-  cache_path = g_build_filename (fx->tmp, "cache.db", NULL);
-  clock = lia_clock_new_system ();
-  org = lia_org_service_open (org_path, clock, &error);
-  g_assert_no_error (error);
-  g_assert_true (lia_org_service_add_user (org, USER, ME, FALSE, &token, &error));
-  crm = lia_crm_embedded_new_for_service (org, token);
-  config.cache_path = cache_path;
-  config.crm = crm;
-  config.org_name = "test-org";
-  config.client_name = "me-imap";
-  config.clock = clock;
-  plugin = lia_plugin_internal_funcs ()->load (&config, lia_evo_host_get_vtable (), host, &error);
-  g_assert_no_error (error);
+  /* The engine over it, with the embedded org (user USER); the host is not
+   * watched. */
+  lia_test_camel_engine_start (&fx->c, FALSE);
   for (guint round = 0; round < 2; round++)
     {
-      LiaEngine *engine = lia_plugin_get_engine (plugin);
+      LiaEngine *engine = lia_plugin_get_engine (fx->c.plugin);
       g_autoptr (GAsyncResult) sres = NULL;
 
       if (round == 1)
@@ -242,37 +190,32 @@ test_track_keyword (Fx *fx, gconstpointer data)
           cmd.folder = inbox;
           cmd.item_id = item_id;
           cmd.entity = LIA_ENTITY_EMAIL;
-          g_assert_true (lia_plugin_internal_funcs ()->command (plugin, &cmd, &error));
+          g_assert_true (lia_plugin_internal_funcs ()->command (fx->c.plugin, &cmd, &error));
           g_assert_no_error (error);
-          iterate_for (300);
+          lia_test_iterate_for (300);
         }
-      lia_engine_sync_async (engine, NULL, got_res, &sres);
-      wait_res (&sres);
+      lia_engine_sync_async (engine, NULL, lia_test_got_res, &sres);
+      lia_test_wait_res (&sres);
       g_assert_true (lia_engine_sync_finish (engine, sres, &error));
       g_assert_no_error (error);
     }
   {
-    g_autoptr (GAsyncResult) rres = NULL;
-    g_autoptr (LiaHostItem) hi = NULL;
+    g_autoptr (LiaHostItem) hi = lia_test_camel_host_read_ok (&fx->c, item_id);
     g_autoptr (LiaCrmRecord) rec = NULL;
 
-    lia_evo_host_get_vtable ()->read_item (host, LIA_EVO_STORE, item_id, NULL, got_res, &rres);
-    wait_res (&rres);
-    hi = lia_evo_host_get_vtable ()->read_item_finish (host, rres, &error);
-    g_assert_no_error (error);
     g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_TRACKED);
     g_assert_nonnull (hi->props.crm_id);
     crm_id = g_strdup (hi->props.crm_id);
-    rec = lia_crm_retrieve_sync (crm, LIA_ENTITY_EMAIL, crm_id, NULL, &error);
+    rec = lia_crm_retrieve_sync (fx->c.crm, LIA_ENTITY_EMAIL, crm_id, NULL, &error);
     g_assert_no_error (error);
     g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (rec), "subject"), ==,
                      "Offer for Caf\xc3\xa9");
     g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (rec), "message-id"), ==,
                      "<imap1@example.com>");
   }
-  g_clear_pointer (&plugin, lia_plugin_internal_funcs ()->unload);
-  iterate_for (100);
-  g_clear_pointer (&host, lia_evo_host_free);
+  g_clear_pointer (&fx->c.plugin, lia_plugin_internal_funcs ()->unload);
+  lia_test_iterate_for (100);
+  g_clear_pointer (&fx->c.host, lia_evo_host_free);
   camel_service_disconnect_sync (CAMEL_SERVICE (store), TRUE, NULL, NULL);
 
   /* Another client of the same account: only what the server keeps. */
@@ -308,7 +251,6 @@ test_track_keyword (Fx *fx, gconstpointer data)
   g_clear_object (&store);
   g_object_unref (session2);
   g_object_unref (session);
-  lia_org_service_unref (org);
 }
 
 int
