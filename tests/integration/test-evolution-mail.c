@@ -3,11 +3,8 @@
 #include <sqlite3.h>
 #include <string.h>
 
-#include "lia-crm-embedded.h"
 #include "lia-engine-mail.h"
-#include "lia-evo-host.h"
-#include "lia-org-service.h"
-#include "lia-plugin-private.h"
+#include "lia-test-camel.h"
 #include "lia-test-eds.h"
 
 /* The mail part of the Evolution adapter against real Camel on a real
@@ -24,23 +21,11 @@
 
 typedef struct
 {
-  char *tmp;     /* owned: removed at teardown */
-  char *maildir; /* owned */
-  CamelSession *session;
-  CamelStore *store;
-  LiaEvoHost *host; /* owns the LiaEvoMail */
-  LiaEvoMail *mail; /* borrowed from host */
-  char *inbox;      /* folder ids */
+  LiaTestCamel c; /* the store, host, org and plugin (lia-test-camel.h) */
+  char *inbox;    /* folder ids */
   char *sent;
   char *drafts;
   GPtrArray *notes; /* "event item-id [old-folder]" */
-  /* The engine end to end. */
-  LiaClock *clock;
-  LiaOrgService *org;
-  char *token;
-  LiaCrm *crm;
-  LiaPlugin *plugin;
-  char *cache_path;
 } Fx;
 
 typedef struct
@@ -128,17 +113,6 @@ big_recipients_message (void)
   return g_string_free (s, FALSE);
 }
 
-static void
-write_message (const char *maildir, const char *name, const char *text, gssize len)
-{
-  g_autofree char *path = g_build_filename (maildir, "cur", name, NULL);
-  g_autofree char *with_flags = g_strconcat (path, ":2,S", NULL);
-  g_autoptr (GError) error = NULL;
-
-  g_file_set_contents (with_flags, text, len, &error);
-  g_assert_no_error (error);
-}
-
 static const char sent1[] = "From: Me <" ME ">\r\n"
                             "To: Alice Martin <alice@example.com>\r\n"
                             "Cc: bea@example.com\r\n"
@@ -167,142 +141,50 @@ static const char draft1[] = "From: " ME "\r\n"
                              "\r\n"
                              "Draft.\r\n";
 
-static CamelFolder *
-camel_folder (Fx *fx, const char *full_name)
-{
-  g_autoptr (GError) error = NULL;
-  CamelFolder *f =
-      camel_store_get_folder_sync (fx->store, full_name, CAMEL_STORE_FOLDER_CREATE, NULL, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (f);
-  return f;
-}
-
-/* Appends @text to @full_name as a mail client files a message; returns
- * (transfer full) its uid. */
-static char *
-append (Fx *fx, const char *full_name, const char *text)
-{
-  g_autoptr (CamelFolder) f = camel_folder (fx, full_name);
-  g_autoptr (CamelMimeMessage) msg = camel_mime_message_new ();
-  g_autoptr (CamelStream) stream = camel_stream_mem_new_with_buffer (text, strlen (text));
-  g_autoptr (GError) error = NULL;
-  char *uid = NULL;
-
-  g_assert_true (
-      camel_data_wrapper_construct_from_stream_sync (CAMEL_DATA_WRAPPER (msg), stream, NULL, &error));
-  g_assert_true (camel_folder_append_message_sync (f, msg, NULL, &uid, NULL, &error));
-  g_assert_no_error (error);
-  g_assert_nonnull (uid);
-  g_assert_true (camel_folder_synchronize_sync (f, FALSE, NULL, &error));
-  return uid;
-}
-
-static void
-resolved (GObject *source, GAsyncResult *res, gpointer user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (res);
-}
-
-static void
-wait_res (GAsyncResult **res)
-{
-  gint64 until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
-
-  while (*res == NULL && g_get_monotonic_time () < until)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_nonnull (*res);
-}
-
 /* Opens (or reopens) the store with a fresh session, as a new process
- * would, and the mail-only host adapter over it. FALSE when this machine
- * has no Camel maildir provider. */
+ * would, and the mail-only host adapter over it (as Evolution configures a
+ * local account: Sent and Drafts by the identity's folder URIs). FALSE
+ * when this machine has no Camel maildir provider. */
 static gboolean
 fx_open (Fx *fx)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GAsyncResult) res = NULL;
-  g_autofree char *data = g_build_filename (fx->tmp, "camel-data", NULL);
-  g_autofree char *cache = g_build_filename (fx->tmp, "camel-cache", NULL);
-  LiaEvoMail *mail;
-
-  fx->session = lia_evo_mail_session_new (data, cache);
-  fx->store = lia_evo_mail_add_maildir_sync (fx->session, STORE_UID, fx->maildir, &error);
-  if (fx->store == NULL)
-    {
-      g_assert_error (error, LIA_ERROR, LIA_ERROR_UNAVAILABLE);
-      g_test_skip ("no Camel maildir provider (package evolution-data-server)");
-      return FALSE;
-    }
-  mail = lia_evo_mail_new (fx->store, ME);
-  /* As Evolution configures a local account: Sent and Drafts by the
-   * identity's folder URIs. */
-  {
-    g_autofree char *sent_uri = g_strdup_printf ("folder://%s/%s", STORE_UID, SENT);
-    g_autofree char *sent = lia_evo_mail_folder_name_from_uri (mail, sent_uri);
-
-    lia_evo_mail_set_configured_folders (mail, sent, DRAFTS);
-  }
-  lia_evo_mail_resolve_folders_async (mail, NULL, resolved, &res);
-  wait_res (&res);
-  g_assert_true (lia_evo_mail_resolve_folders_finish (mail, res, &error));
-  g_assert_no_error (error);
-  fx->host = lia_evo_host_new_for_mail (mail);
-  fx->mail = lia_evo_host_get_mail (fx->host);
+  if (!lia_test_camel_open_or_skip (&fx->c, SENT, DRAFTS))
+    return FALSE;
   g_free (fx->inbox);
   g_free (fx->sent);
   g_free (fx->drafts);
-  fx->inbox = lia_evo_mail_dup_folder (fx->mail, LIA_EVO_MAIL_INBOX);
-  fx->sent = lia_evo_mail_dup_folder (fx->mail, LIA_EVO_MAIL_SENT);
-  fx->drafts = lia_evo_mail_dup_folder (fx->mail, LIA_EVO_MAIL_DRAFTS);
+  fx->inbox = lia_evo_mail_dup_folder (fx->c.mail, LIA_EVO_MAIL_INBOX);
+  fx->sent = lia_evo_mail_dup_folder (fx->c.mail, LIA_EVO_MAIL_SENT);
+  fx->drafts = lia_evo_mail_dup_folder (fx->c.mail, LIA_EVO_MAIL_DRAFTS);
   return TRUE;
 }
 
-static void engine_stop (Fx *fx);
-
-static void
-fx_close (Fx *fx)
-{
-  engine_stop (fx);
-  g_clear_pointer (&fx->host, lia_evo_host_free);
-  fx->mail = NULL;
-  if (fx->store != NULL)
-    camel_session_remove_service (fx->session, CAMEL_SERVICE (fx->store));
-  g_clear_object (&fx->store);
-  g_clear_object (&fx->session);
-}
+static void on_note (const LiaHostNotification *n, gpointer user_data);
 
 static void
 fx_setup (Fx *fx, gconstpointer data)
 {
-  g_autoptr (GError) error = NULL;
   g_autofree char *big = big_recipients_message ();
-  const char *subdirs[] = { "cur", "new", "tmp" };
 
-  fx->tmp = g_dir_make_tmp ("liaison-mail-XXXXXX", &error);
-  g_assert_no_error (error);
-  fx->maildir = g_build_filename (fx->tmp, "Maildir", NULL);
+  lia_test_camel_init (&fx->c, "liaison-mail-XXXXXX", STORE_UID, ME);
   fx->notes = g_ptr_array_new_with_free_func (g_free);
-  for (guint i = 0; i < G_N_ELEMENTS (subdirs); i++)
-    {
-      g_autofree char *d = g_build_filename (fx->maildir, subdirs[i], NULL);
-
-      g_assert_cmpint (g_mkdir_with_parents (d, 0700), ==, 0);
-    }
-  write_message (fx->maildir, newest_first[4], m1, -1);
-  write_message (fx->maildir, newest_first[3], m2, -1);
-  write_message (fx->maildir, newest_first[2], m3, -1);
-  write_message (fx->maildir, newest_first[1], big, -1);
-  write_message (fx->maildir, newest_first[0], m5, -1);
-  write_message (fx->maildir, newest_first[5], garbage, sizeof garbage - 1);
+  /* The engine's notifications are recorded too (on_note), then go to
+   * the plugin. */
+  fx->c.on_note = on_note;
+  fx->c.on_note_data = fx;
+  lia_test_maildir_write (fx->c.maildir, newest_first[4], m1, -1);
+  lia_test_maildir_write (fx->c.maildir, newest_first[3], m2, -1);
+  lia_test_maildir_write (fx->c.maildir, newest_first[2], m3, -1);
+  lia_test_maildir_write (fx->c.maildir, newest_first[1], big, -1);
+  lia_test_maildir_write (fx->c.maildir, newest_first[0], m5, -1);
+  lia_test_maildir_write (fx->c.maildir, newest_first[5], garbage, sizeof garbage - 1);
   if (!fx_open (fx))
     return;
   /* The account's other folders, made the way Evolution makes them. */
   {
-    g_autoptr (CamelFolder) s = camel_folder (fx, SENT);
-    g_autoptr (CamelFolder) d = camel_folder (fx, DRAFTS);
-    g_autoptr (CamelFolder) a = camel_folder (fx, "Archive");
+    g_autoptr (CamelFolder) s = lia_test_camel_folder (&fx->c, SENT);
+    g_autoptr (CamelFolder) d = lia_test_camel_folder (&fx->c, DRAFTS);
+    g_autoptr (CamelFolder) a = lia_test_camel_folder (&fx->c, "Archive");
 
     g_assert_true (s != NULL && d != NULL && a != NULL);
   }
@@ -311,15 +193,7 @@ fx_setup (Fx *fx, gconstpointer data)
 static void
 fx_teardown (Fx *fx, gconstpointer data)
 {
-  fx_close (fx);
-  g_clear_object (&fx->crm);
-  g_clear_pointer (&fx->org, lia_org_service_unref);
-  g_clear_pointer (&fx->clock, lia_clock_unref);
-  g_clear_pointer (&fx->token, g_free);
-  g_clear_pointer (&fx->cache_path, g_free);
-  lia_test_remove_tree (fx->tmp);
-  g_free (fx->tmp);
-  g_free (fx->maildir);
+  lia_test_camel_clear (&fx->c);
   g_free (fx->inbox);
   g_free (fx->sent);
   g_free (fx->drafts);
@@ -330,7 +204,7 @@ static GPtrArray *
 contents (Fx *fx, guint offset, guint limit)
 {
   g_autoptr (GError) error = NULL;
-  GPtrArray *rows = lia_evo_mail_read_contents_sync (fx->mail, fx->inbox, offset, limit, NULL, &error);
+  GPtrArray *rows = lia_evo_mail_read_contents_sync (fx->c.mail, fx->inbox, offset, limit, NULL, &error);
 
   g_assert_no_error (error);
   g_assert_nonnull (rows);
@@ -353,7 +227,7 @@ static LiaHostItem *
 read_id (Fx *fx, const char *id)
 {
   g_autoptr (GError) error = NULL;
-  LiaHostItem *hi = lia_evo_mail_read_item_sync (fx->mail, id, NULL, &error);
+  LiaHostItem *hi = lia_evo_mail_read_item_sync (fx->c.mail, id, NULL, &error);
 
   g_assert_no_error (error);
   g_assert_nonnull (hi);
@@ -429,7 +303,7 @@ test_contents_order (Fx *fx, gconstpointer data)
 
   g_test_summary ("The contents table of a maildir folder lists every message newest first by date "
                   "received, untracked, and pages by offset and limit (R-DET-SCAN)");
-  if (fx->mail == NULL)
+  if (fx->c.mail == NULL)
     return;
   all = contents (fx, 0, 100);
   g_assert_cmpuint (all->len, ==, G_N_ELEMENTS (newest_first));
@@ -459,7 +333,7 @@ test_contents_order (Fx *fx, gconstpointer data)
   /* Later pages reuse the sorted listing until a folder reports a change:
    * a message filed now is newest and shifts every row by one. */
   {
-    g_autofree char *uid = append (fx, "Inbox", sent1);
+    g_autofree char *uid = lia_test_camel_append (&fx->c, "Inbox", sent1);
     g_autoptr (GPtrArray) shifted = NULL;
     gint64 until = g_get_monotonic_time () + 500 * 1000;
 
@@ -476,7 +350,7 @@ test_contents_order (Fx *fx, gconstpointer data)
   {
     g_autofree char *nowhere = lia_evo_mail_folder_id (STORE_UID, "No such folder");
 
-    none = lia_evo_mail_read_contents_sync (fx->mail, nowhere, 0, 10, NULL, &error);
+    none = lia_evo_mail_read_contents_sync (fx->c.mail, nowhere, 0, 10, NULL, &error);
   }
   g_assert_null (none);
   g_assert_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND);
@@ -489,7 +363,7 @@ test_read_messages (Fx *fx, gconstpointer data)
                   "non-ASCII subject, plain body from plain, HTML-only and multipart/alternative mail, "
                   "Message-ID, In-Reply-To, References, date; 5,000 recipients all kept "
                   "(R-MAIL-RECIPIENTS); a missing Message-ID stays absent");
-  if (fx->mail == NULL)
+  if (fx->c.mail == NULL)
     return;
 
   {
@@ -563,9 +437,9 @@ test_malformed (Fx *fx, gconstpointer data)
 
   g_test_summary ("A message that is not mail is reported with LIA_ERROR_INVALID, a message file gone "
                   "from disk and an unknown id with an error; nothing crashes and the folder stays usable");
-  if (fx->mail == NULL)
+  if (fx->c.mail == NULL)
     return;
-  hi = lia_evo_mail_read_item_sync (fx->mail, bad, NULL, &error);
+  hi = lia_evo_mail_read_item_sync (fx->c.mail, bad, NULL, &error);
   g_assert_null (hi);
   g_assert_error (error, LIA_ERROR, LIA_ERROR_INVALID);
   g_assert_nonnull (strstr (error->message, bad));
@@ -574,23 +448,23 @@ test_malformed (Fx *fx, gconstpointer data)
   {
     g_autofree char *nouid = id_of ("no-such-uid");
 
-    hi = lia_evo_mail_read_item_sync (fx->mail, nouid, NULL, &error);
+    hi = lia_evo_mail_read_item_sync (fx->c.mail, nouid, NULL, &error);
   }
   g_assert_null (hi);
   g_assert_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND);
   g_clear_error (&error);
-  hi = lia_evo_mail_read_item_sync (fx->mail, "contact:abc", NULL, &error);
+  hi = lia_evo_mail_read_item_sync (fx->c.mail, "contact:abc", NULL, &error);
   g_assert_null (hi);
   g_assert_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND);
 
   /* Deleted behind Camel's back after the summary knew it. */
-  m1_path = g_build_filename (fx->maildir, "cur", newest_first[4], NULL);
+  m1_path = g_build_filename (fx->c.maildir, "cur", newest_first[4], NULL);
   {
     g_autofree char *with_flags = g_strconcat (m1_path, ":2,S", NULL);
 
     g_assert_cmpint (g_unlink (with_flags), ==, 0);
   }
-  hi = lia_evo_mail_read_item_sync (fx->mail, m1_id, NULL, &gone_error);
+  hi = lia_evo_mail_read_item_sync (fx->c.mail, m1_id, NULL, &gone_error);
   g_assert_null (hi);
   g_assert_nonnull (gone_error);
   g_assert_true (gone_error->domain == LIA_ERROR);
@@ -608,7 +482,7 @@ write_ok (Fx *fx, const char *item_id, const LiaHostProps *props)
 {
   g_autoptr (GError) error = NULL;
 
-  g_assert_true (lia_evo_mail_write_props_sync (fx->mail, item_id, NULL, props, NULL, &error));
+  g_assert_true (lia_evo_mail_write_props_sync (fx->c.mail, item_id, NULL, props, NULL, &error));
   g_assert_no_error (error);
 }
 
@@ -638,7 +512,7 @@ test_track_untrack (Fx *fx, gconstpointer data)
                   "id, org, OriginalXML and regarding, "
                   "then 0 with the mapping gone; each state read back after closing and reopening the "
                   "store, in the item and in the contents table");
-  if (fx->mail == NULL)
+  if (fx->c.mail == NULL)
     return;
 
   lia_host_props_set (&marked, LIA_HOST_PROP_LINK_STATE, "1");
@@ -666,7 +540,7 @@ test_track_untrack (Fx *fx, gconstpointer data)
   tracked.regarding_name = g_strdup ("Contoso Caf\xc3\xa9 \xe2\x80\x93 deal");
   write_ok (fx, id, &tracked);
 
-  fx_close (fx);
+  lia_test_camel_close (&fx->c);
   g_assert_true (fx_open (fx));
   {
     g_autoptr (LiaHostItem) hi = read_ok (fx, newest_first[2]);
@@ -693,7 +567,7 @@ test_track_untrack (Fx *fx, gconstpointer data)
   lia_host_props_set (&untracked, LIA_HOST_PROP_REGARDING, NULL);
   write_ok (fx, id, &untracked);
 
-  fx_close (fx);
+  lia_test_camel_close (&fx->c);
   g_assert_true (fx_open (fx));
   {
     g_autoptr (LiaHostItem) hi = read_ok (fx, newest_first[2]);
@@ -720,7 +594,7 @@ test_delivered_by_id (Fx *fx, gconstpointer data)
   g_test_summary ("A message a program delivers into the local Inbox after the adapter opened it is "
                   "unknown to Camel until the folder is refreshed: reading it by its id refreshes the "
                   "folder and finds it (how a message just delivered is tracked while Evolution runs)");
-  if (fx->mail == NULL)
+  if (fx->c.mail == NULL)
     return;
   rows = contents (fx, 0, 100);
   for (guint i = 0; i < rows->len; i++)
@@ -729,8 +603,8 @@ test_delivered_by_id (Fx *fx, gconstpointer data)
    * off (e-mail-session.c): a plain refresh does not scan its maildir, which
    * is why a Track over D-Bus inside Evolution found nothing. */
   if (data != NULL)
-    g_object_set (fx->store, "need-summary-check", FALSE, NULL);
-  write_message (fx->maildir, "1700002000.late.test", m1, -1);
+    g_object_set (fx->c.store, "need-summary-check", FALSE, NULL);
+  lia_test_maildir_write (fx->c.maildir, "1700002000.late.test", m1, -1);
   hi = read_id (fx, id);
   g_assert_cmpstr (hi->folder, ==, fx->inbox);
   g_assert_cmpstr (lia_item_get_text (hi->item, "message-id"), ==, "<m1@example.com>");
@@ -739,7 +613,7 @@ test_delivered_by_id (Fx *fx, gconstpointer data)
       gboolean check = TRUE;
 
       /* Left as Evolution set it. */
-      g_object_get (fx->store, "need-summary-check", &check, NULL);
+      g_object_get (fx->c.store, "need-summary-check", &check, NULL);
       g_assert_false (check);
     }
 }
@@ -753,7 +627,7 @@ typedef struct
 } Done;
 
 static void
-got_result (GObject *source, GAsyncResult *res, gpointer user_data)
+lia_test_got_result (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   Done *done = user_data;
 
@@ -785,34 +659,34 @@ test_async (Fx *fx, gconstpointer data)
 
   g_test_summary ("The async calls run Camel in a worker and complete on the caller's main context, "
                   "errors included");
-  if (fx->mail == NULL)
+  if (fx->c.mail == NULL)
     return;
-  lia_evo_mail_read_contents_async (fx->mail, fx->inbox, 0, 3, NULL, got_result, &a);
+  lia_evo_mail_read_contents_async (fx->c.mail, fx->inbox, 0, 3, NULL, lia_test_got_result, &a);
   wait_for (&a);
-  rows = lia_evo_mail_read_contents_finish (fx->mail, a.result, &error);
+  rows = lia_evo_mail_read_contents_finish (fx->c.mail, a.result, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (rows->len, ==, 3);
   g_assert_cmpstr (((LiaHostRow *) g_ptr_array_index (rows, 0))->item_id, ==, id);
 
   lia_host_props_set (&props, LIA_HOST_PROP_LINK_STATE, "1");
-  lia_evo_mail_write_props_async (fx->mail, id, NULL, &props, NULL, got_result, &b);
+  lia_evo_mail_write_props_async (fx->c.mail, id, NULL, &props, NULL, lia_test_got_result, &b);
   wait_for (&b);
-  g_assert_true (lia_evo_mail_write_props_finish (fx->mail, b.result, &error));
+  g_assert_true (lia_evo_mail_write_props_finish (fx->c.mail, b.result, &error));
   g_assert_no_error (error);
 
-  lia_evo_mail_read_item_async (fx->mail, id, NULL, got_result, &c);
+  lia_evo_mail_read_item_async (fx->c.mail, id, NULL, lia_test_got_result, &c);
   wait_for (&c);
-  hi = lia_evo_mail_read_item_finish (fx->mail, c.result, &error);
+  hi = lia_evo_mail_read_item_finish (fx->c.mail, c.result, &error);
   g_assert_no_error (error);
   g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_MARKED);
 
   {
     g_autofree char *nope = id_of ("nope");
 
-    lia_evo_mail_read_item_async (fx->mail, nope, NULL, got_result, &d);
+    lia_evo_mail_read_item_async (fx->c.mail, nope, NULL, lia_test_got_result, &d);
   }
   wait_for (&d);
-  none = lia_evo_mail_read_item_finish (fx->mail, d.result, &error);
+  none = lia_evo_mail_read_item_finish (fx->c.mail, d.result, &error);
   g_assert_null (none);
   g_assert_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND);
 
@@ -827,7 +701,7 @@ test_async (Fx *fx, gconstpointer data)
 static char *
 saved_tags (Fx *fx, const char *folder, const char *uid)
 {
-  CamelDB *cdb = camel_store_get_db (fx->store);
+  CamelDB *cdb = camel_store_get_db (fx->c.store);
   char *sql = sqlite3_mprintf ("SELECT usertags FROM %Q WHERE uid = %Q", folder, uid);
   sqlite3 *db = NULL;
   sqlite3_stmt *stmt = NULL;
@@ -857,7 +731,7 @@ burst_done (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   Burst *b = user_data;
   g_autoptr (GError) error = NULL;
-  gboolean ok = lia_evo_mail_write_props_finish (b->fx->mail, res, &error);
+  gboolean ok = lia_evo_mail_write_props_finish (b->fx->c.mail, res, &error);
 
   b->done = TRUE;
   if (b->uid == NULL)
@@ -890,9 +764,9 @@ test_async_burst (Fx *fx, gconstpointer data)
                   "(one save for the burst, R-MAIL-BULK; the engine commits its cache after the host): "
                   "each completion finds its tags in the summary db on disk; a missing message fails "
                   "with NOT_FOUND");
-  if (fx->mail == NULL)
+  if (fx->c.mail == NULL)
     return;
-  inbox = camel_folder (fx, "Inbox");
+  inbox = lia_test_camel_folder (&fx->c, "Inbox");
   for (guint i = 0; i < G_N_ELEMENTS (b); i++)
     {
       g_auto (LiaHostProps) props = { 0 };
@@ -909,7 +783,7 @@ test_async_burst (Fx *fx, gconstpointer data)
       }
       lia_host_props_set (&props, LIA_HOST_PROP_LINK_STATE, "2");
       lia_host_props_set (&props, LIA_HOST_PROP_CRM_ID, b[i].crm_id);
-      lia_evo_mail_write_props_async (fx->mail, id, NULL, &props, NULL, burst_done, &b[i]);
+      lia_evo_mail_write_props_async (fx->c.mail, id, NULL, &props, NULL, burst_done, &b[i]);
     }
   for (guint i = 0; i < G_N_ELEMENTS (b); i++)
     {
@@ -928,7 +802,7 @@ test_async_burst (Fx *fx, gconstpointer data)
     gint64 until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
 
     lia_host_props_set (&props, LIA_HOST_PROP_LINK_STATE, "2");
-    lia_evo_mail_write_props_async (fx->mail, id, NULL, &props, NULL, burst_done, &missing);
+    lia_evo_mail_write_props_async (fx->c.mail, id, NULL, &props, NULL, burst_done, &missing);
     while (!missing.done && g_get_monotonic_time () < until)
       g_main_context_iteration (NULL, TRUE);
     g_assert_true (missing.done);
@@ -940,7 +814,7 @@ test_async_burst (Fx *fx, gconstpointer data)
 static void
 assert_foreign_kept (Fx *fx, const char *uid)
 {
-  g_autoptr (CamelFolder) inbox = camel_folder (fx, "Inbox");
+  g_autoptr (CamelFolder) inbox = lia_test_camel_folder (&fx->c, "Inbox");
   g_autoptr (CamelMessageInfo) info = camel_folder_get_message_info (inbox, uid);
 
   g_assert_nonnull (info);
@@ -953,7 +827,7 @@ assert_foreign_kept (Fx *fx, const char *uid)
 static gboolean
 tracked_flag (Fx *fx, const char *uid)
 {
-  g_autoptr (CamelFolder) inbox = camel_folder (fx, "Inbox");
+  g_autoptr (CamelFolder) inbox = lia_test_camel_folder (&fx->c, "Inbox");
   g_autoptr (CamelMessageInfo) info = camel_folder_get_message_info (inbox, uid);
 
   g_assert_nonnull (info);
@@ -972,10 +846,10 @@ test_write_keeps_foreign (Fx *fx, gconstpointer data)
                   "(R-MARK-TRACK, R-MARK-UNTRACK): the message's other user tags, user flags (labels) "
                   "and flags stay as they were; the tracked flag follows link state 2, set by the "
                   "burst path and cleared by the single write; read back after reopening the store");
-  if (fx->mail == NULL)
+  if (fx->c.mail == NULL)
     return;
   {
-    g_autoptr (CamelFolder) inbox = camel_folder (fx, "Inbox");
+    g_autoptr (CamelFolder) inbox = lia_test_camel_folder (&fx->c, "Inbox");
     g_autoptr (CamelMessageInfo) info = camel_folder_get_message_info (inbox, uid);
     g_autoptr (GError) error = NULL;
 
@@ -998,13 +872,13 @@ test_write_keeps_foreign (Fx *fx, gconstpointer data)
     Burst b = { fx, uid, g_strdup ("foreign-crm-1"), FALSE };
     gint64 until = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
 
-    lia_evo_mail_write_props_async (fx->mail, id, NULL, &tracked, NULL, burst_done, &b);
+    lia_evo_mail_write_props_async (fx->c.mail, id, NULL, &tracked, NULL, burst_done, &b);
     while (!b.done && g_get_monotonic_time () < until)
       g_main_context_iteration (NULL, TRUE);
     g_assert_true (b.done);
     g_free (b.crm_id);
   }
-  fx_close (fx);
+  lia_test_camel_close (&fx->c);
   g_assert_true (fx_open (fx));
   assert_foreign_kept (fx, uid);
   g_assert_true (tracked_flag (fx, uid));
@@ -1022,12 +896,12 @@ test_write_keeps_foreign (Fx *fx, gconstpointer data)
   lia_host_props_set (&untracked, LIA_HOST_PROP_CRM_ORG, NULL);
   lia_host_props_set (&untracked, LIA_HOST_PROP_REGARDING, NULL);
   write_ok (fx, id, &untracked);
-  fx_close (fx);
+  lia_test_camel_close (&fx->c);
   g_assert_true (fx_open (fx));
   assert_foreign_kept (fx, uid);
   g_assert_false (tracked_flag (fx, uid));
   {
-    g_autoptr (CamelFolder) inbox = camel_folder (fx, "Inbox");
+    g_autoptr (CamelFolder) inbox = lia_test_camel_folder (&fx->c, "Inbox");
     g_autoptr (CamelMessageInfo) info = camel_folder_get_message_info (inbox, uid);
     const CamelNameValueArray *tags = camel_message_info_get_user_tags (info);
 
@@ -1053,8 +927,9 @@ test_folders (Fx *fx, gconstpointer data)
   g_autoptr (CamelFolder) junk = NULL;
   g_autofree char *expected_sent = lia_evo_mail_folder_id (STORE_UID, SENT);
   g_autofree char *expected_inbox = lia_evo_mail_folder_id (STORE_UID, "Inbox");
-  g_autofree char *foreign = lia_evo_mail_folder_name_from_uri (fx->mail, "folder://other-account/Sent");
-  g_autofree char *escaped = lia_evo_mail_folder_name_from_uri (fx->mail, "folder://" STORE_UID "/a%20b%2Fc");
+  g_autofree char *foreign = lia_evo_mail_folder_name_from_uri (fx->c.mail, "folder://other-account/Sent");
+  g_autofree char *escaped =
+      lia_evo_mail_folder_name_from_uri (fx->c.mail, "folder://" STORE_UID "/a%20b%2Fc");
   LiaEvoMail *plain;
   g_autoptr (LiaEvoHost) plain_host = NULL;
 
@@ -1062,7 +937,7 @@ test_folders (Fx *fx, gconstpointer data)
       "The Inbox comes from the store, Sent and Drafts from the account's configured folder URIs; "
       "a folder merely named Sent is not taken for the Sent folder (not by name); the host's "
       "default email folder is the Inbox");
-  if (fx->mail == NULL)
+  if (fx->c.mail == NULL)
     return;
   g_assert_cmpstr (fx->inbox, ==, expected_inbox);
   g_assert_cmpstr (fx->sent, ==, expected_sent);
@@ -1071,9 +946,9 @@ test_folders (Fx *fx, gconstpointer data)
   g_assert_cmpstr (escaped, ==, "a b/c");
   {
     g_autofree char *email =
-        lia_evo_host_get_vtable ()->dup_default_folder (fx->host, LIA_EVO_STORE, LIA_ENTITY_EMAIL);
+        lia_evo_host_get_vtable ()->dup_default_folder (fx->c.host, LIA_EVO_STORE, LIA_ENTITY_EMAIL);
     g_autofree char *contacts =
-        lia_evo_host_get_vtable ()->dup_default_folder (fx->host, LIA_EVO_STORE, LIA_ENTITY_CONTACT);
+        lia_evo_host_get_vtable ()->dup_default_folder (fx->c.host, LIA_EVO_STORE, LIA_ENTITY_CONTACT);
 
     g_assert_cmpstr (email, ==, fx->inbox);
     g_assert_null (contacts);
@@ -1081,7 +956,7 @@ test_folders (Fx *fx, gconstpointer data)
 
   /* Nothing configured: folders named Sent and Drafts exist, but a local
    * maildir reports no folder types, so neither is taken. */
-  plain = lia_evo_mail_new (fx->store, ME);
+  plain = lia_evo_mail_new (fx->c.store, ME);
   g_assert_true (lia_evo_mail_resolve_folders_sync (plain, NULL, &error));
   g_assert_no_error (error);
   plain_host = lia_evo_host_new_for_mail (plain);
@@ -1094,7 +969,7 @@ test_folders (Fx *fx, gconstpointer data)
     g_assert_null (sent);
     g_assert_null (drafts);
   }
-  junk = camel_folder (fx, "Junk");
+  junk = lia_test_camel_folder (&fx->c, "Junk");
 }
 
 static void
@@ -1114,7 +989,7 @@ test_account_sources (Fx *fx, gconstpointer data)
                   "session, the identity's address (outgoing mail) and its configured Sent folder; a Drafts "
                   "folder of another account is not this store's and stays unset; an account without a store "
                   "is not found");
-  if (fx->mail == NULL)
+  if (fx->c.mail == NULL)
     return;
   g_assert_no_error (error);
   e_source_mail_account_set_identity_uid (e_source_get_extension (account, E_SOURCE_EXTENSION_MAIL_ACCOUNT),
@@ -1125,7 +1000,7 @@ test_account_sources (Fx *fx, gconstpointer data)
       e_source_get_extension (identity, E_SOURCE_EXTENSION_MAIL_SUBMISSION), "folder://" STORE_UID "/" SENT);
   e_source_mail_composition_set_drafts_folder (
       e_source_get_extension (identity, E_SOURCE_EXTENSION_MAIL_COMPOSITION), "folder://local/Drafts");
-  mail = lia_evo_host_mail_for_account (account, identity, fx->session, &error);
+  mail = lia_evo_host_mail_for_account (account, identity, fx->c.session, &error);
   g_assert_no_error (error);
   g_assert_true (lia_evo_mail_resolve_folders_sync (mail, NULL, &error));
   g_assert_no_error (error);
@@ -1142,7 +1017,7 @@ test_account_sources (Fx *fx, gconstpointer data)
     g_assert_no_error (error);
     g_assert_cmpstr (lia_value_get_enum (lia_item_get (hi->item, "direction")), ==, "outgoing");
   }
-  none = lia_evo_host_mail_for_account (stranger, identity, fx->session, &error);
+  none = lia_evo_host_mail_for_account (stranger, identity, fx->c.session, &error);
   g_assert_null (none);
   g_assert_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND);
 }
@@ -1163,9 +1038,9 @@ test_search_expressions (Fx *fx, gconstpointer data)
                   "maildir summary: (match-all #t) lists every message; (= (user-tag \"liaison-item-id\") v) "
                   "finds exactly the tagged message, values with quotes, backslashes and parentheses "
                   "included");
-  if (fx->mail == NULL)
+  if (fx->c.mail == NULL)
     return;
-  f = camel_folder (fx, "Inbox");
+  f = lia_test_camel_folder (&fx->c, "Inbox");
   g_assert_true (camel_folder_refresh_info_sync (f, NULL, &error));
   uids = camel_folder_search_by_expression (f, "(match-all #t)", NULL, &error);
   g_assert_no_error (error);
@@ -1173,7 +1048,7 @@ test_search_expressions (Fx *fx, gconstpointer data)
   camel_folder_search_free (f, uids);
 
   lia_host_props_set (&props, LIA_HOST_PROP_LINK_STATE, "1");
-  g_assert_true (lia_evo_mail_write_props_sync (fx->mail, id, NULL, &props, NULL, &error));
+  g_assert_true (lia_evo_mail_write_props_sync (fx->c.mail, id, NULL, &props, NULL, &error));
   g_assert_no_error (error);
   {
     g_autoptr (CamelMessageInfo) info = camel_folder_get_message_info (f, newest_first[1]);
@@ -1217,12 +1092,6 @@ vt (void)
   return lia_evo_host_get_vtable ();
 }
 
-static void
-got_res (GObject *source, GAsyncResult *res, gpointer user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (res);
-}
-
 static GPtrArray *
 host_contents (Fx *fx, const char *folder)
 {
@@ -1230,9 +1099,9 @@ host_contents (Fx *fx, const char *folder)
   g_autoptr (GError) error = NULL;
   GPtrArray *rows;
 
-  vt ()->read_contents (fx->host, LIA_EVO_STORE, folder, 0, 1000, NULL, got_res, &res);
-  wait_res (&res);
-  rows = vt ()->read_contents_finish (fx->host, res, &error);
+  vt ()->read_contents (fx->c.host, LIA_EVO_STORE, folder, 0, 1000, NULL, lia_test_got_res, &res);
+  lia_test_wait_res (&res);
+  rows = vt ()->read_contents_finish (fx->c.host, res, &error);
   g_assert_no_error (error);
   return rows;
 }
@@ -1242,9 +1111,9 @@ host_read (Fx *fx, const char *item_id, GError **error)
 {
   g_autoptr (GAsyncResult) res = NULL;
 
-  vt ()->read_item (fx->host, LIA_EVO_STORE, item_id, NULL, got_res, &res);
-  wait_res (&res);
-  return vt ()->read_item_finish (fx->host, res, error);
+  vt ()->read_item (fx->c.host, LIA_EVO_STORE, item_id, NULL, lia_test_got_res, &res);
+  lia_test_wait_res (&res);
+  return vt ()->read_item_finish (fx->c.host, res, error);
 }
 
 static void
@@ -1253,9 +1122,9 @@ host_write (Fx *fx, const char *item_id, const LiaHostProps *props)
   g_autoptr (GAsyncResult) res = NULL;
   g_autoptr (GError) error = NULL;
 
-  vt ()->write_item (fx->host, LIA_EVO_STORE, item_id, NULL, props, NULL, got_res, &res);
-  wait_res (&res);
-  g_assert_true (vt ()->write_item_finish (fx->host, res, &error));
+  vt ()->write_item (fx->c.host, LIA_EVO_STORE, item_id, NULL, props, NULL, lia_test_got_res, &res);
+  lia_test_wait_res (&res);
+  g_assert_true (vt ()->write_item_finish (fx->c.host, res, &error));
   g_assert_no_error (error);
 }
 
@@ -1290,11 +1159,11 @@ test_host_vtable (Fx *fx, gconstpointer data)
                   "Inbox and Sent, messages read with direction by folder and address, drafts flagged, "
                   "properties written; creating or deleting a message is refused (R-MAIL-TRACK, "
                   "R-DEL-IN-EMAIL); a contact id on a mail-only host is not found");
-  if (fx->mail == NULL)
+  if (fx->c.mail == NULL)
     return;
-  s_uid = append (fx, SENT, sent1);
-  o_uid = append (fx, SENT, sent_other);
-  d_uid = append (fx, DRAFTS, draft1);
+  s_uid = lia_test_camel_append (&fx->c, SENT, sent1);
+  o_uid = lia_test_camel_append (&fx->c, SENT, sent_other);
+  d_uid = lia_test_camel_append (&fx->c, DRAFTS, draft1);
   s_id = id_in (SENT, s_uid);
   o_id = id_in (SENT, o_uid);
   d_id = id_in (DRAFTS, d_uid);
@@ -1329,14 +1198,14 @@ test_host_vtable (Fx *fx, gconstpointer data)
     g_assert_cmpint (hs->props.link_state, ==, LIA_LINK_STATE_MARKED);
   }
 
-  vt ()->create_item (fx->host, LIA_EVO_STORE, fx->inbox, anything, NULL, NULL, got_res, &cres);
-  wait_res (&cres);
-  g_assert_null (vt ()->create_item_finish (fx->host, cres, &error));
+  vt ()->create_item (fx->c.host, LIA_EVO_STORE, fx->inbox, anything, NULL, NULL, lia_test_got_res, &cres);
+  lia_test_wait_res (&cres);
+  g_assert_null (vt ()->create_item_finish (fx->c.host, cres, &error));
   g_assert_error (error, LIA_ERROR, LIA_ERROR_REFUSED);
   g_clear_error (&error);
-  vt ()->delete_item (fx->host, LIA_EVO_STORE, m1_id, NULL, got_res, &dres);
-  wait_res (&dres);
-  g_assert_false (vt ()->delete_item_finish (fx->host, dres, &error));
+  vt ()->delete_item (fx->c.host, LIA_EVO_STORE, m1_id, NULL, lia_test_got_res, &dres);
+  lia_test_wait_res (&dres);
+  g_assert_false (vt ()->delete_item_finish (fx->c.host, dres, &error));
   g_assert_error (error, LIA_ERROR, LIA_ERROR_REFUSED);
   g_clear_error (&error);
   {
@@ -1385,19 +1254,6 @@ notes_have (Fx *fx, const char *event, const char *item_id, const char *folder, 
   return FALSE;
 }
 
-static void
-iterate_for (guint ms)
-{
-  gint64 until = g_get_monotonic_time () + ms * 1000;
-
-  while (g_get_monotonic_time () < until)
-    {
-      while (g_main_context_iteration (NULL, FALSE))
-        ;
-      g_usleep (2000);
-    }
-}
-
 static guint
 notes_about (Fx *fx, const char *item_id)
 {
@@ -1415,9 +1271,9 @@ watch (Fx *fx, LiaEvoNotifyFunc func)
   g_autoptr (GAsyncResult) res = NULL;
   g_autoptr (GError) error = NULL;
 
-  lia_evo_host_watch_async (fx->host, func, fx, NULL, got_res, &res);
-  wait_res (&res);
-  g_assert_true (lia_evo_host_watch_finish (fx->host, res, &error));
+  lia_evo_host_watch_async (fx->c.host, func, fx, NULL, lia_test_got_res, &res);
+  lia_test_wait_res (&res);
+  g_assert_true (lia_evo_host_watch_finish (fx->c.host, res, &error));
   g_assert_no_error (error);
 }
 
@@ -1426,10 +1282,10 @@ watch (Fx *fx, LiaEvoNotifyFunc func)
 static void
 deliver (Fx *fx, const char *name, const char *text)
 {
-  g_autofree char *tmp = g_build_filename (fx->maildir, "tmp", name, NULL);
-  g_autofree char *path = g_build_filename (fx->maildir, "new", name, NULL);
+  g_autofree char *tmp = g_build_filename (fx->c.maildir, "tmp", name, NULL);
+  g_autofree char *path = g_build_filename (fx->c.maildir, "new", name, NULL);
   g_autoptr (GError) error = NULL;
-  g_autoptr (CamelFolder) f = camel_folder (fx, "Inbox");
+  g_autoptr (CamelFolder) f = lia_test_camel_folder (&fx->c, "Inbox");
 
   g_file_set_contents (tmp, text, -1, &error);
   g_assert_no_error (error);
@@ -1461,14 +1317,14 @@ test_notifications (Fx *fx, gconstpointer data)
       "of a message's Liaison properties by another writer is a modified one, a flag change (read) "
       "is none; the adapter's own property writes are not echoed; a removed message is a deleted "
       "one carrying the last link state seen");
-  if (fx->mail == NULL)
+  if (fx->c.mail == NULL)
     return;
   watch (fx, on_note);
   /* Camel reports its first load of the Inbox summary as added messages:
    * not new mail. */
-  iterate_for (1000);
+  lia_test_iterate_for (1000);
   g_assert_cmpuint (fx->notes->len, ==, 0);
-  inbox = camel_folder (fx, "Inbox");
+  inbox = lia_test_camel_folder (&fx->c, "Inbox");
   deliver (fx, "1700002000.new1.test", arrived);
   uids = camel_folder_search_by_expression (inbox, "(match-all (header-contains \"Message-ID\" \"new1@\"))",
                                             NULL, &error);
@@ -1482,7 +1338,7 @@ test_notifications (Fx *fx, gconstpointer data)
   lia_host_props_set (&props, LIA_HOST_PROP_LINK_STATE, "2");
   lia_host_props_set (&props, LIA_HOST_PROP_CRM_ID, "0f8fad5b-d9cb-469f-a165-70867728950e");
   host_write (fx, m3_id, &props);
-  iterate_for (1500);
+  lia_test_iterate_for (1500);
   for (guint i = 0; i < fx->notes->len; i++)
     g_test_message ("note: %s", (const char *) g_ptr_array_index (fx->notes, i));
   g_assert_cmpuint (notes_about (fx, m3_id), ==, 0);
@@ -1494,7 +1350,7 @@ test_notifications (Fx *fx, gconstpointer data)
     camel_message_info_set_flags (info, CAMEL_MESSAGE_SEEN | CAMEL_MESSAGE_FLAGGED,
                                   CAMEL_MESSAGE_SEEN | CAMEL_MESSAGE_FLAGGED);
   }
-  iterate_for (1000);
+  lia_test_iterate_for (1000);
   g_assert_cmpuint (notes_about (fx, m3_id), ==, 0);
 
   /* Another writer (a second Evolution on the same IMAP account, the
@@ -1515,7 +1371,7 @@ test_notifications (Fx *fx, gconstpointer data)
     g_assert_no_error (error);
   }
   g_assert_true (notes_have (fx, "deleted", m2_id, fx->inbox, 10000));
-  lia_evo_host_unwatch (fx->host);
+  lia_evo_host_unwatch (fx->c.host);
 }
 
 static void
@@ -1524,9 +1380,9 @@ test_watch_folder_hook (Fx *fx, gconstpointer data)
   g_autofree char *archive = lia_evo_mail_folder_id (STORE_UID, "Archive");
   g_autofree char *uid = NULL;
   g_autofree char *id = NULL;
-  g_autofree char *data_dir = g_build_filename (fx->tmp, "other-data", NULL);
-  g_autofree char *cache_dir = g_build_filename (fx->tmp, "other-cache", NULL);
-  g_autofree char *other_dir = g_build_filename (fx->tmp, "OtherMaildir", NULL);
+  g_autofree char *data_dir = g_build_filename (fx->c.tmp, "other-data", NULL);
+  g_autofree char *cache_dir = g_build_filename (fx->c.tmp, "other-cache", NULL);
+  g_autofree char *other_dir = g_build_filename (fx->c.tmp, "OtherMaildir", NULL);
   g_autoptr (CamelSession) other_session = NULL;
   g_autoptr (CamelStore) other = NULL;
   g_autoptr (GError) error = NULL;
@@ -1536,27 +1392,27 @@ test_watch_folder_hook (Fx *fx, gconstpointer data)
                   "lia_evo_mail_watch_folder() is watched from then on (a message filed there is a created "
                   "notification); a folder of another account's store is ignored; without the hook a folder "
                   "outside Inbox/Sent/Drafts is not watched");
-  if (fx->mail == NULL)
+  if (fx->c.mail == NULL)
     return;
   watch (fx, on_note);
   /* Not watched yet. */
-  uid = append (fx, "Archive", m5);
+  uid = lia_test_camel_append (&fx->c, "Archive", m5);
   id = id_in ("Archive", uid);
-  iterate_for (500);
+  lia_test_iterate_for (500);
   g_assert_cmpuint (notes_about (fx, id), ==, 0);
 
   other_session = lia_evo_mail_session_new (data_dir, cache_dir);
   g_assert_cmpint (g_mkdir_with_parents (other_dir, 0700), ==, 0);
   other = lia_evo_mail_add_maildir_sync (other_session, "other-account", other_dir, &error);
   g_assert_no_error (error);
-  lia_evo_mail_watch_folder (fx->mail, other, "Archive");
-  lia_evo_mail_watch_folder (fx->mail, fx->store, "Archive");
+  lia_evo_mail_watch_folder (fx->c.mail, other, "Archive");
+  lia_evo_mail_watch_folder (fx->c.mail, fx->c.store, "Archive");
   /* Opened in a worker: wait until it is connected (a filed message
    * proves it). */
   until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
   while (g_get_monotonic_time () < until)
     {
-      g_autofree char *u = append (fx, "Archive", m3);
+      g_autofree char *u = lia_test_camel_append (&fx->c, "Archive", m3);
       g_autofree char *i = id_in ("Archive", u);
 
       if (notes_have (fx, "created", i, archive, 300))
@@ -1575,11 +1431,11 @@ test_watch_folder_hook (Fx *fx, gconstpointer data)
         camel_data_wrapper_construct_from_stream_sync (CAMEL_DATA_WRAPPER (msg), stream, NULL, &error));
     g_assert_true (camel_folder_append_message_sync (f, msg, NULL, NULL, NULL, &error));
     g_assert_no_error (error);
-    iterate_for (500);
+    lia_test_iterate_for (500);
     g_assert_cmpuint (notes_about (fx, "mail:other-account"), ==, 0);
   }
   camel_session_remove_service (other_session, CAMEL_SERVICE (other));
-  lia_evo_host_unwatch (fx->host);
+  lia_evo_host_unwatch (fx->c.host);
 }
 
 static void
@@ -1600,14 +1456,14 @@ test_moved (Fx *fx, gconstpointer data)
   g_test_summary ("A tracked message the user files into another folder keeps its item id: a moved "
                   "notification names the new folder, reads and writes of the id reach it there, and the new "
                   "folder's contents list it under that id (the link survives, R-MARK-PROFILE)");
-  if (fx->mail == NULL)
+  if (fx->c.mail == NULL)
     return;
   watch (fx, on_note);
   lia_host_props_set (&props, LIA_HOST_PROP_LINK_STATE, "2");
   lia_host_props_set (&props, LIA_HOST_PROP_CRM_ID, "0f8fad5b-d9cb-469f-a165-70867728950e");
   host_write (fx, m1_id, &props);
-  inbox = camel_folder (fx, "Inbox");
-  dest = camel_folder (fx, "Archive");
+  inbox = lia_test_camel_folder (&fx->c, "Inbox");
+  dest = lia_test_camel_folder (&fx->c, "Archive");
   g_ptr_array_add (uids, (gpointer) newest_first[4]);
   g_assert_true (camel_folder_transfer_messages_to_sync (inbox, uids, dest, TRUE, &moved_uids, NULL, &error));
   g_assert_no_error (error);
@@ -1615,7 +1471,7 @@ test_moved (Fx *fx, gconstpointer data)
   g_assert_true (camel_folder_synchronize_sync (dest, FALSE, NULL, &error));
   g_assert_no_error (error);
   g_assert_true (notes_have (fx, "moved", m1_id, archive, 10000));
-  iterate_for (500);
+  lia_test_iterate_for (500);
   for (guint i = 0; i < fx->notes->len; i++)
     g_assert_false (g_str_has_prefix (g_ptr_array_index (fx->notes, i), "deleted"));
 
@@ -1636,86 +1492,10 @@ test_moved (Fx *fx, gconstpointer data)
     g_assert_cmpstr (again->props.regarding_name, ==, "Contoso");
     g_assert_cmpstr (again->folder, ==, archive);
   }
-  lia_evo_host_unwatch (fx->host);
+  lia_evo_host_unwatch (fx->c.host);
 }
 
 /* ---- The engine end to end ---- */
-
-static void
-on_engine_note (const LiaHostNotification *n, gpointer user_data)
-{
-  Fx *fx = user_data;
-
-  on_note (n, user_data);
-  if (fx->plugin != NULL)
-    lia_plugin_internal_funcs ()->notify (fx->plugin, n);
-}
-
-static void
-engine_start (Fx *fx)
-{
-  LiaPluginConfig config = { LIA_PLUGIN_ABI_VERSION };
-  g_autoptr (GError) error = NULL;
-
-  if (fx->org == NULL)
-    {
-      g_autofree char *org_path = g_build_filename (fx->tmp, "org.db", NULL);
-
-      fx->clock = lia_clock_new_system ();
-      fx->org = lia_org_service_open (org_path, fx->clock, &error);
-      g_assert_no_error (error);
-      g_assert_true (lia_org_service_add_user (fx->org, "me", ME, FALSE, &fx->token, &error));
-      fx->crm = lia_crm_embedded_new_for_service (fx->org, fx->token);
-      fx->cache_path = g_build_filename (fx->tmp, "cache.db", NULL);
-    }
-  config.cache_path = fx->cache_path;
-  config.crm = fx->crm;
-  config.org_name = "test-org";
-  config.client_name = "me-evolution";
-  config.clock = fx->clock;
-  watch (fx, on_engine_note);
-  fx->plugin = lia_plugin_internal_funcs ()->load (&config, vt (), fx->host, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (fx->plugin);
-}
-
-static void
-engine_stop (Fx *fx)
-{
-  if (fx->host != NULL)
-    lia_evo_host_unwatch (fx->host);
-  if (fx->plugin != NULL)
-    {
-      g_clear_pointer (&fx->plugin, lia_plugin_internal_funcs ()->unload);
-      iterate_for (100);
-    }
-}
-
-static void
-engine_sync (Fx *fx)
-{
-  LiaEngine *engine = lia_plugin_get_engine (fx->plugin);
-
-  /* A command's change reaches the queue through the cache's writer
-   * thread and may miss the cycle started here: cycle again (a few times
-   * at most) until nothing that never failed is left queued. */
-  for (guint round = 0; round < 5; round++)
-    {
-      g_autoptr (GAsyncResult) res = NULL;
-      g_autoptr (GError) error = NULL;
-      guint64 pending = 0;
-
-      lia_engine_sync_async (engine, NULL, got_res, &res);
-      wait_res (&res);
-      g_assert_true (lia_engine_sync_finish (engine, res, &error));
-      g_assert_no_error (error);
-      iterate_for (200);
-      g_assert_true (lia_cache_count_changes (lia_engine_get_cache (engine), LIA_CACHE_CHANGES_PENDING,
-                                              &pending, &error));
-      if (pending == 0)
-        break;
-    }
-}
 
 static void
 command (Fx *fx, LiaCommandKind kind, const char *folder, const char *item_id, LiaLinkState state,
@@ -1732,26 +1512,15 @@ command (Fx *fx, LiaCommandKind kind, const char *folder, const char *item_id, L
   cmd.regarding_id = regarding_id;
   cmd.regarding_name = regarding_name;
   cmd.delete_in_crm = delete_in_crm;
-  g_assert_true (lia_plugin_internal_funcs ()->command (fx->plugin, &cmd, &error));
+  g_assert_true (lia_plugin_internal_funcs ()->command (fx->c.plugin, &cmd, &error));
   g_assert_no_error (error);
-  iterate_for (300);
-}
-
-static LiaHostItem *
-host_read_ok (Fx *fx, const char *id)
-{
-  g_autoptr (GError) error = NULL;
-  LiaHostItem *hi = host_read (fx, id, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (hi);
-  return hi;
+  lia_test_iterate_for (300);
 }
 
 static LiaCrmRecord *
 crm_get (Fx *fx, LiaEntity entity, const char *id, GError **error)
 {
-  return lia_crm_retrieve_sync (fx->crm, entity, id, NULL, error);
+  return lia_crm_retrieve_sync (fx->c.crm, entity, id, NULL, error);
 }
 
 static LiaCrmRecord *
@@ -1782,8 +1551,8 @@ track (Fx *fx, const char *folder, const char *item_id)
   g_autoptr (LiaHostItem) hi = NULL;
 
   command (fx, LIA_COMMAND_TRACK, folder, item_id, LIA_LINK_STATE_NONE, NULL, NULL, FALSE);
-  engine_sync (fx);
-  hi = host_read_ok (fx, item_id);
+  lia_test_camel_engine_sync (&fx->c);
+  hi = lia_test_camel_host_read_ok (&fx->c, item_id);
   g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_TRACKED);
   g_assert_nonnull (hi->props.crm_id);
   g_assert_cmpstr (hi->props.crm_org, ==, "test-org");
@@ -1806,12 +1575,12 @@ test_engine_track (Fx *fx, gconstpointer data)
                   "message creates CRM email activities with direction, sender, to/cc, subject, plain-text "
                   "body, date, Message-ID, In-Reply-To and References, and links the messages (user tag + "
                   "the liaison-tracked flag)");
-  if (fx->mail == NULL)
+  if (fx->c.mail == NULL)
     return;
-  s_uid = append (fx, SENT, sent1);
+  s_uid = lia_test_camel_append (&fx->c, SENT, sent1);
   s_id = id_in (SENT, s_uid);
-  engine_start (fx);
-  engine_sync (fx);
+  lia_test_camel_engine_start (&fx->c, TRUE);
+  lia_test_camel_engine_sync (&fx->c);
   in_crm = track (fx, fx->inbox, m3_id);
   out_crm = track (fx, fx->sent, s_id);
 
@@ -1840,15 +1609,15 @@ test_engine_track (Fx *fx, gconstpointer data)
 
   /* The flag is what an IMAP server keeps. */
   {
-    g_autoptr (CamelFolder) f = camel_folder (fx, "Inbox");
+    g_autoptr (CamelFolder) f = lia_test_camel_folder (&fx->c, "Inbox");
     g_autoptr (CamelMessageInfo) info = camel_folder_get_message_info (f, newest_first[2]);
 
     g_assert_true (camel_message_info_get_user_flag (info, LIA_EVO_MAIL_FLAG_TRACKED));
   }
   /* Tracked twice is still one activity (R-DUP-NONE). */
-  engine_sync (fx);
+  lia_test_camel_engine_sync (&fx->c);
   {
-    g_autoptr (LiaHostItem) hi = host_read_ok (fx, m3_id);
+    g_autoptr (LiaHostItem) hi = lia_test_camel_host_read_ok (&fx->c, m3_id);
 
     g_assert_cmpstr (hi->props.crm_id, ==, in_crm);
   }
@@ -1868,27 +1637,27 @@ test_engine_scan_startup (Fx *fx, gconstpointer data)
                   "delegate, or Evolution without the plugin) is found by the startup scan of the Inbox by "
                   "its last-modified and tracked, without any notification; a message nobody marked is left "
                   "alone");
-  if (fx->mail == NULL)
+  if (fx->c.mail == NULL)
     return;
   /* A first run leaves its watermarks, then stops. */
-  engine_start (fx);
-  engine_sync (fx);
-  fx_close (fx);
+  lia_test_camel_engine_start (&fx->c, TRUE);
+  lia_test_camel_engine_sync (&fx->c);
+  lia_test_camel_close (&fx->c);
   /* No engine, no watch: the mark is a property write on the message. */
   g_assert_true (fx_open (fx));
   lia_host_props_set (&marked, LIA_HOST_PROP_LINK_STATE, "1");
   write_ok (fx, m1_id, &marked);
-  fx_close (fx);
+  lia_test_camel_close (&fx->c);
   /* A new process: the startup scan finds it. */
   g_assert_true (fx_open (fx));
-  engine_start (fx);
-  engine_sync (fx);
-  hi = host_read_ok (fx, m1_id);
+  lia_test_camel_engine_start (&fx->c, TRUE);
+  lia_test_camel_engine_sync (&fx->c);
+  hi = lia_test_camel_host_read_ok (&fx->c, m1_id);
   g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_TRACKED);
   g_assert_nonnull (hi->props.crm_id);
   rec = crm_email (fx, hi->props.crm_id);
   g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (rec), "message-id"), ==, "<m1@example.com>");
-  other = host_read_ok (fx, m2_id);
+  other = lia_test_camel_host_read_ok (&fx->c, m2_id);
   g_assert_cmpint (other->props.link_state, ==, LIA_LINK_STATE_NONE);
   g_assert_null (other->props.crm_id);
 }
@@ -1914,62 +1683,47 @@ test_engine_scan_startup_folders (Fx *fx, gconstpointer data)
                   "folder the host names for the scan) and one in a folder the user tracks (R-MAIL-FOLDER) "
                   "are found by the startup scan and tracked; an unmarked neighbour in Sent is left "
                   "alone");
-  if (fx->mail == NULL)
+  if (fx->c.mail == NULL)
     return;
-  s_uid = append (fx, SENT, sent1);
+  s_uid = lia_test_camel_append (&fx->c, SENT, sent1);
   s_id = id_in (SENT, s_uid);
-  a_uid = append (fx, "Archive", m3);
+  a_uid = lia_test_camel_append (&fx->c, "Archive", m3);
   a_id = id_in ("Archive", a_uid);
-  n_uid = append (fx, SENT, m5);
+  n_uid = lia_test_camel_append (&fx->c, SENT, m5);
   n_id = id_in (SENT, n_uid);
   archive = lia_evo_mail_folder_id (STORE_UID, "Archive");
   /* A first run tracks the Archive folder, leaves its watermarks, stops. */
-  engine_start (fx);
-  engine_sync (fx);
-  g_assert_true (lia_plugin_internal_funcs ()->set_folder_tracked (fx->plugin, LIA_EVO_STORE, archive, TRUE,
+  lia_test_camel_engine_start (&fx->c, TRUE);
+  lia_test_camel_engine_sync (&fx->c);
+  g_assert_true (lia_plugin_internal_funcs ()->set_folder_tracked (fx->c.plugin, LIA_EVO_STORE, archive, TRUE,
                                                                    NULL, NULL, &error));
   g_assert_no_error (error);
-  engine_sync (fx);
-  fx_close (fx);
+  lia_test_camel_engine_sync (&fx->c);
+  lia_test_camel_close (&fx->c);
   /* No engine, no watch: the marks are property writes on the messages. */
   g_assert_true (fx_open (fx));
   lia_host_props_set (&marked, LIA_HOST_PROP_LINK_STATE, "1");
   write_ok (fx, s_id, &marked);
   write_ok (fx, a_id, &marked);
-  fx_close (fx);
+  lia_test_camel_close (&fx->c);
   /* A new process: the startup scan finds both. */
   g_assert_true (fx_open (fx));
-  engine_start (fx);
-  engine_sync (fx);
-  sent = host_read_ok (fx, s_id);
+  lia_test_camel_engine_start (&fx->c, TRUE);
+  lia_test_camel_engine_sync (&fx->c);
+  sent = lia_test_camel_host_read_ok (&fx->c, s_id);
   g_assert_cmpint (sent->props.link_state, ==, LIA_LINK_STATE_TRACKED);
   g_assert_nonnull (sent->props.crm_id);
   rec = crm_email (fx, sent->props.crm_id);
   g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (rec), "message-id"), ==, "<s1@example.org>");
-  filed = host_read_ok (fx, a_id);
+  filed = lia_test_camel_host_read_ok (&fx->c, a_id);
   g_assert_cmpint (filed->props.link_state, ==, LIA_LINK_STATE_TRACKED);
   g_assert_nonnull (filed->props.crm_id);
   g_clear_pointer (&rec, lia_crm_record_free);
   rec = crm_email (fx, filed->props.crm_id);
   g_assert_cmpstr (lia_item_get_text (lia_crm_record_get_item (rec), "message-id"), ==, "<m3@example.com>");
-  other = host_read_ok (fx, n_id);
+  other = lia_test_camel_host_read_ok (&fx->c, n_id);
   g_assert_cmpint (other->props.link_state, ==, LIA_LINK_STATE_NONE);
   g_assert_null (other->props.crm_id);
-}
-
-static char *
-crm_account (Fx *fx, const char *name)
-{
-  g_autoptr (LiaItem) item = lia_item_new (LIA_ENTITY_ACCOUNT);
-  g_autoptr (LiaCrmRecord) rec = NULL;
-  g_autoptr (LiaCrmRecord) made = NULL;
-  g_autoptr (GError) error = NULL;
-
-  g_assert_true (lia_item_set_text (item, "name", name, NULL));
-  rec = lia_crm_record_new_for_item (item);
-  made = lia_crm_create_sync (fx->crm, rec, NULL, NULL, &error);
-  g_assert_no_error (error);
-  return g_strdup (lia_crm_record_get_id (made));
 }
 
 static void
@@ -1992,34 +1746,34 @@ test_engine_folder_older_moved (Fx *fx, gconstpointer data)
   g_test_summary ("R-MAIL-FOLDER with real Camel: a message dated 2023, older than the mark of the folder "
                   "the user tracks, moved into that maildir folder afterwards (Camel keeps its date) is "
                   "tracked: a CRM email with the folder's regarding, and the reason names the rule");
-  if (fx->mail == NULL)
+  if (fx->c.mail == NULL)
     return;
-  engine_start (fx);
-  engine_sync (fx);
+  lia_test_camel_engine_start (&fx->c, TRUE);
+  lia_test_camel_engine_sync (&fx->c);
   /* What Evolution's MailFolderCache hook does for every folder; a message
    * filed there before the folder is tracked proves the watch is
    * connected. */
-  lia_evo_mail_watch_folder (fx->mail, fx->store, "Archive");
+  lia_evo_mail_watch_folder (fx->c.mail, fx->c.store, "Archive");
   {
     gint64 until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
     gboolean seen = FALSE;
 
     while (!seen && g_get_monotonic_time () < until)
       {
-        g_autofree char *u = append (fx, "Archive", m5);
+        g_autofree char *u = lia_test_camel_append (&fx->c, "Archive", m5);
         g_autofree char *i = id_in ("Archive", u);
 
         seen = notes_have (fx, "created", i, archive, 300);
       }
     g_assert_true (seen);
   }
-  account = crm_account (fx, "Contoso");
-  g_assert_true (lia_plugin_internal_funcs ()->set_folder_tracked (fx->plugin, LIA_EVO_STORE, archive, TRUE,
+  account = lia_test_camel_crm_account (&fx->c, "Contoso");
+  g_assert_true (lia_plugin_internal_funcs ()->set_folder_tracked (fx->c.plugin, LIA_EVO_STORE, archive, TRUE,
                                                                    account, "Contoso", &error));
   g_assert_no_error (error);
-  engine_sync (fx);
-  inbox = camel_folder (fx, "Inbox");
-  dest = camel_folder (fx, "Archive");
+  lia_test_camel_engine_sync (&fx->c);
+  inbox = lia_test_camel_folder (&fx->c, "Inbox");
+  dest = lia_test_camel_folder (&fx->c, "Archive");
   g_ptr_array_add (uids, (gpointer) newest_first[3]);
   n_notes = fx->notes->len;
   g_assert_true (camel_folder_transfer_messages_to_sync (inbox, uids, dest, TRUE, NULL, NULL, &error));
@@ -2043,7 +1797,7 @@ test_engine_folder_older_moved (Fx *fx, gconstpointer data)
                 && g_str_equal (words[2], archive))
               filed_id = g_strdup (words[1]);
           }
-        iterate_for (50);
+        lia_test_iterate_for (50);
       }
     g_assert_nonnull (filed_id);
   }
@@ -2051,11 +1805,11 @@ test_engine_folder_older_moved (Fx *fx, gconstpointer data)
   for (guint round = 0; round < 10; round++)
     {
       g_clear_pointer (&hi, lia_host_item_free);
-      iterate_for (300);
-      hi = host_read_ok (fx, filed_id);
+      lia_test_iterate_for (300);
+      hi = lia_test_camel_host_read_ok (&fx->c, filed_id);
       if (hi->props.link_state == LIA_LINK_STATE_TRACKED)
         break;
-      engine_sync (fx);
+      lia_test_camel_engine_sync (&fx->c);
     }
   g_assert_cmpstr (hi->folder, ==, archive);
   g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_TRACKED);
@@ -2066,7 +1820,7 @@ test_engine_folder_older_moved (Fx *fx, gconstpointer data)
   regarding = lia_item_get (lia_crm_record_get_item (rec), "regarding");
   g_assert_nonnull (regarding);
   g_assert_cmpstr (lia_value_get_reference_id (regarding), ==, account);
-  g_assert_true (lia_engine_mail_dup_reason (lia_engine_get_cache (lia_plugin_get_engine (fx->plugin)),
+  g_assert_true (lia_engine_mail_dup_reason (lia_engine_get_cache (lia_plugin_get_engine (fx->c.plugin)),
                                              LIA_EVO_STORE, filed_id, &kind, NULL, NULL, &why, &error));
   g_assert_no_error (error);
   g_assert_cmpstr (kind, ==, "folder-track");
@@ -2089,16 +1843,16 @@ test_engine_regarding (Fx *fx, gconstpointer data)
   g_test_summary ("R-MARK-REGARDING on a message: Set Regarding on a tracked message links its CRM email to "
                   "the account and shows the account's name on the message; on an untracked one it tracks "
                   "it first; a later sync leaves the regarding as it is (only field synchronized)");
-  if (fx->mail == NULL)
+  if (fx->c.mail == NULL)
     return;
-  engine_start (fx);
-  engine_sync (fx);
-  account = crm_account (fx, "Contoso Caf\xc3\xa9");
+  lia_test_camel_engine_start (&fx->c, TRUE);
+  lia_test_camel_engine_sync (&fx->c);
+  account = lia_test_camel_crm_account (&fx->c, "Contoso Caf\xc3\xa9");
   crm_id = track (fx, fx->inbox, m1_id);
   command (fx, LIA_COMMAND_SET_REGARDING, fx->inbox, m1_id, LIA_LINK_STATE_TRACKED, account, "Contoso",
            FALSE);
-  engine_sync (fx);
-  hi = host_read_ok (fx, m1_id);
+  lia_test_camel_engine_sync (&fx->c);
+  hi = lia_test_camel_host_read_ok (&fx->c, m1_id);
   g_assert_cmpstr (hi->props.regarding_id, ==, account);
   g_assert_cmpstr (hi->props.regarding_name, ==, "Contoso Caf\xc3\xa9");
   reg = lia_item_get (hi->item, "regarding");
@@ -2112,14 +1866,14 @@ test_engine_regarding (Fx *fx, gconstpointer data)
 
   /* Untracked: Set Regarding tracks it with the regarding. */
   command (fx, LIA_COMMAND_SET_REGARDING, fx->inbox, m2_id, LIA_LINK_STATE_NONE, account, "Contoso", FALSE);
-  engine_sync (fx);
-  h2 = host_read_ok (fx, m2_id);
+  lia_test_camel_engine_sync (&fx->c);
+  h2 = lia_test_camel_host_read_ok (&fx->c, m2_id);
   g_assert_cmpint (h2->props.link_state, ==, LIA_LINK_STATE_TRACKED);
   g_assert_cmpstr (h2->props.regarding_id, ==, account);
   rec2 = crm_email (fx, h2->props.crm_id);
   g_assert_cmpstr (lia_value_get_reference_id (lia_item_get (lia_crm_record_get_item (rec2), "regarding")),
                    ==, account);
-  engine_sync (fx);
+  lia_test_camel_engine_sync (&fx->c);
   {
     g_autoptr (LiaCrmRecord) again = crm_email (fx, crm_id);
 
@@ -2131,7 +1885,7 @@ test_engine_regarding (Fx *fx, gconstpointer data)
 static void
 assert_unlinked (Fx *fx, const char *item_id)
 {
-  g_autoptr (LiaHostItem) hi = host_read_ok (fx, item_id);
+  g_autoptr (LiaHostItem) hi = lia_test_camel_host_read_ok (&fx->c, item_id);
   g_autofree char *uid = NULL;
   g_autofree char *store = NULL;
   g_autofree char *full = NULL;
@@ -2141,7 +1895,7 @@ assert_unlinked (Fx *fx, const char *item_id)
   g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_NONE);
   g_assert_null (hi->props.crm_id);
   g_assert_true (lia_evo_mail_parse_item_id (item_id, &store, &full, &uid));
-  f = camel_folder (fx, full);
+  f = lia_test_camel_folder (&fx->c, full);
   info = camel_folder_get_message_info (f, uid);
   g_assert_nonnull (info);
   g_assert_false (camel_message_info_get_user_flag (info, LIA_EVO_MAIL_FLAG_TRACKED));
@@ -2161,15 +1915,15 @@ test_engine_untrack (Fx *fx, gconstpointer data)
 
   g_test_summary ("R-DEL-OUT-EMAIL: untracking a message keeps its CRM email unless the user says to delete "
                   "it; either way the message is kept and carries nothing of ours afterwards");
-  if (fx->mail == NULL)
+  if (fx->c.mail == NULL)
     return;
-  engine_start (fx);
-  engine_sync (fx);
+  lia_test_camel_engine_start (&fx->c, TRUE);
+  lia_test_camel_engine_sync (&fx->c);
   keep_crm = track (fx, fx->inbox, keep_id);
   drop_crm = track (fx, fx->inbox, drop_id);
   command (fx, LIA_COMMAND_UNTRACK, fx->inbox, keep_id, LIA_LINK_STATE_TRACKED, NULL, NULL, FALSE);
   command (fx, LIA_COMMAND_UNTRACK, fx->inbox, drop_id, LIA_LINK_STATE_TRACKED, NULL, NULL, TRUE);
-  engine_sync (fx);
+  lia_test_camel_engine_sync (&fx->c);
   assert_unlinked (fx, keep_id);
   assert_unlinked (fx, drop_id);
   kept = crm_email (fx, keep_crm);
@@ -2191,12 +1945,12 @@ test_engine_host_delete (Fx *fx, gconstpointer data)
 
   g_test_summary ("R-DEL-OUT-EMAIL: deleting a tracked message in the mail client never deletes its CRM "
                   "email; the notification unlinks it in the cache");
-  if (fx->mail == NULL)
+  if (fx->c.mail == NULL)
     return;
-  engine_start (fx);
-  engine_sync (fx);
+  lia_test_camel_engine_start (&fx->c, TRUE);
+  lia_test_camel_engine_sync (&fx->c);
   crm_id = track (fx, fx->inbox, id);
-  inbox = camel_folder (fx, "Inbox");
+  inbox = lia_test_camel_folder (&fx->c, "Inbox");
   {
     g_autoptr (CamelMessageInfo) info = camel_folder_get_message_info (inbox, newest_first[4]);
 
@@ -2205,11 +1959,11 @@ test_engine_host_delete (Fx *fx, gconstpointer data)
   g_assert_true (camel_folder_expunge_sync (inbox, NULL, &error));
   g_assert_no_error (error);
   g_assert_true (notes_have (fx, "deleted", id, fx->inbox, 10000));
-  iterate_for (300);
-  engine_sync (fx);
+  lia_test_iterate_for (300);
+  lia_test_camel_engine_sync (&fx->c);
   kept = crm_email (fx, crm_id);
   g_assert_nonnull (kept);
-  cache = lia_engine_get_cache (lia_plugin_get_engine (fx->plugin));
+  cache = lia_engine_get_cache (lia_plugin_get_engine (fx->c.plugin));
   g_assert_null (lia_cache_lookup_item (cache, LIA_EVO_STORE, id, NULL));
 }
 
@@ -2223,18 +1977,18 @@ test_engine_crm_delete (Fx *fx, gconstpointer data)
   g_test_summary (
       "R-DEL-IN-EMAIL: a CRM delete of a tracked email unlinks the host message at the next sync; "
       "the message stays");
-  if (fx->mail == NULL)
+  if (fx->c.mail == NULL)
     return;
-  engine_start (fx);
-  engine_sync (fx);
+  lia_test_camel_engine_start (&fx->c, TRUE);
+  lia_test_camel_engine_sync (&fx->c);
   crm_id = track (fx, fx->inbox, id);
-  g_assert_true (lia_crm_delete_sync (fx->crm, LIA_ENTITY_EMAIL, crm_id, 0, NULL, &error));
+  g_assert_true (lia_crm_delete_sync (fx->c.crm, LIA_ENTITY_EMAIL, crm_id, 0, NULL, &error));
   g_assert_no_error (error);
-  engine_sync (fx);
-  engine_sync (fx);
+  lia_test_camel_engine_sync (&fx->c);
+  lia_test_camel_engine_sync (&fx->c);
   assert_unlinked (fx, id);
   {
-    g_autoptr (LiaHostItem) hi = host_read_ok (fx, id);
+    g_autoptr (LiaHostItem) hi = lia_test_camel_host_read_ok (&fx->c, id);
 
     g_assert_cmpstr (lia_item_get_text (hi->item, "message-id"), ==, "<m3@example.com>");
   }
@@ -2259,14 +2013,14 @@ test_engine_draft_send (Fx *fx, gconstpointer data)
       "R-IMM-DRAFT on Camel: Set Regarding on a draft in the Drafts folder (is_draft) never reaches "
       "CRM; when the composer reports the send, the message filed in Sent is tracked with that "
       "regarding (R-IMM-OUTGOING-ASYNC: the send only queues it)");
-  if (fx->mail == NULL)
+  if (fx->c.mail == NULL)
     return;
-  engine_start (fx);
-  engine_sync (fx);
-  account = crm_account (fx, "Northwind");
-  d_uid = append (fx, DRAFTS, draft1);
+  lia_test_camel_engine_start (&fx->c, TRUE);
+  lia_test_camel_engine_sync (&fx->c);
+  account = lia_test_camel_crm_account (&fx->c, "Northwind");
+  d_uid = lia_test_camel_append (&fx->c, DRAFTS, draft1);
   d_id = id_in (DRAFTS, d_uid);
-  draft = host_read_ok (fx, d_id);
+  draft = lia_test_camel_host_read_ok (&fx->c, d_id);
   g_assert_true (draft->is_draft);
   cmd.store = LIA_EVO_STORE;
   cmd.folder = fx->drafts;
@@ -2275,26 +2029,26 @@ test_engine_draft_send (Fx *fx, gconstpointer data)
   cmd.is_draft = TRUE;
   cmd.regarding_id = account;
   cmd.regarding_name = "Northwind";
-  g_assert_true (lia_plugin_internal_funcs ()->command (fx->plugin, &cmd, &error));
+  g_assert_true (lia_plugin_internal_funcs ()->command (fx->c.plugin, &cmd, &error));
   g_assert_no_error (error);
-  engine_sync (fx);
+  lia_test_camel_engine_sync (&fx->c);
   {
-    g_autoptr (LiaHostItem) still = host_read_ok (fx, d_id);
+    g_autoptr (LiaHostItem) still = lia_test_camel_host_read_ok (&fx->c, d_id);
 
     g_assert_null (still->props.crm_id);
     g_assert_cmpint (still->props.link_state, <, LIA_LINK_STATE_TRACKED);
   }
 
   /* Sent: Evolution files the message in Sent and removes the draft. */
-  s_uid = append (fx, SENT, sent1);
+  s_uid = lia_test_camel_append (&fx->c, SENT, sent1);
   s_id = id_in (SENT, s_uid);
   ev.store = LIA_EVO_STORE;
   ev.item_id = s_id;
   ev.draft_id = d_id;
-  lia_plugin_internal_funcs ()->ui_event (fx->plugin, &ev);
-  iterate_for (300);
-  engine_sync (fx);
-  sent = host_read_ok (fx, s_id);
+  lia_plugin_internal_funcs ()->ui_event (fx->c.plugin, &ev);
+  lia_test_iterate_for (300);
+  lia_test_camel_engine_sync (&fx->c);
+  sent = lia_test_camel_host_read_ok (&fx->c, s_id);
   g_assert_cmpint (sent->props.link_state, ==, LIA_LINK_STATE_TRACKED);
   g_assert_cmpstr (sent->props.regarding_id, ==, account);
   rec = crm_email (fx, sent->props.crm_id);
@@ -2310,10 +2064,10 @@ test_engine_draft_send (Fx *fx, gconstpointer data)
 static void
 test_engine_secondary (Fx *fx, gconstpointer data)
 {
-  g_autofree char *maildir2 = g_build_filename (fx->tmp, "Maildir2", NULL);
-  g_autofree char *data2 = g_build_filename (fx->tmp, "camel-data-2", NULL);
-  g_autofree char *cache2 = g_build_filename (fx->tmp, "camel-cache-2", NULL);
-  g_autofree char *cache_path2 = g_build_filename (fx->tmp, "cache-2.db", NULL);
+  g_autofree char *maildir2 = g_build_filename (fx->c.tmp, "Maildir2", NULL);
+  g_autofree char *data2 = g_build_filename (fx->c.tmp, "camel-data-2", NULL);
+  g_autofree char *cache2 = g_build_filename (fx->c.tmp, "camel-cache-2", NULL);
+  g_autofree char *cache_path2 = g_build_filename (fx->c.tmp, "cache-2.db", NULL);
   const char *subdirs[] = { "cur", "new", "tmp" };
   g_autoptr (GError) error = NULL;
   g_autoptr (CamelSession) session2 = NULL;
@@ -2330,11 +2084,11 @@ test_engine_secondary (Fx *fx, gconstpointer data)
 
   g_test_summary ("R-ROLE-EMAIL-UNIFORM: on a secondary client of the same user, tracking, Set Regarding and "
                   "untracking (with CRM delete) of a message reach CRM at once, as on the primary");
-  if (fx->mail == NULL)
+  if (fx->c.mail == NULL)
     return;
-  engine_start (fx);
-  engine_sync (fx);
-  account = crm_account (fx, "Fabrikam");
+  lia_test_camel_engine_start (&fx->c, TRUE);
+  lia_test_camel_engine_sync (&fx->c);
+  account = lia_test_camel_crm_account (&fx->c, "Fabrikam");
 
   for (guint i = 0; i < G_N_ELEMENTS (subdirs); i++)
     {
@@ -2342,7 +2096,7 @@ test_engine_secondary (Fx *fx, gconstpointer data)
 
       g_assert_cmpint (g_mkdir_with_parents (d, 0700), ==, 0);
     }
-  write_message (maildir2, newest_first[4], m1, -1);
+  lia_test_maildir_write (maildir2, newest_first[4], m1, -1);
   session2 = lia_evo_mail_session_new (data2, cache2);
   store2 = lia_evo_mail_add_maildir_sync (session2, "liaison-test-maildir-2", maildir2, &error);
   g_assert_no_error (error);
@@ -2352,10 +2106,10 @@ test_engine_secondary (Fx *fx, gconstpointer data)
   host2 = lia_evo_host_new_for_mail (mail2);
   inbox2 = lia_evo_mail_dup_folder (mail2, LIA_EVO_MAIL_INBOX);
   config.cache_path = cache_path2;
-  config.crm = fx->crm;
+  config.crm = fx->c.crm;
   config.org_name = "test-org";
   config.client_name = "me-laptop";
-  config.clock = fx->clock;
+  config.clock = fx->c.clock;
   plugin2 = lia_plugin_internal_funcs ()->load (&config, vt (), host2, &error);
   g_assert_no_error (error);
   for (guint step = 0; step <= G_N_ELEMENTS (kinds); step++)
@@ -2378,13 +2132,13 @@ test_engine_secondary (Fx *fx, gconstpointer data)
           g_assert_true (lia_plugin_internal_funcs ()->command (plugin2, &cmd, &error));
           g_assert_no_error (error);
           /* The change is queued by the cache's writer thread. */
-          iterate_for (300);
+          lia_test_iterate_for (300);
         }
-      lia_engine_sync_async (engine, NULL, got_res, &sres);
-      wait_res (&sres);
+      lia_engine_sync_async (engine, NULL, lia_test_got_res, &sres);
+      lia_test_wait_res (&sres);
       g_assert_true (lia_engine_sync_finish (engine, sres, &error));
       g_assert_no_error (error);
-      iterate_for (200);
+      lia_test_iterate_for (200);
       lia_engine_get_client (engine, &role, NULL);
       g_assert_cmpint (role, ==, LIA_CLIENT_SECONDARY);
       if (step == 1 || step == 2)
@@ -2393,8 +2147,8 @@ test_engine_secondary (Fx *fx, gconstpointer data)
           g_autoptr (LiaCrmRecord) rec = NULL;
           g_autoptr (GAsyncResult) rres = NULL;
 
-          vt ()->read_item (host2, LIA_EVO_STORE, id2, NULL, got_res, &rres);
-          wait_res (&rres);
+          vt ()->read_item (host2, LIA_EVO_STORE, id2, NULL, lia_test_got_res, &rres);
+          lia_test_wait_res (&rres);
           hi = vt ()->read_item_finish (host2, rres, &error);
           g_assert_no_error (error);
           g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_TRACKED);
@@ -2410,7 +2164,7 @@ test_engine_secondary (Fx *fx, gconstpointer data)
     }
   {
     g_autoptr (LiaCrmRecord) gone = lia_crm_retrieve_sync (
-        fx->crm, LIA_ENTITY_EMAIL, g_object_get_data (G_OBJECT (store2), "crm-id"), NULL, &error);
+        fx->c.crm, LIA_ENTITY_EMAIL, g_object_get_data (G_OBJECT (store2), "crm-id"), NULL, &error);
 
     g_autoptr (GAsyncResult) rres = NULL;
     g_autoptr (LiaHostItem) hi = NULL;
@@ -2418,15 +2172,15 @@ test_engine_secondary (Fx *fx, gconstpointer data)
     g_assert_null (gone);
     g_assert_error (error, LIA_ERROR, LIA_ERROR_NOT_FOUND);
     g_clear_error (&error);
-    vt ()->read_item (host2, LIA_EVO_STORE, id2, NULL, got_res, &rres);
-    wait_res (&rres);
+    vt ()->read_item (host2, LIA_EVO_STORE, id2, NULL, lia_test_got_res, &rres);
+    lia_test_wait_res (&rres);
     hi = vt ()->read_item_finish (host2, rres, &error);
     g_assert_no_error (error);
     g_assert_cmpint (hi->props.link_state, ==, LIA_LINK_STATE_NONE);
     g_assert_null (hi->props.crm_id);
   }
   g_clear_pointer (&plugin2, lia_plugin_internal_funcs ()->unload);
-  iterate_for (100);
+  lia_test_iterate_for (100);
   g_clear_pointer (&host2, lia_evo_host_free);
   camel_session_remove_service (session2, CAMEL_SERVICE (store2));
 }
@@ -2490,24 +2244,24 @@ test_engine_hostile (Fx *fx, gconstpointer data)
                   "UTF-8, malformed headers and a 10 MB body are tracked with clean single-line text and a "
                   "capped body; a message without a sender is rejected with a clear reason in the outbox; "
                   "nothing crashes and the other messages still track");
-  if (fx->mail == NULL)
+  if (fx->c.mail == NULL)
     return;
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     {
-      write_message (fx->maildir, names[i], texts[i], -1);
+      lia_test_maildir_write (fx->c.maildir, names[i], texts[i], -1);
       ids[i] = id_of (names[i]);
       g_ptr_array_add (id_list, (gpointer) ids[i]);
     }
-  fx_close (fx);
+  lia_test_camel_close (&fx->c);
   g_assert_true (fx_open (fx));
-  engine_start (fx);
-  engine_sync (fx);
+  lia_test_camel_engine_start (&fx->c, TRUE);
+  lia_test_camel_engine_sync (&fx->c);
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     command (fx, LIA_COMMAND_TRACK, fx->inbox, ids[i], LIA_LINK_STATE_NONE, NULL, NULL, FALSE);
-  engine_sync (fx);
+  lia_test_camel_engine_sync (&fx->c);
   for (guint i = 0; i < 4; i++)
     {
-      g_autoptr (LiaHostItem) hi = host_read_ok (fx, ids[i]);
+      g_autoptr (LiaHostItem) hi = lia_test_camel_host_read_ok (&fx->c, ids[i]);
       g_autoptr (LiaCrmRecord) rec = NULL;
       const char *subject;
       const char *body;
@@ -2530,7 +2284,7 @@ test_engine_hostile (Fx *fx, gconstpointer data)
   {
     g_autoptr (GError) why = NULL;
     LiaHostItem *none = host_read (fx, ids[4], &why);
-    g_autoptr (CamelFolder) f = camel_folder (fx, "Inbox");
+    g_autoptr (CamelFolder) f = lia_test_camel_folder (&fx->c, "Inbox");
     g_autoptr (CamelMessageInfo) info = camel_folder_get_message_info (f, names[4]);
 
     /* Not an email a CRM can hold: read refused with the reason, never
@@ -2541,7 +2295,7 @@ test_engine_hostile (Fx *fx, gconstpointer data)
     g_assert_false (camel_message_info_get_user_flag (info, LIA_EVO_MAIL_FLAG_TRACKED));
     g_assert_null (camel_message_info_get_user_tag (info, "liaison-crm-id"));
   }
-  cache = lia_engine_get_cache (lia_plugin_get_engine (fx->plugin));
+  cache = lia_engine_get_cache (lia_plugin_get_engine (fx->c.plugin));
   /* A slow machine (sanitizers) may queue the last command after the
    * cycle started: give it a few more cycles. */
   for (guint round = 0; round < 5 && !reported; round++)
@@ -2558,7 +2312,7 @@ test_engine_hostile (Fx *fx, gconstpointer data)
           reported = TRUE;
         }
       if (!reported)
-        engine_sync (fx);
+        lia_test_camel_engine_sync (&fx->c);
     }
   g_assert_true (reported);
 }
@@ -2583,13 +2337,13 @@ test_engine_original_size (Fx *fx, gconstpointer data)
   g_test_summary ("R-MAIL-TRACK, R-MAIL-RECIPIENTS, R-MERGE-ORIGINAL in Camel: a tracked message with "
                   "5,000 recipients carries a small original in its folder summary (its user tag holds "
                   "regarding only, under 1 KB) while the cache keeps the full CRM view");
-  if (fx->mail == NULL)
+  if (fx->c.mail == NULL)
     return;
-  engine_start (fx);
-  engine_sync (fx);
+  lia_test_camel_engine_start (&fx->c, TRUE);
+  lia_test_camel_engine_sync (&fx->c);
   crm_id = track (fx, fx->inbox, big_id);
   g_assert_true (lia_evo_mail_parse_item_id (big_id, &store, &full, &uid));
-  f = camel_folder (fx, full);
+  f = lia_test_camel_folder (&fx->c, full);
   info = camel_folder_get_message_info (f, uid);
   g_assert_nonnull (info);
   tag = camel_message_info_get_user_tag (info, "liaison-original");
@@ -2604,7 +2358,7 @@ test_engine_original_size (Fx *fx, gconstpointer data)
   g_assert_null (lia_item_get (host_original, "subject"));
   g_assert_null (lia_item_get (host_original, "message-id"));
 
-  orig = lia_cache_load_original (lia_engine_get_cache (lia_plugin_get_engine (fx->plugin)), LIA_EVO_STORE,
+  orig = lia_cache_load_original (lia_engine_get_cache (lia_plugin_get_engine (fx->c.plugin)), LIA_EVO_STORE,
                                   big_id, NULL);
   g_assert_nonnull (orig);
   g_test_message ("cache original: %" G_GSIZE_FORMAT " bytes", strlen (orig->xml));
