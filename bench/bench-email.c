@@ -7,8 +7,9 @@
 #include "lia-mail-correlate.h"
 
 #ifdef LIA_BENCH_MAILDIR
-#include "lia-evo-host.h"
-#include "lia-evo-mail.h"
+/* The Camel maildir set-up is the integration tests' (lia-test-camel.h). */
+#include "lia-test-camel.h"
+#include "lia-test-eds.h"
 #endif
 
 /* Email figures against issue 8's targets (docs/performance.md):
@@ -214,24 +215,12 @@ bench_bulk (Ef *ef)
 
 #ifdef LIA_BENCH_MAILDIR
 static void
-resolved (GObject *source, GAsyncResult *res, gpointer user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (res);
-}
-
-static void
-synced (GObject *source, GAsyncResult *res, gpointer user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (res);
-}
-
-static void
 plugin_sync (LiaPlugin *plugin)
 {
   g_autoptr (GAsyncResult) res = NULL;
   g_autoptr (GError) error = NULL;
 
-  lia_plugin_internal_funcs ()->sync_async (plugin, NULL, synced, &res);
+  lia_plugin_internal_funcs ()->sync_async (plugin, NULL, lia_test_got_res, &res);
   while (res == NULL)
     g_main_context_iteration (NULL, TRUE);
   g_assert_true (lia_plugin_internal_funcs ()->sync_finish (plugin, res, &error));
@@ -245,42 +234,22 @@ static void
 bench_bulk_maildir (void)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *tmp = g_dir_make_tmp ("liaison-bench-mail-XXXXXX", &error);
-  g_autofree char *maildir = g_build_filename (tmp, "Maildir", NULL);
-  g_autofree char *data = g_build_filename (tmp, "camel-data", NULL);
-  g_autofree char *cache_dir = g_build_filename (tmp, "camel-cache", NULL);
-  g_autofree char *org_path = g_build_filename (tmp, "org.db", NULL);
-  g_autofree char *cache_path = g_build_filename (tmp, "cache.db", NULL);
   g_autoptr (GRand) rand = g_rand_new_with_seed (10000);
-  g_autofree char *token = NULL;
   g_autofree char *inbox = NULL;
-  g_autoptr (CamelSession) session = NULL;
-  g_autoptr (CamelStore) store = NULL;
-  g_autoptr (LiaOrgService) org = NULL;
-  g_autoptr (LiaCrm) crm = NULL;
-  g_autoptr (GAsyncResult) res = NULL;
   g_autoptr (GPtrArray) rows = NULL;
   g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  LiaTestCamel tc = { 0 };
   LiaEvoMail *mail;
-  LiaEvoHost *host;
   LiaPlugin *plugin;
-  LiaPluginConfig config = { LIA_PLUGIN_ABI_VERSION };
   LiaCommand cmd = { LIA_PLUGIN_ABI_VERSION, LIA_COMMAND_TRACK, LIA_SURFACE_EXPLORER };
-  const char *subdirs[] = { "cur", "new", "tmp" };
   gint64 t_open, t0, t_done;
   glong hwm_before, hwm_after;
   guint cycles = 0, tracked = 0;
 
-  g_assert_no_error (error);
-  for (guint i = 0; i < G_N_ELEMENTS (subdirs); i++)
-    {
-      g_autofree char *d = g_build_filename (maildir, subdirs[i], NULL);
-      g_assert_cmpint (g_mkdir_with_parents (d, 0700), ==, 0);
-    }
+  lia_test_camel_init (&tc, "liaison-bench-mail-XXXXXX", "bench-maildir", "alice@example.org");
   for (guint i = 0; i < n_maildir; i++)
     {
-      g_autofree char *name = g_strdup_printf ("%u.b%u.bench:2,S", 1700000000 + i, i);
-      g_autofree char *path = g_build_filename (maildir, "cur", name, NULL);
+      g_autofree char *name = g_strdup_printf ("%u.b%u.bench", 1700000000 + i, i);
       g_autofree char *body = bench_body (rand, 2000);
       g_autofree char *html = i % 5 == 0 || i % 10 == 3 ? bench_html (body) : NULL;
       g_autofree char *content = NULL;
@@ -309,23 +278,16 @@ bench_bulk_maildir (void)
                               "Message-ID: <bulk-%u@example.com>\r\n"
                               "%s",
                               i, (i / 60) % 60, i % 60, i, content);
-      g_assert_true (g_file_set_contents (path, text, -1, &error));
+      lia_test_maildir_write (tc.maildir, name, text, -1);
     }
   t_open = g_get_monotonic_time ();
-  session = lia_evo_mail_session_new (data, cache_dir);
-  store = lia_evo_mail_add_maildir_sync (session, "bench-maildir", maildir, &error);
-  if (store == NULL)
+  if (!lia_test_camel_open (&tc, NULL, NULL, &error))
     {
       printf ("bulk track from maildir: skipped (%s)\n", error->message);
+      lia_test_camel_clear (&tc);
       return;
     }
-  mail = lia_evo_mail_new (store, "alice@example.org");
-  lia_evo_mail_resolve_folders_async (mail, NULL, resolved, &res);
-  while (res == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_true (lia_evo_mail_resolve_folders_finish (mail, res, &error));
-  host = lia_evo_host_new_for_mail (mail);
-  mail = lia_evo_host_get_mail (host);
+  mail = tc.mail;
   inbox = lia_evo_mail_dup_folder (mail, LIA_EVO_MAIL_INBOX);
   rows = lia_evo_mail_read_contents_sync (mail, inbox, 0, n_maildir, NULL, &error);
   g_assert_no_error (error);
@@ -336,16 +298,12 @@ bench_bulk_maildir (void)
   printf ("bulk track from maildir: %u messages, Camel opens the Inbox and lists it in %.2f s\n", n_maildir,
           (g_get_monotonic_time () - t_open) / 1e6);
 
-  org = lia_org_service_open (org_path, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_true (lia_org_service_add_user (org, "alice", "alice@example.org", FALSE, &token, &error));
-  crm = lia_crm_embedded_new_for_service (org, token);
-  config.cache_path = cache_path;
-  config.crm = crm;
-  config.org_name = "bench-org";
-  config.client_name = "bench-maildir";
-  plugin = lia_plugin_internal_funcs ()->load (&config, lia_evo_host_get_vtable (), host, &error);
-  g_assert_no_error (error);
+  /* The embedded org and a plugin instance over the host, not watching it. */
+  tc.user = "alice";
+  tc.org_name = "bench-org";
+  tc.client_name = "bench-maildir";
+  lia_test_camel_engine_start (&tc, FALSE);
+  plugin = tc.plugin;
   plugin_sync (plugin);
   g_assert_true (lia_cache_set_setting (lia_engine_get_cache (lia_plugin_get_engine (plugin)),
                                         LIA_ENGINE_SETTING_AUTO_TRACK, "none", NULL));
@@ -388,17 +346,8 @@ bench_bulk_maildir (void)
           tracked, n_maildir, (t_done - t0) / 1e6, cycles, (t_done - t0) / 1e3 / n_maildir,
           (t_done - t0) / 1e3 / n_maildir / 0.5, hwm_after / 1024.0, hwm_before / 1024.0);
   g_assert_cmpuint (tracked, ==, n_maildir);
-  lia_plugin_internal_funcs ()->unload (plugin);
-  for (guint i = 0; i < 50; i++)
-    while (g_main_context_iteration (NULL, FALSE))
-      ;
-  lia_evo_host_free (host);
-  camel_session_remove_service (session, CAMEL_SERVICE (store));
-  {
-    /* The temporary tree holds only what this run wrote. */
-    const char *argv_rm[] = { "rm", "-rf", tmp, NULL };
-    g_spawn_sync (NULL, (char **) argv_rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
-  }
+  /* The plugin unloaded, the store closed, the temporary tree removed. */
+  lia_test_camel_clear (&tc);
 }
 #endif
 
@@ -541,26 +490,9 @@ main (int argc, char **argv)
         n_maildir = (guint) g_ascii_strtoull (argv[i + 1], NULL, 10);
     }
 #ifdef LIA_BENCH_MAILDIR
-  {
-    /* The isolated dirs hide the system data dirs; Camel still reads its
-     * GSettings schemas (from memory: nothing reaches the user's dconf). */
-    const char *data_dirs = g_getenv ("XDG_DATA_DIRS");
-    g_auto (GStrv) dirs = g_strsplit (
-        data_dirs != NULL && *data_dirs != '\0' ? data_dirs : "/usr/local/share:/usr/share", ":", -1);
-
-    for (const char *const *d = (const char *const *) dirs; *d != NULL; d++)
-      {
-        g_autofree char *dir = g_build_filename (*d, "glib-2.0", "schemas", NULL);
-        g_autofree char *compiled = g_build_filename (dir, "gschemas.compiled", NULL);
-
-        if (g_file_test (compiled, G_FILE_TEST_EXISTS))
-          {
-            g_setenv ("GSETTINGS_SCHEMA_DIR", dir, TRUE);
-            break;
-          }
-      }
-    g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
-  }
+  /* The isolated dirs hide the system data dirs; Camel still reads its
+   * GSettings schemas (from memory: nothing reaches the user's dconf). */
+  lia_test_use_memory_settings (TRUE);
 #endif
   /* A test case only for its isolated XDG directories. */
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);

@@ -7,8 +7,9 @@
 #include "lia-engine-mail.h"
 
 #ifdef LIA_BENCH_MAILDIR
-#include "lia-evo-host.h"
-#include "lia-evo-mail.h"
+/* The Camel maildir set-up is the integration tests' (lia-test-camel.h). */
+#include "lia-test-camel.h"
+#include "lia-test-eds.h"
 #endif
 
 /* R-MAIL-FOLDER: what marking a 10,000-message folder as tracked costs.
@@ -92,12 +93,6 @@ bench_test_host (void)
 }
 
 #ifdef LIA_BENCH_MAILDIR
-static void
-got_res (GObject *source, GAsyncResult *res, gpointer user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (res);
-}
-
 static gint64
 plugin_cycle_us (LiaPlugin *plugin)
 {
@@ -105,7 +100,7 @@ plugin_cycle_us (LiaPlugin *plugin)
   g_autoptr (GError) error = NULL;
   gint64 t0 = g_get_monotonic_time ();
 
-  lia_plugin_internal_funcs ()->sync_async (plugin, NULL, got_res, &res);
+  lia_plugin_internal_funcs ()->sync_async (plugin, NULL, lia_test_got_res, &res);
   while (res == NULL)
     g_main_context_iteration (NULL, TRUE);
   g_assert_true (lia_plugin_internal_funcs ()->sync_finish (plugin, res, &error));
@@ -117,36 +112,19 @@ static void
 bench_maildir (void)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *tmp = g_dir_make_tmp ("liaison-bench-folder-XXXXXX", &error);
-  g_autofree char *maildir = g_build_filename (tmp, "Maildir", NULL);
-  g_autofree char *data = g_build_filename (tmp, "camel-data", NULL);
-  g_autofree char *cache_dir = g_build_filename (tmp, "camel-cache", NULL);
-  g_autofree char *org_path = g_build_filename (tmp, "org.db", NULL);
-  g_autofree char *cache_path = g_build_filename (tmp, "cache.db", NULL);
-  g_autofree char *token = NULL;
+  g_autofree char *archive_dir = NULL;
   g_autofree char *archive = NULL;
-  g_autoptr (CamelSession) session = NULL;
-  g_autoptr (CamelStore) store = NULL;
-  g_autoptr (LiaOrgService) org = NULL;
-  g_autoptr (LiaCrm) crm = NULL;
-  g_autoptr (GAsyncResult) res = NULL;
+  LiaTestCamel tc = { 0 };
   LiaEvoMail *mail;
-  LiaEvoHost *host;
   LiaPlugin *plugin;
-  LiaPluginConfig config = { LIA_PLUGIN_ABI_VERSION };
-  const char *subdirs[] = { "cur", "new", "tmp", ".Archive/cur", ".Archive/new", ".Archive/tmp" };
   gint64 t_open, before, first, second;
 
-  g_assert_no_error (error);
-  for (guint i = 0; i < G_N_ELEMENTS (subdirs); i++)
-    {
-      g_autofree char *d = g_build_filename (maildir, subdirs[i], NULL);
-      g_assert_cmpint (g_mkdir_with_parents (d, 0700), ==, 0);
-    }
+  lia_test_camel_init (&tc, "liaison-bench-folder-XXXXXX", "bench-maildir", "alice@example.org");
+  lia_test_maildir_make (tc.maildir, "Archive");
+  archive_dir = g_build_filename (tc.maildir, ".Archive", NULL);
   for (guint i = 0; i < n_messages; i++)
     {
-      g_autofree char *name = g_strdup_printf ("%u.k%u.bench:2,S", 1700000000 + i, i);
-      g_autofree char *path = g_build_filename (maildir, ".Archive", "cur", name, NULL);
+      g_autofree char *name = g_strdup_printf ("%u.k%u.bench", 1700000000 + i, i);
       g_autofree char *body = body_of (i);
       g_autofree char *text = g_strdup_printf ("From: Friend <friend@example.net>\r\n"
                                                "To: Alice <alice@example.org>\r\n"
@@ -156,22 +134,15 @@ bench_maildir (void)
                                                "MIME-Version: 1.0\r\n"
                                                "Content-Type: text/plain; charset=utf-8\r\n\r\n%s",
                                                i, (i / 60) % 60, i % 60, i, body);
-      g_assert_true (g_file_set_contents (path, text, -1, &error));
+      lia_test_maildir_write (archive_dir, name, text, -1);
     }
-  session = lia_evo_mail_session_new (data, cache_dir);
-  store = lia_evo_mail_add_maildir_sync (session, "bench-maildir", maildir, &error);
-  if (store == NULL)
+  if (!lia_test_camel_open (&tc, NULL, NULL, &error))
     {
       printf ("folder known, maildir: skipped (%s)\n", error->message);
+      lia_test_camel_clear (&tc);
       return;
     }
-  mail = lia_evo_mail_new (store, "alice@example.org");
-  lia_evo_mail_resolve_folders_async (mail, NULL, got_res, &res);
-  while (res == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_true (lia_evo_mail_resolve_folders_finish (mail, res, &error));
-  host = lia_evo_host_new_for_mail (mail);
-  mail = lia_evo_host_get_mail (host);
+  mail = tc.mail;
   archive = lia_evo_mail_folder_id ("bench-maildir", "Archive");
   /* Camel builds the folder's summary once: not the mark's cost. */
   t_open = g_get_monotonic_time ();
@@ -183,17 +154,13 @@ bench_maildir (void)
   printf ("folder known, maildir: %u messages, Camel opens and lists the folder in %.2f s\n", n_messages,
           (g_get_monotonic_time () - t_open) / 1e6);
 
-  org = lia_org_service_open (org_path, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_true (lia_org_service_add_user (org, "alice", "alice@example.org", FALSE, &token, &error));
-  crm = lia_crm_embedded_new_for_service (org, token);
-  config.cache_path = cache_path;
-  config.crm = crm;
-  config.org_name = "bench-org";
-  config.client_name = "bench-maildir";
-  config.manual_sync = TRUE;
-  plugin = lia_plugin_internal_funcs ()->load (&config, lia_evo_host_get_vtable (), host, &error);
-  g_assert_no_error (error);
+  /* The embedded org and a plugin instance over the host, not watching it. */
+  tc.user = "alice";
+  tc.org_name = "bench-org";
+  tc.client_name = "bench-maildir";
+  tc.manual_sync = TRUE;
+  lia_test_camel_engine_start (&tc, FALSE);
+  plugin = tc.plugin;
   plugin_cycle_us (plugin);
   g_assert_true (lia_cache_set_setting (lia_engine_get_cache (lia_plugin_get_engine (plugin)),
                                         LIA_ENGINE_SETTING_AUTO_TRACK, "none", NULL));
@@ -212,17 +179,8 @@ bench_maildir (void)
           "cycle before the mark %.0f ms); listing %.2f s, %.0f us a message; ratio to the next cycle %.1f\n",
           n_messages, first / 1e6, second / 1e3, before / 1e3, (first - second) / 1e6,
           (double) (first - second) / n_messages, (double) first / (double) MAX (second, 1));
-  lia_plugin_internal_funcs ()->unload (plugin);
-  for (guint i = 0; i < 50; i++)
-    while (g_main_context_iteration (NULL, FALSE))
-      ;
-  lia_evo_host_free (host);
-  camel_session_remove_service (session, CAMEL_SERVICE (store));
-  {
-    /* The temporary tree holds only what this run wrote. */
-    const char *argv_rm[] = { "rm", "-rf", tmp, NULL };
-    g_spawn_sync (NULL, (char **) argv_rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
-  }
+  /* The plugin unloaded, the store closed, the temporary tree removed. */
+  lia_test_camel_clear (&tc);
 }
 #endif
 
@@ -242,25 +200,8 @@ main (int argc, char **argv)
     if (g_str_equal (argv[i], "--messages"))
       n_messages = (guint) g_ascii_strtoull (argv[i + 1], NULL, 10);
 #ifdef LIA_BENCH_MAILDIR
-  {
-    /* As bench-email: Camel reads its GSettings schemas, from memory. */
-    const char *data_dirs = g_getenv ("XDG_DATA_DIRS");
-    g_auto (GStrv) dirs = g_strsplit (
-        data_dirs != NULL && *data_dirs != '\0' ? data_dirs : "/usr/local/share:/usr/share", ":", -1);
-
-    for (const char *const *d = (const char *const *) dirs; *d != NULL; d++)
-      {
-        g_autofree char *dir = g_build_filename (*d, "glib-2.0", "schemas", NULL);
-        g_autofree char *compiled = g_build_filename (dir, "gschemas.compiled", NULL);
-
-        if (g_file_test (compiled, G_FILE_TEST_EXISTS))
-          {
-            g_setenv ("GSETTINGS_SCHEMA_DIR", dir, TRUE);
-            break;
-          }
-      }
-    g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
-  }
+  /* As bench-email: Camel reads its GSettings schemas, from memory. */
+  lia_test_use_memory_settings (TRUE);
 #endif
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_test_add_func ("/bench/folder-known", bench_all);

@@ -203,15 +203,17 @@ lia_test_camel_engine_start (LiaTestCamel *tc, gboolean watch)
       tc->clock = lia_clock_new_system ();
       tc->org = lia_org_service_open (org_path, tc->clock, &error);
       g_assert_no_error (error);
-      g_assert_true (lia_org_service_add_user (tc->org, "me", tc->me, FALSE, &tc->token, &error));
+      g_assert_true (lia_org_service_add_user (tc->org, tc->user != NULL ? tc->user : "me", tc->me, FALSE,
+                                               &tc->token, &error));
       tc->crm = lia_crm_embedded_new_for_service (tc->org, tc->token);
       tc->cache_path = g_build_filename (tc->tmp, "cache.db", NULL);
     }
   config.cache_path = tc->cache_path;
   config.crm = tc->crm;
-  config.org_name = "test-org";
+  config.org_name = tc->org_name != NULL ? tc->org_name : "test-org";
   config.client_name = tc->client_name != NULL ? tc->client_name : "me-evolution";
   config.clock = tc->clock;
+  config.manual_sync = tc->manual_sync;
   if (watch)
     {
       g_autoptr (GAsyncResult) res = NULL;

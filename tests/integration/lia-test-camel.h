@@ -34,7 +34,10 @@ typedef struct
   LiaCrm *crm;
   LiaPlugin *plugin;
   char *cache_path;
+  const char *user;        /* the org's user; NULL: "me" */
+  const char *org_name;    /* the plugin's; NULL: "test-org" */
   const char *client_name; /* the plugin's; NULL: "me-evolution" */
+  gboolean manual_sync;    /* the plugin's config.manual_sync */
   /* Called with each host notification before the plugin gets it. */
   LiaEvoNotifyFunc on_note;
   gpointer on_note_data;
@@ -86,9 +89,9 @@ char *lia_test_camel_append (LiaTestCamel *tc, const char *full_name, const char
 
 /* A plugin instance over the host (nothing of an earlier one's memory)
  * with the embedded org (opened in tmp/org.db at the first start, user
- * "me" with the identity's address, system clock) and the sync cache in
- * tmp/cache.db, org name "test-org". With @watch, the host's notifications
- * go to tc->on_note, then to the plugin. */
+ * tc->user with the identity's address, system clock) and the sync cache
+ * in tmp/cache.db. With @watch, the host's notifications go to
+ * tc->on_note, then to the plugin. */
 void lia_test_camel_engine_start (LiaTestCamel *tc, gboolean watch);
 /* Stops watching the host and unloads the plugin (NULL-safe). */
 void lia_test_camel_engine_stop (LiaTestCamel *tc);
