@@ -266,6 +266,18 @@ lia_test_camel_engine_sync (LiaTestCamel *tc)
     }
 }
 
+void
+lia_test_camel_command (LiaTestCamel *tc, LiaCommand *cmd, guint settle_ms)
+{
+  g_autoptr (GError) error = NULL;
+
+  cmd->store = LIA_EVO_STORE;
+  cmd->entity = LIA_ENTITY_EMAIL;
+  g_assert_true (lia_plugin_internal_funcs ()->command (tc->plugin, cmd, &error));
+  g_assert_no_error (error);
+  lia_test_iterate_for (settle_ms);
+}
+
 LiaHostItem *
 lia_test_camel_host_read_ok (LiaTestCamel *tc, const char *item_id)
 {

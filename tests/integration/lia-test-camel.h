@@ -98,6 +98,10 @@ void lia_test_camel_engine_stop (LiaTestCamel *tc);
 /* Runs sync cycles until nothing that never failed is left queued (5 at
  * most). */
 void lia_test_camel_engine_sync (LiaTestCamel *tc);
+/* Runs @cmd through the plugin with its store and entity set to the
+ * Evolution store and email, asserts it is accepted, then runs the main
+ * context for @settle_ms ms (the host write is async). */
+void lia_test_camel_command (LiaTestCamel *tc, LiaCommand *cmd, guint settle_ms);
 /* The host vtable's read of @item_id; asserts it succeeds. */
 LiaHostItem *lia_test_camel_host_read_ok (LiaTestCamel *tc, const char *item_id);
 /* Creates an account named @name in the org; returns (transfer full) its

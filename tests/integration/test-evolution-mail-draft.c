@@ -75,19 +75,14 @@ static void
 draft_cmd (Fx *fx, LiaCommandKind kind, const char *draft_id, const char *regarding_id, const char *name)
 {
   LiaCommand cmd = { LIA_PLUGIN_ABI_VERSION, kind, LIA_SURFACE_INSPECTOR };
-  g_autoptr (GError) error = NULL;
 
-  cmd.store = LIA_EVO_STORE;
   cmd.folder = fx->drafts;
   cmd.item_id = draft_id;
-  cmd.entity = LIA_ENTITY_EMAIL;
   cmd.is_draft = TRUE;
   cmd.regarding_id = regarding_id;
   cmd.regarding_name = name;
-  g_assert_true (lia_plugin_internal_funcs ()->command (fx->c.plugin, &cmd, &error));
-  g_assert_no_error (error);
   /* The host write is async (a worker, then the folder's save). */
-  lia_test_iterate_for (500);
+  lia_test_camel_command (&fx->c, &cmd, 500);
 }
 
 /* What the composer reads from the draft (its summary, no message

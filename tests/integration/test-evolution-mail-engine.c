@@ -19,19 +19,14 @@ command (Fx *fx, LiaCommandKind kind, const char *folder, const char *item_id, L
          const char *regarding_id, const char *regarding_name, gboolean delete_in_crm)
 {
   LiaCommand cmd = { LIA_PLUGIN_ABI_VERSION, kind, LIA_SURFACE_EXPLORER };
-  g_autoptr (GError) error = NULL;
 
-  cmd.store = LIA_EVO_STORE;
   cmd.folder = folder;
   cmd.item_id = item_id;
-  cmd.entity = LIA_ENTITY_EMAIL;
   cmd.link_state = state;
   cmd.regarding_id = regarding_id;
   cmd.regarding_name = regarding_name;
   cmd.delete_in_crm = delete_in_crm;
-  g_assert_true (lia_plugin_internal_funcs ()->command (fx->c.plugin, &cmd, &error));
-  g_assert_no_error (error);
-  lia_test_iterate_for (300);
+  lia_test_camel_command (&fx->c, &cmd, 300);
 }
 
 static LiaCrmRecord *

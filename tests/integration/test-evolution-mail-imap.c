@@ -186,13 +186,9 @@ test_track_keyword (Fx *fx, gconstpointer data)
 
       if (round == 1)
         {
-          cmd.store = LIA_EVO_STORE;
           cmd.folder = inbox;
           cmd.item_id = item_id;
-          cmd.entity = LIA_ENTITY_EMAIL;
-          g_assert_true (lia_plugin_internal_funcs ()->command (fx->c.plugin, &cmd, &error));
-          g_assert_no_error (error);
-          lia_test_iterate_for (300);
+          lia_test_camel_command (&fx->c, &cmd, 300);
         }
       lia_engine_sync_async (engine, NULL, lia_test_got_res, &sres);
       lia_test_wait_res (&sres);
