@@ -226,7 +226,6 @@ test_reannounced (Fx *fx, gconstpointer data)
   g_autofree char *archive = lia_evo_mail_folder_id (STORE_UID, ARCHIVE);
   g_autofree char *account = NULL;
   g_autofree char *dir = g_build_filename (fx->c.maildir, "." ARCHIVE, NULL);
-  g_autofree char *moved = NULL;
   g_autofree char *filed_id = NULL;
   g_autoptr (GError) error = NULL;
   guint total = 0;
@@ -246,6 +245,8 @@ test_reannounced (Fx *fx, gconstpointer data)
       g_autofree char *subject = g_strdup_printf ("Private %u", i);
       g_autofree char *text = message (id, subject);
       g_autofree char *uid = lia_test_camel_append (&fx->c, ARCHIVE, text);
+
+      g_assert_nonnull (uid);
     }
   lia_test_camel_engine_start (&fx->c, TRUE);
   lia_test_camel_engine_sync (&fx->c);
